@@ -1,0 +1,8 @@
+//! Rolecall's engine, free of any GUI: everything the tray app and the command line do is
+//! decided here, so both front ends behave the same and the logic is tested without a display.
+//!
+//! Nothing in this crate reads the process environment or the clock on its own: callers pass
+//! an [`paths::Environment`] (and, in later modules, a clock and HTTP endpoints), which is what
+//! lets every test run in its own sandbox.
+
+pub mod paths;

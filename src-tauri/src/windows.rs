@@ -1,0 +1,24 @@
+//! The app's own windows. None exists at start; each is created on demand and focused if it is
+//! already open.
+
+use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
+
+pub const SETTINGS: &str = "settings";
+
+/// Shows the settings window, creating it if needed.
+pub fn show_settings(app: &AppHandle) -> tauri::Result<()> {
+    if let Some(window) = app.get_webview_window(SETTINGS) {
+        window.unminimize()?;
+        window.show()?;
+        window.set_focus()?;
+        return Ok(());
+    }
+    WebviewWindowBuilder::new(app, SETTINGS, WebviewUrl::App("index.html".into()))
+        .title("Rolecall settings")
+        .inner_size(720.0, 560.0)
+        .min_inner_size(480.0, 360.0)
+        .center()
+        .focused(true)
+        .build()?;
+    Ok(())
+}

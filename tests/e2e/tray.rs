@@ -1,0 +1,125 @@
+//! The real tray app on a private desktop, seen and clicked through the session bus as a panel
+//! would.
+
+use std::time::Duration;
+
+use rolecall_tests::bus::TrayItem;
+use rolecall_tests::{Desktop, Running, Sandbox, eventually, rolecall_binary};
+
+/// A cold start of a debug build on a loaded 2-core machine can take a while.
+const START_LIMIT: Duration = Duration::from_secs(90);
+const EXIT_LIMIT: Duration = Duration::from_secs(30);
+
+fn start_app(desktop: &Desktop, sandbox: &Sandbox) -> (Running, TrayItem) {
+    let app = Running::spawn(&mut desktop.command(sandbox, rolecall_binary()));
+    let item = desktop
+        .wait_for_tray_item(app.pid(), START_LIMIT)
+        .expect("the app should export its tray item on the session bus");
+    (app, item)
+}
+
+fn labels(desktop: &Desktop, item: &TrayItem) -> Vec<String> {
+    desktop.menu(item).into_iter().map(|entry| entry.label).collect()
+}
+
+#[test]
+fn tray_item_is_registered_and_quit_exits_cleanly() {
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::new();
+    let (mut app, item) = start_app(&desktop, &sandbox);
+
+    let status = desktop.tray_property(&item, "Status").unwrap_or_default();
+    assert!(status.contains("Active"), "the tray item should be active: {status:?}");
+    let labels = labels(&desktop, &item);
+    for expected in ["Signed out", "Settings…", "Start at login", "Quit Rolecall"] {
+        assert!(labels.iter().any(|label| label == expected), "no {expected:?} in {labels:?}");
+    }
+    assert!(
+        !desktop.window_titles().iter().any(|title| title.contains("Rolecall")),
+        "no window should open at start: {:?}",
+        desktop.window_titles()
+    );
+
+    desktop.click(&item, "Quit Rolecall");
+    let exit = app.wait_for_exit(EXIT_LIMIT).expect("Quit should end the app");
+    assert!(exit.success(), "Quit should exit with status 0, got {exit}");
+}
+
+#[test]
+fn settings_opens_and_closing_it_keeps_the_tray() {
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::new();
+    let (mut app, item) = start_app(&desktop, &sandbox);
+
+    desktop.click(&item, "Settings…");
+    eventually(START_LIMIT, || {
+        desktop
+            .window_titles()
+            .iter()
+            .any(|title| title == "Rolecall settings")
+            .then_some(())
+    })
+    .expect("Settings… should open the settings window");
+    assert!(app.is_running());
+    desktop.click(&item, "Quit Rolecall");
+    assert!(app.wait_for_exit(EXIT_LIMIT).is_some_and(|status| status.success()));
+}
+
+#[test]
+fn second_launch_hands_over_to_the_first() {
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::new();
+    let (mut first, item) = start_app(&desktop, &sandbox);
+
+    let mut second = Running::spawn(&mut desktop.command(&sandbox, rolecall_binary()));
+    let exit = second
+        .wait_for_exit(START_LIMIT)
+        .expect("a second launch should exit instead of running twice");
+    assert!(exit.success(), "the second launch should exit cleanly, got {exit}");
+    eventually(START_LIMIT, || {
+        desktop
+            .window_titles()
+            .iter()
+            .any(|title| title == "Rolecall settings")
+            .then_some(())
+    })
+    .expect("the first instance should show its settings window when launched again");
+    assert!(first.is_running(), "the first instance keeps running");
+    desktop.click(&item, "Quit Rolecall");
+    assert!(first.wait_for_exit(EXIT_LIMIT).is_some());
+}
+
+#[test]
+fn start_at_login_writes_and_removes_the_autostart_entry() {
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::new();
+    let (mut app, item) = start_app(&desktop, &sandbox);
+    let entry = sandbox.xdg_config_home().join("autostart/Rolecall.desktop");
+    let checked = |desktop: &Desktop| {
+        desktop
+            .menu(&item)
+            .into_iter()
+            .find(|entry| entry.label == "Start at login")
+            .and_then(|entry| entry.checked)
+    };
+    assert_eq!(checked(&desktop), Some(false), "start at login is off for a new user");
+    assert!(!entry.exists());
+
+    desktop.click(&item, "Start at login");
+    eventually(EXIT_LIMIT, || entry.exists().then_some(()))
+        .expect("turning start at login on should write an XDG autostart entry");
+    let text = std::fs::read_to_string(&entry).unwrap();
+    let binary = rolecall_binary();
+    assert!(
+        text.contains(&format!("Exec={}", binary.display())) || text.contains("Exec=\""),
+        "the entry should start this binary: {text}"
+    );
+    eventually(EXIT_LIMIT, || (checked(&desktop) == Some(true)).then_some(()))
+        .expect("the menu should show start at login as on");
+
+    desktop.click(&item, "Start at login");
+    eventually(EXIT_LIMIT, || (!entry.exists()).then_some(()))
+        .expect("turning start at login off should remove the autostart entry");
+    desktop.click(&item, "Quit Rolecall");
+    assert!(app.wait_for_exit(EXIT_LIMIT).is_some());
+}

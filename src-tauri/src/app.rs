@@ -35,7 +35,10 @@ pub fn run() -> ExitCode {
     app.run(|_app, event| {
         // Closing the last window leaves Rolecall in the tray; only Quit (an explicit exit
         // code) ends it.
-        if let RunEvent::ExitRequested { code: None, api, .. } = event {
+        if let RunEvent::ExitRequested {
+            code: None, api, ..
+        } = event
+        {
             api.prevent_exit();
         }
     });

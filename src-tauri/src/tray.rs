@@ -28,9 +28,21 @@ fn build_menu(app: &AppHandle) -> tauri::Result<Menu<Wry>> {
     Menu::with_items(
         app,
         &[
-            &MenuItem::with_id(app, MenuId::Status.as_str(), "Signed out", false, None::<&str>)?,
+            &MenuItem::with_id(
+                app,
+                MenuId::Status.as_str(),
+                "Signed out",
+                false,
+                None::<&str>,
+            )?,
             &PredefinedMenuItem::separator(app)?,
-            &MenuItem::with_id(app, MenuId::Settings.as_str(), "Settings…", true, None::<&str>)?,
+            &MenuItem::with_id(
+                app,
+                MenuId::Settings.as_str(),
+                "Settings…",
+                true,
+                None::<&str>,
+            )?,
             &CheckMenuItem::with_id(
                 app,
                 MenuId::StartAtLogin.as_str(),
@@ -40,7 +52,13 @@ fn build_menu(app: &AppHandle) -> tauri::Result<Menu<Wry>> {
                 None::<&str>,
             )?,
             &PredefinedMenuItem::separator(app)?,
-            &MenuItem::with_id(app, MenuId::Quit.as_str(), "Quit Rolecall", true, None::<&str>)?,
+            &MenuItem::with_id(
+                app,
+                MenuId::Quit.as_str(),
+                "Quit Rolecall",
+                true,
+                None::<&str>,
+            )?,
         ],
     )
 }

@@ -29,7 +29,10 @@ fn core_never_depends_on_tauri() {
         String::from_utf8_lossy(&output.stderr)
     );
     let tree = String::from_utf8_lossy(&output.stdout);
-    assert!(tree.contains("rolecall-core"), "cargo tree printed no core: {tree}");
+    assert!(
+        tree.contains("rolecall-core"),
+        "cargo tree printed no core: {tree}"
+    );
     let forbidden: Vec<&str> = tree
         .lines()
         .filter(|line| {

@@ -6,11 +6,18 @@ use rolecall_tests::{Sandbox, rolecall_binary};
 fn help_runs_without_a_display() {
     let sandbox = Sandbox::new();
     // The sandbox's command has no DISPLAY and no session bus: creating a window would fail.
-    let output = sandbox.command(rolecall_binary()).arg("--help").output().unwrap();
+    let output = sandbox
+        .command(rolecall_binary())
+        .arg("--help")
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "--help failed: {output:?}");
     assert!(stdout.contains("Usage: rolecall"), "{stdout}");
-    assert!(stdout.contains("paths"), "--help should list the subcommands: {stdout}");
+    assert!(
+        stdout.contains("paths"),
+        "--help should list the subcommands: {stdout}"
+    );
 }
 
 #[test]
@@ -28,8 +35,14 @@ fn paths_point_into_the_sandbox() {
         sandbox.config_dir().to_str(),
         "the config dir follows XDG_CONFIG_HOME"
     );
-    assert_eq!(paths["aws_credentials_file"].as_str(), sandbox.aws_credentials_file().to_str());
-    assert_eq!(paths["aws_config_file"].as_str(), sandbox.aws_config_file().to_str());
+    assert_eq!(
+        paths["aws_credentials_file"].as_str(),
+        sandbox.aws_credentials_file().to_str()
+    );
+    assert_eq!(
+        paths["aws_config_file"].as_str(),
+        sandbox.aws_config_file().to_str()
+    );
 }
 
 #[test]
@@ -42,8 +55,15 @@ fn paths_without_home_says_what_to_do() {
         .env_remove("XDG_CONFIG_HOME")
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2), "a missing HOME is a usage error: {output:?}");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a missing HOME is a usage error: {output:?}"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("HOME is not set"), "{stderr}");
-    assert!(stderr.contains("ROLECALL_CONFIG_DIR"), "the message should say what to set: {stderr}");
+    assert!(
+        stderr.contains("ROLECALL_CONFIG_DIR"),
+        "the message should say what to set: {stderr}"
+    );
 }

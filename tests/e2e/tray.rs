@@ -11,15 +11,27 @@ const START_LIMIT: Duration = Duration::from_secs(90);
 const EXIT_LIMIT: Duration = Duration::from_secs(30);
 
 fn start_app(desktop: &Desktop, sandbox: &Sandbox) -> (Running, TrayItem) {
-    let app = Running::spawn(&mut desktop.command(sandbox, rolecall_binary()));
-    let item = desktop
-        .wait_for_tray_item(app.pid(), START_LIMIT)
-        .expect("the app should export its tray item on the session bus");
+    let mut app = Running::spawn(&mut desktop.command(sandbox, rolecall_binary()));
+    let item = eventually(START_LIMIT, || {
+        if !app.is_running() {
+            Some(Err("the app exited before its tray item appeared"))
+        } else {
+            desktop.tray_item_of(app.pid()).map(Ok)
+        }
+    })
+    .unwrap_or(Err(
+        "the app should export its tray item on the session bus",
+    ))
+    .unwrap_or_else(|problem| panic!("{problem}"));
     (app, item)
 }
 
 fn labels(desktop: &Desktop, item: &TrayItem) -> Vec<String> {
-    desktop.menu(item).into_iter().map(|entry| entry.label).collect()
+    desktop
+        .menu(item)
+        .into_iter()
+        .map(|entry| entry.label)
+        .collect()
 }
 
 #[test]
@@ -29,24 +41,35 @@ fn tray_item_is_registered_and_quit_exits_cleanly() {
     let (mut app, item) = start_app(&desktop, &sandbox);
 
     let status = desktop.tray_property(&item, "Status").unwrap_or_default();
-    assert!(status.contains("Active"), "the tray item should be active: {status:?}");
+    assert!(
+        status.contains("Active"),
+        "the tray item should be active: {status:?}"
+    );
     let labels = labels(&desktop, &item);
     for expected in ["Signed out", "Settings…", "Start at login", "Quit Rolecall"] {
-        assert!(labels.iter().any(|label| label == expected), "no {expected:?} in {labels:?}");
+        assert!(
+            labels.iter().any(|label| label == expected),
+            "no {expected:?} in {labels:?}"
+        );
     }
     assert!(
-        !desktop.window_titles().iter().any(|title| title.contains("Rolecall")),
+        !desktop
+            .window_titles()
+            .iter()
+            .any(|title| title.contains("Rolecall")),
         "no window should open at start: {:?}",
         desktop.window_titles()
     );
 
     desktop.click(&item, "Quit Rolecall");
-    let exit = app.wait_for_exit(EXIT_LIMIT).expect("Quit should end the app");
+    let exit = app
+        .wait_for_exit(EXIT_LIMIT)
+        .expect("Quit should end the app");
     assert!(exit.success(), "Quit should exit with status 0, got {exit}");
 }
 
 #[test]
-fn settings_opens_and_closing_it_keeps_the_tray() {
+fn settings_opens_from_the_tray_without_ending_it() {
     let desktop = Desktop::start();
     let sandbox = Sandbox::new();
     let (mut app, item) = start_app(&desktop, &sandbox);
@@ -62,7 +85,10 @@ fn settings_opens_and_closing_it_keeps_the_tray() {
     .expect("Settings… should open the settings window");
     assert!(app.is_running());
     desktop.click(&item, "Quit Rolecall");
-    assert!(app.wait_for_exit(EXIT_LIMIT).is_some_and(|status| status.success()));
+    assert!(
+        app.wait_for_exit(EXIT_LIMIT)
+            .is_some_and(|status| status.success())
+    );
 }
 
 #[test]
@@ -75,7 +101,10 @@ fn second_launch_hands_over_to_the_first() {
     let exit = second
         .wait_for_exit(START_LIMIT)
         .expect("a second launch should exit instead of running twice");
-    assert!(exit.success(), "the second launch should exit cleanly, got {exit}");
+    assert!(
+        exit.success(),
+        "the second launch should exit cleanly, got {exit}"
+    );
     eventually(START_LIMIT, || {
         desktop
             .window_titles()
@@ -102,7 +131,11 @@ fn start_at_login_writes_and_removes_the_autostart_entry() {
             .find(|entry| entry.label == "Start at login")
             .and_then(|entry| entry.checked)
     };
-    assert_eq!(checked(&desktop), Some(false), "start at login is off for a new user");
+    assert_eq!(
+        checked(&desktop),
+        Some(false),
+        "start at login is off for a new user"
+    );
     assert!(!entry.exists());
 
     desktop.click(&item, "Start at login");
@@ -114,8 +147,10 @@ fn start_at_login_writes_and_removes_the_autostart_entry() {
         text.contains(&format!("Exec={}", binary.display())) || text.contains("Exec=\""),
         "the entry should start this binary: {text}"
     );
-    eventually(EXIT_LIMIT, || (checked(&desktop) == Some(true)).then_some(()))
-        .expect("the menu should show start at login as on");
+    eventually(EXIT_LIMIT, || {
+        (checked(&desktop) == Some(true)).then_some(())
+    })
+    .expect("the menu should show start at login as on");
 
     desktop.click(&item, "Start at login");
     eventually(EXIT_LIMIT, || (!entry.exists()).then_some(()))

@@ -4,10 +4,8 @@
 //! libayatana-appindicator exports a StatusNotifierItem at `/org/ayatana/NotificationItem/<id>`
 //! and its menu (com.canonical.dbusmenu) at `<that>/Menu`.
 
-use std::process::Command;
-use std::time::Duration;
-
 use crate::Desktop;
+use std::process::Command;
 
 const ITEM_ROOT: &str = "/org/ayatana/NotificationItem";
 
@@ -36,6 +34,7 @@ impl Desktop {
             .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LANG", "C.UTF-8")
             .env("DBUS_SESSION_BUS_ADDRESS", self.bus_address())
             .output()
             .expect("gdbus (Debian package libglib2.0-bin; scripts/setup installs it)");
@@ -47,8 +46,16 @@ impl Desktop {
 
     fn call(&self, dest: &str, path: &str, method: &str, args: &[&str]) -> Option<String> {
         let mut all = vec![
-            "call", "--session", "--timeout", "2", "--dest", dest, "--object-path", path,
-            "--method", method,
+            "call",
+            "--session",
+            "--timeout",
+            "2",
+            "--dest",
+            dest,
+            "--object-path",
+            path,
+            "--method",
+            method,
         ];
         if !args.is_empty() {
             all.push("--");
@@ -88,7 +95,12 @@ impl Desktop {
             // One of the app's connections never answers introspection: `gdbus` runs under a
             // short timeout.
             let xml = self.gdbus(&[
-                "introspect", "--session", "--xml", "--dest", &connection, "--object-path",
+                "introspect",
+                "--session",
+                "--xml",
+                "--dest",
+                &connection,
+                "--object-path",
                 ITEM_ROOT,
             ])?;
             let node = xml
@@ -101,11 +113,6 @@ impl Desktop {
                 connection,
             })
         })
-    }
-
-    /// Waits for process `pid` to export its tray item.
-    pub fn wait_for_tray_item(&self, pid: u32, limit: Duration) -> Option<TrayItem> {
-        crate::eventually(limit, || self.tray_item_of(pid))
     }
 
     /// A property of the StatusNotifierItem, as gdbus prints it.

@@ -80,7 +80,10 @@ impl Sandbox {
             ("XDG_DATA_HOME", self.home().join(".local/share").into()),
             ("XDG_CACHE_HOME", self.home().join(".cache").into()),
             ("XDG_RUNTIME_DIR", self.runtime_dir().into()),
-            ("AWS_SHARED_CREDENTIALS_FILE", self.aws_credentials_file().into()),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.aws_credentials_file().into(),
+            ),
             ("AWS_CONFIG_FILE", self.aws_config_file().into()),
             // The AWS tools must never reach out to an instance metadata service.
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
@@ -131,7 +134,15 @@ impl Desktop {
         // `-displayfd 1`: Xvfb picks a free display and writes its number to stdout, so parallel
         // tests never race for a display number.
         let mut xvfb = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -201,16 +201,31 @@ mod tests {
     #[test]
     fn linux_defaults_follow_home() {
         let paths = AppPaths::resolve(&linux_home()).unwrap();
-        assert_eq!(paths.config_dir, PathBuf::from("/home/alice/.config/rolecall"));
-        assert_eq!(paths.aws_credentials_file, PathBuf::from("/home/alice/.aws/credentials"));
-        assert_eq!(paths.aws_config_file, PathBuf::from("/home/alice/.aws/config"));
-        assert_eq!(paths.settings_file(), PathBuf::from("/home/alice/.config/rolecall/settings.toml"));
+        assert_eq!(
+            paths.config_dir,
+            PathBuf::from("/home/alice/.config/rolecall")
+        );
+        assert_eq!(
+            paths.aws_credentials_file,
+            PathBuf::from("/home/alice/.aws/credentials")
+        );
+        assert_eq!(
+            paths.aws_config_file,
+            PathBuf::from("/home/alice/.aws/config")
+        );
+        assert_eq!(
+            paths.settings_file(),
+            PathBuf::from("/home/alice/.config/rolecall/settings.toml")
+        );
     }
 
     #[test]
     fn xdg_config_home_is_honoured_only_when_absolute() {
         let absolute = linux_home().with("XDG_CONFIG_HOME", "/cfg");
-        assert_eq!(AppPaths::resolve(&absolute).unwrap().config_dir, PathBuf::from("/cfg/rolecall"));
+        assert_eq!(
+            AppPaths::resolve(&absolute).unwrap().config_dir,
+            PathBuf::from("/cfg/rolecall")
+        );
         let relative = linux_home().with("XDG_CONFIG_HOME", "cfg");
         assert_eq!(
             AppPaths::resolve(&relative).unwrap().config_dir,
@@ -225,7 +240,10 @@ mod tests {
             .with("AWS_SHARED_CREDENTIALS_FILE", "~/work/creds")
             .with("AWS_CONFIG_FILE", "/etc/aws/config");
         let paths = AppPaths::resolve(&env).unwrap();
-        assert_eq!(paths.aws_credentials_file, PathBuf::from("/home/alice/work/creds"));
+        assert_eq!(
+            paths.aws_credentials_file,
+            PathBuf::from("/home/alice/work/creds")
+        );
         assert_eq!(paths.aws_config_file, PathBuf::from("/etc/aws/config"));
     }
 
@@ -241,7 +259,10 @@ mod tests {
     #[test]
     fn explicit_config_dir_wins() {
         let env = linux_home().with("ROLECALL_CONFIG_DIR", "~/rc");
-        assert_eq!(AppPaths::resolve(&env).unwrap().config_dir, PathBuf::from("/home/alice/rc"));
+        assert_eq!(
+            AppPaths::resolve(&env).unwrap().config_dir,
+            PathBuf::from("/home/alice/rc")
+        );
     }
 
     #[test]
@@ -259,10 +280,15 @@ mod tests {
             .with("USERPROFILE", r"C:\Users\carol")
             .with("APPDATA", r"C:\Users\carol\AppData\Roaming");
         let paths = AppPaths::resolve(&env).unwrap();
-        assert_eq!(paths.config_dir, PathBuf::from(r"C:\Users\carol\AppData\Roaming").join("Rolecall"));
+        assert_eq!(
+            paths.config_dir,
+            PathBuf::from(r"C:\Users\carol\AppData\Roaming").join("Rolecall")
+        );
         assert_eq!(
             paths.aws_credentials_file,
-            PathBuf::from(r"C:\Users\carol").join(".aws").join("credentials")
+            PathBuf::from(r"C:\Users\carol")
+                .join(".aws")
+                .join("credentials")
         );
     }
 

@@ -6,6 +6,12 @@
 //! from an empty environment plus what the sandbox and the desktop say, so no test can pick up a
 //! real profile, a real keyring or a secret of the machine it runs on.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "test support: a missing tool or a failed precondition fails the test, with a message"
+)]
+
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -13,6 +19,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod bus;
+pub mod kdc;
+pub mod keyring;
 
 /// A per-test home: `HOME`, the XDG folders, Rolecall's config folder and the AWS files all
 /// point inside one temporary folder that is removed when the sandbox is dropped.

@@ -2,7 +2,16 @@
 //! decided here, so both front ends behave the same and the logic is tested without a display.
 //!
 //! Nothing in this crate reads the process environment or the clock on its own: callers pass
-//! an [`paths::Environment`] (and, in later modules, a clock and HTTP endpoints), which is what
-//! lets every test run in its own sandbox.
+//! an [`paths::Environment`] (and a clock and HTTP endpoints where needed), which is what lets
+//! every test run in its own sandbox.
 
+pub mod accounts;
+pub mod aws_files;
+pub mod http;
+pub mod idp;
+pub mod negotiate;
+pub mod partition;
 pub mod paths;
+pub mod saml;
+pub mod secrets;
+pub mod settings;

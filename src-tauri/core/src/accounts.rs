@@ -1,0 +1,369 @@
+//! AWS account aliases: read from the AWS sign-in page that the assertion names, and cached per
+//! account id so that a slow or failing lookup never holds up a sign-in.
+//!
+//! This module never fails a sign-in: a lookup that errs or takes longer than its budget falls
+//! back to the cache, and to bare account ids after that.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+use crate::secrets::Sensitive;
+
+/// How long a sign-in may wait for aliases before going on without them.
+pub const LOOKUP_BUDGET: Duration = Duration::from_secs(3);
+
+/// Account id → alias.
+pub type Aliases = BTreeMap<String, String>;
+
+/// Reads the account names from the AWS sign-in page's role chooser, which lists each account as
+/// `Account: <alias> (<id>)`, or `Account: <id>` when the account has no alias.
+pub fn parse_sign_in_page(html: &str) -> Aliases {
+    let mut aliases = Aliases::new();
+    for chunk in html.split("Account: ").skip(1) {
+        let text = chunk.split('<').next().unwrap_or_default().trim();
+        let Some(open) = text.rfind('(') else {
+            continue;
+        };
+        let id = text[open + 1..].trim_end_matches(')').trim();
+        let alias = unescape_html(text[..open].trim());
+        if is_account_id(id) && !alias.is_empty() {
+            aliases.insert(id.to_owned(), alias);
+        }
+    }
+    aliases
+}
+
+fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn unescape_html(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Posts the assertion to the sign-in page named by its Destination and reads the aliases.
+///
+/// `http://` destinations are only followed to loopback hosts (the simulator and tests): the
+/// assertion is a credential and never crosses a network in the clear.
+pub async fn fetch(
+    client: &reqwest::Client,
+    destination: &Url,
+    saml_response: &Sensitive<String>,
+    budget: Duration,
+) -> Result<Aliases, AliasError> {
+    let host = destination.host_str().unwrap_or_default().to_owned();
+    match destination.scheme() {
+        "https" => {}
+        "http" if is_loopback(destination) => {}
+        _ => return Err(AliasError::InsecureDestination { host }),
+    }
+    let exchange = async {
+        let response = client
+            .post(destination.clone())
+            .form(&[("SAMLResponse", saml_response.expose().as_str())])
+            .send()
+            .await?;
+        let status = response.status();
+        Ok::<_, reqwest::Error>((status, response.text().await?))
+    };
+    // One budget for the whole exchange: connecting, the answer and its body.
+    let (status, body) = tokio::time::timeout(budget, exchange)
+        .await
+        .map_err(|_| AliasError::TimedOut {
+            host: host.clone(),
+            budget,
+        })?
+        .map_err(|err| AliasError::Request {
+            host: host.clone(),
+            reason: without_url(&err),
+        })?;
+    if !status.is_success() {
+        return Err(AliasError::Status {
+            host,
+            status: status.as_u16(),
+        });
+    }
+    Ok(parse_sign_in_page(&body))
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// A short reason for a failed request; reqwest's own messages repeat the whole URL.
+fn without_url(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else if err.is_decode() || err.is_body() {
+        "the answer could not be read"
+    } else {
+        "the request failed"
+    }
+    .to_owned()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AliasError {
+    #[error(
+        "Rolecall did not send the assertion to {host} to look up account names, because the \
+         page is not https. Account ids are shown instead."
+    )]
+    InsecureDestination { host: String },
+    #[error(
+        "The AWS sign-in page at {host} did not answer within {budget:?}, so account ids are \
+         shown instead of names. They appear at the next sign-in if the page answers then."
+    )]
+    TimedOut { host: String, budget: Duration },
+    #[error(
+        "Looking up account names at {host} failed ({reason}), so account ids are shown instead."
+    )]
+    Request { host: String, reason: String },
+    #[error(
+        "The AWS sign-in page at {host} answered HTTP {status}, so account ids are shown instead \
+         of names."
+    )]
+    Status { host: String, status: u16 },
+}
+
+/// The aliases seen so far, kept in a small JSON file in Rolecall's folder.
+#[derive(Debug, Clone)]
+pub struct AliasCache {
+    file: PathBuf,
+    aliases: Aliases,
+}
+
+impl AliasCache {
+    pub const FILE_NAME: &str = "account-aliases.json";
+
+    /// Loads the cache from `config_dir`; a missing or unreadable cache is an empty one, since
+    /// it only saves a lookup.
+    pub fn load(config_dir: &Path) -> Self {
+        let file = config_dir.join(Self::FILE_NAME);
+        let aliases = std::fs::read(&file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        Self { file, aliases }
+    }
+
+    pub fn get(&self, account_id: &str) -> Option<&str> {
+        self.aliases.get(account_id).map(String::as_str)
+    }
+
+    pub fn all(&self) -> &Aliases {
+        &self.aliases
+    }
+
+    /// Adds what a lookup found and saves the file if anything changed.
+    pub fn remember(&mut self, found: &Aliases) -> std::io::Result<()> {
+        let mut changed = false;
+        for (id, alias) in found {
+            if self.aliases.get(id) != Some(alias) {
+                self.aliases.insert(id.clone(), alias.clone());
+                changed = true;
+            }
+        }
+        if changed { self.save() } else { Ok(()) }
+    }
+
+    fn save(&self) -> std::io::Result<()> {
+        let folder = self.file.parent().unwrap_or_else(|| Path::new("."));
+        std::fs::create_dir_all(folder)?;
+        let text = serde_json::to_vec_pretty(&self.aliases).map_err(std::io::Error::other)?;
+        let temp = self.file.with_extension("json.tmp");
+        std::fs::write(&temp, text)?;
+        std::fs::rename(&temp, &self.file)
+    }
+}
+
+/// Looks aliases up within [`LOOKUP_BUDGET`], remembers what it found, and answers from the cache
+/// for the rest. The error, if any, is returned beside the aliases for the caller to show or log.
+pub async fn resolve(
+    client: &reqwest::Client,
+    destination: &Url,
+    saml_response: &Sensitive<String>,
+    cache: &mut AliasCache,
+    budget: Duration,
+) -> (Aliases, Option<AliasError>) {
+    let problem = match fetch(client, destination, saml_response, budget).await {
+        Ok(found) => {
+            if let Err(err) = cache.remember(&found) {
+                tracing::warn!("could not save the account alias cache: {err}");
+            }
+            None
+        }
+        Err(err) => Some(err),
+    };
+    (cache.all().clone(), problem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    const PAGE: &str = r#"<form id="saml_form"><fieldset>
+      <div class="saml-account"><div class="expandable-container">
+        <div class="saml-account-name">Account: prod-main (111122223333)</div></div></div>
+      <div class="saml-account"><div class="saml-account-name">Account: 444455556666</div></div>
+      <div class="saml-account"><div class="saml-account-name">Account: dev &amp; test (777788889999)</div></div>
+    </fieldset></form>"#;
+
+    #[test]
+    fn reads_aliases_and_skips_accounts_without_one() {
+        let aliases = parse_sign_in_page(PAGE);
+        assert_eq!(
+            aliases.get("111122223333").map(String::as_str),
+            Some("prod-main")
+        );
+        assert_eq!(
+            aliases.get("777788889999").map(String::as_str),
+            Some("dev & test")
+        );
+        assert!(
+            !aliases.contains_key("444455556666"),
+            "an account without alias has no entry"
+        );
+    }
+
+    #[test]
+    fn a_page_without_accounts_gives_nothing() {
+        assert!(
+            parse_sign_in_page("<html>Your request included an invalid SAML response.</html>")
+                .is_empty()
+        );
+        assert!(
+            parse_sign_in_page("Account: short (123)").is_empty(),
+            "ids have 12 digits"
+        );
+    }
+
+    /// A one-shot HTTP server on loopback that answers `body` after `delay`.
+    async fn serve_once(body: &'static str, delay: Duration) -> Url {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0; 65536];
+            let _ = socket.read(&mut buf).await;
+            tokio::time::sleep(delay).await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+        });
+        Url::parse(&format!("http://{addr}/saml")).unwrap()
+    }
+
+    fn assertion() -> Sensitive<String> {
+        Sensitive::new("PHNhbWxwOlJlc3BvbnNlLz4=".to_owned())
+    }
+
+    #[tokio::test]
+    async fn lookup_fills_and_saves_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = serve_once(PAGE, Duration::ZERO).await;
+        let mut cache = AliasCache::load(dir.path());
+        let (aliases, problem) = resolve(
+            &reqwest::Client::new(),
+            &url,
+            &assertion(),
+            &mut cache,
+            LOOKUP_BUDGET,
+        )
+        .await;
+        assert!(problem.is_none(), "{problem:?}");
+        assert_eq!(
+            aliases.get("111122223333").map(String::as_str),
+            Some("prod-main")
+        );
+        let reloaded = AliasCache::load(dir.path());
+        assert_eq!(
+            reloaded.get("111122223333"),
+            Some("prod-main"),
+            "the cache is saved"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_page_falls_back_to_the_cache_within_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(AliasCache::FILE_NAME),
+            r#"{"111122223333":"cached-name"}"#,
+        )
+        .unwrap();
+        let url = serve_once(PAGE, Duration::from_secs(30)).await;
+        let mut cache = AliasCache::load(dir.path());
+        let started = std::time::Instant::now();
+        let budget = Duration::from_millis(300);
+        let (aliases, problem) = resolve(
+            &reqwest::Client::new(),
+            &url,
+            &assertion(),
+            &mut cache,
+            budget,
+        )
+        .await;
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the budget bounds the wait"
+        );
+        assert!(
+            matches!(problem, Some(AliasError::TimedOut { .. })),
+            "{problem:?}"
+        );
+        assert_eq!(
+            aliases.get("111122223333").map(String::as_str),
+            Some("cached-name")
+        );
+    }
+
+    #[tokio::test]
+    async fn plain_http_is_refused_beyond_loopback() {
+        let url = Url::parse("http://signin.example.com/saml").unwrap();
+        let err = fetch(&reqwest::Client::new(), &url, &assertion(), LOOKUP_BUDGET)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AliasError::InsecureDestination { .. }),
+            "{err:?}"
+        );
+        assert!(
+            !err.to_string().contains("PHNhbWxw"),
+            "the assertion never appears in messages"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_sentence_without_the_assertion() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/saml", listener.local_addr().unwrap())).unwrap();
+        drop(listener);
+        let err = fetch(&reqwest::Client::new(), &url, &assertion(), LOOKUP_BUDGET)
+            .await
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("account ids are shown instead"),
+            "{message}"
+        );
+        assert!(!message.contains("PHNhbWxw"), "{message}");
+    }
+}

@@ -1,0 +1,624 @@
+//! Format-preserving edits of the AWS shared credentials and config files.
+//!
+//! This module owns the keys Rolecall writes there, and only those: `aws_access_key_id`,
+//! `aws_secret_access_key`, `aws_session_token` (and its legacy twin `aws_security_token` where
+//! present), `x_security_token_expires` and `x_principal_arn` in a profile's section of the
+//! credentials file, `region` and `output` in
+//! its section of the config file. It edits the files as lines: it replaces those keys' values
+//! in place, adds missing keys after the profile's last key, and appends missing profiles at the
+//! end. Every other byte stays as it was (comments, blank lines, CRLF, alignment, indented
+//! sub-sections, unknown keys and sections, a missing final newline, a BOM). It never rewrites a
+//! file from a parsed model, and never writes to a profile whose credentials another mechanism
+//! (`credential_process`, SSO, `role_arn`...) would provide.
+//!
+//! Where the tools disagree, it follows aws-sdk-rust: repeated sections are one profile and the
+//! last value of a key wins, so that is the one updated (botocore refuses such files; the report
+//! warns). Files are replaced atomically under a side lock file, and an edit is redone if
+//! another program changed the file meanwhile.
+
+mod disk;
+mod edit;
+mod lines;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+use self::disk::{Locked, Patience};
+use self::edit::Want;
+use self::lines::{Document, FileKind};
+use crate::paths::AppPaths;
+use crate::secrets::Sensitive;
+
+pub const ACCESS_KEY_ID: &str = "aws_access_key_id";
+pub const SECRET_ACCESS_KEY: &str = "aws_secret_access_key";
+pub const SESSION_TOKEN: &str = "aws_session_token";
+/// boto2's name for the session token. saml2aws still writes it, and botocore reads it *before*
+/// `aws_session_token`: where it exists, it gets the same token, so the AWS CLI never pairs new
+/// keys with an old token. It is never added.
+pub const LEGACY_SESSION_TOKEN: &str = "aws_security_token";
+/// When the session ends, RFC 3339 in UTC (`2026-11-05T10:00:00Z`): saml2aws writes it, shell
+/// prompts read it.
+pub const EXPIRATION: &str = "x_security_token_expires";
+/// The assumed-role ARN that STS returned, as saml2aws writes it.
+pub const PRINCIPAL_ARN: &str = "x_principal_arn";
+pub const REGION: &str = "region";
+pub const OUTPUT: &str = "output";
+
+/// Keys that make the AWS tools get a profile's credentials some other way than from the keys
+/// we write; the tools disagree on which wins, so Rolecall refuses to write such a profile.
+const COMPETING_KEYS: [&str; 5] = [
+    "credential_process",
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "web_identity_token_file",
+];
+/// `sso_session`, `sso_start_url`, `sso_account_id`, ...
+const COMPETING_PREFIX: &str = "sso_";
+
+/// Temporary credentials from STS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: Sensitive<String>,
+    pub session_token: Sensitive<String>,
+    pub expiration: OffsetDateTime,
+    /// The assumed-role ARN STS returned, if known.
+    pub principal_arn: Option<String>,
+}
+
+/// One profile to write: its credentials, and its region and output when given (the config
+/// file's values are left alone otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileWrite {
+    pub name: String,
+    pub credentials: Credentials,
+    pub region: Option<String>,
+    pub output: Option<String>,
+}
+
+/// A profile's keys as the credentials file holds them. Long-term keys written by another tool
+/// have no token and no expiration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: Sensitive<String>,
+    pub session_token: Option<Sensitive<String>>,
+    /// `None` when absent or not RFC 3339.
+    pub expiration: Option<OffsetDateTime>,
+    pub principal_arn: Option<String>,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileChange {
+    /// It already said all that: not written (its modification time did not change either).
+    Unchanged,
+    Updated,
+    Created,
+}
+
+/// What [`AwsFiles::write_profiles`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteReport {
+    pub credentials: FileChange,
+    pub config: FileChange,
+    /// Things people may want to fix; the write itself succeeded.
+    pub warnings: Vec<Warning>,
+}
+
+/// Something odd in a file that Rolecall worked around, which other tools will trip over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// aws-sdk-rust reads the last copy (which Rolecall updated), the AWS CLI refuses the file.
+    Repeated { path: PathBuf, profile: String },
+    /// Rolecall kept the byte order mark, but neither the AWS CLI nor the SDKs read such a file.
+    ByteOrderMark { path: PathBuf },
+    /// A comment after a value Rolecall wrote: the SDKs drop it, the AWS CLI reads it as part
+    /// of the value. Rolecall keeps it (it is not Rolecall's to remove).
+    InlineComment {
+        path: PathBuf,
+        profile: String,
+        key: String,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::Repeated { path, profile } => write!(
+                f,
+                "The profile \"{profile}\" appears more than once in {} (a repeated section or \
+                 key). Rolecall updated the last copy, which the AWS SDKs use, but the AWS CLI \
+                 refuses such a file: remove the older copy.",
+                path.display()
+            ),
+            Warning::InlineComment { path, profile, key } => write!(
+                f,
+                "In {}, the `{key}` of the profile \"{profile}\" is followed by a comment on the \
+                 same line, which the AWS CLI reads as part of the value. Move the comment to a \
+                 line of its own.",
+                path.display()
+            ),
+            Warning::ByteOrderMark { path } => write!(
+                f,
+                "{} starts with a byte order mark, which the AWS CLI and SDKs cannot read. Save \
+                 it as UTF-8 without a byte order mark.",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// The two AWS shared files, at paths the caller chose (see [`AppPaths`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsFiles {
+    credentials: PathBuf,
+    config: PathBuf,
+}
+
+impl AwsFiles {
+    pub fn new(credentials_file: impl Into<PathBuf>, config_file: impl Into<PathBuf>) -> Self {
+        Self {
+            credentials: credentials_file.into(),
+            config: config_file.into(),
+        }
+    }
+
+    pub fn from_paths(paths: &AppPaths) -> Self {
+        Self::new(&paths.aws_credentials_file, &paths.aws_config_file)
+    }
+
+    pub fn credentials_file(&self) -> &Path {
+        &self.credentials
+    }
+
+    pub fn config_file(&self) -> &Path {
+        &self.config
+    }
+
+    /// Writes each profile's credentials into the credentials file, then its region and output
+    /// (when given) into the config file, each file once. Nothing is written if a profile
+    /// name or value is invalid or a profile gets its credentials some other way. A later
+    /// write of the same profile wins.
+    pub fn write_profiles(&self, writes: &[ProfileWrite]) -> Result<WriteReport, AwsFilesError> {
+        self.write_profiles_with(writes, Patience::default())
+    }
+
+    fn write_profiles_with(
+        &self,
+        writes: &[ProfileWrite],
+        patience: Patience<'_>,
+    ) -> Result<WriteReport, AwsFilesError> {
+        if writes.is_empty() {
+            return Ok(WriteReport {
+                credentials: FileChange::Unchanged,
+                config: FileChange::Unchanged,
+                warnings: Vec::new(),
+            });
+        }
+        let expirations = writes
+            .iter()
+            .map(|write| {
+                check_profile_name(&write.name, &self.credentials)?;
+                format_expiration(write.credentials.expiration)
+                    .ok_or_else(|| invalid_value(&write.name, EXPIRATION, &self.credentials))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let credential_edits = writes
+            .iter()
+            .zip(&expirations)
+            .map(|(write, expiration)| credential_wants(write, expiration, &self.credentials))
+            .collect::<Result<Vec<_>, _>>()?;
+        let config_edits = writes
+            .iter()
+            .map(|write| config_wants(write, &self.config))
+            .collect::<Result<Vec<_>, _>>()?;
+        let writes_config = config_edits.iter().any(|(_, wants)| !wants.is_empty());
+
+        // Always credentials first, then config, so two Rolecalls cannot deadlock.
+        let credentials = disk::lock(&self.credentials, patience.lock_timeout, None)?;
+        let config = if writes_config {
+            Some(disk::lock(
+                &self.config,
+                patience.lock_timeout,
+                Some(&credentials),
+            )?)
+        } else {
+            None
+        };
+        let config_now = match &config {
+            Some(locked) => locked.read()?,
+            None => disk::read_optional(&self.config)?,
+        };
+        let config_doc =
+            Document::parse(config_now.as_deref().unwrap_or_default(), FileKind::Config);
+        for write in writes {
+            refuse_competing(&config_doc, &write.name, &self.config)?;
+        }
+
+        let mut warnings = Vec::new();
+        let credentials_change = credentials.edit(patience, |text| {
+            let doc = Document::parse(text, FileKind::Credentials);
+            for (name, _) in &credential_edits {
+                refuse_competing(&doc, name, &self.credentials)?;
+            }
+            Ok(edit::set_profiles(
+                text,
+                FileKind::Credentials,
+                &credential_edits,
+            ))
+        })?;
+        collect_warnings(
+            &credentials,
+            &self.credentials,
+            FileKind::Credentials,
+            &credential_edits,
+            &mut warnings,
+        )?;
+
+        let config_change = match &config {
+            Some(config) => {
+                let touched: Vec<_> = config_edits
+                    .iter()
+                    .filter(|(_, wants)| !wants.is_empty())
+                    .cloned()
+                    .collect();
+                let change = config.edit(patience, |text| {
+                    Ok(edit::set_profiles(text, FileKind::Config, &touched))
+                })?;
+                collect_warnings(
+                    config,
+                    &self.config,
+                    FileKind::Config,
+                    &touched,
+                    &mut warnings,
+                )?;
+                change
+            }
+            None => FileChange::Unchanged,
+        };
+        Ok(WriteReport {
+            credentials: credentials_change,
+            config: config_change,
+            warnings,
+        })
+    }
+
+    /// The keys stored for `profile` in the credentials file, read as aws-sdk-rust reads them;
+    /// `None` if the file or the profile does not exist or lacks an access key or secret.
+    pub fn read_credentials(
+        &self,
+        profile: &str,
+    ) -> Result<Option<StoredCredentials>, AwsFilesError> {
+        let Some(bytes) = disk::read_optional(&self.credentials)? else {
+            return Ok(None);
+        };
+        Ok(stored_credentials(&bytes, profile))
+    }
+
+    /// Takes Rolecall's keys out of these profiles in the credentials file, and a profile's
+    /// section too once nothing else is left in it. Other keys, comments and the config file
+    /// (whose region and output are the person's settings) stay.
+    pub fn remove_profiles(&self, names: &[&str]) -> Result<FileChange, AwsFilesError> {
+        self.remove_profiles_with(names, Patience::default())
+    }
+
+    fn remove_profiles_with(
+        &self,
+        names: &[&str],
+        patience: Patience<'_>,
+    ) -> Result<FileChange, AwsFilesError> {
+        if disk::read_optional(&self.credentials)?.is_none() {
+            return Ok(FileChange::Unchanged);
+        }
+        let wants = [
+            (ACCESS_KEY_ID, Want::Remove),
+            (SECRET_ACCESS_KEY, Want::Remove),
+            (SESSION_TOKEN, Want::Remove),
+            (LEGACY_SESSION_TOKEN, Want::Remove),
+            (EXPIRATION, Want::Remove),
+            (PRINCIPAL_ARN, Want::Remove),
+        ];
+        let credentials = disk::lock(&self.credentials, patience.lock_timeout, None)?;
+        let edits: Vec<_> = names.iter().map(|name| (*name, wants.to_vec())).collect();
+        credentials.edit(patience, |text| {
+            let emptied = edit::set_profiles(text, FileKind::Credentials, &edits);
+            Ok(edit::remove_empty_sections(
+                &emptied,
+                FileKind::Credentials,
+                names,
+            ))
+        })
+    }
+}
+
+type Wants<'w> = Vec<(&'w str, Want<'w>)>;
+
+fn credential_wants<'w>(
+    write: &'w ProfileWrite,
+    expiration: &'w str,
+    path: &Path,
+) -> Result<(&'w str, Wants<'w>), AwsFilesError> {
+    let credentials = &write.credentials;
+    let wants = vec![
+        (ACCESS_KEY_ID, Want::Set(credentials.access_key_id.as_str())),
+        (
+            SECRET_ACCESS_KEY,
+            Want::Set(credentials.secret_access_key.expose().as_str()),
+        ),
+        (
+            SESSION_TOKEN,
+            Want::Set(credentials.session_token.expose().as_str()),
+        ),
+        (
+            LEGACY_SESSION_TOKEN,
+            Want::Update(credentials.session_token.expose().as_str()),
+        ),
+        (EXPIRATION, Want::Set(expiration)),
+        (
+            PRINCIPAL_ARN,
+            // Removed when unknown: a stale ARN would name some other role.
+            credentials
+                .principal_arn
+                .as_deref()
+                .map_or(Want::Remove, Want::Set),
+        ),
+    ];
+    check_values(&write.name, &wants, path)?;
+    Ok((&write.name, wants))
+}
+
+/// Region and output only when given: otherwise the person's own choice stays.
+fn config_wants<'w>(
+    write: &'w ProfileWrite,
+    path: &Path,
+) -> Result<(&'w str, Wants<'w>), AwsFilesError> {
+    let wants: Wants<'w> = [(REGION, &write.region), (OUTPUT, &write.output)]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_deref().map(|value| (key, Want::Set(value))))
+        .collect();
+    check_values(&write.name, &wants, path)?;
+    Ok((&write.name, wants))
+}
+
+fn check_values(profile: &str, wants: &Wants<'_>, path: &Path) -> Result<(), AwsFilesError> {
+    for &(key, want) in wants {
+        if let Want::Set(value) | Want::Update(value) = want
+            && !valid_value(value)
+        {
+            return Err(invalid_value(profile, key, path));
+        }
+    }
+    Ok(())
+}
+
+/// A value both tools read back unchanged on one line: no blanks (which would end it at an
+/// inline comment or be trimmed), no control characters, no leading comment sign.
+fn valid_value(value: &str) -> bool {
+    !value.is_empty()
+        && !value.starts_with(['#', ';'])
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn invalid_value(profile: &str, key: &str, path: &Path) -> AwsFilesError {
+    AwsFilesError::InvalidValue {
+        profile: profile.to_owned(),
+        key: key.to_owned(),
+        path: path.to_owned(),
+    }
+}
+
+/// The names aws-sdk-rust accepts (it ignores profiles with any other character); this also
+/// keeps `]`, `#` and line breaks out of headers.
+fn check_profile_name(name: &str, path: &Path) -> Result<(), AwsFilesError> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(AwsFilesError::InvalidProfileName {
+            name: name.to_owned(),
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// RFC 3339 in UTC with `Z` and whole seconds; `None` for years RFC 3339 cannot write.
+fn format_expiration(expiration: OffsetDateTime) -> Option<String> {
+    expiration
+        .to_offset(UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .ok()?
+        .format(&Rfc3339)
+        .ok()
+}
+
+fn refuse_competing(doc: &Document<'_>, profile: &str, path: &Path) -> Result<(), AwsFilesError> {
+    let sections = doc.profile_sections(profile);
+    let competing = doc.properties(&sections).find(|(_, key)| {
+        COMPETING_KEYS
+            .iter()
+            .any(|competing| competing.as_bytes() == *key)
+            || key.starts_with(COMPETING_PREFIX.as_bytes())
+    });
+    match competing {
+        Some((line, key)) => Err(AwsFilesError::CompetingKey {
+            profile: profile.to_owned(),
+            path: path.to_owned(),
+            key: String::from_utf8_lossy(key).into_owned(),
+            line: line + 1,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn collect_warnings(
+    locked: &Locked,
+    path: &Path,
+    kind: FileKind,
+    edits: &[(&str, Wants<'_>)],
+    warnings: &mut Vec<Warning>,
+) -> Result<(), AwsFilesError> {
+    let text = locked.read()?.unwrap_or_default();
+    let doc = Document::parse(&text, kind);
+    if doc.has_bom() {
+        warnings.push(Warning::ByteOrderMark {
+            path: path.to_owned(),
+        });
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, wants) in edits {
+        if seen.contains(name) {
+            continue;
+        }
+        seen.push(name);
+        let sections = doc.profile_sections(name);
+        let repeated_key = wants.iter().any(|(key, _)| {
+            doc.properties(&sections)
+                .filter(|(_, found)| found == &key.as_bytes())
+                .count()
+                > 1
+        });
+        if sections.len() > 1 || repeated_key {
+            warnings.push(Warning::Repeated {
+                path: path.to_owned(),
+                profile: (*name).to_owned(),
+            });
+        }
+        let effective = doc.effective(name);
+        for (key, _) in wants {
+            let commented = effective.get(key.as_bytes()).is_some_and(|&line| {
+                let content = doc.lines[line].content;
+                lines::comment_start(content) < content.len()
+            });
+            if commented {
+                warnings.push(Warning::InlineComment {
+                    path: path.to_owned(),
+                    profile: (*name).to_owned(),
+                    key: (*key).to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn stored_credentials(text: &[u8], profile: &str) -> Option<StoredCredentials> {
+    let doc = Document::parse(text, FileKind::Credentials);
+    let values = doc.effective(profile);
+    let get = |key: &str| {
+        values
+            .get(key.as_bytes())
+            .and_then(|&line| String::from_utf8(doc.value(line)).ok())
+            .filter(|value| !value.is_empty())
+    };
+    Some(StoredCredentials {
+        access_key_id: get(ACCESS_KEY_ID)?,
+        secret_access_key: Sensitive::new(get(SECRET_ACCESS_KEY)?),
+        session_token: get(SESSION_TOKEN).map(Sensitive::new),
+        expiration: get(EXPIRATION).and_then(|value| OffsetDateTime::parse(&value, &Rfc3339).ok()),
+        principal_arn: get(PRINCIPAL_ARN),
+    })
+}
+
+/// An AWS file that could not be read, written or accepted. Each message names the file and
+/// says what to do; none holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsFilesError {
+    #[error(
+        "Rolecall could not read {}: {source}. Check that you may read that file, then try again.",
+        path.display()
+    )]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "Rolecall could not write {}: {source}. Check that you may write to it and to its \
+         folder, and that the disk is not full, then try again.",
+        path.display()
+    )]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "Rolecall could not take the lock {}: {source}. Check that you may write to that \
+         folder, then try again.",
+        path.display()
+    )]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "Another program has held the lock {} for over {seconds} seconds, so Rolecall left the \
+         AWS file beside it alone. If no other Rolecall is running, delete the lock file and \
+         try again.",
+        path.display()
+    )]
+    LockBusy { path: PathBuf, seconds: u64 },
+
+    #[error(
+        "{} kept changing while Rolecall was updating it (another program is writing to it), \
+         so Rolecall left it alone. Try again in a moment.",
+        path.display()
+    )]
+    KeptChanging { path: PathBuf },
+
+    #[error(
+        "The profile \"{profile}\" in {} has `{key}` (line {line}), so AWS tools would get its \
+         credentials from there and not from what Rolecall writes; they disagree on which one \
+         wins, so Rolecall wrote nothing. Choose another profile name for this role in \
+         Rolecall's settings, or remove `{key}` from that profile.",
+        path.display()
+    )]
+    CompetingKey {
+        profile: String,
+        path: PathBuf,
+        key: String,
+        line: usize,
+    },
+
+    #[error(
+        "\"{name}\" cannot be a profile name in {}: AWS tools accept only letters, digits and \
+         _ - / . % @ : + there. Choose another profile name in Rolecall's settings.",
+        path.display()
+    )]
+    InvalidProfileName { name: String, path: PathBuf },
+
+    #[error(
+        "Rolecall did not write `{key}` of the profile \"{profile}\" to {}: the value is \
+         empty, holds blanks or line breaks, or starts with a comment sign. Correct the region \
+         or output in Rolecall's settings; for other keys, please report this as a bug.",
+        path.display()
+    )]
+    InvalidValue {
+        profile: String,
+        key: String,
+        path: PathBuf,
+    },
+
+    #[error(
+        "{} leads through more than 40 symbolic links (probably a loop). Point it at a real \
+         file, then try again.",
+        path.display()
+    )]
+    SymlinkLoop { path: PathBuf },
+}

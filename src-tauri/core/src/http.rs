@@ -1,0 +1,185 @@
+//! The HTTP clients Rolecall talks to IdPs with: trust store, extra CA file, proxy, user agent.
+//!
+//! Every request of a sign-in goes through a client built here, so an endpoint's CA file and
+//! proxy apply to all of them (the IdP, its redirects, the AWS sign-in page). This module never
+//! sends anything itself.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::{Host, Url};
+
+use crate::settings::ProxySetting;
+
+/// How long one request may take before Rolecall gives up on it.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a client needs to know about the network around an endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    /// A PEM file of CA certificates trusted besides the system's.
+    pub ca_file: Option<PathBuf>,
+    pub proxy: ProxySetting,
+}
+
+/// A client with a cookie jar of its own, and the jar, so a sign-in can read and seed cookies.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub client: reqwest::Client,
+    pub jar: Arc<reqwest::cookie::Jar>,
+}
+
+impl Network {
+    /// A client for one sign-in conversation: redirects are not followed (the caller follows
+    /// them, so it sees every page and every hop), cookies are kept in a fresh jar.
+    pub fn session(&self, user_agent: &str) -> Result<Session, HttpError> {
+        self.session_with_jar(user_agent, Arc::new(reqwest::cookie::Jar::default()))
+    }
+
+    /// Like [`Network::session`], with a cookie jar shared with other clients (a sign-in's
+    /// attempts with different user agents share one).
+    pub fn session_with_jar(
+        &self,
+        user_agent: &str,
+        jar: Arc<reqwest::cookie::Jar>,
+    ) -> Result<Session, HttpError> {
+        let client = self
+            .builder(user_agent)?
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(Arc::clone(&jar))
+            .build()
+            .map_err(|err| HttpError::Build {
+                detail: err.to_string(),
+            })?;
+        Ok(Session { client, jar })
+    }
+
+    fn builder(&self, user_agent: &str) -> Result<reqwest::ClientBuilder, HttpError> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            // NTLM authenticates a TCP connection: keep one per host so its legs share it.
+            .pool_max_idle_per_host(1);
+        if let Some(path) = &self.ca_file {
+            builder = builder.tls_certs_merge(read_ca_file(path)?);
+        }
+        builder = match &self.proxy {
+            ProxySetting::System => builder,
+            ProxySetting::None => builder.no_proxy(),
+            ProxySetting::Url(url) => {
+                let proxy = reqwest::Proxy::all(url.as_str()).map_err(|err| HttpError::Proxy {
+                    proxy: url.to_string(),
+                    detail: err.to_string(),
+                })?;
+                builder.proxy(proxy)
+            }
+        };
+        Ok(builder)
+    }
+}
+
+fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, HttpError> {
+    let pem = std::fs::read(path).map_err(|err| HttpError::CaFile {
+        path: path.to_owned(),
+        detail: err.to_string(),
+    })?;
+    let certificates =
+        reqwest::Certificate::from_pem_bundle(&pem).map_err(|err| HttpError::CaFile {
+            path: path.to_owned(),
+            detail: err.to_string(),
+        })?;
+    if certificates.is_empty() {
+        return Err(HttpError::CaFile {
+            path: path.to_owned(),
+            detail: "it holds no PEM certificate".to_owned(),
+        });
+    }
+    Ok(certificates)
+}
+
+/// Whether a URL's host is this machine: the only place Rolecall talks plain `http` to.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Whether Rolecall may send credentials or an assertion to this URL: `https`, or `http` to
+/// loopback.
+pub fn is_secure_target(url: &Url) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url))
+}
+
+/// A URL for messages and logs: scheme, host, port and path, never the query (which may carry
+/// tokens) or user info.
+pub fn redact(url: &Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
+}
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error(
+        "Rolecall could not use the CA file {} ({detail}). Check that it is a readable PEM \
+         file with \"-----BEGIN CERTIFICATE-----\" blocks, or remove it from the endpoint.",
+        path.display()
+    )]
+    CaFile { path: PathBuf, detail: String },
+    #[error(
+        "Rolecall could not use the proxy {proxy} ({detail}). Check the proxy setting of the \
+         endpoint."
+    )]
+    Proxy { proxy: String, detail: String },
+    #[error(
+        "Rolecall could not set up its HTTPS client ({detail}). This is a bug: please report it."
+    )]
+    Build { detail: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_http_carries_secrets() {
+        let ok = |u: &str| is_secure_target(&Url::parse(u).unwrap());
+        assert!(ok("https://sts.corp.example/adfs/ls/"));
+        assert!(ok("http://127.0.0.1:8080/saml"));
+        assert!(ok("http://localhost/saml"));
+        assert!(ok("http://[::1]:9/x"));
+        assert!(!ok("http://sts.corp.example/adfs/ls/"));
+        assert!(!ok("http://127.0.0.1.nip.io/"));
+        assert!(!ok("ftp://127.0.0.1/"));
+    }
+
+    #[test]
+    fn redacted_urls_drop_the_query_and_user_info() {
+        let url = Url::parse("https://u:p@signin.aws.amazon.com:8443/federation?SigninToken=abc")
+            .unwrap();
+        assert_eq!(redact(&url), "https://signin.aws.amazon.com:8443/federation");
+    }
+
+    #[test]
+    fn a_ca_file_that_is_not_pem_is_refused_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corp.pem");
+        std::fs::write(&path, "not a certificate").unwrap();
+        let network = Network {
+            ca_file: Some(path.clone()),
+            proxy: ProxySetting::System,
+        };
+        let err = network.session("x").unwrap_err().to_string();
+        assert!(err.contains(&path.display().to_string()), "{err}");
+    }
+}

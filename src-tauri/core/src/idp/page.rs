@@ -1,0 +1,673 @@
+//! Reading the pages an IdP answers with: the one place that knows what AD FS pages look like.
+//!
+//! [`classify`] turns an HTML page into a [`Page`]: a login form, an MFA prompt, the auto-post
+//! page carrying the SAML response, an AD FS (`MSIS`) error, or something else. The scanner here
+//! is deliberately small: it finds tags and their attributes, skips comments, scripts and styles
+//! (whose text could contain anything), and never fails. Any input, however broken, is some
+//! [`Page`], at worst [`Page::Unknown`].
+
+use crate::secrets::Sensitive;
+
+/// A page of the sign-in conversation, as far as Rolecall can act on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    /// The page that posts the SAML response to AWS (`hiddenform`).
+    SamlPost {
+        action: String,
+        saml_response: Sensitive<String>,
+    },
+    /// A username and password form (AD FS `loginForm`).
+    Login {
+        form: Form,
+        username_field: String,
+        password_field: String,
+        /// The page's error text (AD FS `errorText`), when it shows one.
+        error: Option<String>,
+    },
+    /// An MFA adapter page that takes a one-time passcode (AD FS `options` form).
+    Passcode {
+        form: Form,
+        adapter: String,
+        passcode_field: String,
+        error: Option<String>,
+    },
+    /// An MFA adapter page without a passcode field (a push, a phone call, FIDO2, Duo's
+    /// Universal Prompt, ...): only a person in a browser can answer it.
+    OtherMfa { adapter: String },
+    /// An AD FS error page (`MSIS7007: ...`).
+    AdfsError { code: String, text: String },
+    /// Anything else.
+    Unknown,
+}
+
+/// An HTML form: where it posts and what it sends as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Form {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// The `action` attribute as written (relative or absolute); `None` posts to the page itself.
+    pub action: Option<String>,
+    pub method: String,
+    pub inputs: Vec<Input>,
+}
+
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Input {
+    pub name: String,
+    /// `type`, lowercased; `text` when absent.
+    pub kind: String,
+    pub value: String,
+}
+
+// Inputs may carry a SAMLResponse or a pre-filled password: never print their values.
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Form {
+    pub fn input(&self, name: &str) -> Option<&Input> {
+        self.inputs
+            .iter()
+            .find(|input| input.name.eq_ignore_ascii_case(name))
+    }
+
+    fn has_input(&self, name: &str) -> bool {
+        self.input(name).is_some()
+    }
+
+    /// The fields a browser would submit as they are (hidden fields and pre-filled values),
+    /// leaving out submit buttons and unticked check boxes.
+    pub fn default_fields(&self) -> Vec<(String, String)> {
+        self.inputs
+            .iter()
+            .filter(|input| !input.name.is_empty())
+            .filter(|input| !matches!(&*input.kind, "submit" | "button" | "image" | "reset"))
+            .filter(|input| !matches!(&*input.kind, "checkbox" | "radio"))
+            .map(|input| (input.name.clone(), input.value.clone()))
+            .collect()
+    }
+}
+
+/// What kind of page `html` is.
+pub fn classify(html: &str) -> Page {
+    let document = Document::scan(html);
+    let forms = document.forms();
+
+    if let Some(form) = forms.iter().find(|form| form.has_input("SAMLResponse")) {
+        let value = form
+            .input("SAMLResponse")
+            .map(|input| input.value.clone())
+            .unwrap_or_default();
+        return Page::SamlPost {
+            action: form.action.clone().unwrap_or_default(),
+            saml_response: Sensitive::new(value),
+        };
+    }
+
+    let error = document.text_of_id("errorText");
+
+    // The MFA page comes before the login form: AD FS keeps the AuthMethod/Context pair there.
+    if let Some(form) = forms
+        .iter()
+        .find(|form| form.has_input("Context") && form.has_input("AuthMethod"))
+        && !form.has_input("Password")
+    {
+        let adapter = form
+            .input("AuthMethod")
+            .map(|input| input.value.clone())
+            .unwrap_or_default();
+        let passcode = form
+            .inputs
+            .iter()
+            .find(|input| input.name.eq_ignore_ascii_case("Passcode"))
+            .or_else(|| {
+                form.inputs.iter().find(|input| {
+                    matches!(&*input.kind, "text" | "password" | "tel" | "number")
+                        && !input.name.is_empty()
+                })
+            });
+        return match passcode {
+            Some(field) => Page::Passcode {
+                form: form.clone(),
+                adapter,
+                passcode_field: field.name.clone(),
+                error,
+            },
+            None => Page::OtherMfa { adapter },
+        };
+    }
+
+    if let Some(form) = forms.iter().find(|form| {
+        form.id.as_deref() == Some("loginForm")
+            || (form.has_input("UserName") && form.has_input("Password"))
+    }) {
+        let password_field = form
+            .inputs
+            .iter()
+            .find(|input| input.kind == "password")
+            .or_else(|| form.input("Password"))
+            .map(|input| input.name.clone());
+        let username_field = form
+            .input("UserName")
+            .or_else(|| {
+                form.inputs
+                    .iter()
+                    .find(|input| matches!(&*input.kind, "text" | "email"))
+            })
+            .map(|input| input.name.clone());
+        if let (Some(username_field), Some(password_field)) = (username_field, password_field) {
+            return Page::Login {
+                form: form.clone(),
+                username_field,
+                password_field,
+                error,
+            };
+        }
+    }
+
+    if let Some((code, text)) = msis_error(&document.text()) {
+        return Page::AdfsError { code, text };
+    }
+    Page::Unknown
+}
+
+/// The first `MSISnnnn` code in the text, with the sentence it starts.
+fn msis_error(text: &str) -> Option<(String, String)> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(found) = text[from..].find("MSIS") {
+        let start = from + found;
+        let digits = bytes[start + 4..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits == 4 {
+            let code = text[start..start + 8].to_owned();
+            let sentence: String = text[start..]
+                .chars()
+                .take_while(|&c| c != '\n')
+                .take(300)
+                .collect();
+            return Some((code, collapse_whitespace(&sentence)));
+        }
+        from = start + 4;
+    }
+    None
+}
+
+fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A flat list of a page's tags and text, enough to find forms, inputs and labelled text.
+#[derive(Debug)]
+struct Document {
+    nodes: Vec<Node>,
+}
+
+#[derive(Debug)]
+enum Node {
+    Open {
+        name: String,
+        attributes: Vec<(String, String)>,
+    },
+    Close {
+        name: String,
+    },
+    Text(String),
+}
+
+impl Node {
+    fn attribute(&self, wanted: &str) -> Option<&str> {
+        match self {
+            Node::Open { attributes, .. } => attributes
+                .iter()
+                .find(|(name, _)| name == wanted)
+                .map(|(_, value)| value.as_str()),
+            _ => None,
+        }
+    }
+
+    fn is_open(&self, wanted: &str) -> bool {
+        matches!(self, Node::Open { name, .. } if name == wanted)
+    }
+
+    fn is_close(&self, wanted: &str) -> bool {
+        matches!(self, Node::Close { name } if name == wanted)
+    }
+}
+
+/// Elements whose content is not HTML.
+const RAW_TEXT: [&str; 4] = ["script", "style", "textarea", "title"];
+
+impl Document {
+    fn scan(html: &str) -> Document {
+        let mut nodes = Vec::new();
+        let mut rest = html;
+        while !rest.is_empty() {
+            let Some(lt) = rest.find('<') else {
+                push_text(&mut nodes, rest);
+                break;
+            };
+            push_text(&mut nodes, &rest[..lt]);
+            rest = &rest[lt..];
+            if let Some(comment) = rest.strip_prefix("<!--") {
+                rest = comment.find("-->").map_or("", |end| &comment[end + 3..]);
+                continue;
+            }
+            if rest.starts_with("<!") || rest.starts_with("<?") {
+                rest = rest.find('>').map_or("", |end| &rest[end + 1..]);
+                continue;
+            }
+            let closing = rest.starts_with("</");
+            let body = &rest[if closing { 2 } else { 1 }..];
+            let name_len = body
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == ':'))
+                .unwrap_or(body.len());
+            if name_len == 0 {
+                // A lone `<` in text.
+                push_text(&mut nodes, "<");
+                rest = &rest[1..];
+                continue;
+            }
+            let name = body[..name_len].to_ascii_lowercase();
+            let (attributes, after) = scan_attributes(&body[name_len..]);
+            rest = after;
+            if closing {
+                nodes.push(Node::Close { name });
+                continue;
+            }
+            let raw = RAW_TEXT.contains(&name.as_str());
+            nodes.push(Node::Open {
+                name: name.clone(),
+                attributes,
+            });
+            if raw {
+                let end = find_ignore_case(rest, &format!("</{name}")).unwrap_or(rest.len());
+                if name == "title" || name == "textarea" {
+                    push_text(&mut nodes, &rest[..end]);
+                }
+                rest = &rest[end..];
+            }
+        }
+        Document { nodes }
+    }
+
+    fn forms(&self) -> Vec<Form> {
+        let mut forms = Vec::new();
+        let mut current: Option<Form> = None;
+        for node in &self.nodes {
+            if node.is_open("form") {
+                if let Some(done) = current.take() {
+                    forms.push(done);
+                }
+                current = Some(Form {
+                    id: node.attribute("id").map(str::to_owned),
+                    name: node.attribute("name").map(str::to_owned),
+                    action: node
+                        .attribute("action")
+                        .filter(|action| !action.trim().is_empty())
+                        .map(|action| action.trim().to_owned()),
+                    method: node
+                        .attribute("method")
+                        .unwrap_or("get")
+                        .to_ascii_lowercase(),
+                    inputs: Vec::new(),
+                });
+            } else if node.is_close("form") {
+                if let Some(done) = current.take() {
+                    forms.push(done);
+                }
+            } else if node.is_open("input")
+                && let Some(form) = current.as_mut()
+            {
+                form.inputs.push(Input {
+                    name: node.attribute("name").unwrap_or_default().to_owned(),
+                    kind: node.attribute("type").unwrap_or("text").to_ascii_lowercase(),
+                    value: node.attribute("value").unwrap_or_default().to_owned(),
+                });
+            }
+        }
+        forms.extend(current);
+        forms
+    }
+
+    /// The text inside the element with this `id`, whitespace collapsed; `None` when the element
+    /// is absent or empty.
+    fn text_of_id(&self, id: &str) -> Option<String> {
+        let start = self
+            .nodes
+            .iter()
+            .position(|node| node.attribute("id") == Some(id))?;
+        let Node::Open { name, .. } = &self.nodes[start] else {
+            return None;
+        };
+        let mut depth = 0usize;
+        let mut text = String::new();
+        for node in &self.nodes[start + 1..] {
+            match node {
+                Node::Open { name: inner, .. } if inner == name => depth += 1,
+                Node::Close { name: inner } if inner == name => {
+                    if depth == 0 {
+                        break;
+                    }
+                    depth -= 1;
+                }
+                Node::Text(t) => {
+                    text.push_str(t);
+                    text.push(' ');
+                }
+                _ => {}
+            }
+        }
+        let text = collapse_whitespace(&text);
+        (!text.is_empty()).then_some(text)
+    }
+
+    fn text(&self) -> String {
+        let mut text = String::new();
+        for node in &self.nodes {
+            match node {
+                Node::Text(t) => text.push_str(t),
+                Node::Open { name, .. } | Node::Close { name }
+                    if matches!(&**name, "p" | "div" | "br" | "li" | "tr" | "span" | "label") =>
+                {
+                    text.push('\n');
+                }
+                _ => {}
+            }
+        }
+        text
+    }
+}
+
+fn push_text(nodes: &mut Vec<Node>, raw: &str) {
+    if !raw.is_empty() {
+        nodes.push(Node::Text(decode_entities(raw)));
+    }
+}
+
+fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
+    let needle = needle.as_bytes();
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|window| window.eq_ignore_ascii_case(needle))
+}
+
+/// Reads `name="value" name='value' name=value name` up to the tag's `>`; returns the
+/// attributes (names lowercased, values decoded) and what follows the tag.
+fn scan_attributes(mut rest: &str) -> (Vec<(String, String)>, &str) {
+    let mut attributes = Vec::new();
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
+        if rest.is_empty() {
+            return (attributes, rest);
+        }
+        if let Some(after) = rest.strip_prefix('>') {
+            return (attributes, after);
+        }
+        let name_len = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, '=' | '>' | '/'))
+            .unwrap_or(rest.len())
+            .max(1);
+        let name = rest[..name_len].to_ascii_lowercase();
+        rest = rest[name_len..].trim_start();
+        let mut value = String::new();
+        if let Some(after_eq) = rest.strip_prefix('=') {
+            let after_eq = after_eq.trim_start();
+            let (raw, after) = match after_eq.chars().next() {
+                Some(quote @ ('"' | '\'')) => {
+                    let inner = &after_eq[1..];
+                    match inner.find(quote) {
+                        Some(end) => (&inner[..end], &inner[end + 1..]),
+                        None => (inner, ""),
+                    }
+                }
+                _ => {
+                    let end = after_eq
+                        .find(|c: char| c.is_whitespace() || c == '>')
+                        .unwrap_or(after_eq.len());
+                    (&after_eq[..end], &after_eq[end..])
+                }
+            };
+            value = decode_entities(raw);
+            rest = after;
+        }
+        if !attributes.iter().any(|(seen, _)| *seen == name) {
+            attributes.push((name, value));
+        }
+    }
+}
+
+/// Decodes the character references IdP pages use: the named ones that appear in URLs and
+/// messages, and numeric ones.
+fn decode_entities(raw: &str) -> String {
+    if !raw.contains('&') {
+        return raw.to_owned();
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let end = rest[1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .map(|at| at + 1);
+        let decoded = end
+            .filter(|&end| rest[end..].starts_with(';'))
+            .and_then(|end| entity(&rest[1..end]).map(|c| (c, end + 1)));
+        match decoded {
+            Some((c, used)) => {
+                out.push(c);
+                rest = &rest[used..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn entity(name: &str) -> Option<char> {
+    if let Some(number) = name.strip_prefix('#') {
+        let code = match number.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => number.parse().ok()?,
+        };
+        return char::from_u32(code);
+    }
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => '\u{a0}',
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const LOGIN: &str = r#"<!DOCTYPE html><html><head><title>Sign In</title>
+        <script>var x = "<form id='fake'><input name='Password'>";</script></head><body>
+        <form method="post" id="loginForm" autocomplete="off" novalidate="novalidate"
+              onKeyPress="if (event &amp;&amp; event.keyCode == 13) Login.submitLoginRequest();"
+              action="/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=urn:amazon:webservices&amp;client-request-id=42">
+          <div id="error" class="fieldMargin error smallText">
+            <label id="errorText" for=""></label>
+          </div>
+          <input id="userNameInput" name="UserName" type="email" value="" spellcheck="false"/>
+          <input id="passwordInput" name="Password" type="password" autocomplete="off"/>
+          <input id="kmsiInput" type="checkbox" name="Kmsi" value="true" />
+          <input id="optionForms" type="hidden" name="AuthMethod" value="FormsAuthentication"/>
+          <span id="submitButton" class="submit" tabindex="4">Sign in</span>
+        </form></body></html>"#;
+
+    #[test]
+    fn the_adfs_login_form_is_a_login_page_without_an_error() {
+        let Page::Login {
+            form,
+            username_field,
+            password_field,
+            error,
+        } = classify(LOGIN)
+        else {
+            panic!("the AD FS login page should be a login page: {:?}", classify(LOGIN));
+        };
+        assert_eq!(username_field, "UserName");
+        assert_eq!(password_field, "Password");
+        assert_eq!(error, None, "the empty errorText label is no error");
+        assert_eq!(
+            form.action.as_deref(),
+            Some(
+                "/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=urn:amazon:webservices&client-request-id=42"
+            ),
+            "entities in the action are decoded"
+        );
+        assert_eq!(
+            form.default_fields(),
+            vec![
+                ("UserName".to_owned(), String::new()),
+                ("Password".to_owned(), String::new()),
+                ("AuthMethod".to_owned(), "FormsAuthentication".to_owned()),
+            ],
+            "the unticked Kmsi box is not sent"
+        );
+    }
+
+    #[test]
+    fn a_wrong_password_page_carries_the_message_verbatim() {
+        let page = LOGIN.replace(
+            r#"<label id="errorText" for=""></label>"#,
+            r#"<label id="errorText" for="">Incorrect user ID or password. Type the correct
+               user ID and password, and try again.</label>"#,
+        );
+        let Page::Login { error, .. } = classify(&page) else {
+            panic!("still a login page");
+        };
+        assert_eq!(
+            error.as_deref(),
+            Some("Incorrect user ID or password. Type the correct user ID and password, and try again.")
+        );
+    }
+
+    #[test]
+    fn the_auto_post_page_gives_the_saml_response() {
+        let html = r#"<html><head><title>Working...</title></head><body>
+            <form method="POST" name="hiddenform" action="https://signin.aws.amazon.com:443/saml">
+            <input type="hidden" name="SAMLResponse" value="PHNhbWxwOlJlc3BvbnNlPg==" />
+            <noscript><p>Script is disabled. Click Submit to continue.</p><input type="submit" value="Submit" /></noscript>
+            </form><script language="javascript">window.setTimeout('document.forms[0].submit()', 0);</script></body></html>"#;
+        let Page::SamlPost {
+            action,
+            saml_response,
+        } = classify(html)
+        else {
+            panic!("the auto-post page carries the response");
+        };
+        assert_eq!(action, "https://signin.aws.amazon.com:443/saml");
+        assert_eq!(saml_response.expose(), "PHNhbWxwOlJlc3BvbnNlPg==");
+        assert!(
+            !format!("{:?}", classify(html)).contains("PHNh"),
+            "Debug never shows the response"
+        );
+    }
+
+    #[test]
+    fn the_passcode_page_names_its_adapter_and_field() {
+        let html = r#"<form method="post" id="options" class="hidden" action="https://sts.corp.example/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=urn:amazon:webservices">
+            <input id="authMethod" type="hidden" name="AuthMethod" value="SecurIDv2Authentication"/>
+            <input id="context" type="hidden" name="Context" value="abc=="/>
+            <label for="passcodeInput">Passcode</label>
+            <input id="passcodeInput" name="Passcode" type="password" />
+            <span id="errorText"></span></form>"#;
+        let Page::Passcode {
+            form,
+            adapter,
+            passcode_field,
+            error,
+        } = classify(html)
+        else {
+            panic!("a passcode page");
+        };
+        assert_eq!(adapter, "SecurIDv2Authentication");
+        assert_eq!(passcode_field, "Passcode");
+        assert_eq!(error, None);
+        assert_eq!(form.input("Context").map(|i| i.value.as_str()), Some("abc=="));
+    }
+
+    #[test]
+    fn an_mfa_page_without_a_code_field_needs_a_person() {
+        let html = r#"<form id="options" method="post" action="/x">
+            <input type="hidden" name="AuthMethod" value="AzureMfaAuthentication"/>
+            <input type="hidden" name="Context" value="c"/>
+            <input type="submit" value="Continue"/></form>"#;
+        assert_eq!(
+            classify(html),
+            Page::OtherMfa {
+                adapter: "AzureMfaAuthentication".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn msis_errors_are_recognised_with_their_sentence() {
+        let html = "<html><body><div id=\"errorArea\"><span>Error details</span>\n\
+            <span>MSIS7007: The requested relying party trust 'urn:x' is unspecified or \
+            unsupported.</span></div></body></html>";
+        assert_eq!(
+            classify(html),
+            Page::AdfsError {
+                code: "MSIS7007".to_owned(),
+                text: "MSIS7007: The requested relying party trust 'urn:x' is unspecified or \
+                       unsupported."
+                    .to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn a_form_inside_a_script_is_not_a_form() {
+        let html = r#"<script>document.write('<form id="loginForm"><input name="UserName"><input name="Password" type="password"></form>')</script>"#;
+        assert_eq!(classify(html), Page::Unknown);
+    }
+
+    #[test]
+    fn garbage_is_unknown() {
+        for html in ["", "<", "<<<>>>", "<form", "<input name=", "&#xFFFFFFFF;", "<!--", "plain"] {
+            assert_eq!(classify(html), Page::Unknown, "{html:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// The classifier reads pages from the network: nothing in them may make it panic.
+        #[test]
+        fn classify_never_panics(html in "(<|>|/|=|\"|'|&|#|;|!|-|form|input|name|MSIS|[0-9]|[a-zA-Z ]|é|\u{1F600})*") {
+            let _ = classify(&html);
+        }
+
+        #[test]
+        fn classify_never_panics_near_real_pages(cut in 0usize..2000, noise in ".{0,8}") {
+            let mut page = LOGIN.to_owned();
+            let at = page.char_indices().map(|(i, _)| i).nth(cut % LOGIN.chars().count()).unwrap_or(0);
+            page.insert_str(at, &noise);
+            let _ = classify(&page);
+            let _ = classify(&page[..at]);
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! HTTP Negotiate (SPNEGO/Kerberos) tokens for integrated Windows authentication.
+//!
+//! A [`NegotiateClient`] is one Negotiate conversation with one AD FS host, as the person who is
+//! logged in: it turns the Kerberos ticket they already hold into the token for
+//! `Authorization: Negotiate <base64>`, and checks the server's answer when there is one. It
+//! owns the GSSAPI side only; the HTTP 401 loop, base64 and cookies belong to [`crate::idp`].
+//!
+//! The ticket comes from where the operating system keeps it: the GSSAPI ticket cache on Unix
+//! (the one `kinit` and a domain login fill, named by `KRB5CCNAME` or the Kerberos
+//! configuration). That is the one place this crate lets a library read the process
+//! environment, because the person's own ticket cache is the point of integrated sign-in.
+//!
+//! Like browsers, the client speaks SPNEGO for the service principal `HTTP/<host>`, with the host
+//! name as given (no DNS canonicalisation of ours), and asks for mutual authentication without
+//! depending on it: a server that answers `200`/`302` without a token of its own has still
+//! accepted us; [`NegotiateClient::is_complete`] then stays `false`, meaning only that the
+//! server did not prove who it is.
+//!
+//! On Windows the current user's ticket is reached through SSPI, which needs `unsafe` calls
+//! into the `windows` crate; the workspace denies `unsafe_code`, so this build reports
+//! [`NegotiateError::Unsupported`] there and the sign-in falls through to forms or the webview.
+
+use crate::secrets::Sensitive;
+use std::fmt;
+
+/// What went wrong in a Negotiate conversation. The raw GSSAPI status is kept in `detail` for
+/// logs and bug reports; it is never part of the message a person sees.
+#[derive(Debug, thiserror::Error)]
+pub enum NegotiateError {
+    /// No usable ticket: the cache is empty, missing or expired.
+    #[error(
+        "Rolecall found no valid Kerberos ticket for integrated sign-in to {host}. Run `kinit \
+         you@REALM` (or log in to your domain account), then try again."
+    )]
+    NoTicket { host: String, detail: String },
+    /// The KDC does not know `HTTP/<host>`.
+    #[error(
+        "Your Kerberos realm does not know the service HTTP/{host}, so integrated sign-in to \
+         {host} cannot work. The AD FS host may need its SPN registered (ask your directory \
+         administrators), or choose Forms sign-in for this endpoint."
+    )]
+    UnknownServer { host: String, detail: String },
+    /// Any other Kerberos failure: the KDC unreachable, a clock too far off, a bad reply.
+    #[error(
+        "Integrated sign-in to {host} failed in Kerberos. Check that this computer can reach \
+         your domain (on the VPN if you need one) and that its clock is right, then try again, \
+         or choose Forms sign-in for this endpoint."
+    )]
+    Failed { host: String, detail: String },
+    /// This build has no Kerberos for this platform.
+    #[error(
+        "Integrated sign-in with Kerberos is not available in this build on this platform; \
+         choose Forms or Webview sign-in."
+    )]
+    Unsupported,
+}
+
+impl NegotiateError {
+    /// The raw GSSAPI status text, for logs.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::NoTicket { detail, .. }
+            | Self::UnknownServer { detail, .. }
+            | Self::Failed { detail, .. } => Some(detail),
+            Self::Unsupported => None,
+        }
+    }
+}
+
+/// One Negotiate conversation with `HTTP/<host>` as the current user (GSSAPI ticket cache on
+/// Unix, SSPI on Windows).
+pub struct NegotiateClient {
+    host: String,
+    #[cfg(unix)]
+    context: libgssapi::context::ClientCtx,
+}
+
+// The idp module keeps a client across `.await`s in a tokio task.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<NegotiateClient>();
+};
+
+impl fmt::Debug for NegotiateClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NegotiateClient")
+            .field("service", &format_args!("HTTP/{}", self.host))
+            .field("complete", &self.is_complete())
+            .finish_non_exhaustive()
+    }
+}
+
+impl NegotiateClient {
+    /// Starts a conversation with `HTTP/<host>` (SPNEGO, like browsers; mutual authentication
+    /// asked for, not required). Nothing is sent to the KDC until the first [`Self::step`].
+    pub fn new(host: &str) -> Result<Self, NegotiateError> {
+        imp::new(host)
+    }
+
+    /// One leg. The first call takes `None` and gives the token for
+    /// `Authorization: Negotiate <base64>`; later calls take the token of the server's
+    /// `WWW-Authenticate: Negotiate <token>` reply. `Ok(None)` means there is nothing more to
+    /// send.
+    pub fn step(
+        &mut self,
+        server_token: Option<&[u8]>,
+    ) -> Result<Option<Sensitive<Vec<u8>>>, NegotiateError> {
+        imp::step(self, server_token)
+    }
+
+    /// Whether the conversation is finished on our side, including the server's proof of
+    /// identity (mutual authentication).
+    pub fn is_complete(&self) -> bool {
+        imp::is_complete(self)
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+#[cfg(unix)]
+mod imp {
+    use super::{NegotiateClient, NegotiateError};
+    use crate::secrets::Sensitive;
+    use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext};
+    use libgssapi::error::{Error, MajorFlags};
+    use libgssapi::name::Name;
+    use libgssapi::oid::{GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE};
+
+    // MIT krb5 and Heimdal minor status codes (com_err table "krb5"), as GSSAPI reports them.
+    const KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN: i32 = -1_765_328_377;
+    const KRB5KRB_AP_ERR_TKT_EXPIRED: i32 = -1_765_328_352;
+    const KRB5_CC_NOTFOUND: i32 = -1_765_328_243;
+    const KRB5_FCC_NOFILE: i32 = -1_765_328_189;
+
+    /// The routine-error field of a major status (a number, not a set of flags).
+    const ROUTINE_ERROR_MASK: u32 = 0x00ff_0000;
+
+    pub(super) fn new(host: &str) -> Result<NegotiateClient, NegotiateError> {
+        if host.is_empty()
+            || host
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '@' | '\\'))
+        {
+            return Err(NegotiateError::Failed {
+                host: host.to_owned(),
+                detail: format!("{host:?} is not a host name for a service principal"),
+            });
+        }
+        let service = format!("HTTP@{host}");
+        let target = Name::new(service.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
+            .map_err(|err| classify(host, &err))?;
+        let context = ClientCtx::new(
+            None,
+            target,
+            CtxFlags::GSS_C_MUTUAL_FLAG,
+            Some(GSS_MECH_SPNEGO),
+        );
+        Ok(NegotiateClient {
+            host: host.to_owned(),
+            context,
+        })
+    }
+
+    pub(super) fn step(
+        client: &mut NegotiateClient,
+        server_token: Option<&[u8]>,
+    ) -> Result<Option<Sensitive<Vec<u8>>>, NegotiateError> {
+        let token = client
+            .context
+            .step(server_token, None)
+            .map_err(|err| classify(&client.host, &err))?;
+        Ok(token.map(|token| Sensitive::new(token.to_vec())))
+    }
+
+    pub(super) fn is_complete(client: &NegotiateClient) -> bool {
+        client.context.is_complete()
+    }
+
+    /// Sorts a GSSAPI failure into what the person can do about it.
+    pub(super) fn classify(host: &str, err: &Error) -> NegotiateError {
+        let major = err.major.bits();
+        // Minor codes are com_err codes: signed 32-bit numbers carried in an unsigned field.
+        let minor = i32::from_ne_bytes(err.minor.to_ne_bytes());
+        let detail = format!("{err} (GSS major {major:#010x}, minor {minor})");
+        let host = host.to_owned();
+        let routine = major & ROUTINE_ERROR_MASK;
+        if minor == KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN {
+            NegotiateError::UnknownServer { host, detail }
+        } else if routine == MajorFlags::GSS_S_NO_CRED.bits()
+            || routine == MajorFlags::GSS_S_CREDENTIALS_EXPIRED.bits()
+            || matches!(
+                minor,
+                KRB5_FCC_NOFILE | KRB5_CC_NOTFOUND | KRB5KRB_AP_ERR_TKT_EXPIRED
+            )
+        {
+            NegotiateError::NoTicket { host, detail }
+        } else {
+            NegotiateError::Failed { host, detail }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn error(major: MajorFlags, minor: i32) -> Error {
+            Error {
+                major,
+                minor: u32::from_ne_bytes(minor.to_ne_bytes()),
+            }
+        }
+
+        #[test]
+        fn server_not_in_the_kerberos_database_is_an_unknown_server() {
+            let err = classify(
+                "sts.corp.example",
+                &error(MajorFlags::GSS_S_FAILURE, KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN),
+            );
+            assert!(
+                matches!(&err, NegotiateError::UnknownServer { host, .. } if host == "sts.corp.example"),
+                "{err:?}"
+            );
+            let message = err.to_string();
+            assert!(message.contains("HTTP/sts.corp.example"), "{message}");
+            assert!(message.contains("SPN registered"), "{message}");
+            assert!(
+                !message.contains("GSS"),
+                "the raw status stays in the detail: {message}"
+            );
+            assert!(
+                err.detail()
+                    .is_some_and(|detail| detail.contains("not found in Kerberos database")),
+                "the detail keeps GSSAPI's own text: {err:?}"
+            );
+        }
+
+        #[test]
+        fn no_credentials_or_an_expired_ticket_means_no_ticket() {
+            for err in [
+                error(MajorFlags::GSS_S_NO_CRED, KRB5_FCC_NOFILE),
+                error(MajorFlags::GSS_S_FAILURE, KRB5_CC_NOTFOUND),
+                error(MajorFlags::GSS_S_CREDENTIALS_EXPIRED, 0),
+                error(MajorFlags::GSS_S_FAILURE, KRB5KRB_AP_ERR_TKT_EXPIRED),
+            ] {
+                let err = classify("sts.corp.example", &err);
+                assert!(matches!(err, NegotiateError::NoTicket { .. }), "{err:?}");
+                assert!(err.to_string().contains("kinit"), "{err}");
+            }
+        }
+
+        #[test]
+        fn other_failures_are_failed_not_no_ticket() {
+            // GSS_S_FAILURE shares bits with GSS_S_NO_CRED: a flag test would misread it.
+            let err = classify("sts.corp.example", &error(MajorFlags::GSS_S_FAILURE, 0));
+            assert!(matches!(err, NegotiateError::Failed { .. }), "{err:?}");
+        }
+
+        #[test]
+        fn a_host_that_cannot_name_a_service_is_refused_before_gssapi() {
+            for host in ["", "a b", "HTTP/x", "x@REALM"] {
+                let err = NegotiateClient::new(host).expect_err(host);
+                assert!(matches!(err, NegotiateError::Failed { .. }), "{err:?}");
+            }
+        }
+
+        #[test]
+        fn debug_names_the_service_and_nothing_else() {
+            let client = NegotiateClient::new("sts.corp.example").expect("a client");
+            assert_eq!(
+                format!("{client:?}"),
+                "NegotiateClient { service: HTTP/sts.corp.example, complete: false, .. }"
+            );
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod imp {
+    use super::{NegotiateClient, NegotiateError};
+    use crate::secrets::Sensitive;
+
+    pub(super) fn new(_host: &str) -> Result<NegotiateClient, NegotiateError> {
+        Err(NegotiateError::Unsupported)
+    }
+
+    pub(super) fn step(
+        _client: &mut NegotiateClient,
+        _server_token: Option<&[u8]>,
+    ) -> Result<Option<Sensitive<Vec<u8>>>, NegotiateError> {
+        Err(NegotiateError::Unsupported)
+    }
+
+    pub(super) fn is_complete(_client: &NegotiateClient) -> bool {
+        false
+    }
+}

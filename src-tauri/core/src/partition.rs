@@ -1,0 +1,457 @@
+//! AWS partitions: which sign-in, console and STS hosts belong together.
+//!
+//! This module owns the mapping between a partition (`aws`, `aws-us-gov`, `aws-cn`) and its
+//! hosts, and the recognition of a partition from a SAML `Destination` URL or an ARN. It is pure
+//! string work: it never resolves a host, opens a connection or reads the environment (the SDK's
+//! `AWS_ENDPOINT_URL_STS` override is the STS caller's business, not this module's).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An AWS partition Rolecall can sign in to.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+pub enum Partition {
+    #[default]
+    #[serde(rename = "aws")]
+    Aws,
+    #[serde(rename = "aws-us-gov")]
+    AwsUsGov,
+    #[serde(rename = "aws-cn")]
+    AwsCn,
+}
+
+impl Partition {
+    pub const ALL: [Partition; 3] = [Partition::Aws, Partition::AwsUsGov, Partition::AwsCn];
+
+    /// The partition's name as it appears in ARNs: `aws`, `aws-us-gov`, `aws-cn`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Partition::Aws => "aws",
+            Partition::AwsUsGov => "aws-us-gov",
+            Partition::AwsCn => "aws-cn",
+        }
+    }
+
+    /// The partition named `id` as in an ARN (`aws`, `aws-us-gov`, `aws-cn`).
+    pub fn from_id(id: &str) -> Option<Partition> {
+        Partition::ALL.into_iter().find(|p| p.id() == id)
+    }
+
+    /// The global sign-in host: where SAML responses are posted and the federation endpoint lives.
+    pub fn signin_host(self) -> &'static str {
+        match self {
+            Partition::Aws => "signin.aws.amazon.com",
+            Partition::AwsUsGov => "signin.amazonaws-us-gov.com",
+            Partition::AwsCn => "signin.amazonaws.cn",
+        }
+    }
+
+    /// The console host that a federation login lands on.
+    pub fn console_host(self) -> &'static str {
+        match self {
+            Partition::Aws => "console.aws.amazon.com",
+            Partition::AwsUsGov => "console.amazonaws-us-gov.com",
+            Partition::AwsCn => "console.amazonaws.cn",
+        }
+    }
+
+    /// `https://<signin host>/federation`, for `getSigninToken` and `login`.
+    pub fn federation_url(self) -> String {
+        format!("https://{}/federation", self.signin_host())
+    }
+
+    /// The STS region used when neither the assertion nor the settings name one.
+    pub fn default_region(self) -> &'static str {
+        match self {
+            Partition::Aws => "us-east-1",
+            Partition::AwsUsGov => "us-gov-west-1",
+            Partition::AwsCn => "cn-north-1",
+        }
+    }
+
+    /// The DNS suffix of the partition's regional service endpoints.
+    fn dns_suffix(self) -> &'static str {
+        match self {
+            Partition::Aws | Partition::AwsUsGov => "amazonaws.com",
+            Partition::AwsCn => "amazonaws.com.cn",
+        }
+    }
+
+    /// `https://sts.<region>.<suffix>`, or `None` when `region` is not shaped like a region
+    /// name: the region ends up in a host name, so it must never carry a `/`, `@` or `.`.
+    pub fn sts_endpoint(self, region: &str) -> Option<String> {
+        is_region_name(region).then(|| format!("https://sts.{region}.{}", self.dns_suffix()))
+    }
+
+    /// The partition (and region, for a regional sign-in host) a SAML `Destination` points at.
+    ///
+    /// Recognises `https://[<region>.]<signin host>[:443]/saml` for the three partitions, plus
+    /// the per-provider `/saml/acs/<id>` form AWS uses for providers that require encrypted
+    /// assertions. Anything else (another scheme, port, path, a user name in the URL, a
+    /// look-alike host) is `None`: a Destination we do not know tells us nothing.
+    pub fn from_saml_destination(url: &str) -> Option<(Partition, Option<String>)> {
+        let rest = strip_prefix_ignore_case(url.trim(), "https://")?;
+        let (authority, path) = match rest.find(['/', '?', '#']) {
+            Some(at) => rest.split_at(at),
+            None => (rest, ""),
+        };
+        if !is_saml_path(path) {
+            return None;
+        }
+        // A user-info part (`user@host`) never appears in a real Destination and is how
+        // look-alike URLs hide their real host.
+        if authority.contains('@') {
+            return None;
+        }
+        let host = match authority.rsplit_once(':') {
+            Some((host, "443")) => host,
+            Some(_) => return None,
+            None => authority,
+        };
+        let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+        Partition::ALL.into_iter().find_map(|partition| {
+            let signin = partition.signin_host();
+            if host == signin {
+                return Some((partition, None));
+            }
+            let region = host.strip_suffix(signin)?.strip_suffix('.')?;
+            is_region_name(region).then(|| (partition, Some(region.to_owned())))
+        })
+    }
+}
+
+impl fmt::Display for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// The partition of an ARN (`arn:aws-us-gov:iam::...` → `AwsUsGov`), or `None` when the text is
+/// not an ARN of a partition Rolecall knows.
+pub fn partition_of_arn(arn: &str) -> Option<Partition> {
+    let rest = arn.strip_prefix("arn:")?;
+    let (partition, _) = rest.split_once(':')?;
+    Partition::from_id(partition)
+}
+
+/// Whether `s` looks like an AWS region name: lowercase words joined by `-`, ending in a number
+/// (`us-east-1`, `us-gov-west-1`, `cn-northwest-1`, `ap-southeast-5`).
+pub fn is_region_name(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    words.len() >= 2
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.len() <= 3
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// `/saml`, or `/saml/acs/<provider id>` (letters, digits and `-`), with no query or fragment.
+fn is_saml_path(path: &str) -> bool {
+    if path == "/saml" {
+        return true;
+    }
+    path.strip_prefix("/saml/acs/").is_some_and(|id| {
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_follow_the_partition() {
+        assert_eq!(Partition::Aws.signin_host(), "signin.aws.amazon.com");
+        assert_eq!(
+            Partition::AwsUsGov.signin_host(),
+            "signin.amazonaws-us-gov.com"
+        );
+        assert_eq!(Partition::AwsCn.signin_host(), "signin.amazonaws.cn");
+        assert_eq!(Partition::Aws.console_host(), "console.aws.amazon.com");
+        assert_eq!(
+            Partition::AwsUsGov.console_host(),
+            "console.amazonaws-us-gov.com"
+        );
+        assert_eq!(Partition::AwsCn.console_host(), "console.amazonaws.cn");
+        assert_eq!(
+            Partition::AwsCn.federation_url(),
+            "https://signin.amazonaws.cn/federation"
+        );
+    }
+
+    #[test]
+    fn default_regions_are_the_partitions_first_sts_regions() {
+        assert_eq!(Partition::Aws.default_region(), "us-east-1");
+        assert_eq!(Partition::AwsUsGov.default_region(), "us-gov-west-1");
+        assert_eq!(Partition::AwsCn.default_region(), "cn-north-1");
+    }
+
+    #[test]
+    fn sts_endpoints_use_the_partitions_dns_suffix() {
+        assert_eq!(
+            Partition::Aws.sts_endpoint("eu-west-1").as_deref(),
+            Some("https://sts.eu-west-1.amazonaws.com")
+        );
+        assert_eq!(
+            Partition::AwsUsGov.sts_endpoint("us-gov-west-1").as_deref(),
+            Some("https://sts.us-gov-west-1.amazonaws.com")
+        );
+        assert_eq!(
+            Partition::AwsCn.sts_endpoint("cn-northwest-1").as_deref(),
+            Some("https://sts.cn-northwest-1.amazonaws.com.cn")
+        );
+    }
+
+    #[test]
+    fn sts_endpoint_refuses_a_region_that_would_change_the_host() {
+        for bad in [
+            "",
+            "evil.com/x",
+            "us-east-1.evil.com",
+            "user@host",
+            "US-EAST-1",
+            "us-east",
+        ] {
+            assert_eq!(
+                Partition::Aws.sts_endpoint(bad),
+                None,
+                "{bad:?} is not a region and must not become part of a host name"
+            );
+        }
+    }
+
+    #[test]
+    fn partition_ids_round_trip() {
+        for p in Partition::ALL {
+            assert_eq!(Partition::from_id(p.id()), Some(p), "{p} should parse back");
+            assert_eq!(p.to_string(), p.id());
+        }
+        assert_eq!(
+            Partition::from_id("aws-iso"),
+            None,
+            "aws-iso is not supported"
+        );
+        assert_eq!(
+            Partition::from_id("AWS"),
+            None,
+            "partition ids are lowercase"
+        );
+    }
+
+    #[test]
+    fn global_destinations_name_their_partition() {
+        let cases = [
+            ("https://signin.aws.amazon.com/saml", Partition::Aws),
+            (
+                "https://signin.amazonaws-us-gov.com/saml",
+                Partition::AwsUsGov,
+            ),
+            ("https://signin.amazonaws.cn/saml", Partition::AwsCn),
+        ];
+        for (url, partition) in cases {
+            assert_eq!(
+                Partition::from_saml_destination(url),
+                Some((partition, None)),
+                "{url} is the {partition} sign-in endpoint"
+            );
+        }
+    }
+
+    #[test]
+    fn look_alike_destinations_name_no_partition() {
+        for url in [
+            "https://signin.aws.amazon.com.evil.example/saml",
+            "https://evilsignin.aws.amazon.com/saml",
+            "https://signin.aws.amazon.com@evil.example/saml",
+            "http://signin.aws.amazon.com/saml",
+            "https://signin.aws.amazon.com/saml/",
+            "https://signin.aws.amazon.com/saml?x=1",
+            "https://signin.aws.amazon.com/federation",
+            "https://signin.aws.amazon.com:8443/saml",
+            "https://signin.amazonaws.cn.example/saml",
+            "https://signin.aws.amazon.com",
+            "",
+            "saml",
+        ] {
+            assert_eq!(
+                Partition::from_saml_destination(url),
+                None,
+                "{url:?} is not an AWS SAML endpoint"
+            );
+        }
+    }
+
+    #[test]
+    fn regional_destinations_name_their_region() {
+        let cases = [
+            (
+                "https://us-west-2.signin.aws.amazon.com/saml",
+                Partition::Aws,
+                "us-west-2",
+            ),
+            (
+                "https://us-gov-east-1.signin.amazonaws-us-gov.com/saml",
+                Partition::AwsUsGov,
+                "us-gov-east-1",
+            ),
+            (
+                "https://cn-northwest-1.signin.amazonaws.cn/saml",
+                Partition::AwsCn,
+                "cn-northwest-1",
+            ),
+        ];
+        for (url, partition, region) in cases {
+            assert_eq!(
+                Partition::from_saml_destination(url),
+                Some((partition, Some(region.to_owned()))),
+                "{url} is the {region} sign-in endpoint of {partition}"
+            );
+        }
+    }
+
+    #[test]
+    fn regional_destinations_with_a_non_region_label_name_nothing() {
+        for url in [
+            "https://evil.signin.aws.amazon.com/saml",
+            "https://a.b.signin.aws.amazon.com/saml",
+            "https://us-west-2..signin.aws.amazon.com/saml",
+            "https://.signin.aws.amazon.com/saml",
+            "https://us-west-x.signin.amazonaws.cn/saml",
+        ] {
+            assert_eq!(
+                Partition::from_saml_destination(url),
+                None,
+                "{url:?} does not carry a region name"
+            );
+        }
+    }
+
+    #[test]
+    fn port_443_and_case_do_not_change_the_destination() {
+        // AD FS posts to `https://signin.aws.amazon.com:443/saml` (DESIGN §3).
+        assert_eq!(
+            Partition::from_saml_destination("https://signin.aws.amazon.com:443/saml"),
+            Some((Partition::Aws, None))
+        );
+        assert_eq!(
+            Partition::from_saml_destination("HTTPS://EU-WEST-1.Signin.AWS.Amazon.com:443/saml"),
+            Some((Partition::Aws, Some("eu-west-1".to_owned())))
+        );
+        assert_eq!(
+            Partition::from_saml_destination("https://signin.amazonaws.cn:443/saml"),
+            Some((Partition::AwsCn, None))
+        );
+    }
+
+    #[test]
+    fn other_ports_are_not_aws() {
+        for url in [
+            "https://signin.aws.amazon.com:80/saml",
+            "https://signin.aws.amazon.com:/saml",
+            "https://signin.aws.amazon.com:4430/saml",
+        ] {
+            assert_eq!(
+                Partition::from_saml_destination(url),
+                None,
+                "{url:?} has a foreign port"
+            );
+        }
+    }
+
+    #[test]
+    fn provider_specific_acs_paths_are_recognised() {
+        assert_eq!(
+            Partition::from_saml_destination(
+                "https://us-east-2.signin.aws.amazon.com/saml/acs/SAMLSP4SHN3UIS2D558H46"
+            ),
+            Some((Partition::Aws, Some("us-east-2".to_owned())))
+        );
+        assert_eq!(
+            Partition::from_saml_destination("https://signin.aws.amazon.com/saml/acs/"),
+            None,
+            "an ACS path needs a provider id"
+        );
+        assert_eq!(
+            Partition::from_saml_destination("https://signin.aws.amazon.com/saml/acs/a/../b"),
+            None,
+            "a provider id is one path segment"
+        );
+    }
+
+    #[test]
+    fn arns_name_their_partition() {
+        assert_eq!(
+            partition_of_arn("arn:aws:iam::123456789012:role/Admin"),
+            Some(Partition::Aws)
+        );
+        assert_eq!(
+            partition_of_arn("arn:aws-us-gov:iam::123456789012:role/Admin"),
+            Some(Partition::AwsUsGov)
+        );
+        assert_eq!(
+            partition_of_arn("arn:aws-cn:iam::123456789012:saml-provider/ADFS"),
+            Some(Partition::AwsCn)
+        );
+    }
+
+    #[test]
+    fn non_arns_and_unknown_partitions_name_nothing() {
+        for text in [
+            "arn:aws-iso:iam::123456789012:role/Admin",
+            "aws:iam::123456789012:role/Admin",
+            "arn:aws",
+            "ARN:aws:iam::1:role/x",
+            "",
+        ] {
+            assert_eq!(
+                partition_of_arn(text),
+                None,
+                "{text:?} has no known partition"
+            );
+        }
+    }
+
+    #[test]
+    fn region_names_are_recognised_by_shape() {
+        for good in [
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-northwest-1",
+            "eusc-de-east-1",
+        ] {
+            assert!(is_region_name(good), "{good} is a region name");
+        }
+        for bad in [
+            "us-east-",
+            "-east-1",
+            "east-1",
+            "us--east-1",
+            "us-east-1a",
+            "us-east-1234",
+        ] {
+            assert!(!is_region_name(bad), "{bad:?} is not a region name");
+        }
+    }
+
+    #[test]
+    fn partitions_serialize_as_their_ids() {
+        let json = serde_json::to_string(&Partition::AwsUsGov).unwrap_or_default();
+        assert_eq!(json, "\"aws-us-gov\"");
+        let back: Result<Partition, _> = serde_json::from_str("\"aws-cn\"");
+        assert_eq!(back.ok(), Some(Partition::AwsCn));
+    }
+}

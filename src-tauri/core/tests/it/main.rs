@@ -1,0 +1,3 @@
+//! rolecall-core's integration tests, one binary so the suite links once.
+
+mod keyring;

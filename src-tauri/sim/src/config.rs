@@ -1,0 +1,252 @@
+//! What the simulator knows: its users, their roles, MFA and faults, the account aliases, and
+//! the lifetimes of what it hands out. Plain data; the server never changes it after start.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::wia::WiaAcceptor;
+
+/// The relying party AWS registers in AD FS.
+pub const AWS_RELYING_PARTY: &str = "urn:amazon:webservices";
+
+/// The password every demo user has.
+pub const DEMO_PASSWORD: &str = "Password1!";
+
+/// How the simulated AD FS behaves and whom it knows.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub users: Vec<User>,
+    /// Account id → alias, shown by the `/saml` role chooser.
+    pub aliases: BTreeMap<String, String>,
+    /// Relying parties `loginToRp` may name; any other gets the MSIS7007 page.
+    pub relying_parties: Vec<String>,
+    /// Lifetime of the `MSISAuth` SSO session.
+    pub sso_lifetime: Duration,
+    /// `NotOnOrAfter` = issue instant + this.
+    pub assertion_lifetime: Duration,
+    /// How long an MFA page's `Context` stays usable.
+    pub mfa_context_lifetime: Duration,
+    /// `Response/@Destination` and the auto-post form's action; `None` means this simulator's
+    /// own `<base>saml`.
+    pub destination: Option<String>,
+    /// The SAML provider name in the role pairs (`saml-provider/<name>`).
+    pub provider_name: String,
+    /// Decides Negotiate/NTLM tokens sent to `/adfs/ls/wia`; `None` answers every request with
+    /// the 401 challenge, as AD FS does when it cannot authenticate the caller.
+    pub wia: Option<Arc<dyn WiaAcceptor>>,
+}
+
+/// A directory user AD FS can sign in.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Matched case-insensitively, also as `DOMAIN\name` or `name@domain`.
+    pub username: String,
+    pub password: String,
+    /// The `RoleSessionName` attribute value.
+    pub session_name: String,
+    pub roles: Vec<Role>,
+    /// The `SessionDuration` attribute, when set.
+    pub session_duration: Option<u32>,
+    pub mfa: Option<Mfa>,
+    pub fault: Option<Fault>,
+}
+
+/// One IAM role the user may assume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub account_id: String,
+    pub role_name: String,
+}
+
+/// A second factor asked for after the password.
+#[derive(Debug, Clone)]
+pub struct Mfa {
+    /// The AD FS adapter name, e.g. `SecurIDv2Authentication` or `AzureMfaServerAuthentication`.
+    pub adapter: String,
+    pub passcode: String,
+}
+
+/// A way the sign-in goes wrong, so clients can be tested against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// After the password, AD FS answers a page that is neither login, MFA nor auto-post.
+    GarbageAfterLogin,
+    /// `SAMLResponse` is the first half of a valid value.
+    TruncatedResponse,
+    /// `SAMLResponse` has characters outside the base64 alphabet.
+    BrokenBase64,
+    /// `SAMLResponse` is valid but longer than 1,000,000 characters.
+    HugeResponse,
+    /// The response XML carries a DTD with nested entities (billion-laughs shape, small).
+    DtdInResponse,
+    /// The assertion is an `EncryptedAssertion`, whose roles nobody but STS can read.
+    EncryptedAssertion,
+    /// After the password, a Duo-like page no client can complete without a browser.
+    UnknownAdapter,
+}
+
+impl Role {
+    pub fn new(account_id: impl Into<String>, role_name: impl Into<String>) -> Self {
+        Self { account_id: account_id.into(), role_name: role_name.into() }
+    }
+}
+
+impl User {
+    /// A user with the demo password, `<name>@corp.example` as session name and no extras.
+    pub fn new(username: &str, roles: Vec<Role>) -> Self {
+        Self {
+            username: username.to_owned(),
+            password: DEMO_PASSWORD.to_owned(),
+            session_name: format!("{username}@corp.example"),
+            roles,
+            session_duration: None,
+            mfa: None,
+            fault: None,
+        }
+    }
+
+    /// True when `typed` names this user: any case, bare or as `DOMAIN\name` / `name@domain`.
+    pub fn answers_to(&self, typed: &str) -> bool {
+        bare_name(typed).eq_ignore_ascii_case(bare_name(&self.username))
+    }
+}
+
+fn bare_name(name: &str) -> &str {
+    let name = name.trim();
+    let name = name.rsplit_once('\\').map_or(name, |(_, bare)| bare);
+    name.split_once('@').map_or(name, |(bare, _)| bare)
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self::demo()
+    }
+}
+
+/// Accounts of the demo's named users: (id, alias).
+const DEMO_ACCOUNTS: [(&str, Option<&str>); 3] = [
+    ("111122223333", Some("corp-prod")),
+    ("444455556666", Some("corp-staging")),
+    ("777788889999", None),
+];
+
+/// Role names of the 590-role user; short like real ones so 590 of them fit under STS's
+/// 100,000-character assertion limit, as they do at real companies.
+const MANY_ROLE_NAMES: [&str; 10] = [
+    "Admin", "ReadOnly", "Dev", "Billing", "Audit", "Network", "DBA", "Support", "Data", "Ops",
+];
+
+impl SimConfig {
+    /// The demo directory: `alice`, `bob` (MFA), `dave` (Azure MFA), `carol` (no roles),
+    /// `many` (590 roles) and one user per [`Fault`]. All use [`DEMO_PASSWORD`].
+    pub fn demo() -> Self {
+        let [prod, staging, audit] = DEMO_ACCOUNTS.map(|(id, _)| id);
+        let mut aliases: BTreeMap<String, String> = DEMO_ACCOUNTS
+            .iter()
+            .filter_map(|(id, alias)| alias.map(|a| ((*id).to_owned(), a.to_owned())))
+            .collect();
+
+        let alice = User {
+            session_duration: Some(28_800),
+            ..User::new(
+                "alice",
+                vec![
+                    Role::new(prod, "Admin"),
+                    Role::new(prod, "ReadOnly"),
+                    Role::new(staging, "Developer"),
+                    Role::new(staging, "Admin"),
+                    Role::new(audit, "SecurityAudit"),
+                ],
+            )
+        };
+        let bob = User {
+            mfa: Some(Mfa {
+                adapter: "SecurIDv2Authentication".to_owned(),
+                passcode: "123456".to_owned(),
+            }),
+            ..User::new("bob", vec![Role::new(prod, "ReadOnly"), Role::new(staging, "Developer")])
+        };
+        let dave = User {
+            mfa: Some(Mfa {
+                adapter: "AzureMfaServerAuthentication".to_owned(),
+                passcode: "654321".to_owned(),
+            }),
+            ..User::new("dave", vec![Role::new(staging, "Developer")])
+        };
+        let carol = User::new("carol", Vec::new());
+
+        let mut many_roles = Vec::with_capacity(590);
+        for account in 0..60u64 {
+            let id = format!("{:012}", 210_000_000_000 + account * 1_010_101);
+            // Most accounts have an alias; every seventh shows as a bare id, as in real orgs.
+            if account % 7 != 3 {
+                aliases.insert(id.clone(), format!("team-{account:02}"));
+            }
+            let count = if account < 50 { 10 } else { 9 };
+            for name in MANY_ROLE_NAMES.iter().take(count) {
+                many_roles.push(Role::new(id.clone(), *name));
+            }
+        }
+        let many = User::new("many", many_roles);
+
+        let faulty = [
+            ("garbage", Fault::GarbageAfterLogin),
+            ("truncated", Fault::TruncatedResponse),
+            ("broken-base64", Fault::BrokenBase64),
+            ("huge", Fault::HugeResponse),
+            ("dtd", Fault::DtdInResponse),
+            ("encrypted", Fault::EncryptedAssertion),
+            ("duo", Fault::UnknownAdapter),
+        ]
+        .map(|(name, fault)| User {
+            fault: Some(fault),
+            ..User::new(name, vec![Role::new(prod, "ReadOnly")])
+        });
+
+        let mut users = vec![alice, bob, dave, carol, many];
+        users.extend(faulty);
+        Self {
+            users,
+            aliases,
+            relying_parties: vec![AWS_RELYING_PARTY.to_owned()],
+            sso_lifetime: Duration::from_secs(8 * 60 * 60),
+            assertion_lifetime: Duration::from_secs(5 * 60),
+            mfa_context_lifetime: Duration::from_secs(5 * 60),
+            destination: None,
+            provider_name: "ADFS".to_owned(),
+            wia: None,
+        }
+    }
+
+    /// The user `typed` names, if any.
+    pub fn user(&self, typed: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.answers_to(typed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_match_in_any_case_and_domain_form() {
+        let config = SimConfig::demo();
+        for typed in ["alice", "ALICE", "CORP\\Alice", "alice@corp.example", " alice "] {
+            assert_eq!(config.user(typed).map(|u| u.username.as_str()), Some("alice"), "{typed}");
+        }
+        assert!(config.user("mallory").is_none());
+    }
+
+    #[test]
+    fn demo_many_user_has_590_roles_over_60_accounts() {
+        let config = SimConfig::demo();
+        let many = config.user("many").unwrap();
+        assert_eq!(many.roles.len(), 590);
+        let accounts: std::collections::BTreeSet<_> =
+            many.roles.iter().map(|r| r.account_id.as_str()).collect();
+        assert_eq!(accounts.len(), 60);
+        assert!(accounts.iter().all(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())));
+        assert!(accounts.iter().any(|a| !config.aliases.contains_key(*a)), "some lack an alias");
+    }
+}

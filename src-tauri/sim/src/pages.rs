@@ -1,0 +1,241 @@
+//! The HTML AD FS serves: login form, MFA prompt, auto-post form, error and sign-out pages, the
+//! Duo-like page, and the fault page. Markup only; what to serve when is the server's call.
+
+use crate::escape::{markup, url_attribute};
+
+/// The login page's error text after a wrong user name or password (AD FS's wording).
+pub const WRONG_PASSWORD_TEXT: &str =
+    "Incorrect user ID or password. Type the correct user ID and password, and try again.";
+
+/// The MFA page's error text after a wrong passcode.
+pub const WRONG_PASSCODE_TEXT: &str = "The passcode you entered is not valid. Try again.";
+
+/// The login page's error text when an MFA `Context` is unknown or too old.
+pub const CONTEXT_EXPIRED_TEXT: &str =
+    "Your sign-in session has expired or is no longer valid. Sign in again.";
+
+fn document(title: &str, body: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en-US">
+<head>
+    <meta http-equiv="X-UA-Compatible" content="IE=edge"/>
+    <meta name="viewport" content="width=device-width, initial-scale=1.0, maximum-scale=2.0, user-scalable=yes"/>
+    <meta http-equiv="content-type" content="text/html;charset=UTF-8" />
+    <meta http-equiv="cache-control" content="no-cache,no-store"/>
+    <meta http-equiv="pragma" content="no-cache"/>
+    <meta http-equiv="expires" content="-1"/>
+    <meta name="mswebdialog-title" content="Connecting to Corp"/>
+    <title>{title}</title>
+    <link rel="stylesheet" type="text/css" href="/adfs/portal/css/style.css?id=D74D4D6D8F1ACE2A8B6B63C3E5E5B6F4"/>
+</head>
+<body dir="ltr" class="body">
+    <div id="noScript" style="position:static; width:100%; height:100%; z-index:100">
+        <h1>JavaScript required</h1>
+        <p>JavaScript is required. This web browser does not support JavaScript or JavaScript in this web browser is not enabled.</p>
+    </div>
+    <script type="text/javascript" language="JavaScript">
+         document.getElementById("noScript").style.display = "none";
+    </script>
+    <div id="fullPage">
+        <div id="brandingWrapper" class="float"><div id="branding"></div></div>
+        <div id="contentWrapper" class="float">
+            <div id="content">
+                <div id="header"><img class='logoImage' id='companyLogo' src='/adfs/portal/logo/logo.png' alt='Corp'/></div>
+                <main>
+                    <div id="workArea">
+{body}
+                    </div>
+                </main>
+            </div>
+            <footer id="footer">
+                <div id="footerLinks" class="floatReverse"><div><span id="copyright">&#169; 2018 Microsoft</span></div></div>
+            </footer>
+        </div>
+    </div>
+</body>
+</html>
+"#
+    )
+}
+
+/// The forms login page. `action` is the relative sign-on URL incl. `client-request-id`.
+pub(crate) fn login(action: &str, username: &str, error: Option<&str>) -> String {
+    let action = url_attribute(action);
+    let username = markup(username);
+    let error = markup(error.unwrap_or_default());
+    document(
+        "Sign In",
+        &format!(
+            r#"    <div id="authArea" class="groupMargin">
+    <div id="loginArea">
+        <div id="loginMessage" class="groupMargin">Sign in with your organizational account</div>
+
+        <form method="post" id="loginForm" autocomplete="off" novalidate="novalidate" onKeyPress="if (event && event.keyCode == 13) Login.submitLoginRequest();" action="{action}" >
+            <div id="error" class="fieldMargin error smallText">
+                <label id="errorText" for="">{error}</label>
+            </div>
+
+            <div id="formsAuthenticationArea">
+                <div id="userNameArea">
+                    <label id="userNameInputLabel" for="userNameInput" class="hidden">User Account</label>
+                    <input id="userNameInput" name="UserName" type="email" value="{username}" tabindex="1" class="text fullWidth"
+                        spellcheck="false" placeholder="someone@example.com" autocomplete="off"/>
+                </div>
+
+                <div id="passwordArea">
+                    <label id="passwordInputLabel" for="passwordInput" class="hidden">Password</label>
+                    <input id="passwordInput" name="Password" type="password" tabindex="2" class="text fullWidth"
+                        placeholder="Password" autocomplete="off"/>
+                </div>
+                <div id="kmsiArea" style="display:''">
+                    <input type="checkbox" name="Kmsi" id="kmsiInput" value="true" tabindex="3" />
+                    <label for="kmsiInput">Keep me signed in</label>
+                </div>
+                <div id="submissionArea" class="submitMargin">
+                    <span id="submitButton" class="submit" tabindex="4" role="button"
+                        onKeyPress="if (event && event.keyCode == 32) Login.submitLoginRequest();"
+                        onclick="return Login.submitLoginRequest();">Sign in</span>
+                </div>
+            </div>
+            <input id="optionForms" type="hidden" name="AuthMethod" value="FormsAuthentication"/>
+        </form>
+    </div>
+    </div>"#
+        ),
+    )
+}
+
+/// The second-factor page. `action` is the absolute sign-on URL incl. its query.
+pub(crate) fn mfa(action: &str, adapter: &str, context: &str, error: Option<&str>) -> String {
+    let action = url_attribute(action);
+    let adapter = markup(adapter);
+    let context = markup(context);
+    let error = markup(error.unwrap_or_default());
+    document(
+        "Sign In",
+        &format!(
+            r#"    <div id="authArea" class="groupMargin">
+    <div id="mfaArea">
+        <div id="loginMessage" class="groupMargin">For security reasons, we require additional information to verify your account</div>
+        <form method="post" id="options" autocomplete="off" novalidate="novalidate" action="{action}">
+            <div id="error" class="fieldMargin error smallText">
+                <label id="errorText" for="">{error}</label>
+            </div>
+            <div class="fieldMargin">Enter the passcode shown on your token.</div>
+            <div id="passcodeArea">
+                <label id="passcodeInputLabel" for="passcodeInput" class="hidden">Passcode</label>
+                <input id="passcodeInput" name="Passcode" type="password" tabindex="1" class="text fullWidth" placeholder="Passcode" autocomplete="off"/>
+            </div>
+            <input id="authMethod" type="hidden" name="AuthMethod" value="{adapter}"/>
+            <input id="context" type="hidden" name="Context" value="{context}"/>
+            <div id="submissionArea" class="submitMargin">
+                <input id="submitButton" type="submit" name="Continue" value="Continue" class="submit"/>
+            </div>
+        </form>
+    </div>
+    </div>"#
+        ),
+    )
+}
+
+/// The page whose script posts the assertion on to AWS.
+pub(crate) fn auto_post(destination: &str, saml_response: &str) -> String {
+    format!(
+        r#"<html><head><title>Working...</title></head><body><form method="POST" name="hiddenform" action="{}"><input type="hidden" name="SAMLResponse" value="{}" /><noscript><p>Script is disabled. Click Submit to continue.</p><input type="submit" value="Submit" /></noscript></form><script language="javascript">window.setTimeout('document.forms[0].submit()', 0);</script></body></html>"#,
+        markup(destination),
+        markup(saml_response),
+    )
+}
+
+/// AD FS's error page for a `loginToRp` it has no trust for.
+pub(crate) fn unknown_relying_party(rp: &str, activity_id: &str, at: &str) -> String {
+    let rp = markup(rp);
+    document(
+        "Sign In",
+        &format!(
+            r#"    <div id="errorArea">
+        <div id="openingMessage" class="groupMargin bigText">An error occurred</div>
+        <div id="errorMessage" class="groupMargin">An error occurred. Contact your administrator for more information.</div>
+        <div id="errorDetails" class="groupMargin">
+            <div id="errorDetailsHeader" class="groupMargin">Error details</div>
+            <ul>
+                <li><span class="fieldLabel">Activity ID:</span> {activity_id}</li>
+                <li><span class="fieldLabel">Relying party:</span> {rp}</li>
+                <li><span class="fieldLabel">Error time:</span> {at}</li>
+                <li><span class="fieldLabel">Error message:</span> MSIS7007: The requested relying party trust '{rp}' is unspecified or unsupported. If a relying party trust was specified, it is possible that you do not have permission to access the trust relying party. Contact your administrator for details.</li>
+            </ul>
+        </div>
+    </div>"#
+        ),
+    )
+}
+
+/// The IdP-initiated sign-on page without a relying party: a chooser, not a login form.
+pub(crate) fn idp_initiated(relying_parties: &[String]) -> String {
+    let options: String = relying_parties
+        .iter()
+        .map(|rp| format!(r#"<option value="{0}">{0}</option>"#, markup(rp)))
+        .collect();
+    document(
+        "Sign In",
+        &format!(
+            r#"    <div id="idpInitiatedArea">
+        <div id="openingMessage" class="groupMargin">You are not signed in.</div>
+        <div class="groupMargin">Sign in to one of the following sites:</div>
+        <select id="idp_RelyingPartyDropDownList" name="RelyingParty">{options}</select>
+        <input id="idp_SignInButton" type="button" value="Sign in" />
+    </div>"#
+        ),
+    )
+}
+
+pub(crate) fn signed_out() -> String {
+    document(
+        "Sign Out",
+        r#"    <div id="signoutArea">
+        <div id="openingMessage" class="groupMargin bigText">You have successfully signed out.</div>
+    </div>"#,
+    )
+}
+
+/// What a misbehaving AD FS (or a proxy in front of it) answers instead of the auto-post page.
+pub(crate) fn unexpected_error() -> String {
+    "<html><head><title>Error</title></head><body><h1>Unexpected error</h1><p>Please try again later.</p></body></html>".to_owned()
+}
+
+/// A Duo-style second factor: an iframe on Duo's host that only a browser can complete.
+pub(crate) fn duo(action: &str, context: &str) -> String {
+    let action = url_attribute(action);
+    let context = markup(context);
+    document(
+        "Sign In",
+        &format!(
+            r#"    <div id="authArea" class="groupMargin">
+        <script src="/adfs/portal/script/Duo-Web-v2.min.js"></script>
+        <iframe id="duo_iframe" title="Two-Factor Authentication" frameborder="0" data-host="api-3f2a9b1c.duosecurity.com" data-sig-request="TX|ZGF2ZXxESTQ3|1e9f:APP|ZGF2ZXxESTQ3|8c41" src="https://api-3f2a9b1c.duosecurity.com/frame/web/v1/auth?tx=TX%7CZGF2ZXxESTQ3&amp;parent=https%3A%2F%2Fadfs"></iframe>
+        <form method="post" id="duo_form" action="{action}">
+            <input type="hidden" name="AuthMethod" value="DuoAdfsAdapter"/>
+            <input type="hidden" name="Context" value="{context}"/>
+        </form>
+    </div>"#
+        ),
+    )
+}
+
+pub(crate) fn wia_challenge() -> String {
+    "<html><head><title>401 - Unauthorized</title></head><body><h1>401 - Unauthorized: Access is denied due to invalid credentials.</h1></body></html>".to_owned()
+}
+
+pub(crate) fn not_found() -> String {
+    "<html><head><title>404 - Not Found</title></head><body><h1>404 - File or directory not found.</h1></body></html>".to_owned()
+}
+
+/// The simulator's own front page, for people running the demo.
+pub(crate) fn index(sign_on_url: &str, users: &[String]) -> String {
+    let users: String = users.iter().map(|u| format!("<li>{}</li>", markup(u))).collect();
+    format!(
+        r#"<html><head><title>Rolecall AD FS simulator</title></head><body><h1>Rolecall AD FS simulator</h1><p><a href="{0}">{0}</a></p><ul>{users}</ul></body></html>"#,
+        markup(sign_on_url)
+    )
+}

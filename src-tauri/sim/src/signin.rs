@@ -1,0 +1,194 @@
+//! The stand-in for AWS's `https://signin.aws.amazon.com/saml`: it reads a posted `SAMLResponse`
+//! and shows AWS's role chooser with account aliases. It reads only what the simulator itself
+//! writes (by string search, no XML parser) and never checks signatures.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::assertion::ROLE_ATTRIBUTE;
+use crate::escape::{markup, unmarkup};
+
+/// Why the sign-in page refused a response (AWS answers these with a 400 page).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    #[error("the form has no SAMLResponse field")]
+    Missing,
+    #[error("SAMLResponse is not base64 of UTF-8 text")]
+    NotBase64,
+    #[error("the SAML response carries a DTD, which AWS refuses")]
+    Dtd,
+    #[error("the SAML response is not a successful samlp:Response with an assertion")]
+    NotAResponse,
+    #[error("the assertion is encrypted; this stand-in cannot decrypt it")]
+    Encrypted,
+    #[error("the assertion expired at {0}")]
+    Expired(String),
+    #[error("the assertion has no usable Role attribute")]
+    NoRoles,
+}
+
+/// A role pair as read from one `Role` attribute value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RolePair {
+    pub(crate) role_arn: String,
+    pub(crate) provider_arn: String,
+}
+
+impl RolePair {
+    fn account_id(&self) -> &str {
+        self.role_arn.split(':').nth(4).unwrap_or_default()
+    }
+
+    fn role_name(&self) -> &str {
+        self.role_arn.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+/// The role chooser page for a posted form body.
+pub(crate) fn role_chooser(
+    form: &[(String, String)],
+    aliases: &BTreeMap<String, String>,
+    now: OffsetDateTime,
+) -> Result<String, Rejection> {
+    let value = form
+        .iter()
+        .find(|(name, _)| name == "SAMLResponse")
+        .map(|(_, value)| value)
+        .ok_or(Rejection::Missing)?;
+    let compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = STANDARD.decode(compact).map_err(|_| Rejection::NotBase64)?;
+    let xml = String::from_utf8(bytes).map_err(|_| Rejection::NotBase64)?;
+    let roles = read_roles(&xml, now)?;
+    Ok(render(value, &roles, aliases))
+}
+
+fn read_roles(xml: &str, now: OffsetDateTime) -> Result<Vec<RolePair>, Rejection> {
+    if xml.to_ascii_lowercase().contains("<!doctype") {
+        return Err(Rejection::Dtd);
+    }
+    if !xml.contains("Response") || !xml.contains("urn:oasis:names:tc:SAML:2.0:status:Success") {
+        return Err(Rejection::NotAResponse);
+    }
+    if xml.contains("EncryptedAssertion") {
+        return Err(Rejection::Encrypted);
+    }
+    if !xml.contains("</Assertion>") && !xml.contains(":Assertion>") {
+        return Err(Rejection::NotAResponse);
+    }
+    if let Some(expiry) = conditions_not_on_or_after(xml) {
+        let parsed = OffsetDateTime::parse(&expiry, &Rfc3339).map_err(|_| Rejection::NotAResponse)?;
+        if now >= parsed {
+            return Err(Rejection::Expired(expiry));
+        }
+    }
+    let marker = format!(r#"Name="{ROLE_ATTRIBUTE}""#);
+    let start = xml.find(&marker).ok_or(Rejection::NoRoles)?;
+    let rest = &xml[start..];
+    let end = rest.find("Attribute>").unwrap_or(rest.len());
+    let roles: Vec<RolePair> = attribute_values(&rest[..end]).iter().filter_map(|v| pair(v)).collect();
+    if roles.is_empty() { Err(Rejection::NoRoles) } else { Ok(roles) }
+}
+
+fn conditions_not_on_or_after(xml: &str) -> Option<String> {
+    let start = xml.find("Conditions ")?;
+    let tag = &xml[start..start + xml[start..].find('>')?];
+    let (_, after) = tag.split_once(r#"NotOnOrAfter=""#)?;
+    Some(after.split('"').next()?.to_owned())
+}
+
+/// Texts of the `AttributeValue` elements (any prefix) in `segment`.
+fn attribute_values(segment: &str) -> Vec<String> {
+    segment
+        .split('<')
+        .filter_map(|piece| {
+            let (tag, text) = piece.split_once('>')?;
+            let name = tag.split_whitespace().next()?;
+            let local = name.rsplit(':').next()?;
+            (local == "AttributeValue" && !name.starts_with('/')).then(|| unmarkup(text))
+        })
+        .collect()
+}
+
+fn pair(value: &str) -> Option<RolePair> {
+    let (a, b) = value.split_once(',')?;
+    let (a, b) = (a.trim(), b.trim());
+    let (role_arn, provider_arn) = if a.contains(":role/") { (a, b) } else { (b, a) };
+    (role_arn.contains(":role/") && provider_arn.contains(":saml-provider/")).then(|| RolePair {
+        role_arn: role_arn.to_owned(),
+        provider_arn: provider_arn.to_owned(),
+    })
+}
+
+fn render(saml_response: &str, roles: &[RolePair], aliases: &BTreeMap<String, String>) -> String {
+    // Accounts in order of first appearance, as AWS lists them.
+    let mut accounts: Vec<(&str, Vec<&RolePair>)> = Vec::new();
+    for role in roles {
+        match accounts.iter_mut().find(|(id, _)| *id == role.account_id()) {
+            Some((_, list)) => list.push(role),
+            None => accounts.push((role.account_id(), vec![role])),
+        }
+    }
+    let mut body = String::new();
+    for (index, (account, list)) in accounts.iter().enumerate() {
+        let title = match aliases.get(*account) {
+            Some(alias) => format!("Account: {} ({})", markup(alias), markup(account)),
+            None => format!("Account: {}", markup(account)),
+        };
+        body.push_str(&format!(
+            r#"<div class="saml-account"><div onClick="expandCollapse({index});"><img id="image{index}" src="/static/image/down.png" valign="middle"></img><div class="saml-account-name">{title}</div></div><hr style="border: 1px solid #ddd;"><div id="{index}" class="saml-account">"#
+        ));
+        for role in list {
+            let arn = markup(&role.role_arn);
+            body.push_str(&format!(
+                r#"<div class="saml-role" onClick="checkRadio(this);"><input type="radio" name="roleIndex" value="{arn}" class="saml-radio" id="{arn}" /><label for="{arn}" class="saml-role-description">{}</label><span style="clear: both;"></span></div>"#,
+                markup(role.role_name())
+            ));
+        }
+        body.push_str("</div></div>");
+    }
+    format!(
+        r#"<!DOCTYPE html><html><head><title>Amazon Web Services Sign-In</title></head><body><div id="container"><h1 class="background">Amazon Web Services Login</h1><form id="saml_form" name="saml_form" action="/saml" method="post"><input type="hidden" name="RelayState" value="" /><input type="hidden" name="SAMLResponse" value="{}" /><input type="hidden" name="name" value="" /><input type="hidden" name="portal" value="" /><p style="font-size: 16px; padding-left: 20px;">Select a role:</p><fieldset>{body}</fieldset><br><div class="buttoninput" id="input_signin_button"><a id="signin_button" class="css3button" href="#" alt="Continue" value="Continue">Sign In</a></div></form></div></body></html>"#,
+        markup(saml_response)
+    )
+}
+
+/// The 400 page AWS shows for a response it cannot use.
+pub(crate) fn rejection_page(rejection: &Rejection) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><title>Amazon Web Services Sign-In</title></head><body><h1>Your request included an invalid SAML response.</h1><p>{}</p></body></html>",
+        markup(&rejection.to_string())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_read_in_either_order_and_with_prefixes() {
+        let xml = r#"<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role"><saml:AttributeValue xsi:type="xs:string">arn:aws:iam::1:role/A , arn:aws:iam::1:saml-provider/P</saml:AttributeValue><saml:AttributeValue>arn:aws:iam::1:saml-provider/P,arn:aws:iam::1:role/path/B</saml:AttributeValue></saml:Attribute>"#;
+        let values = attribute_values(xml);
+        let pairs: Vec<_> = values.iter().filter_map(|v| pair(v)).collect();
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(pairs[0].role_arn, "arn:aws:iam::1:role/A");
+        assert_eq!(pairs[1].role_name(), "B");
+        assert_eq!(pairs[1].account_id(), "1");
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        let form = vec![("SAMLResponse".to_owned(), "!!**".to_owned())];
+        assert_eq!(
+            role_chooser(&form, &BTreeMap::new(), OffsetDateTime::UNIX_EPOCH),
+            Err(Rejection::NotBase64)
+        );
+        assert_eq!(
+            role_chooser(&[], &BTreeMap::new(), OffsetDateTime::UNIX_EPOCH),
+            Err(Rejection::Missing)
+        );
+    }
+}

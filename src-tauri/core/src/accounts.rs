@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::saml::{RolePair, roles_by_account};
 use crate::secrets::Sensitive;
 
 /// How long a sign-in may wait for aliases before going on without them.
@@ -17,6 +18,46 @@ pub const LOOKUP_BUDGET: Duration = Duration::from_secs(3);
 
 /// Account id → alias.
 pub type Aliases = BTreeMap<String, String>;
+
+/// One AWS account of an assertion, with the roles it grants there.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Account {
+    pub id: String,
+    pub alias: Option<String>,
+    pub roles: Vec<RolePair>,
+}
+
+impl Account {
+    /// How menus name the account: `alias (id)`, or the id alone.
+    pub fn label(&self) -> String {
+        match &self.alias {
+            Some(alias) => format!("{alias} ({})", self.id),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// Groups roles by account, accounts sorted by alias (accounts without one after, by id), roles
+/// by name, so menus read the same at every sign-in.
+pub fn group(roles: &[RolePair], aliases: &Aliases) -> Vec<Account> {
+    let mut accounts: Vec<Account> = roles_by_account(roles)
+        .into_iter()
+        .map(|(id, roles)| {
+            let mut roles: Vec<RolePair> = roles.into_iter().cloned().collect();
+            roles.sort_by(|a, b| a.role_name().cmp(b.role_name()).then(a.cmp(b)));
+            Account {
+                id: id.to_owned(),
+                alias: aliases.get(id).cloned(),
+                roles,
+            }
+        })
+        .collect();
+    accounts.sort_by(|a, b| {
+        let key = |account: &Account| (account.alias.is_none(), account.alias.as_ref().map(|alias| alias.to_lowercase()), account.id.clone());
+        key(a).cmp(&key(b))
+    });
+    accounts
+}
 
 /// Reads the account names from the AWS sign-in page's role chooser, which lists each account as
 /// `Account: <alias> (<id>)`, or `Account: <id>` when the account has no alias.
@@ -61,7 +102,7 @@ pub async fn fetch(
     let host = destination.host_str().unwrap_or_default().to_owned();
     match destination.scheme() {
         "https" => {}
-        "http" if is_loopback(destination) => {}
+        "http" if crate::http::is_loopback(destination) => {}
         _ => return Err(AliasError::InsecureDestination { host }),
     }
     let exchange = async {
@@ -91,15 +132,6 @@ pub async fn fetch(
         });
     }
     Ok(parse_sign_in_page(&body))
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 /// A short reason for a failed request; reqwest's own messages repeat the whole URL.
@@ -239,6 +271,33 @@ mod tests {
             !aliases.contains_key("444455556666"),
             "an account without alias has no entry"
         );
+    }
+
+    #[test]
+    fn accounts_sort_by_alias_then_id_and_roles_by_name() {
+        let pair = |account: &str, role: &str| RolePair {
+            role_arn: format!("arn:aws:iam::{account}:role/{role}"),
+            principal_arn: format!("arn:aws:iam::{account}:saml-provider/ADFS"),
+        };
+        let roles = vec![
+            pair("999999999999", "Zeta"),
+            pair("111111111111", "ReadOnly"),
+            pair("222222222222", "Admin"),
+            pair("111111111111", "Admin"),
+        ];
+        let aliases = Aliases::from([
+            ("111111111111".to_owned(), "prod".to_owned()),
+            ("222222222222".to_owned(), "Dev".to_owned()),
+        ]);
+        let accounts = group(&roles, &aliases);
+        let labels: Vec<String> = accounts.iter().map(Account::label).collect();
+        assert_eq!(
+            labels,
+            ["Dev (222222222222)", "prod (111111111111)", "999999999999"],
+            "aliases sort case-insensitively; accounts without one come last"
+        );
+        let prod: Vec<&str> = accounts[1].roles.iter().map(RolePair::role_name).collect();
+        assert_eq!(prod, ["Admin", "ReadOnly"]);
     }
 
     #[test]

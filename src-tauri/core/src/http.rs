@@ -167,7 +167,10 @@ mod tests {
     fn redacted_urls_drop_the_query_and_user_info() {
         let url = Url::parse("https://u:p@signin.aws.amazon.com:8443/federation?SigninToken=abc")
             .unwrap();
-        assert_eq!(redact(&url), "https://signin.aws.amazon.com:8443/federation");
+        assert_eq!(
+            redact(&url),
+            "https://signin.aws.amazon.com:8443/federation"
+        );
     }
 
     #[test]

@@ -105,7 +105,10 @@ impl std::fmt::Debug for SignIn<'_> {
 pub enum Outcome {
     SignedIn(Box<SignedIn>),
     /// Only a person can go on, in the IdP's own pages (the webview).
-    NeedsPerson { url: Url, reason: PersonNeeded },
+    NeedsPerson {
+        url: Url,
+        reason: PersonNeeded,
+    },
 }
 
 /// Why a sign-in needs the webview.
@@ -175,9 +178,11 @@ pub async fn sign_in(request: SignIn<'_>) -> Result<Outcome, SignInError> {
     };
     let jar = Arc::new(reqwest::cookie::Jar::default());
     let sso_url = sso_cookie_url(&endpoint.url);
-    let stored = read_secret(&request.secrets, &endpoint.name, SecretKind::SsoCookies).await?;
-    if let Some(cookies) = &stored {
-        restore_cookies(&jar, &sso_url, cookies);
+    // A keyring that cannot be read only costs the silent sign-in.
+    match read_secret(&request.secrets, &endpoint.name, SecretKind::SsoCookies).await {
+        Ok(Some(cookies)) => restore_cookies(&jar, &sso_url, &cookies),
+        Ok(None) => {}
+        Err(err) => tracing::warn!("could not read the single sign-on session: {err}"),
     }
 
     let attempts: &[Attempt] = match endpoint.method {
@@ -394,7 +399,9 @@ impl Conversation<'_> {
                     username_field,
                     password_field,
                     error,
-                } => self.answer_login(&fetched.url, &form, &username_field, &password_field, error)?,
+                } => {
+                    self.answer_login(&fetched.url, &form, &username_field, &password_field, error)?
+                }
                 Page::Passcode {
                     form,
                     adapter,
@@ -790,7 +797,10 @@ async fn save_sso_cookies(
     let kept: Vec<&str> = header
         .split(';')
         .map(str::trim)
-        .filter(|pair| pair.split_once('=').is_some_and(|(name, _)| is_sso_cookie(name)))
+        .filter(|pair| {
+            pair.split_once('=')
+                .is_some_and(|(name, _)| is_sso_cookie(name))
+        })
         .collect();
     if kept.is_empty() {
         return;

@@ -126,7 +126,7 @@ mod imp {
     use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext};
     use libgssapi::error::{Error, MajorFlags};
     use libgssapi::name::Name;
-    use libgssapi::oid::{GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE};
+    use libgssapi::oid::{GSS_MECH_KRB5, GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE};
 
     // MIT krb5 and Heimdal minor status codes (com_err table "krb5"), as GSSAPI reports them.
     const KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN: i32 = -1_765_328_377;
@@ -150,7 +150,7 @@ mod imp {
         }
         let service = format!("HTTP@{host}");
         let target = Name::new(service.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
-            .map_err(|err| classify(host, &err))?;
+            .map_err(|err| classify(host, &err, None))?;
         let context = ClientCtx::new(
             None,
             target,
@@ -167,34 +167,84 @@ mod imp {
         client: &mut NegotiateClient,
         server_token: Option<&[u8]>,
     ) -> Result<Option<Sensitive<Vec<u8>>>, NegotiateError> {
-        let token = client
-            .context
-            .step(server_token, None)
-            .map_err(|err| classify(&client.host, &err))?;
+        let first_leg = server_token.is_none();
+        let token = client.context.step(server_token, None).map_err(|err| {
+            // Through SPNEGO, MIT's mechanism glue renumbers Kerberos' minor codes (each
+            // (mechanism, code) pair gets a process-local number), so the KDC's answer cannot be
+            // read from them. On a failed first leg, ask the Kerberos mechanism itself for the
+            // same service: it fails the same way, with the com_err code intact. Only failures
+            // pay for this second request, and it is not locale-dependent as the text would be.
+            let krb5 = (first_leg && routine(&err) == MajorFlags::GSS_S_FAILURE.bits())
+                .then(|| krb5_failure(&client.host))
+                .flatten();
+            classify(&client.host, &err, krb5.as_ref())
+        })?;
         Ok(token.map(|token| Sensitive::new(token.to_vec())))
+    }
+
+    /// How the bare Kerberos mechanism fails for `HTTP/<host>`, if it does.
+    fn krb5_failure(host: &str) -> Option<Error> {
+        let target = Name::new(
+            format!("HTTP@{host}").as_bytes(),
+            Some(GSS_NT_HOSTBASED_SERVICE),
+        )
+        .ok()?;
+        ClientCtx::new(
+            None,
+            target,
+            CtxFlags::GSS_C_MUTUAL_FLAG,
+            Some(GSS_MECH_KRB5),
+        )
+        .step(None, None)
+        .err()
     }
 
     pub(super) fn is_complete(client: &NegotiateClient) -> bool {
         client.context.is_complete()
     }
 
-    /// Sorts a GSSAPI failure into what the person can do about it.
-    pub(super) fn classify(host: &str, err: &Error) -> NegotiateError {
-        let major = err.major.bits();
-        // Minor codes are com_err codes: signed 32-bit numbers carried in an unsigned field.
-        let minor = i32::from_ne_bytes(err.minor.to_ne_bytes());
-        let detail = format!("{err} (GSS major {major:#010x}, minor {minor})");
+    /// The routine-error number of a major status.
+    fn routine(err: &Error) -> u32 {
+        err.major.bits() & ROUTINE_ERROR_MASK
+    }
+
+    /// Minor codes are com_err codes: signed 32-bit numbers carried in an unsigned field.
+    fn minor(err: &Error) -> i32 {
+        i32::from_ne_bytes(err.minor.to_ne_bytes())
+    }
+
+    fn describe(err: &Error) -> String {
+        // GSSAPI's status strings can carry their C terminator.
+        let text = err.to_string().replace('\0', "");
+        format!(
+            "{text} (GSS major {:#010x}, minor {})",
+            err.major.bits(),
+            minor(err)
+        )
+    }
+
+    /// Sorts a GSSAPI failure into what the person can do about it; `krb5` is the same request's
+    /// failure in the bare Kerberos mechanism, whose minor code is Kerberos' own.
+    pub(super) fn classify(host: &str, err: &Error, krb5: Option<&Error>) -> NegotiateError {
+        let mut detail = describe(err);
+        if let Some(krb5) = krb5 {
+            detail.push_str("; Kerberos mechanism: ");
+            detail.push_str(&describe(krb5));
+        }
         let host = host.to_owned();
-        let routine = major & ROUTINE_ERROR_MASK;
-        if minor == KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN {
+        let no_ticket = |err: &Error| {
+            routine(err) == MajorFlags::GSS_S_NO_CRED.bits()
+                || routine(err) == MajorFlags::GSS_S_CREDENTIALS_EXPIRED.bits()
+                || matches!(
+                    minor(err),
+                    KRB5_FCC_NOFILE | KRB5_CC_NOTFOUND | KRB5KRB_AP_ERR_TKT_EXPIRED
+                )
+        };
+        let unknown_server = |err: &Error| minor(err) == KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN;
+        let errors = std::iter::once(err).chain(krb5);
+        if errors.clone().any(unknown_server) {
             NegotiateError::UnknownServer { host, detail }
-        } else if routine == MajorFlags::GSS_S_NO_CRED.bits()
-            || routine == MajorFlags::GSS_S_CREDENTIALS_EXPIRED.bits()
-            || matches!(
-                minor,
-                KRB5_FCC_NOFILE | KRB5_CC_NOTFOUND | KRB5KRB_AP_ERR_TKT_EXPIRED
-            )
-        {
+        } else if errors.clone().any(no_ticket) {
             NegotiateError::NoTicket { host, detail }
         } else {
             NegotiateError::Failed { host, detail }
@@ -217,6 +267,7 @@ mod imp {
             let err = classify(
                 "sts.corp.example",
                 &error(MajorFlags::GSS_S_FAILURE, KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN),
+                None,
             );
             assert!(
                 matches!(&err, NegotiateError::UnknownServer { host, .. } if host == "sts.corp.example"),
@@ -244,7 +295,7 @@ mod imp {
                 error(MajorFlags::GSS_S_CREDENTIALS_EXPIRED, 0),
                 error(MajorFlags::GSS_S_FAILURE, KRB5KRB_AP_ERR_TKT_EXPIRED),
             ] {
-                let err = classify("sts.corp.example", &err);
+                let err = classify("sts.corp.example", &err, None);
                 assert!(matches!(err, NegotiateError::NoTicket { .. }), "{err:?}");
                 assert!(err.to_string().contains("kinit"), "{err}");
             }
@@ -253,8 +304,24 @@ mod imp {
         #[test]
         fn other_failures_are_failed_not_no_ticket() {
             // GSS_S_FAILURE shares bits with GSS_S_NO_CRED: a flag test would misread it.
-            let err = classify("sts.corp.example", &error(MajorFlags::GSS_S_FAILURE, 0));
+            let err = classify(
+                "sts.corp.example",
+                &error(MajorFlags::GSS_S_FAILURE, 0),
+                None,
+            );
             assert!(matches!(err, NegotiateError::Failed { .. }), "{err:?}");
+        }
+
+        #[test]
+        fn the_kerberos_mechanism_tells_what_spnego_renumbered() {
+            // 100001: a minor code MIT's mechanism glue made up for SPNEGO.
+            let spnego = error(MajorFlags::GSS_S_FAILURE, 100_001);
+            let krb5 = error(MajorFlags::GSS_S_FAILURE, KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN);
+            let err = classify("sts.corp.example", &spnego, Some(&krb5));
+            assert!(
+                matches!(err, NegotiateError::UnknownServer { .. }),
+                "{err:?}"
+            );
         }
 
         #[test]

@@ -328,7 +328,10 @@ impl Document {
             {
                 form.inputs.push(Input {
                     name: node.attribute("name").unwrap_or_default().to_owned(),
-                    kind: node.attribute("type").unwrap_or("text").to_ascii_lowercase(),
+                    kind: node
+                        .attribute("type")
+                        .unwrap_or("text")
+                        .to_ascii_lowercase(),
                     value: node.attribute("value").unwrap_or_default().to_owned(),
                 });
             }
@@ -525,7 +528,10 @@ mod tests {
             error,
         } = classify(LOGIN)
         else {
-            panic!("the AD FS login page should be a login page: {:?}", classify(LOGIN));
+            panic!(
+                "the AD FS login page should be a login page: {:?}",
+                classify(LOGIN)
+            );
         };
         assert_eq!(username_field, "UserName");
         assert_eq!(password_field, "Password");
@@ -560,7 +566,9 @@ mod tests {
         };
         assert_eq!(
             error.as_deref(),
-            Some("Incorrect user ID or password. Type the correct user ID and password, and try again.")
+            Some(
+                "Incorrect user ID or password. Type the correct user ID and password, and try again."
+            )
         );
     }
 
@@ -606,7 +614,10 @@ mod tests {
         assert_eq!(adapter, "SecurIDv2Authentication");
         assert_eq!(passcode_field, "Passcode");
         assert_eq!(error, None);
-        assert_eq!(form.input("Context").map(|i| i.value.as_str()), Some("abc=="));
+        assert_eq!(
+            form.input("Context").map(|i| i.value.as_str()),
+            Some("abc==")
+        );
     }
 
     #[test]
@@ -647,7 +658,16 @@ mod tests {
 
     #[test]
     fn garbage_is_unknown() {
-        for html in ["", "<", "<<<>>>", "<form", "<input name=", "&#xFFFFFFFF;", "<!--", "plain"] {
+        for html in [
+            "",
+            "<",
+            "<<<>>>",
+            "<form",
+            "<input name=",
+            "&#xFFFFFFFF;",
+            "<!--",
+            "plain",
+        ] {
             assert_eq!(classify(html), Page::Unknown, "{html:?}");
         }
     }

@@ -53,7 +53,13 @@ pub fn group(roles: &[RolePair], aliases: &Aliases) -> Vec<Account> {
         })
         .collect();
     accounts.sort_by(|a, b| {
-        let key = |account: &Account| (account.alias.is_none(), account.alias.as_ref().map(|alias| alias.to_lowercase()), account.id.clone());
+        let key = |account: &Account| {
+            (
+                account.alias.is_none(),
+                account.alias.as_ref().map(|alias| alias.to_lowercase()),
+                account.id.clone(),
+            )
+        };
         key(a).cmp(&key(b))
     });
     accounts

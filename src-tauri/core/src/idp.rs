@@ -520,6 +520,12 @@ impl Conversation<'_> {
         error: Option<String>,
     ) -> Result<Request, SignInError> {
         let username = self.endpoint.username.clone().unwrap_or_default();
+        if self.passcode_tries > 0 {
+            // AD FS starts over at the login page when the MFA context has expired.
+            return Err(SignInError::PasscodeExpired {
+                endpoint: self.endpoint.name.clone(),
+            });
+        }
         if self.posted_password {
             return Err(match error {
                 Some(message) => SignInError::BadCredentials {
@@ -530,12 +536,6 @@ impl Conversation<'_> {
                 None => SignInError::LoginLoop {
                     host: host_of(page_url),
                 },
-            });
-        }
-        if self.passcode_tries > 0 {
-            // AD FS starts over at the login page when the MFA context has expired.
-            return Err(SignInError::PasscodeExpired {
-                endpoint: self.endpoint.name.clone(),
             });
         }
         if self.attempt == Attempt::Integrated {

@@ -280,10 +280,12 @@ mod imp {
                 !message.contains("GSS"),
                 "the raw status stays in the detail: {message}"
             );
+            // (GSSAPI can only put words to a minor code it handed out itself, so a made-up
+            // error shows its number; the integration test checks the words.)
             assert!(
                 err.detail()
-                    .is_some_and(|detail| detail.contains("not found in Kerberos database")),
-                "the detail keeps GSSAPI's own text: {err:?}"
+                    .is_some_and(|detail| detail.contains("minor -1765328377")),
+                "the detail keeps the raw status: {err:?}"
             );
         }
 

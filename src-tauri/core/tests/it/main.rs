@@ -1,3 +1,5 @@
 //! rolecall-core's integration tests, one binary so the suite links once.
 
 mod keyring;
+mod negotiate;
+mod signin;

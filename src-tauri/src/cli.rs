@@ -176,8 +176,7 @@ fn paths(json: bool) -> ExitCode {
 /// The endpoint named on the command line, with the flags applied over its settings.
 fn endpoint_of(paths: &AppPaths, target: &TargetArgs) -> Result<Endpoint, ExitCode> {
     if let Some(name) = &target.endpoint {
-        let settings =
-            Settings::load(paths).map_err(|err| fail(exit::USAGE, &err.to_string()))?;
+        let settings = Settings::load(paths).map_err(|err| fail(exit::USAGE, &err.to_string()))?;
         return settings.endpoint(name).cloned().ok_or_else(|| {
             let known: Vec<&str> = settings.endpoints.iter().map(|e| e.name.as_str()).collect();
             let known = if known.is_empty() {
@@ -252,7 +251,10 @@ impl PasscodeSource for CommandLinePasscodes {
         if let Some(error) = &prompt.error {
             eprintln!("{error}");
         }
-        eprint!("One-time passcode for {} ({}): ", prompt.endpoint, prompt.adapter);
+        eprint!(
+            "One-time passcode for {} ({}): ",
+            prompt.endpoint, prompt.adapter
+        );
         let _ = std::io::stderr().flush();
         let mut line = String::new();
         stdin.lock().read_line(&mut line).ok()?;

@@ -8,7 +8,8 @@
 //! picked per test.
 //!
 //! The realm is [`REALM`], with the user `alice` ([`ALICE_PASSWORD`]) and the service principals
-//! `HTTP/localhost` and `HTTP/127.0.0.1`, whose keys are in [`Kdc::keytab`].
+//! `HTTP/localhost` and `HTTP/127.0.0.1`, whose keys are in [`Kdc::keytab`]. Hosts under
+//! `.example` belong to the realm too (it knows none of them); other names have no realm.
 
 use crate::{Sandbox, eventually};
 use std::ffi::OsString;
@@ -84,7 +85,9 @@ impl Kdc {
                 }
             }
         }
-        panic!("krb5kdc could not listen on a free port in {PORT_ATTEMPTS} tries; its log:\n{last_log}");
+        panic!(
+            "krb5kdc could not listen on a free port in {PORT_ATTEMPTS} tries; its log:\n{last_log}"
+        );
     }
 
     pub fn realm(&self) -> &'static str {
@@ -135,9 +138,33 @@ impl Kdc {
         );
     }
 
+    /// [`Self::kinit`] for a ticket that expires after `lifetime` (whole seconds): what a
+    /// person has the morning after a domain login.
+    pub fn kinit_for(&self, principal: &str, password: &str, ccache: &Path, lifetime: Duration) {
+        let lifetime = format!("{}s", lifetime.as_secs().max(1));
+        let output = self.run_kinit(&["-l", &lifetime], principal, password, ccache);
+        assert!(
+            output.status.success(),
+            "kinit -l {lifetime} {principal} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// `kinit` as [`Self::kinit`], returning its output whatever happened.
     pub fn try_kinit(&self, principal: &str, password: &str, ccache: &Path) -> Output {
+        self.run_kinit(&[], principal, password, ccache)
+    }
+
+    fn run_kinit(
+        &self,
+        options: &[&str],
+        principal: &str,
+        password: &str,
+        ccache: &Path,
+    ) -> Output {
         let mut child = Command::new("kinit")
+            .args(options)
             .arg("-c")
             .arg(ccache_name(ccache))
             .arg(principal)
@@ -207,18 +234,32 @@ fn kdc_command(sandbox: &Sandbox, dir: &Path, program: &Path) -> Command {
 
 /// `kdb5_util create`, then the principals and the service keytab.
 fn create_realm(sandbox: &Sandbox, dir: &Path, master_password: &str) {
-    run(kdc_command(sandbox, dir, &Path::new(SBIN).join("kdb5_util"))
-        .args(["create", "-s", "-r", REALM, "-P", master_password]));
+    run(
+        kdc_command(sandbox, dir, &Path::new(SBIN).join("kdb5_util")).args([
+            "create",
+            "-s",
+            "-r",
+            REALM,
+            "-P",
+            master_password,
+        ]),
+    );
     let keytab = dir.join("http.keytab");
     let mut queries = vec![format!("addprinc -pw \"{ALICE_PASSWORD}\" alice")];
     for service in SERVICES {
         queries.push(format!("addprinc -randkey {service}"));
     }
-    queries.push(format!("ktadd -k {} {}", keytab.display(), SERVICES.join(" ")));
+    queries.push(format!(
+        "ktadd -k {} {}",
+        keytab.display(),
+        SERVICES.join(" ")
+    ));
     for query in queries {
-        let output = run(kdc_command(sandbox, dir, &Path::new(SBIN).join("kadmin.local"))
-            .args(["-r", REALM, "-q"])
-            .arg(&query));
+        let output = run(
+            kdc_command(sandbox, dir, &Path::new(SBIN).join("kadmin.local"))
+                .args(["-r", REALM, "-q"])
+                .arg(&query),
+        );
         // kadmin.local exits 0 even when a query fails; its complaints go to stderr.
         let stderr = String::from_utf8_lossy(&output.stderr);
         let complaints: Vec<&str> = stderr
@@ -230,16 +271,17 @@ fn create_realm(sandbox: &Sandbox, dir: &Path, master_password: &str) {
             "kadmin.local -q {query:?} complained:\n{stderr}"
         );
     }
-    assert!(keytab.exists(), "ktadd should have written {}", keytab.display());
+    assert!(
+        keytab.exists(),
+        "ktadd should have written {}",
+        keytab.display()
+    );
 }
 
 fn run(command: &mut Command) -> Output {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|err| {
-            panic!("{command:?} (Debian packages krb5-kdc, krb5-admin-server): {err}")
-        });
+    let output = command.stdin(Stdio::null()).output().unwrap_or_else(|err| {
+        panic!("{command:?} (Debian packages krb5-kdc, krb5-admin-server): {err}")
+    });
     assert!(
         output.status.success(),
         "{command:?} failed ({}):\n{}{}",
@@ -276,6 +318,7 @@ fn krb5_conf(dir: &Path, port: u16) -> String {
 [domain_realm]
     localhost = {REALM}
     127.0.0.1 = {REALM}
+    .example = {REALM}
 "
     )
 }

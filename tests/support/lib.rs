@@ -48,6 +48,8 @@ impl Sandbox {
         let runtime = sandbox.runtime_dir();
         std::fs::create_dir_all(&runtime).expect("sandbox runtime folder");
         set_owner_only(&runtime);
+        // An empty Kerberos configuration: the machine's realm and tickets stay out of tests.
+        std::fs::write(sandbox.root().join("krb5.conf"), "").expect("sandbox krb5.conf");
         sandbox
     }
 
@@ -95,6 +97,12 @@ impl Sandbox {
             ("AWS_CONFIG_FILE", self.aws_config_file().into()),
             // The AWS tools must never reach out to an instance metadata service.
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            // Kerberos finds no realm and no ticket unless a test's own KDC provides them.
+            ("KRB5_CONFIG", self.root().join("krb5.conf").into()),
+            (
+                "KRB5CCNAME",
+                format!("FILE:{}", self.root().join("krb5cc").display()).into(),
+            ),
         ]
     }
 

@@ -26,7 +26,9 @@ const HUGE_PADDING: usize = 800_000;
 pub(crate) fn instant(at: OffsetDateTime) -> String {
     let format =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
 }
 
 /// Everything one issued Response depends on.
@@ -129,8 +131,11 @@ fn response_xml(issue: &Issue<'_>, body: Body) -> String {
             );
             let role_arn = format!("arn:aws:iam::{account}:role/{}", markup(&role.role_name));
             // AD FS claim rules are written both ways round; clients must accept either.
-            let (first, second) =
-                if index % 3 == 1 { (role_arn, provider) } else { (provider, role_arn) };
+            let (first, second) = if index % 3 == 1 {
+                (role_arn, provider)
+            } else {
+                (provider, role_arn)
+            };
             let _ = write!(xml, "<AttributeValue>{first},{second}</AttributeValue>");
         }
         xml.push_str("</Attribute>");
@@ -199,8 +204,14 @@ mod tests {
         let xml = decode(&form_value(&issue(config.user("alice").unwrap())));
         assert!(xml.contains("<AttributeValue>arn:aws:iam::111122223333:saml-provider/ADFS,arn:aws:iam::111122223333:role/Admin</AttributeValue>"), "{xml}");
         assert!(xml.contains("<AttributeValue>arn:aws:iam::111122223333:role/ReadOnly,arn:aws:iam::111122223333:saml-provider/ADFS</AttributeValue>"), "{xml}");
-        assert!(xml.contains(r#"NotOnOrAfter="1970-01-01T00:05:01.234Z""#), "{xml}");
-        assert!(xml.contains("<AttributeValue>28800</AttributeValue>"), "{xml}");
+        assert!(
+            xml.contains(r#"NotOnOrAfter="1970-01-01T00:05:01.234Z""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<AttributeValue>28800</AttributeValue>"),
+            "{xml}"
+        );
     }
 
     #[test]

@@ -88,7 +88,10 @@ pub enum Fault {
 
 impl Role {
     pub fn new(account_id: impl Into<String>, role_name: impl Into<String>) -> Self {
-        Self { account_id: account_id.into(), role_name: role_name.into() }
+        Self {
+            account_id: account_id.into(),
+            role_name: role_name.into(),
+        }
     }
 }
 
@@ -165,7 +168,10 @@ impl SimConfig {
                 adapter: "SecurIDv2Authentication".to_owned(),
                 passcode: "123456".to_owned(),
             }),
-            ..User::new("bob", vec![Role::new(prod, "ReadOnly"), Role::new(staging, "Developer")])
+            ..User::new(
+                "bob",
+                vec![Role::new(prod, "ReadOnly"), Role::new(staging, "Developer")],
+            )
         };
         let dave = User {
             mfa: Some(Mfa {
@@ -232,8 +238,18 @@ mod tests {
     #[test]
     fn usernames_match_in_any_case_and_domain_form() {
         let config = SimConfig::demo();
-        for typed in ["alice", "ALICE", "CORP\\Alice", "alice@corp.example", " alice "] {
-            assert_eq!(config.user(typed).map(|u| u.username.as_str()), Some("alice"), "{typed}");
+        for typed in [
+            "alice",
+            "ALICE",
+            "CORP\\Alice",
+            "alice@corp.example",
+            " alice ",
+        ] {
+            assert_eq!(
+                config.user(typed).map(|u| u.username.as_str()),
+                Some("alice"),
+                "{typed}"
+            );
         }
         assert!(config.user("mallory").is_none());
     }
@@ -246,7 +262,14 @@ mod tests {
         let accounts: std::collections::BTreeSet<_> =
             many.roles.iter().map(|r| r.account_id.as_str()).collect();
         assert_eq!(accounts.len(), 60);
-        assert!(accounts.iter().all(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())));
-        assert!(accounts.iter().any(|a| !config.aliases.contains_key(*a)), "some lack an alias");
+        assert!(
+            accounts
+                .iter()
+                .all(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        );
+        assert!(
+            accounts.iter().any(|a| !config.aliases.contains_key(*a)),
+            "some lack an alias"
+        );
     }
 }

@@ -43,7 +43,11 @@ fn is_msisauth_name(name: &str) -> bool {
 }
 
 fn chunk_name(index: usize) -> String {
-    if index == 0 { "MSISAuth".to_owned() } else { format!("MSISAuth{index}") }
+    if index == 0 {
+        "MSISAuth".to_owned()
+    } else {
+        format!("MSISAuth{index}")
+    }
 }
 
 /// `Set-Cookie` values that hand `token` to the client. No `Secure`: the simulator speaks plain
@@ -54,7 +58,11 @@ pub(crate) fn session_set_cookies(token: &str, now: OffsetDateTime) -> Vec<Strin
         .chunks(MSISAUTH_CHUNK)
         .enumerate()
         .map(|(i, part)| {
-            format!("{}={}; path=/adfs; HttpOnly", chunk_name(i), String::from_utf8_lossy(part))
+            format!(
+                "{}={}; path=/adfs; HttpOnly",
+                chunk_name(i),
+                String::from_utf8_lossy(part)
+            )
         })
         .collect();
     let stamp = STANDARD.encode(crate::assertion::instant(now));

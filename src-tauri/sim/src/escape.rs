@@ -1,6 +1,7 @@
 //! Escaping of text placed in XML and HTML, so names and values can never change the markup.
 
-/// Escapes `&`, `<`, `>`, `"` and `'` for element text and attribute values alike.
+/// Escapes `&`, `<`, `>` and `"` for element text and double-quoted attribute values (the only
+/// kind the simulator writes around variable text). `'` stays, so messages read as AD FS's do.
 pub(crate) fn markup(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -9,7 +10,6 @@ pub(crate) fn markup(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
     }
@@ -56,7 +56,9 @@ pub(crate) fn unmarkup(text: &str) -> String {
 /// Makes a URL safe inside a double-quoted attribute without entity-encoding its `&`s, as
 /// AD FS writes its form actions.
 pub(crate) fn url_attribute(url: &str) -> String {
-    url.replace('"', "%22").replace('<', "%3C").replace('>', "%3E")
+    url.replace('"', "%22")
+        .replace('<', "%3C")
+        .replace('>', "%3E")
 }
 
 #[cfg(test)]
@@ -66,6 +68,7 @@ mod tests {
     #[test]
     fn markup_round_trips() {
         let text = r#"a&b<c>"d"'e' &#x41;"#;
+        assert_eq!(markup("'"), "'");
         assert_eq!(unmarkup(&markup(text)), text);
         assert_eq!(unmarkup("&#x41;&#66;&bogus; & x"), "AB&bogus; & x");
     }

@@ -1,1 +1,21 @@
-//! A loopback stand-in for AD FS, STS and the AWS sign-in pages, for Rolecall's demo and tests.
+//! A loopback stand-in for Microsoft AD FS (IdP-initiated sign-on, forms and MFA pages, WIA,
+//! `MSISAuth` SSO sessions, sign-out) and for AWS's `/saml` role chooser, for Rolecall's tests
+//! and demo. It follows how real AD FS behaves on the wire (see DESIGN.md §3), not what any
+//! client expects, and it only ever listens on loopback.
+
+mod assertion;
+mod clock;
+mod config;
+mod cookies;
+mod escape;
+mod pages;
+mod random;
+mod server;
+mod signin;
+mod wia;
+
+pub use config::{AWS_RELYING_PARTY, DEMO_PASSWORD, Fault, Mfa, Role, SimConfig, User};
+pub use cookies::MSISAUTH_CHUNK;
+pub use pages::{CONTEXT_EXPIRED_TEXT, WRONG_PASSCODE_TEXT, WRONG_PASSWORD_TEXT};
+pub use server::{SIGN_ON_PATH, Sim, Stats};
+pub use wia::{WIA_SCHEMES, WIA_USER_AGENTS, WiaAcceptor, WiaStep, is_wia_user_agent};

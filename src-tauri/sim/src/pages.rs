@@ -233,7 +233,10 @@ pub(crate) fn not_found() -> String {
 
 /// The simulator's own front page, for people running the demo.
 pub(crate) fn index(sign_on_url: &str, users: &[String]) -> String {
-    let users: String = users.iter().map(|u| format!("<li>{}</li>", markup(u))).collect();
+    let users: String = users
+        .iter()
+        .map(|u| format!("<li>{}</li>", markup(u)))
+        .collect();
     format!(
         r#"<html><head><title>Rolecall AD FS simulator</title></head><body><h1>Rolecall AD FS simulator</h1><p><a href="{0}">{0}</a></p><ul>{users}</ul></body></html>"#,
         markup(sign_on_url)

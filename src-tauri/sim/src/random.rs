@@ -14,7 +14,9 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 fn next_u64() -> u64 {
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     hasher.write_u128(nanos);
     hasher.finish()
 }
@@ -36,7 +38,14 @@ pub(crate) fn base64(len: usize) -> String {
 /// A GUID in AD FS's lower-case 8-4-4-4-12 form.
 pub(crate) fn guid() -> String {
     let hex: String = bytes(16).iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// An XML ID as AD FS writes them: `_` and a GUID.

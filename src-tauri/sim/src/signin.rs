@@ -80,7 +80,8 @@ fn read_roles(xml: &str, now: OffsetDateTime) -> Result<Vec<RolePair>, Rejection
         return Err(Rejection::NotAResponse);
     }
     if let Some(expiry) = conditions_not_on_or_after(xml) {
-        let parsed = OffsetDateTime::parse(&expiry, &Rfc3339).map_err(|_| Rejection::NotAResponse)?;
+        let parsed =
+            OffsetDateTime::parse(&expiry, &Rfc3339).map_err(|_| Rejection::NotAResponse)?;
         if now >= parsed {
             return Err(Rejection::Expired(expiry));
         }
@@ -89,8 +90,15 @@ fn read_roles(xml: &str, now: OffsetDateTime) -> Result<Vec<RolePair>, Rejection
     let start = xml.find(&marker).ok_or(Rejection::NoRoles)?;
     let rest = &xml[start..];
     let end = rest.find("Attribute>").unwrap_or(rest.len());
-    let roles: Vec<RolePair> = attribute_values(&rest[..end]).iter().filter_map(|v| pair(v)).collect();
-    if roles.is_empty() { Err(Rejection::NoRoles) } else { Ok(roles) }
+    let roles: Vec<RolePair> = attribute_values(&rest[..end])
+        .iter()
+        .filter_map(|v| pair(v))
+        .collect();
+    if roles.is_empty() {
+        Err(Rejection::NoRoles)
+    } else {
+        Ok(roles)
+    }
 }
 
 fn conditions_not_on_or_after(xml: &str) -> Option<String> {
@@ -151,7 +159,7 @@ fn render(saml_response: &str, roles: &[RolePair], aliases: &BTreeMap<String, St
         body.push_str("</div></div>");
     }
     format!(
-        r#"<!DOCTYPE html><html><head><title>Amazon Web Services Sign-In</title></head><body><div id="container"><h1 class="background">Amazon Web Services Login</h1><form id="saml_form" name="saml_form" action="/saml" method="post"><input type="hidden" name="RelayState" value="" /><input type="hidden" name="SAMLResponse" value="{}" /><input type="hidden" name="name" value="" /><input type="hidden" name="portal" value="" /><p style="font-size: 16px; padding-left: 20px;">Select a role:</p><fieldset>{body}</fieldset><br><div class="buttoninput" id="input_signin_button"><a id="signin_button" class="css3button" href="#" alt="Continue" value="Continue">Sign In</a></div></form></div></body></html>"#,
+        r##"<!DOCTYPE html><html><head><title>Amazon Web Services Sign-In</title></head><body><div id="container"><h1 class="background">Amazon Web Services Login</h1><form id="saml_form" name="saml_form" action="/saml" method="post"><input type="hidden" name="RelayState" value="" /><input type="hidden" name="SAMLResponse" value="{}" /><input type="hidden" name="name" value="" /><input type="hidden" name="portal" value="" /><p style="font-size: 16px; padding-left: 20px;">Select a role:</p><fieldset>{body}</fieldset><br><div class="buttoninput" id="input_signin_button"><a id="signin_button" class="css3button" href="#" alt="Continue" value="Continue">Sign In</a></div></form></div></body></html>"##,
         markup(saml_response)
     )
 }

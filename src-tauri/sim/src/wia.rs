@@ -10,7 +10,9 @@ pub const WIA_SCHEMES: [&str; 2] = ["Negotiate", "NTLM"];
 
 /// True when AD FS would redirect this user agent to integrated auth.
 pub fn is_wia_user_agent(user_agent: &str) -> bool {
-    WIA_USER_AGENTS.iter().any(|needle| user_agent.contains(needle))
+    WIA_USER_AGENTS
+        .iter()
+        .any(|needle| user_agent.contains(needle))
 }
 
 /// Decides one leg of Negotiate or NTLM. `connection_id` names the TCP connection the leg came
@@ -27,7 +29,10 @@ pub enum WiaStep {
     Continue(Vec<u8>),
     /// The caller is `username`: `302` with the session cookies, plus
     /// `WWW-Authenticate: <scheme> <base64 of reply>` when there is a reply.
-    Accepted { username: String, reply: Option<Vec<u8>> },
+    Accepted {
+        username: String,
+        reply: Option<Vec<u8>>,
+    },
     /// Not authenticated: the plain challenge again.
     Rejected,
 }

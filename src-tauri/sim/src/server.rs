@@ -1,0 +1,626 @@
+//! The running simulator: binding the routes AD FS and AWS sign-in answer, the SSO sessions and
+//! MFA contexts it holds, its counters, and shutdown on drop. Page markup lives in `pages`,
+//! assertions in `assertion`; this module decides which to serve.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, HeaderName, LOCATION, SET_COOKIE,
+    USER_AGENT, WWW_AUTHENTICATE,
+};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::serve::IncomingStream;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use url::Url;
+
+use crate::assertion::{self, Issue};
+use crate::clock::Clock;
+use crate::config::{AWS_RELYING_PARTY, Fault, SimConfig};
+use crate::wia::{WIA_SCHEMES, WiaStep, is_wia_user_agent};
+use crate::{cookies, pages, random, signin};
+
+/// The sign-on page's path as AD FS spells it (requests may use any case).
+pub const SIGN_ON_PATH: &str = "/adfs/ls/IdpInitiatedSignOn.aspx";
+
+/// Random bytes in an `MSISAuth` token: its base64 (4,800 characters) always spans three
+/// cookies, like the large tokens of real AD FS farms.
+const TOKEN_BYTES: usize = 3600;
+
+/// Bytes of random data behind an MFA `Context`.
+const CONTEXT_BYTES: usize = 240;
+
+/// Request bodies up to this size are read; the huge fault's response posted to `/saml` is
+/// about 1.1 MB once form-encoded.
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Counters of what the simulator has done, for tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub login_pages_served: u64,
+    pub form_posts: u64,
+    pub mfa_posts: u64,
+    pub assertions_issued: u64,
+    pub sign_outs: u64,
+    pub alias_page_posts: u64,
+    /// SSO sessions valid now on the simulator's clock.
+    pub sso_sessions: u64,
+}
+
+/// A running simulator on a loopback listener; dropping it shuts the server down.
+#[derive(Debug)]
+pub struct Sim {
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: SimConfig,
+    base: Url,
+    clock: Clock,
+    sessions: Mutex<HashMap<String, Session>>,
+    mfa_contexts: Mutex<HashMap<String, MfaContext>>,
+    counters: Counters,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    login_pages_served: AtomicU64,
+    form_posts: AtomicU64,
+    mfa_posts: AtomicU64,
+    assertions_issued: AtomicU64,
+    sign_outs: AtomicU64,
+    alias_page_posts: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    user: usize,
+    authenticated_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+struct MfaContext {
+    user: usize,
+    issued_at: OffsetDateTime,
+}
+
+/// Names the TCP connection a request came on; NTLM's legs must share one.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionId(u64);
+
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
+impl Connected<IncomingStream<'_, TcpListener>> for ConnectionId {
+    // axum asks once per accepted connection, so a counter numbers connections.
+    fn connect_info(_: IncomingStream<'_, TcpListener>) -> Self {
+        Self(NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl Sim {
+    /// Serves on `listener`, which must be bound to a loopback address.
+    pub async fn start(listener: TcpListener, config: SimConfig) -> io::Result<Sim> {
+        let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("the simulator only serves loopback; bind 127.0.0.1, not {addr}"),
+            ));
+        }
+        let base = Url::parse(&format!("http://{addr}/")).map_err(io::Error::other)?;
+        let shared = Arc::new(Shared {
+            config,
+            base,
+            clock: Clock::default(),
+            sessions: Mutex::default(),
+            mfa_contexts: Mutex::default(),
+            counters: Counters::default(),
+        });
+        let app = Router::new()
+            .fallback(dispatch)
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .with_state(Arc::clone(&shared));
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<ConnectionId>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+            if let Err(error) = served {
+                eprintln!("rolecall-sim: server stopped: {error}");
+            }
+        });
+        Ok(Sim {
+            shared,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>/`.
+    pub fn base_url(&self) -> Url {
+        self.shared.base.clone()
+    }
+
+    /// `<base>adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=urn:amazon:webservices`.
+    pub fn sign_on_url(&self) -> Url {
+        self.shared
+            .sign_on_url(&format!("loginToRp={AWS_RELYING_PARTY}"))
+    }
+
+    /// `<base>saml`, the stand-in for AWS's sign-in page.
+    pub fn signin_saml_url(&self) -> Url {
+        self.shared.saml_url()
+    }
+
+    /// Moves the simulator's clock forward: sessions, MFA contexts and assertions age by `by`.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.clock.advance(by);
+    }
+
+    pub fn stats(&self) -> Stats {
+        let c = &self.shared.counters;
+        let now = self.shared.clock.now();
+        let sessions = lock(&self.shared.sessions);
+        Stats {
+            login_pages_served: c.login_pages_served.load(Ordering::Relaxed),
+            form_posts: c.form_posts.load(Ordering::Relaxed),
+            mfa_posts: c.mfa_posts.load(Ordering::Relaxed),
+            assertions_issued: c.assertions_issued.load(Ordering::Relaxed),
+            sign_outs: c.sign_outs.load(Ordering::Relaxed),
+            alias_page_posts: c.alias_page_posts.load(Ordering::Relaxed),
+            sso_sessions: sessions.values().filter(|s| s.expires_at > now).count() as u64,
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn count(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// One request, read once, with the parts the pages depend on.
+#[derive(Debug)]
+struct Request {
+    method: Method,
+    raw_query: String,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+    connection: u64,
+}
+
+impl Request {
+    /// A query parameter; AD FS reads their names case-insensitively.
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn form(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&self.body)
+            .into_owned()
+            .collect()
+    }
+
+    fn header(&self, name: HeaderName) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The query with a `client-request-id`, as AD FS puts in its form actions.
+    fn query_with_request_id(&self) -> String {
+        if self.param("client-request-id").is_some() {
+            self.raw_query.clone()
+        } else {
+            format!("{}&client-request-id={}", self.raw_query, random::guid())
+        }
+    }
+}
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn dispatch(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(ConnectionId(connection)): ConnectInfo<ConnectionId>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let raw_query = uri.query().unwrap_or_default().to_owned();
+    let request = Request {
+        query: url::form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect(),
+        raw_query,
+        method,
+        headers,
+        body,
+        connection,
+    };
+    let path = uri.path().to_ascii_lowercase();
+    match path.as_str() {
+        "/adfs/ls/idpinitiatedsignon.aspx" | "/adfs/ls/idpinitiatedsignon" => {
+            shared.sign_on(&request)
+        }
+        "/adfs/ls/wia" => shared.wia(&request),
+        "/adfs/ls" | "/adfs/ls/"
+            if request
+                .param("wa")
+                .is_some_and(|wa| wa.eq_ignore_ascii_case("wsignout1.0")) =>
+        {
+            shared.sign_out(&request)
+        }
+        "/saml" if request.method == Method::POST => shared.saml(&request),
+        "/saml" => html(StatusCode::METHOD_NOT_ALLOWED, pages::not_found()),
+        "/" => {
+            let users: Vec<String> = shared
+                .config
+                .users
+                .iter()
+                .map(|u| u.username.clone())
+                .collect();
+            let sign_on = shared.sign_on_url(&format!("loginToRp={AWS_RELYING_PARTY}"));
+            html(StatusCode::OK, pages::index(sign_on.as_str(), &users))
+        }
+        _ => html(StatusCode::NOT_FOUND, pages::not_found()),
+    }
+}
+
+impl Shared {
+    fn sign_on_url(&self, query: &str) -> Url {
+        let mut url = self.base.clone();
+        url.set_path(SIGN_ON_PATH);
+        url.set_query(Some(query));
+        url
+    }
+
+    fn saml_url(&self) -> Url {
+        let mut url = self.base.clone();
+        url.set_path("/saml");
+        url
+    }
+
+    fn destination(&self) -> String {
+        self.config
+            .destination
+            .clone()
+            .unwrap_or_else(|| self.saml_url().to_string())
+    }
+
+    /// The page to answer instead when `loginToRp` is missing or names no known trust.
+    fn relying_party_refusal(&self, request: &Request) -> Option<Response> {
+        let Some(rp) = request.param("loginToRp") else {
+            return Some(html(
+                StatusCode::OK,
+                pages::idp_initiated(&self.config.relying_parties),
+            ));
+        };
+        if self.config.relying_parties.iter().any(|known| known == rp) {
+            None
+        } else {
+            // AD FS answers 200 with its error page, naming the trust it does not have.
+            let page = pages::unknown_relying_party(
+                rp,
+                &random::guid(),
+                &assertion::instant(self.clock.now()),
+            );
+            Some(html(StatusCode::OK, page))
+        }
+    }
+
+    fn sign_on(&self, request: &Request) -> Response {
+        if let Some(page) = self.relying_party_refusal(request) {
+            return page;
+        }
+        if request.method == Method::POST {
+            let form = request.form();
+            if field(&form, "Context").is_some() {
+                return self.mfa_post(request, &form);
+            }
+            if field(&form, "UserName").is_some() || field(&form, "Password").is_some() {
+                return self.forms_post(request, &form);
+            }
+        }
+        if let Some(session) = self.session(request) {
+            return self.after_sign_in(&session);
+        }
+        if request.method == Method::GET && is_wia_user_agent(request.header(USER_AGENT)) {
+            let mut wia = self.base.clone();
+            wia.set_path("/adfs/ls/wia");
+            wia.set_query(Some(&request.raw_query));
+            return redirect(&wia);
+        }
+        self.login_page(request, "", None)
+    }
+
+    fn login_page(&self, request: &Request, username: &str, error: Option<&str>) -> Response {
+        count(&self.counters.login_pages_served);
+        let action = format!("{SIGN_ON_PATH}?{}", request.query_with_request_id());
+        html(StatusCode::OK, pages::login(&action, username, error))
+    }
+
+    fn forms_post(&self, request: &Request, form: &[(String, String)]) -> Response {
+        count(&self.counters.form_posts);
+        let typed = field(form, "UserName").unwrap_or_default();
+        let password = field(form, "Password").unwrap_or_default();
+        let user = self
+            .config
+            .users
+            .iter()
+            .position(|u| u.answers_to(typed) && u.password == password);
+        match user {
+            Some(user) => self.primary_authenticated(request, user),
+            None => self.login_page(request, typed, Some(pages::WRONG_PASSWORD_TEXT)),
+        }
+    }
+
+    /// The first factor passed (forms or WIA): ask for the second, or start the session.
+    fn primary_authenticated(&self, request: &Request, user: usize) -> Response {
+        let Some(account) = self.config.users.get(user) else {
+            return html(StatusCode::INTERNAL_SERVER_ERROR, pages::unexpected_error());
+        };
+        let action = self.sign_on_url(&request.query_with_request_id());
+        if account.fault == Some(Fault::UnknownAdapter) {
+            let context = self.new_mfa_context(user);
+            return html(StatusCode::OK, pages::duo(action.as_str(), &context));
+        }
+        match &account.mfa {
+            Some(mfa) => {
+                let context = self.new_mfa_context(user);
+                html(
+                    StatusCode::OK,
+                    pages::mfa(action.as_str(), &mfa.adapter, &context, None),
+                )
+            }
+            None => self.start_session(user, &self.sign_on_url(&request.raw_query)),
+        }
+    }
+
+    fn new_mfa_context(&self, user: usize) -> String {
+        let context = random::base64(CONTEXT_BYTES);
+        let issued_at = self.clock.now();
+        lock(&self.mfa_contexts).insert(context.clone(), MfaContext { user, issued_at });
+        context
+    }
+
+    fn mfa_post(&self, request: &Request, form: &[(String, String)]) -> Response {
+        count(&self.counters.mfa_posts);
+        let now = self.clock.now();
+        let presented = field(form, "Context").unwrap_or_default();
+        let context = {
+            let mut contexts = lock(&self.mfa_contexts);
+            let lifetime = self.config.mfa_context_lifetime;
+            contexts.retain(|_, c| c.issued_at + lifetime > now);
+            contexts.get(presented).cloned()
+        };
+        // An unknown or expired context cannot be resumed: AD FS starts over at the login page.
+        let Some(context) = context else {
+            return self.login_page(request, "", Some(pages::CONTEXT_EXPIRED_TEXT));
+        };
+        let Some(mfa) = self
+            .config
+            .users
+            .get(context.user)
+            .and_then(|u| u.mfa.as_ref())
+        else {
+            return self.login_page(request, "", Some(pages::CONTEXT_EXPIRED_TEXT));
+        };
+        if field(form, "Passcode").is_some_and(|code| code.trim() == mfa.passcode) {
+            lock(&self.mfa_contexts).remove(presented);
+            self.start_session(context.user, &self.sign_on_url(&request.raw_query))
+        } else {
+            let fresh = self.new_mfa_context(context.user);
+            let action = self.sign_on_url(&request.query_with_request_id());
+            let page = pages::mfa(
+                action.as_str(),
+                &mfa.adapter,
+                &fresh,
+                Some(pages::WRONG_PASSCODE_TEXT),
+            );
+            html(StatusCode::OK, page)
+        }
+    }
+
+    /// Opens an SSO session for `user` and sends the client back to `location` with it.
+    fn start_session(&self, user: usize, location: &Url) -> Response {
+        let now = self.clock.now();
+        let token = random::base64(TOKEN_BYTES);
+        let session = Session {
+            user,
+            authenticated_at: now,
+            expires_at: now + self.config.sso_lifetime,
+        };
+        lock(&self.sessions).insert(token.clone(), session);
+        let mut response = redirect(location);
+        for cookie in cookies::session_set_cookies(&token, now) {
+            append(&mut response, SET_COOKIE, &cookie);
+        }
+        response
+    }
+
+    /// The valid session the request's `MSISAuth` cookies name, if any.
+    fn session(&self, request: &Request) -> Option<Session> {
+        let header = request.header(COOKIE);
+        let token = cookies::msisauth_token(&cookies::parse(header))?;
+        let now = self.clock.now();
+        let mut sessions = lock(&self.sessions);
+        sessions.retain(|_, s| s.expires_at > now);
+        sessions.get(&token).cloned()
+    }
+
+    fn after_sign_in(&self, session: &Session) -> Response {
+        let Some(user) = self.config.users.get(session.user) else {
+            return html(StatusCode::INTERNAL_SERVER_ERROR, pages::unexpected_error());
+        };
+        if user.fault == Some(Fault::GarbageAfterLogin) {
+            return html(StatusCode::OK, pages::unexpected_error());
+        }
+        let destination = self.destination();
+        let host = self.base.host_str().unwrap_or("127.0.0.1");
+        let host = match self.base.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        let value = assertion::form_value(&Issue {
+            user,
+            host: &host,
+            destination: &destination,
+            provider_name: &self.config.provider_name,
+            now: self.clock.now(),
+            authn_instant: session.authenticated_at,
+            lifetime: self.config.assertion_lifetime,
+        });
+        count(&self.counters.assertions_issued);
+        html(StatusCode::OK, pages::auto_post(&destination, &value))
+    }
+
+    fn wia(&self, request: &Request) -> Response {
+        if let Some(page) = self.relying_party_refusal(request) {
+            return page;
+        }
+        let authorization = request.header(AUTHORIZATION);
+        let offered = authorization.split_once(' ').and_then(|(scheme, token)| {
+            let scheme = WIA_SCHEMES
+                .iter()
+                .find(|s| s.eq_ignore_ascii_case(scheme))?;
+            Some((*scheme, STANDARD.decode(token.trim()).ok()?))
+        });
+        let (Some((scheme, token)), Some(acceptor)) = (offered, &self.config.wia) else {
+            return wia_challenge();
+        };
+        match acceptor.accept(scheme, &token, request.connection) {
+            WiaStep::Continue(reply) => {
+                let mut response = html(StatusCode::UNAUTHORIZED, pages::wia_challenge());
+                append(
+                    &mut response,
+                    WWW_AUTHENTICATE,
+                    &format!("{scheme} {}", STANDARD.encode(reply)),
+                );
+                response
+            }
+            WiaStep::Accepted { username, reply } => {
+                let Some(user) = self
+                    .config
+                    .users
+                    .iter()
+                    .position(|u| u.answers_to(&username))
+                else {
+                    return wia_challenge();
+                };
+                let mut response = self.primary_authenticated(request, user);
+                if let Some(reply) = reply {
+                    append(
+                        &mut response,
+                        WWW_AUTHENTICATE,
+                        &format!("{scheme} {}", STANDARD.encode(reply)),
+                    );
+                }
+                response
+            }
+            WiaStep::Rejected => wia_challenge(),
+        }
+    }
+
+    fn sign_out(&self, request: &Request) -> Response {
+        count(&self.counters.sign_outs);
+        let cookies = cookies::parse(request.header(COOKIE));
+        if let Some(token) = cookies::msisauth_token(&cookies) {
+            lock(&self.sessions).remove(&token);
+        }
+        let mut response = html(StatusCode::OK, pages::signed_out());
+        for cookie in cookies::clearing_set_cookies(cookies::msisauth_count(&cookies)) {
+            append(&mut response, SET_COOKIE, &cookie);
+        }
+        response
+    }
+
+    fn saml(&self, request: &Request) -> Response {
+        count(&self.counters.alias_page_posts);
+        match signin::role_chooser(&request.form(), &self.config.aliases, self.clock.now()) {
+            Ok(page) => html(StatusCode::OK, page),
+            Err(rejection) => html(StatusCode::BAD_REQUEST, signin::rejection_page(&rejection)),
+        }
+    }
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    );
+    response
+}
+
+fn redirect(location: &Url) -> Response {
+    let mut response = html(
+        StatusCode::FOUND,
+        format!(
+            "<html><head><title>Object moved</title></head><body><h2>Object moved to <a href=\"{0}\">here</a>.</h2></body></html>",
+            crate::escape::markup(location.as_str())
+        ),
+    );
+    append(&mut response, LOCATION, location.as_str());
+    response
+}
+
+/// `401` offering both schemes as separate headers, as AD FS's `/adfs/ls/wia` does.
+fn wia_challenge() -> Response {
+    let mut response = html(StatusCode::UNAUTHORIZED, pages::wia_challenge());
+    for scheme in WIA_SCHEMES {
+        append(&mut response, WWW_AUTHENTICATE, scheme);
+    }
+    response
+}
+
+fn append(response: &mut Response, name: HeaderName, value: &str) {
+    // Every value here is built from ASCII the simulator chose; one that is not is dropped.
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().append(name, value);
+    }
+}

@@ -1,0 +1,246 @@
+//! `rolecall roles` as a script uses it: the real binary against `rolecall-sim` on loopback,
+//! with an exit code and one line on stderr for every way a sign-in can fail.
+
+use std::process::Output;
+
+use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig, WRONG_PASSWORD_TEXT};
+use rolecall_tests::{Sandbox, rolecall_binary};
+
+async fn sim() -> Sim {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Sim::start(listener, SimConfig::demo()).await.unwrap()
+}
+
+/// Runs `rolecall roles --url <sim> <args>` in the sandbox with `env`, while the simulator keeps
+/// serving on this test's runtime.
+async fn roles(sim: &Sim, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let sandbox = Sandbox::new();
+    let mut command = sandbox.command(rolecall_binary());
+    command
+        .args(["roles", "--url", sim.sign_on_url().as_str()])
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null());
+    let output = tokio::task::spawn_blocking(move || {
+        let output = command.output().unwrap();
+        drop(sandbox);
+        output
+    })
+    .await
+    .unwrap();
+    output
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_lists_accounts_by_alias_with_their_roles() {
+    let sim = sim().await;
+    let output = roles(
+        &sim,
+        &["--auth", "forms", "--username", "alice"],
+        &[("ROLECALL_PASSWORD", DEMO_PASSWORD)],
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("Signed in as alice@corp.example: 5 roles in 3 accounts."),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|line| line.ends_with("(111122223333)")),
+        "accounts are shown as alias (id): {text}"
+    );
+    assert!(
+        text.contains("  Admin     arn:aws:iam::111122223333:role/Admin"),
+        "roles are listed under their account, aligned: {text}"
+    );
+    assert!(!text.contains(DEMO_PASSWORD), "never the password");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_json_is_for_scripts() {
+    let sim = sim().await;
+    let output = roles(
+        &sim,
+        &["--auth", "forms", "--username", "many", "--json"],
+        &[("ROLECALL_PASSWORD", DEMO_PASSWORD)],
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let accounts = document["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 60);
+    let roles: usize = accounts
+        .iter()
+        .map(|a| a["roles"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(roles, 590);
+    assert!(accounts[0]["alias"].is_string(), "aliased accounts first");
+    assert_eq!(
+        accounts[0]["roles"][0]["principal_arn"]
+            .as_str()
+            .unwrap()
+            .split(":saml-provider/")
+            .nth(1),
+        Some("ADFS")
+    );
+}
+
+/// The automatic method tries integrated sign-in first; with no Kerberos ticket (the sandbox has
+/// an empty Kerberos setup) it goes on to the password.
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_falls_back_from_kerberos_to_the_password() {
+    let sim = sim().await;
+    let output = roles(
+        &sim,
+        &["--username", "alice"],
+        &[("ROLECALL_PASSWORD", DEMO_PASSWORD)],
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(sim.stats().form_posts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_without_ticket_or_password_needs_the_tray() {
+    let sim = sim().await;
+    let output = roles(&sim, &["--username", "alice"], &[]).await;
+    assert_eq!(output.status.code(), Some(5), "{output:?}");
+    let message = stderr(&output);
+    assert!(message.contains("Sign in from the Rolecall tray"), "{message}");
+    assert_eq!(message.lines().count(), 1, "one line: {message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_password_can_come_from_stdin() {
+    let sim = sim().await;
+    let sandbox = Sandbox::new();
+    let mut command = sandbox.command(rolecall_binary());
+    command
+        .args(["roles", "--url", sim.sign_on_url().as_str()])
+        .args(["--auth", "forms", "--username", "alice", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = command.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{DEMO_PASSWORD}").unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_failure_has_its_exit_code_and_one_line() {
+    let sim = sim().await;
+    let password = [("ROLECALL_PASSWORD", DEMO_PASSWORD)];
+    let cases: Vec<(&str, Vec<&str>, Vec<(&str, &str)>, i32, &str)> = vec![
+        (
+            "wrong password",
+            vec!["--auth", "forms", "--username", "alice"],
+            vec![("ROLECALL_PASSWORD", "nope")],
+            3,
+            WRONG_PASSWORD_TEXT,
+        ),
+        (
+            "no password",
+            vec!["--auth", "forms", "--username", "alice"],
+            vec![],
+            3,
+            "ROLECALL_PASSWORD",
+        ),
+        (
+            "passcode needed, nobody to ask",
+            vec!["--auth", "forms", "--username", "bob"],
+            password.to_vec(),
+            4,
+            "ROLECALL_MFA_CODE",
+        ),
+        (
+            "wrong passcode",
+            vec!["--auth", "forms", "--username", "bob"],
+            vec![("ROLECALL_PASSWORD", DEMO_PASSWORD), ("ROLECALL_MFA_CODE", "999999")],
+            4,
+            "did not accept the passcode",
+        ),
+        (
+            "no roles",
+            vec!["--auth", "forms", "--username", "carol"],
+            password.to_vec(),
+            6,
+            "no AWS roles",
+        ),
+        (
+            "a page only a person can read",
+            vec!["--auth", "forms", "--username", "garbage"],
+            password.to_vec(),
+            5,
+            "interactive sign-in",
+        ),
+    ];
+    for (what, args, env, code, says) in cases {
+        let output = roles(&sim, &args, &env).await;
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(code), "{what}: {message}");
+        assert!(message.contains(says), "{what}: {message}");
+        assert_eq!(message.trim_end().lines().count(), 1, "{what}: one line: {message}");
+        assert!(
+            !message.contains(DEMO_PASSWORD),
+            "{what}: no password in {message}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_passcode_from_the_environment_signs_in() {
+    let sim = sim().await;
+    let output = roles(
+        &sim,
+        &["--auth", "forms", "--username", "bob"],
+        &[("ROLECALL_PASSWORD", DEMO_PASSWORD), ("ROLECALL_MFA_CODE", "123456")],
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn an_unreachable_idp_is_exit_8() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .command(rolecall_binary())
+        .args(["roles", "--url", &format!("http://127.0.0.1:{port}/adfs/ls/")])
+        .args(["--auth", "forms", "--username", "alice"])
+        .env("ROLECALL_PASSWORD", "x")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(8), "{output:?}");
+    assert!(stderr(&output).contains("could not reach"), "{output:?}");
+}
+
+#[test]
+fn plain_http_beyond_loopback_is_refused_before_anything_is_sent() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .command(rolecall_binary())
+        .args(["roles", "--url", "http://sts.corp.example/"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(stderr(&output).contains("https"), "{output:?}");
+}

@@ -1,6 +1,12 @@
 //! End-to-end tests: the real `rolecall` binary, each test in its own sandbox and, where a
 //! desktop is needed, its own Xvfb display and session bus.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "shared test helpers: a failed precondition fails the test, with a message"
+)]
+
 mod architecture;
 mod cli;
 mod roles;

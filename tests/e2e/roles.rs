@@ -21,14 +21,13 @@ async fn roles(sim: &Sim, args: &[&str], env: &[(&str, &str)]) -> Output {
         .args(args)
         .envs(env.iter().copied())
         .stdin(std::process::Stdio::null());
-    let output = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let output = command.output().unwrap();
         drop(sandbox);
         output
     })
     .await
-    .unwrap();
-    output
+    .unwrap()
 }
 
 fn stderr(output: &Output) -> String {
@@ -115,7 +114,10 @@ async fn auto_without_ticket_or_password_needs_the_tray() {
     let output = roles(&sim, &["--username", "alice"], &[]).await;
     assert_eq!(output.status.code(), Some(5), "{output:?}");
     let message = stderr(&output);
-    assert!(message.contains("Sign in from the Rolecall tray"), "{message}");
+    assert!(
+        message.contains("Sign in from the Rolecall tray"),
+        "{message}"
+    );
     assert_eq!(message.lines().count(), 1, "one line: {message}");
 }
 
@@ -147,7 +149,9 @@ async fn the_password_can_come_from_stdin() {
 async fn every_failure_has_its_exit_code_and_one_line() {
     let sim = sim().await;
     let password = [("ROLECALL_PASSWORD", DEMO_PASSWORD)];
-    let cases: Vec<(&str, Vec<&str>, Vec<(&str, &str)>, i32, &str)> = vec![
+    // What is wrong, the arguments, the environment, the exit code, what stderr says.
+    type Case<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, &'a str)>, i32, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "wrong password",
             vec!["--auth", "forms", "--username", "alice"],
@@ -172,7 +176,10 @@ async fn every_failure_has_its_exit_code_and_one_line() {
         (
             "wrong passcode",
             vec!["--auth", "forms", "--username", "bob"],
-            vec![("ROLECALL_PASSWORD", DEMO_PASSWORD), ("ROLECALL_MFA_CODE", "999999")],
+            vec![
+                ("ROLECALL_PASSWORD", DEMO_PASSWORD),
+                ("ROLECALL_MFA_CODE", "999999"),
+            ],
             4,
             "did not accept the passcode",
         ),
@@ -196,7 +203,11 @@ async fn every_failure_has_its_exit_code_and_one_line() {
         let message = stderr(&output);
         assert_eq!(output.status.code(), Some(code), "{what}: {message}");
         assert!(message.contains(says), "{what}: {message}");
-        assert_eq!(message.trim_end().lines().count(), 1, "{what}: one line: {message}");
+        assert_eq!(
+            message.trim_end().lines().count(),
+            1,
+            "{what}: one line: {message}"
+        );
         assert!(
             !message.contains(DEMO_PASSWORD),
             "{what}: no password in {message}"
@@ -210,7 +221,10 @@ async fn a_passcode_from_the_environment_signs_in() {
     let output = roles(
         &sim,
         &["--auth", "forms", "--username", "bob"],
-        &[("ROLECALL_PASSWORD", DEMO_PASSWORD), ("ROLECALL_MFA_CODE", "123456")],
+        &[
+            ("ROLECALL_PASSWORD", DEMO_PASSWORD),
+            ("ROLECALL_MFA_CODE", "123456"),
+        ],
     )
     .await;
     assert!(output.status.success(), "{output:?}");
@@ -224,7 +238,11 @@ fn an_unreachable_idp_is_exit_8() {
     let sandbox = Sandbox::new();
     let output = sandbox
         .command(rolecall_binary())
-        .args(["roles", "--url", &format!("http://127.0.0.1:{port}/adfs/ls/")])
+        .args([
+            "roles",
+            "--url",
+            &format!("http://127.0.0.1:{port}/adfs/ls/"),
+        ])
         .args(["--auth", "forms", "--username", "alice"])
         .env("ROLECALL_PASSWORD", "x")
         .output()

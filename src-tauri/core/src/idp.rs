@@ -199,6 +199,7 @@ pub async fn sign_in(request: SignIn<'_>) -> Result<Outcome, SignInError> {
     };
 
     let mut password = request.password.clone();
+    let mut keyring_problem = None;
     for (index, attempt) in attempts.iter().enumerate() {
         let last = index + 1 == attempts.len();
         let user_agent = match attempt {
@@ -206,7 +207,12 @@ pub async fn sign_in(request: SignIn<'_>) -> Result<Outcome, SignInError> {
             Attempt::Password => FORMS_USER_AGENT,
         };
         if *attempt == Attempt::Password && password.is_none() {
-            password = read_secret(&request.secrets, &endpoint.name, SecretKind::Password).await?;
+            match read_secret(&request.secrets, &endpoint.name, SecretKind::Password).await {
+                Ok(stored) => password = stored,
+                // Without a keyring there is no stored password; the message says both.
+                Err(SignInError::Secrets(err)) => keyring_problem = Some(err.to_string()),
+                Err(err) => return Err(err),
+            }
         }
         let session = network.session_with_jar(user_agent, Arc::clone(&jar))?;
         let mut conversation = Conversation {
@@ -218,8 +224,15 @@ pub async fn sign_in(request: SignIn<'_>) -> Result<Outcome, SignInError> {
             posted_password: false,
             passcode_tries: 0,
             used_kerberos: false,
+            negotiate: None,
         };
-        let result = conversation.run().await;
+        let result = conversation.run().await.map_err(|err| match err {
+            SignInError::NoPassword { endpoint, .. } => SignInError::NoPassword {
+                endpoint,
+                keyring: keyring_problem.clone(),
+            },
+            other => other,
+        });
         let fall_through = !last && endpoint.method == SignInMethod::Auto;
         match result {
             Ok(Outcome::SignedIn(signed_in)) => {
@@ -345,6 +358,8 @@ struct Conversation<'a> {
     posted_password: bool,
     passcode_tries: u32,
     used_kerberos: bool,
+    /// The Negotiate conversation, once the server asked for one.
+    negotiate: Option<NegotiateClient>,
 }
 
 /// What the next request is.
@@ -487,8 +502,12 @@ impl Conversation<'_> {
             // A second bare challenge after a ticket: the server did not accept it.
             return Err(SignInError::KerberosRefused { host });
         }
-        let host_name = fetched.url.host_str().unwrap_or_default();
-        let mut client = NegotiateClient::new(host_name)?;
+        let client = match &mut self.negotiate {
+            Some(client) => client,
+            None => self.negotiate.insert(NegotiateClient::new(
+                fetched.url.host_str().unwrap_or_default(),
+            )?),
+        };
         let server_token = if server_token.is_empty() {
             None
         } else {
@@ -552,6 +571,7 @@ impl Conversation<'_> {
         let Some(password) = self.password else {
             return Err(SignInError::NoPassword {
                 endpoint: self.endpoint.name.clone(),
+                keyring: None,
             });
         };
         let mut fields = form.default_fields();
@@ -862,10 +882,15 @@ pub enum SignInError {
 
     #[error(
         "Endpoint \"{endpoint}\" signs in with a username and password, but Rolecall has no \
-         password for it. Save it in Settings → Endpoints, or give it with ROLECALL_PASSWORD or \
-         --password-stdin."
+         password for it{}. Save it in Settings → Endpoints, or give it with ROLECALL_PASSWORD \
+         or --password-stdin.",
+        keyring.as_ref().map(|problem| format!(" (and the keyring could not be read: {problem})")).unwrap_or_default()
     )]
-    NoPassword { endpoint: String },
+    NoPassword {
+        endpoint: String,
+        /// Why the keyring could not be asked, when it could not.
+        keyring: Option<String>,
+    },
 
     #[error(
         "Endpoint \"{endpoint}\" has no username to sign in with. Set it in Settings → \

@@ -1,5 +1,11 @@
 //! rolecall-core's integration tests, one binary so the suite links once.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "shared test helpers: a failed precondition fails the test, with a message"
+)]
+
 mod keyring;
 mod negotiate;
 mod signin;

@@ -383,7 +383,8 @@ async fn an_account_without_aws_roles_says_so() {
 async fn broken_answers_end_in_their_own_errors() {
     let sim = sim().await;
     let secrets = Arc::new(MemoryStore::new());
-    let cases: [(&str, fn(&SignInError) -> bool); 5] = [
+    type Expected = fn(&SignInError) -> bool;
+    let cases: [(&str, Expected); 5] = [
         ("truncated", |e| {
             matches!(
                 e,

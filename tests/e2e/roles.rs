@@ -392,3 +392,74 @@ fn an_untrusted_certificate_names_the_ca_file_option() {
     assert_eq!(trusted.status.code(), Some(5), "{trusted:?}");
     assert!(server.is_running(), "the TLS server served both");
 }
+
+/// The IdP's SSO cookies go to the real Secret Service (gnome-keyring on a private bus), so a
+/// second `rolecall roles` signs in without the password; `rolecall sign-out` ends it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sso_session_lives_in_the_keyring_until_sign_out() {
+    use rolecall_tests::keyring::SecretService;
+    let sim = sim().await;
+    let sandbox = std::sync::Arc::new(Sandbox::new());
+    let service = std::sync::Arc::new(SecretService::start(&sandbox, "login password"));
+    let url = sim.sign_on_url().to_string();
+    let run = |args: Vec<String>, password: Option<&'static str>| {
+        let sandbox = std::sync::Arc::clone(&sandbox);
+        let service = std::sync::Arc::clone(&service);
+        tokio::task::spawn_blocking(move || {
+            let mut command = sandbox.command(rolecall_binary());
+            command.args(&args).envs(service.env());
+            if let Some(password) = password {
+                command.env("ROLECALL_PASSWORD", password);
+            }
+            command.output().unwrap()
+        })
+    };
+    let roles_args = || {
+        [
+            "roles",
+            "--url",
+            &url,
+            "--auth",
+            "forms",
+            "--username",
+            "alice",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+
+    let first = run(roles_args(), Some(DEMO_PASSWORD)).await.unwrap();
+    assert!(first.status.success(), "{first:?}");
+    assert_eq!(
+        service.count_items(&[("service", "rolecall"), ("username", "sso:127.0.0.1")]),
+        1,
+        "the SSO cookies are one keyring entry (plus chunks)"
+    );
+
+    let second = run(roles_args(), None).await.unwrap();
+    assert!(
+        second.status.success(),
+        "silent with the kept session: {second:?}"
+    );
+    assert_eq!(sim.stats().form_posts, 1, "no second password post");
+
+    let out = run(
+        ["sign-out", "--url", &url].map(str::to_owned).to_vec(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(sim.stats().sign_outs, 1);
+    assert_eq!(
+        service.count_items(&[("service", "rolecall"), ("username", "sso:127.0.0.1")]),
+        0,
+        "sign-out forgets the cookies"
+    );
+    let third = run(roles_args(), None).await.unwrap();
+    assert_eq!(
+        third.status.code(),
+        Some(3),
+        "the password is needed again: {third:?}"
+    );
+}

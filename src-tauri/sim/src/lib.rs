@@ -8,6 +8,7 @@ mod clock;
 mod config;
 mod cookies;
 mod escape;
+pub mod negotiate;
 mod pages;
 mod random;
 mod server;

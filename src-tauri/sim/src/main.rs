@@ -1,44 +1,73 @@
-//! `rolecall-sim [--port N]`: serves the demo directory on 127.0.0.1 until interrupted, and
-//! prints where to point Rolecall and whom to sign in as.
+//! `rolecall-sim [--port N] [--kerberos]`: serves the demo directory on 127.0.0.1 until
+//! interrupted, and prints where to point Rolecall and whom to sign in as.
+//!
+//! The first line of stdout is always `AD FS sign-on URL: <url>`, so a script or test that
+//! starts the simulator with `--port 0` can read where it listens. With `--kerberos`, `/adfs/ls/wia`
+//! also accepts Kerberos (Negotiate) tickets for the services in the keytab named by
+//! `KRB5_KTNAME`.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use rolecall_sim::negotiate::KerberosWia;
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
 
 /// The demo's port unless `--port` says otherwise (`--port 0` picks a free one).
 const DEFAULT_PORT: u16 = 44380;
 
-fn port_from_args() -> Result<u16, String> {
+const USAGE: &str = "usage: rolecall-sim [--port N] [--kerberos]";
+
+#[derive(Debug)]
+struct Options {
+    port: u16,
+    kerberos: bool,
+}
+
+fn options_from_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
-    let mut port = DEFAULT_PORT;
+    let mut options = Options {
+        port: DEFAULT_PORT,
+        kerberos: false,
+    };
     while let Some(arg) = args.next() {
         let value = match arg.as_str() {
+            "--kerberos" => {
+                options.kerberos = true;
+                continue;
+            }
             "--port" => args.next().ok_or("--port needs a number")?,
             other => match other.strip_prefix("--port=") {
                 Some(value) => value.to_owned(),
-                None => {
-                    return Err(format!(
-                        "unknown argument {other:?}; usage: rolecall-sim [--port N]"
-                    ));
-                }
+                None => return Err(format!("unknown argument {other:?}; {USAGE}")),
             },
         };
-        port = value
+        options.port = value
             .parse()
             .map_err(|_| format!("--port {value:?} is not a port number"))?;
     }
-    Ok(port)
+    Ok(options)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let port = match port_from_args() {
-        Ok(port) => port,
+    let options = match options_from_args() {
+        Ok(options) => options,
         Err(message) => {
             eprintln!("rolecall-sim: {message}");
             return ExitCode::from(2);
         }
     };
+    let mut config = SimConfig::demo();
+    if options.kerberos {
+        match KerberosWia::from_keytab() {
+            Ok(acceptor) => config.wia = Some(Arc::new(acceptor)),
+            Err(message) => {
+                eprintln!("rolecall-sim: {message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let port = options.port;
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -46,7 +75,6 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = SimConfig::demo();
     let users: Vec<String> = config.users.iter().map(|u| u.username.clone()).collect();
     let sim = match Sim::start(listener, config).await {
         Ok(sim) => sim,
@@ -55,10 +83,17 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Tests read this first line; keep it first and in this form.
     println!("AD FS sign-on URL: {}", sim.sign_on_url());
     println!("AWS sign-in stand-in: {}", sim.signin_saml_url());
     println!("Users (password {DEMO_PASSWORD}): {}", users.join(", "));
     println!("bob's passcode is 123456, dave's 654321. Ctrl-C stops the simulator.");
+    if options.kerberos {
+        println!(
+            "Kerberos: /adfs/ls/wia accepts tickets for the services in KRB5_KTNAME's keytab \
+             (use http://localhost:<port>/... for HTTP/localhost)."
+        );
+    }
     // Ctrl-C's default action ends the process; there is nothing to flush.
     std::future::pending::<()>().await;
     ExitCode::SUCCESS

@@ -10,7 +10,8 @@
 //! The keys come from the keytab named by `KRB5_KTNAME` in the process environment (GSSAPI
 //! reads it), so a process should hold one acceptor for one keytab.
 //!
-//! This file depends on nothing else in the crate, so tests can also compile it on its own.
+//! [`KerberosWia`] plugs the acceptor into `/adfs/ls/wia` (see [`crate::WiaAcceptor`]): the
+//! principal's name part is the directory user, as AD FS maps `alice@REALM` to `REALM\alice`.
 
 /// Accepts SPNEGO/Kerberos tokens for HTTP/<host> with the keys in the keytab named by
 /// KRB5_KTNAME (process environment).
@@ -104,5 +105,57 @@ impl KerberosAcceptor {
 
     pub fn accept(&self, _token: &[u8]) -> Result<KerberosAccepted, String> {
         Err("The simulator's Kerberos sign-in is not available on this platform.".to_owned())
+    }
+}
+
+/// [`KerberosAcceptor`] at `/adfs/ls/wia`: `Negotiate` legs whose Kerberos token checks out sign
+/// in the principal's user (`alice@ROLECALL.TEST` → `alice`); anything else gets the challenge
+/// again. NTLM is the simulator's own `ntlm` acceptor's business.
+#[derive(Debug)]
+pub struct KerberosWia(pub KerberosAcceptor);
+
+impl KerberosWia {
+    /// An acceptor with the keys of the keytab named by `KRB5_KTNAME`.
+    pub fn from_keytab() -> Result<Self, String> {
+        KerberosAcceptor::new().map(Self)
+    }
+}
+
+impl crate::WiaAcceptor for KerberosWia {
+    fn accept(&self, scheme: &str, token: &[u8], _connection_id: u64) -> crate::WiaStep {
+        if !scheme.eq_ignore_ascii_case("Negotiate") {
+            return crate::WiaStep::Rejected;
+        }
+        match self.0.accept(token) {
+            Ok(accepted) => crate::WiaStep::Accepted {
+                username: user_of(&accepted.principal).to_owned(),
+                reply: accepted.reply,
+            },
+            Err(refusal) => {
+                eprintln!("rolecall-sim: {refusal}");
+                crate::WiaStep::Rejected
+            }
+        }
+    }
+}
+
+/// The name part of a Kerberos principal: `alice@REALM` → `alice` (a realm-less name as is).
+fn user_of(principal: &str) -> &str {
+    principal
+        .rsplit_once('@')
+        .map_or(principal, |(name, _realm)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_principal_name_part_is_the_user() {
+        assert_eq!(super::user_of("alice@ROLECALL.TEST"), "alice");
+        assert_eq!(super::user_of("alice"), "alice");
+        // An enterprise principal keeps its own @ (alice@corp.example@REALM).
+        assert_eq!(
+            super::user_of("alice@corp.example@ROLECALL.TEST"),
+            "alice@corp.example"
+        );
     }
 }

@@ -7,19 +7,15 @@
 //! `--exact <child test>` and the KDC's variables as its whole environment. The child tests are
 //! `#[ignore]`d and return at once unless `ROLECALL_NEGOTIATE_CHILD` is set.
 //!
-//! The acceptor is `rolecall-sim`'s `negotiate` module, compiled here from its source file until
-//! the sim crate exports it (the file depends on nothing else in that crate).
+//! The acceptor is `rolecall-sim`'s, the one its `/adfs/ls/wia` uses.
 
 use rolecall_core::negotiate::{NegotiateClient, NegotiateError};
+use rolecall_sim::negotiate::KerberosAcceptor;
 use rolecall_tests::Sandbox;
 use rolecall_tests::kdc::{ALICE, ALICE_PASSWORD, Kdc};
 use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
-
-#[path = "../../../sim/src/negotiate.rs"]
-mod acceptor;
-use acceptor::KerberosAcceptor;
 
 const CHILD: &str = "ROLECALL_NEGOTIATE_CHILD";
 /// Printed by a child when it has checked everything, so the parent knows it really ran.

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
+mod credential_process;
+mod login;
+
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use rolecall_core::accounts::{Account, AliasCache};
 use rolecall_core::idp::{
@@ -43,6 +46,40 @@ pub enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Sign in, assume roles and write their profiles into the AWS credentials file.
+    ///
+    /// One role goes to --profile (default: the active profile, `default`); several roles, or
+    /// --all-roles, get names from the profile template (`{account_alias}-{role}`).
+    #[command(after_help = EXIT_CODES)]
+    Login {
+        #[command(flatten)]
+        sign_in: SignInArgs,
+        /// A role to assume: its ARN, or ACCOUNT/ROLE with the account's id or alias.
+        #[arg(
+            long = "role",
+            value_name = "ROLE",
+            required_unless_present = "all_roles"
+        )]
+        roles: Vec<String>,
+        /// Assume every role of the assertion.
+        #[arg(long, conflicts_with = "roles")]
+        all_roles: bool,
+        /// The profile to write one role to.
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        /// The region written with the profiles (and the STS region used).
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+        /// Session length in seconds (900 to 43200; capped by the role and the IdP).
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<u32>,
+    },
+    /// Print a profile's credentials for the AWS tools' credential_process setting, renewing
+    /// them first when fewer than 15 minutes are left.
+    CredentialProcess {
+        #[arg(long, value_name = "NAME")]
+        profile: String,
     },
     /// End the identity provider's single sign-on session and forget its cookies.
     SignOut {
@@ -107,7 +144,7 @@ password refused (or none), 4 one-time passcode needed or refused, 5 needs an in
 sign-in (use the tray), 6 no AWS roles, 7 untrusted certificate (see --ca-file), 8 network.";
 
 /// Exit codes scripts can rely on; `rolecall roles --help` names them.
-mod exit {
+pub(crate) mod exit {
     /// Anything not listed below.
     pub const OTHER: u8 = 1;
     /// The environment or the input is unusable; the message says how to fix it.
@@ -130,11 +167,27 @@ pub fn run(command: Command) -> ExitCode {
     match command {
         Command::Paths { json } => paths(json),
         Command::Roles { sign_in, json } => with_runtime(roles(sign_in, json)),
+        Command::Login {
+            sign_in,
+            roles,
+            all_roles,
+            profile,
+            region,
+            duration,
+        } => with_runtime(login::run(login::Request {
+            sign_in,
+            roles,
+            all_roles,
+            profile,
+            region,
+            duration,
+        })),
+        Command::CredentialProcess { profile } => credential_process::run(&profile),
         Command::SignOut { target } => with_runtime(sign_out(target)),
     }
 }
 
-fn with_runtime(work: impl Future<Output = ExitCode>) -> ExitCode {
+pub(crate) fn with_runtime(work: impl Future<Output = ExitCode>) -> ExitCode {
     match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -145,12 +198,12 @@ fn with_runtime(work: impl Future<Output = ExitCode>) -> ExitCode {
     }
 }
 
-fn fail(code: u8, message: &str) -> ExitCode {
+pub(crate) fn fail(code: u8, message: &str) -> ExitCode {
     eprintln!("rolecall: {message}");
     ExitCode::from(code)
 }
 
-fn resolve_paths() -> Result<AppPaths, ExitCode> {
+pub(crate) fn resolve_paths() -> Result<AppPaths, ExitCode> {
     AppPaths::resolve(&Environment::from_process())
         .map_err(|err| fail(exit::USAGE, &err.to_string()))
 }
@@ -174,9 +227,8 @@ fn paths(json: bool) -> ExitCode {
 }
 
 /// The endpoint named on the command line, with the flags applied over its settings.
-fn endpoint_of(paths: &AppPaths, target: &TargetArgs) -> Result<Endpoint, ExitCode> {
+fn endpoint_of(settings: &Settings, target: &TargetArgs) -> Result<Endpoint, ExitCode> {
     if let Some(name) = &target.endpoint {
-        let settings = Settings::load(paths).map_err(|err| fail(exit::USAGE, &err.to_string()))?;
         return settings.endpoint(name).cloned().ok_or_else(|| {
             let known: Vec<&str> = settings.endpoints.iter().map(|e| e.name.as_str()).collect();
             let known = if known.is_empty() {
@@ -274,15 +326,25 @@ fn exit_code_of(err: &SignInError) -> u8 {
     }
 }
 
-async fn roles(args: SignInArgs, json: bool) -> ExitCode {
-    let paths = match resolve_paths() {
-        Ok(paths) => paths,
-        Err(code) => return code,
-    };
-    let mut endpoint = match endpoint_of(&paths, &args.target) {
-        Ok(endpoint) => endpoint,
-        Err(code) => return code,
-    };
+/// A finished sign-in, with the roles grouped by account.
+pub(crate) struct Session {
+    paths: AppPaths,
+    settings: Settings,
+    endpoint: Endpoint,
+    signed_in: Box<idp::SignedIn>,
+    accounts: Vec<Account>,
+    alias_problem: Option<String>,
+}
+
+pub(crate) fn load_settings(paths: &AppPaths) -> Result<Settings, ExitCode> {
+    Settings::load(paths).map_err(|err| fail(exit::USAGE, &err.to_string()))
+}
+
+/// Signs in as the command line says, asking for a passcode on the terminal when there is one.
+pub(crate) async fn sign_in(args: &SignInArgs) -> Result<Session, ExitCode> {
+    let paths = resolve_paths()?;
+    let settings = load_settings(&paths)?;
+    let mut endpoint = endpoint_of(&settings, &args.target)?;
     if let Some(auth) = args.auth {
         endpoint.method = auth.into();
     }
@@ -292,10 +354,7 @@ async fn roles(args: SignInArgs, json: bool) -> ExitCode {
     if let Some(ca_file) = &args.ca_file {
         endpoint.ca_file = Some(ca_file.clone());
     }
-    let password = match read_password(&args) {
-        Ok(password) => password,
-        Err(code) => return code,
-    };
+    let password = read_password(args)?;
     let passcodes = CommandLinePasscodes {
         from_env: Mutex::new(
             std::env::var("ROLECALL_MFA_CODE")
@@ -304,34 +363,61 @@ async fn roles(args: SignInArgs, json: bool) -> ExitCode {
                 .map(Sensitive::new),
         ),
     };
-    let secrets: Arc<dyn SecretStore> = Arc::new(Keyring::new());
-    let outcome = idp::sign_in(SignIn {
-        endpoint: &endpoint,
-        password,
-        secrets,
-        passcodes: &passcodes,
-    })
-    .await;
-    let signed_in = match outcome {
-        Ok(Outcome::SignedIn(signed_in)) => signed_in,
-        Ok(Outcome::NeedsPerson { url, reason }) => {
-            return fail(
-                exit::NEEDS_PERSON,
-                &format!(
-                    "endpoint \"{}\" needs an interactive sign-in ({reason}). Sign in from the \
-                     Rolecall tray, or open {} in a browser.",
-                    endpoint.name,
-                    rolecall_core::http::redact(&url)
-                ),
-            );
-        }
-        Err(err) => return fail(exit_code_of(&err), &err.to_string()),
-    };
+    let signed_in = sign_in_to(&endpoint, password, &passcodes).await?;
     let mut cache = AliasCache::load(&paths.config_dir);
     let (accounts, alias_problem) = idp::accounts_of(&signed_in, &endpoint, &mut cache).await;
     if let Some(problem) = &alias_problem {
         tracing::warn!("{problem}");
     }
+    Ok(Session {
+        paths,
+        settings,
+        endpoint,
+        signed_in,
+        accounts,
+        alias_problem: alias_problem.map(|problem| problem.to_string()),
+    })
+}
+
+async fn sign_in_to(
+    endpoint: &Endpoint,
+    password: Option<Sensitive<String>>,
+    passcodes: &dyn PasscodeSource,
+) -> Result<Box<idp::SignedIn>, ExitCode> {
+    let secrets: Arc<dyn SecretStore> = Arc::new(Keyring::new());
+    match idp::sign_in(SignIn {
+        endpoint,
+        password,
+        secrets,
+        passcodes,
+    })
+    .await
+    {
+        Ok(Outcome::SignedIn(signed_in)) => Ok(signed_in),
+        Ok(Outcome::NeedsPerson { url, reason }) => Err(fail(
+            exit::NEEDS_PERSON,
+            &format!(
+                "endpoint \"{}\" needs an interactive sign-in ({reason}). Sign in from the \
+                 Rolecall tray, or open {} in a browser.",
+                endpoint.name,
+                rolecall_core::http::redact(&url)
+            ),
+        )),
+        Err(err) => Err(fail(exit_code_of(&err), &err.to_string())),
+    }
+}
+
+async fn roles(args: SignInArgs, json: bool) -> ExitCode {
+    let Session {
+        endpoint,
+        signed_in,
+        accounts,
+        alias_problem,
+        ..
+    } = match sign_in(&args).await {
+        Ok(session) => session,
+        Err(code) => return code,
+    };
     let assertion = &signed_in.assertion;
     if json {
         let document = serde_json::json!({
@@ -340,7 +426,7 @@ async fn roles(args: SignInArgs, json: bool) -> ExitCode {
             "partition": assertion.partition.id(),
             "session_duration": assertion.session_duration,
             "accounts": accounts.iter().map(account_json).collect::<Vec<_>>(),
-            "alias_lookup_problem": alias_problem.map(|p| p.to_string()),
+            "alias_lookup_problem": alias_problem,
         });
         match serde_json::to_string_pretty(&document) {
             Ok(text) => println!("{text}"),
@@ -392,7 +478,11 @@ async fn sign_out(target: TargetArgs) -> ExitCode {
         Ok(paths) => paths,
         Err(code) => return code,
     };
-    let endpoint = match endpoint_of(&paths, &target) {
+    let settings = match load_settings(&paths) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    let endpoint = match endpoint_of(&settings, &target) {
         Ok(endpoint) => endpoint,
         Err(code) => return code,
     };

@@ -9,5 +9,6 @@
 
 mod architecture;
 mod cli;
+mod kerberos;
 mod roles;
 mod tray;

@@ -56,6 +56,16 @@ impl Network {
         Ok(Session { client, jar })
     }
 
+    /// A plain client (no cookies, no redirects followed) for API calls such as STS.
+    pub fn client(&self, user_agent: &str) -> Result<reqwest::Client, HttpError> {
+        self.builder(user_agent)?
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|err| HttpError::Build {
+                detail: err.to_string(),
+            })
+    }
+
     fn builder(&self, user_agent: &str) -> Result<reqwest::ClientBuilder, HttpError> {
         let mut builder = reqwest::Client::builder()
             .user_agent(user_agent)

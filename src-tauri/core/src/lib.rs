@@ -7,11 +7,15 @@
 
 pub mod accounts;
 pub mod aws_files;
+pub mod credential_process;
 pub mod http;
 pub mod idp;
 pub mod negotiate;
+pub mod ntlm;
 pub mod partition;
 pub mod paths;
+pub mod profiles;
 pub mod saml;
 pub mod secrets;
 pub mod settings;
+pub mod sts;

@@ -1,7 +1,7 @@
 //! What the simulator knows: its users, their roles, MFA and faults, the account aliases, and
 //! the lifetimes of what it hands out. Plain data; the server never changes it after start.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,9 +32,35 @@ pub struct SimConfig {
     pub destination: Option<String>,
     /// The SAML provider name in the role pairs (`saml-provider/<name>`).
     pub provider_name: String,
-    /// Decides Negotiate/NTLM tokens sent to `/adfs/ls/wia`; `None` answers every request with
+    /// Decides the `Negotiate` tokens sent to `/adfs/ls/wia` (and the NTLM ones too when
+    /// [`Self::ntlm`] is off), e.g. [`crate::negotiate::KerberosWia`]; `None` answers them with
     /// the 401 challenge, as AD FS does when it cannot authenticate the caller.
     pub wia: Option<Arc<dyn WiaAcceptor>>,
+    /// Whether `/adfs/ls/wia` checks NTLM itself ([`crate::ntlm::NtlmAcceptor`], against
+    /// `users`' passwords): `NTLM` legs, and raw NTLMSSP sent as `Negotiate`. On in the demo.
+    pub ntlm: bool,
+    /// How the simulated STS at `<base>sts` behaves.
+    pub sts: StsConfig,
+}
+
+/// How the simulated STS answers, and the error paths it can be made to take.
+#[derive(Debug, Clone)]
+pub struct StsConfig {
+    /// Added to every STS call (without serialising concurrent ones), for benchmarks.
+    pub latency: Duration,
+    /// A role's MaxSessionDuration in seconds, by role ARN or bare role name (ARN wins).
+    pub max_session_duration: BTreeMap<String, u32>,
+    /// MaxSessionDuration of every other role (IAM's default: 3600).
+    pub default_max_session_duration: u32,
+    /// The first N `AssumeRoleWithSAML` calls answer `Throttling`.
+    pub throttle_first: u32,
+    /// Every Nth `AssumeRoleWithSAML` call answers `Throttling` (0: never).
+    pub throttle_every: u32,
+    /// Roles (ARN or bare name) whose trust policy refuses the provider: `AccessDenied`.
+    pub denied_roles: BTreeSet<String>,
+    /// STS is not activated in the region: every `AssumeRoleWithSAML` answers
+    /// `RegionDisabledException`.
+    pub disabled: bool,
 }
 
 /// A directory user AD FS can sign in.
@@ -119,6 +145,40 @@ fn bare_name(name: &str) -> &str {
     let name = name.trim();
     let name = name.rsplit_once('\\').map_or(name, |(_, bare)| bare);
     name.split_once('@').map_or(name, |(bare, _)| bare)
+}
+
+impl Default for StsConfig {
+    fn default() -> Self {
+        Self {
+            latency: Duration::ZERO,
+            max_session_duration: BTreeMap::new(),
+            default_max_session_duration: 3600,
+            throttle_first: 0,
+            throttle_every: 0,
+            denied_roles: BTreeSet::new(),
+            disabled: false,
+        }
+    }
+}
+
+impl StsConfig {
+    /// The MaxSessionDuration of `role_arn`.
+    pub fn max_session_duration_for(&self, role_arn: &str) -> u32 {
+        self.max_session_duration
+            .get(role_arn)
+            .or_else(|| self.max_session_duration.get(role_name(role_arn)))
+            .copied()
+            .unwrap_or(self.default_max_session_duration)
+    }
+
+    /// True when `role_arn` is configured to refuse every assertion.
+    pub fn denies(&self, role_arn: &str) -> bool {
+        self.denied_roles.contains(role_arn) || self.denied_roles.contains(role_name(role_arn))
+    }
+}
+
+fn role_name(role_arn: &str) -> &str {
+    role_arn.rsplit('/').next().unwrap_or(role_arn)
 }
 
 impl Default for SimConfig {
@@ -222,6 +282,15 @@ impl SimConfig {
             destination: None,
             provider_name: "ADFS".to_owned(),
             wia: None,
+            ntlm: true,
+            sts: StsConfig {
+                // alice's Admin role in corp-prod allows 12-hour sessions; every other role 1 hour.
+                max_session_duration: BTreeMap::from([(
+                    format!("arn:aws:iam::{prod}:role/Admin"),
+                    43_200,
+                )]),
+                ..StsConfig::default()
+            },
         }
     }
 
@@ -259,8 +328,7 @@ mod tests {
         let config = SimConfig::demo();
         let many = config.user("many").unwrap();
         assert_eq!(many.roles.len(), 590);
-        let accounts: std::collections::BTreeSet<_> =
-            many.roles.iter().map(|r| r.account_id.as_str()).collect();
+        let accounts: BTreeSet<_> = many.roles.iter().map(|r| r.account_id.as_str()).collect();
         assert_eq!(accounts.len(), 60);
         assert!(
             accounts

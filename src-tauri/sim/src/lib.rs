@@ -9,14 +9,17 @@ mod config;
 mod cookies;
 mod escape;
 pub mod negotiate;
+pub mod ntlm;
 mod pages;
 mod random;
 mod server;
 mod signin;
+mod sts;
 mod wia;
 
-pub use config::{AWS_RELYING_PARTY, DEMO_PASSWORD, Fault, Mfa, Role, SimConfig, User};
+pub use config::{AWS_RELYING_PARTY, DEMO_PASSWORD, Fault, Mfa, Role, SimConfig, StsConfig, User};
 pub use cookies::MSISAUTH_CHUNK;
 pub use pages::{CONTEXT_EXPIRED_TEXT, WRONG_PASSCODE_TEXT, WRONG_PASSWORD_TEXT};
 pub use server::{SIGN_ON_PATH, Sim, Stats};
+pub use sts::{IssuedCredentials, STS_PATH};
 pub use wia::{WIA_SCHEMES, WIA_USER_AGENTS, WiaAcceptor, WiaStep, is_wia_user_agent};

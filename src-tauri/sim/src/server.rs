@@ -29,7 +29,9 @@ use url::Url;
 use crate::assertion::{self, Issue};
 use crate::clock::Clock;
 use crate::config::{AWS_RELYING_PARTY, Fault, SimConfig};
-use crate::wia::{WIA_SCHEMES, WiaStep, is_wia_user_agent};
+use crate::ntlm::{self, NtlmAcceptor};
+use crate::sts::{IssuedCredentials, STS_PATH, Sts};
+use crate::wia::{WIA_SCHEMES, WiaAcceptor, WiaStep, is_wia_user_agent};
 use crate::{cookies, pages, random, signin};
 
 /// The sign-on page's path as AD FS spells it (requests may use any case).
@@ -57,6 +59,10 @@ pub struct Stats {
     pub alias_page_posts: u64,
     /// SSO sessions valid now on the simulator's clock.
     pub sso_sessions: u64,
+    /// Requests to the simulated STS, answered or refused.
+    pub sts_calls: u64,
+    /// STS requests answered with an error.
+    pub sts_errors: u64,
 }
 
 /// A running simulator on a loopback listener; dropping it shuts the server down.
@@ -74,6 +80,9 @@ struct Shared {
     sessions: Mutex<HashMap<String, Session>>,
     mfa_contexts: Mutex<HashMap<String, MfaContext>>,
     counters: Counters,
+    sts: Sts,
+    /// The built-in NTLM acceptor, when `config.ntlm` is on.
+    ntlm: Option<NtlmAcceptor>,
 }
 
 #[derive(Debug, Default)]
@@ -123,13 +132,16 @@ impl Sim {
             ));
         }
         let base = Url::parse(&format!("http://{addr}/")).map_err(io::Error::other)?;
+        let ntlm = config.ntlm.then(|| NtlmAcceptor::new(&config.users));
         let shared = Arc::new(Shared {
+            ntlm,
             config,
             base,
             clock: Clock::default(),
             sessions: Mutex::default(),
             mfa_contexts: Mutex::default(),
             counters: Counters::default(),
+            sts: Sts::default(),
         });
         let app = Router::new()
             .fallback(dispatch)
@@ -171,6 +183,18 @@ impl Sim {
         self.shared.saml_url()
     }
 
+    /// `<base>sts`, the stand-in for AWS STS (awsQuery over POST), for `AWS_ENDPOINT_URL_STS`.
+    pub fn sts_url(&self) -> Url {
+        let mut url = self.shared.base.clone();
+        url.set_path(STS_PATH);
+        url
+    }
+
+    /// Every set of credentials the simulated STS has issued, by access key id.
+    pub fn issued_credentials(&self) -> Vec<IssuedCredentials> {
+        self.shared.sts.issued_credentials()
+    }
+
     /// Moves the simulator's clock forward: sessions, MFA contexts and assertions age by `by`.
     pub fn advance_clock(&self, by: Duration) {
         self.shared.clock.advance(by);
@@ -188,6 +212,8 @@ impl Sim {
             sign_outs: c.sign_outs.load(Ordering::Relaxed),
             alias_page_posts: c.alias_page_posts.load(Ordering::Relaxed),
             sso_sessions: sessions.values().filter(|s| s.expires_at > now).count() as u64,
+            sts_calls: self.shared.sts.calls(),
+            sts_errors: self.shared.sts.errors(),
         }
     }
 }
@@ -290,6 +316,20 @@ async fn dispatch(
             shared.sign_out(&request)
         }
         "/saml" if request.method == Method::POST => shared.saml(&request),
+        // STS answers POSTs at its root, so `POST /` is STS as well; `GET /` stays the index.
+        "/sts" | "/sts/" | "/" if request.method == Method::POST => {
+            let Request {
+                headers,
+                query,
+                body,
+                ..
+            } = &request;
+            let config = &shared.config.sts;
+            shared
+                .sts
+                .answer(config, &shared.clock, headers, query, body)
+                .await
+        }
         "/saml" => html(StatusCode::METHOD_NOT_ALLOWED, pages::not_found()),
         "/" => {
             let users: Vec<String> = shared
@@ -500,7 +540,7 @@ impl Shared {
             Some(port) => format!("{host}:{port}"),
             None => host.to_owned(),
         };
-        let value = assertion::form_value(&Issue {
+        let issue = Issue {
             user,
             host: &host,
             destination: &destination,
@@ -508,7 +548,9 @@ impl Shared {
             now: self.clock.now(),
             authn_instant: session.authenticated_at,
             lifetime: self.config.assertion_lifetime,
-        });
+        };
+        let value = assertion::form_value(&issue);
+        self.sts.remember(&value, &issue);
         count(&self.counters.assertions_issued);
         html(StatusCode::OK, pages::auto_post(&destination, &value))
     }
@@ -524,7 +566,17 @@ impl Shared {
                 .find(|s| s.eq_ignore_ascii_case(scheme))?;
             Some((*scheme, STANDARD.decode(token.trim()).ok()?))
         });
-        let (Some((scheme, token)), Some(acceptor)) = (offered, &self.config.wia) else {
+        let Some((scheme, token)) = offered else {
+            return wia_challenge();
+        };
+        // NTLM legs, also raw NTLMSSP under `Negotiate`, go to the built-in acceptor when it is
+        // on; Negotiate (Kerberos) goes to the configured one.
+        let is_ntlm = scheme == "NTLM" || ntlm::is_ntlmssp(&token);
+        let acceptor: Option<&dyn WiaAcceptor> = match &self.ntlm {
+            Some(builtin) if is_ntlm => Some(builtin),
+            _ => self.config.wia.as_deref(),
+        };
+        let Some(acceptor) = acceptor else {
             return wia_challenge();
         };
         match acceptor.accept(scheme, &token, request.connection) {

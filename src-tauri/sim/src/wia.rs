@@ -1,6 +1,6 @@
 //! Windows Integrated Authentication at `/adfs/ls/wia`: which user agents AD FS sends there, and
-//! the seam where a real Kerberos/NTLM acceptor plugs in. The simulator never implements
-//! Kerberos or NTLM itself.
+//! the seam where an acceptor plugs in: the built-in NTLMv2 one (`ntlm`), the keytab-backed
+//! Kerberos one (`negotiate`), or a test's own. The simulator never issues Kerberos tickets.
 
 /// Substrings of `User-Agent` that AD FS treats as WIA-capable (its `WIASupportedUserAgents`).
 pub const WIA_USER_AGENTS: &[&str] = &["MSIE", "Trident", "Edge/", "Windows NT"];

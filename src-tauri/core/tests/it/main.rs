@@ -8,4 +8,5 @@
 
 mod keyring;
 mod negotiate;
+mod ntlm;
 mod signin;

@@ -10,6 +10,7 @@ mod mfa;
 mod relying_party;
 mod signin;
 mod sso;
+mod sts;
 mod wia;
 
 use base64::Engine as _;

@@ -1,0 +1,465 @@
+//! From an assertion to profiles: naming them, assuming every chosen role at once, writing them
+//! in one update of the AWS files, and remembering where each came from.
+//!
+//! [`assign_names`] turns the profile template (`{account_alias}-{role}`) into names that are
+//! valid in the AWS files and never collide. [`assume_all`] calls STS for every role with a
+//! bounded number of calls in flight, so a 590-role assertion is redeemed well inside STS's
+//! 5-minute window; a role that fails is reported and the others still get their profile.
+//! [`Registry`] (`profiles.json` in Rolecall's folder) records which endpoint and role each
+//! profile belongs to, so `credential-process` and the refresh can renew it later.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+use crate::accounts::Aliases;
+use crate::aws_files::{AwsFiles, AwsFilesError, Credentials, ProfileWrite, WriteReport};
+use crate::saml::{Assertion, RolePair};
+use crate::settings::{Endpoint, SignInMethod};
+use crate::sts::{SessionLimits, Sts, StsError};
+
+/// STS calls in flight at once: enough to assume 590 roles in seconds, few enough that STS
+/// does not throttle an account's burst.
+pub const CONCURRENT_CALLS: usize = 16;
+
+/// The values a profile name template can use.
+#[derive(Debug, Clone, Copy)]
+pub struct NameParts<'a> {
+    pub account_id: &'a str,
+    pub account_alias: Option<&'a str>,
+    pub role: &'a str,
+    pub endpoint: &'a str,
+}
+
+/// Fills the template's placeholders; the alias falls back to the account id. Characters the AWS
+/// files cannot hold in a section name become `-`.
+pub fn profile_name(template: &str, parts: NameParts<'_>) -> String {
+    let filled = template
+        .replace(
+            "{account_alias}",
+            parts.account_alias.unwrap_or(parts.account_id),
+        )
+        .replace("{account_id}", parts.account_id)
+        .replace("{role}", parts.role)
+        .replace("{endpoint}", parts.endpoint);
+    let cleaned: String = filled
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_-.@+".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if cleaned.is_empty() {
+        parts.account_id.to_owned()
+    } else {
+        cleaned
+    }
+}
+
+/// A profile name for every role. Names that would collide (two roles named alike in accounts
+/// of the same alias, say) get `-2`, `-3`, ... in the order of their role ARNs, so the same
+/// assertion always gives the same names.
+pub fn assign_names(
+    roles: &[RolePair],
+    template: &str,
+    aliases: &Aliases,
+    endpoint: &str,
+) -> Vec<(RolePair, String)> {
+    let mut sorted: Vec<&RolePair> = roles.iter().collect();
+    sorted.sort_by(|a, b| a.role_arn.cmp(&b.role_arn));
+    sorted.dedup_by(|a, b| a.role_arn == b.role_arn);
+    let mut taken = BTreeSet::new();
+    let mut named: BTreeMap<String, String> = BTreeMap::new();
+    for role in sorted {
+        let base = profile_name(
+            template,
+            NameParts {
+                account_id: role.account_id(),
+                account_alias: aliases.get(role.account_id()).map(String::as_str),
+                role: role.role_name(),
+                endpoint,
+            },
+        );
+        let mut name = base.clone();
+        let mut n = 2;
+        while !taken.insert(name.clone()) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        named.insert(role.role_arn.clone(), name);
+    }
+    roles
+        .iter()
+        .filter_map(|role| {
+            named
+                .remove(&role.role_arn)
+                .map(|name| (role.clone(), name))
+        })
+        .collect()
+}
+
+/// What one role's call gave.
+#[derive(Debug)]
+pub struct Assumption {
+    pub role: RolePair,
+    pub profile: String,
+    pub result: Result<Credentials, StsError>,
+}
+
+/// Assumes every `(role, profile)` with at most [`CONCURRENT_CALLS`] calls in flight, in the
+/// order given. Limits learned on the way are noted in `limits` (the caller saves them).
+pub async fn assume_all(
+    sts: &Sts,
+    assertion: &Arc<Assertion>,
+    roles: Vec<(RolePair, String)>,
+    setting_secs: u32,
+    limits: &Arc<Mutex<SessionLimits>>,
+) -> Vec<Assumption> {
+    let permits = Arc::new(Semaphore::new(CONCURRENT_CALLS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, (role, profile)) in roles.into_iter().enumerate() {
+        let sts = sts.clone();
+        let assertion = Arc::clone(assertion);
+        let permits = Arc::clone(&permits);
+        let limits = Arc::clone(limits);
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let known = limits
+                .lock()
+                .map(|limits| limits.clone())
+                .unwrap_or_default();
+            let result = sts
+                .assume_with_policy(&role, &assertion, setting_secs, &known)
+                .await
+                .map(|assumed| {
+                    if let (Some(limit), Ok(mut limits)) = (assumed.learned_limit, limits.lock())
+                        && let Err(err) = limits.remember(&role.role_arn, limit)
+                    {
+                        tracing::warn!("could not save the session limit of a role: {err}");
+                    }
+                    assumed.credentials
+                });
+            (
+                index,
+                Assumption {
+                    role,
+                    profile,
+                    result,
+                },
+            )
+        });
+    }
+    let mut done: Vec<(usize, Assumption)> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(item) => done.push(item),
+            Err(err) => tracing::error!("an STS call stopped unexpectedly: {err}"),
+        }
+    }
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, assumption)| assumption).collect()
+}
+
+/// Where a profile came from, so it can be renewed without asking which role it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileSource {
+    pub endpoint: String,
+    pub url: String,
+    pub method: SignInMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    pub role_arn: String,
+    pub principal_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl ProfileSource {
+    pub fn new(endpoint: &Endpoint, role: &RolePair, region: Option<&str>) -> Self {
+        Self {
+            endpoint: endpoint.name.clone(),
+            url: endpoint.url.to_string(),
+            method: endpoint.method,
+            username: endpoint.username.clone(),
+            ca_file: endpoint.ca_file.clone(),
+            role_arn: role.role_arn.clone(),
+            principal_arn: role.principal_arn.clone(),
+            region: region.map(str::to_owned),
+        }
+    }
+
+    pub fn role(&self) -> RolePair {
+        RolePair {
+            role_arn: self.role_arn.clone(),
+            principal_arn: self.principal_arn.clone(),
+        }
+    }
+
+    /// The endpoint to sign in to again: the settings' own when it still exists under that
+    /// name and URL, otherwise the one recorded.
+    pub fn endpoint(&self, settings: &[Endpoint]) -> Option<Endpoint> {
+        if let Some(endpoint) = settings
+            .iter()
+            .find(|e| e.name == self.endpoint && e.url.as_str() == self.url)
+        {
+            return Some(endpoint.clone());
+        }
+        let mut endpoint = Endpoint::new(self.endpoint.clone(), &self.url).ok()?;
+        endpoint.method = self.method;
+        endpoint.username = self.username.clone();
+        endpoint.ca_file = self.ca_file.clone();
+        Some(endpoint)
+    }
+}
+
+/// `profiles.json`: profile name → where it came from.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    file: PathBuf,
+    profiles: BTreeMap<String, ProfileSource>,
+}
+
+impl Registry {
+    pub const FILE_NAME: &str = "profiles.json";
+
+    /// Loads the registry; a missing or unreadable one is empty (it only saves questions).
+    pub fn load(config_dir: &Path) -> Self {
+        let file = config_dir.join(Self::FILE_NAME);
+        let profiles = std::fs::read(&file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        Self { file, profiles }
+    }
+
+    pub fn get(&self, profile: &str) -> Option<&ProfileSource> {
+        self.profiles.get(profile)
+    }
+
+    pub fn all(&self) -> &BTreeMap<String, ProfileSource> {
+        &self.profiles
+    }
+
+    /// Records these profiles and saves the file.
+    pub fn record(
+        &mut self,
+        entries: impl IntoIterator<Item = (String, ProfileSource)>,
+    ) -> std::io::Result<()> {
+        self.profiles.extend(entries);
+        if let Some(folder) = self.file.parent() {
+            std::fs::create_dir_all(folder)?;
+        }
+        let text = serde_json::to_vec_pretty(&self.profiles).map_err(std::io::Error::other)?;
+        let temp = self.file.with_extension("json.tmp");
+        std::fs::write(&temp, text)?;
+        std::fs::rename(&temp, &self.file)
+    }
+}
+
+/// Picks roles by what a person typed: a role ARN, or `ACCOUNT/ROLE` with the account's id or
+/// alias (case-insensitive) and the role's name.
+pub fn select_roles(
+    roles: &[RolePair],
+    aliases: &Aliases,
+    wanted: &[String],
+) -> Result<Vec<RolePair>, SelectError> {
+    let mut chosen: Vec<RolePair> = Vec::new();
+    for typed in wanted {
+        let typed = typed.trim();
+        let found = if typed.starts_with("arn:") {
+            roles.iter().find(|role| role.role_arn == typed)
+        } else {
+            let (account, name) =
+                typed
+                    .rsplit_once('/')
+                    .ok_or_else(|| SelectError::Unreadable {
+                        typed: typed.to_owned(),
+                    })?;
+            roles.iter().find(|role| {
+                let id = role.account_id();
+                let account_matches = id == account
+                    || aliases
+                        .get(id)
+                        .is_some_and(|alias| alias.eq_ignore_ascii_case(account));
+                account_matches && role.role_name().eq_ignore_ascii_case(name)
+            })
+        };
+        let role = found.ok_or_else(|| SelectError::NotGranted {
+            typed: typed.to_owned(),
+        })?;
+        if !chosen.contains(role) {
+            chosen.push(role.clone());
+        }
+    }
+    Ok(chosen)
+}
+
+/// A role a person asked for that the assertion does not grant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectError {
+    #[error(
+        "\"{typed}\" names no role: give a role ARN, or ACCOUNT/ROLE such as prod/Admin or \
+         111122223333/Admin."
+    )]
+    Unreadable { typed: String },
+    #[error("The sign-in grants no role \"{typed}\". `rolecall roles` lists the roles you hold.")]
+    NotGranted { typed: String },
+}
+
+/// Everything [`assume_and_write`] needs besides the roles.
+#[derive(Debug)]
+pub struct Writer<'a> {
+    pub sts: &'a Sts,
+    pub files: &'a AwsFiles,
+    pub endpoint: &'a Endpoint,
+    /// Written as the profiles' `region` (config file) when set.
+    pub region: Option<String>,
+    pub output: Option<String>,
+    pub setting_secs: u32,
+    pub limits: &'a Arc<Mutex<SessionLimits>>,
+}
+
+/// What [`assume_and_write`] did.
+#[derive(Debug)]
+pub struct Written {
+    /// Profile name, role and credentials of every profile written, in the order asked.
+    pub profiles: Vec<(String, RolePair, Credentials)>,
+    /// The roles STS refused, with why.
+    pub failed: Vec<(String, RolePair, StsError)>,
+    pub report: Option<WriteReport>,
+}
+
+/// Assumes every role and writes the profiles of those that worked, in one update of each
+/// AWS file; the registry learns where each profile came from.
+pub async fn assume_and_write(
+    writer: &Writer<'_>,
+    assertion: &Arc<Assertion>,
+    roles: Vec<(RolePair, String)>,
+    registry: &mut Registry,
+) -> Result<Written, AwsFilesError> {
+    let results = assume_all(
+        writer.sts,
+        assertion,
+        roles,
+        writer.setting_secs,
+        writer.limits,
+    )
+    .await;
+    let mut written = Written {
+        profiles: Vec::new(),
+        failed: Vec::new(),
+        report: None,
+    };
+    for Assumption {
+        role,
+        profile,
+        result,
+    } in results
+    {
+        match result {
+            Ok(credentials) => written.profiles.push((profile, role, credentials)),
+            Err(err) => written.failed.push((profile, role, err)),
+        }
+    }
+    if written.profiles.is_empty() {
+        return Ok(written);
+    }
+    let writes: Vec<ProfileWrite> = written
+        .profiles
+        .iter()
+        .map(|(name, _, credentials)| ProfileWrite {
+            name: name.clone(),
+            credentials: credentials.clone(),
+            region: writer.region.clone(),
+            output: writer.output.clone(),
+        })
+        .collect();
+    written.report = Some(writer.files.write_profiles(&writes)?);
+    let sources = written.profiles.iter().map(|(name, role, _)| {
+        (
+            name.clone(),
+            ProfileSource::new(writer.endpoint, role, writer.region.as_deref()),
+        )
+    });
+    if let Err(err) = registry.record(sources) {
+        tracing::warn!("could not note where the profiles came from: {err}");
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(account: &str, role: &str) -> RolePair {
+        RolePair {
+            role_arn: format!("arn:aws:iam::{account}:role/{role}"),
+            principal_arn: format!("arn:aws:iam::{account}:saml-provider/ADFS"),
+        }
+    }
+
+    #[test]
+    fn names_follow_the_template_and_fall_back_to_the_account_id() {
+        let parts = NameParts {
+            account_id: "111122223333",
+            account_alias: Some("prod"),
+            role: "Admin",
+            endpoint: "corp",
+        };
+        assert_eq!(profile_name("{account_alias}-{role}", parts), "prod-Admin");
+        assert_eq!(
+            profile_name("{endpoint}/{account_id}:{role}", parts),
+            "corp-111122223333-Admin",
+            "characters a section name cannot hold become -"
+        );
+        let no_alias = NameParts {
+            account_alias: None,
+            ..parts
+        };
+        assert_eq!(
+            profile_name("{account_alias}-{role}", no_alias),
+            "111122223333-Admin"
+        );
+    }
+
+    #[test]
+    fn collisions_get_numbers_in_role_arn_order_whatever_the_input_order() {
+        let roles = vec![pair("222222222222", "Admin"), pair("111111111111", "Admin")];
+        let aliases = Aliases::from([
+            ("111111111111".to_owned(), "team".to_owned()),
+            ("222222222222".to_owned(), "team".to_owned()),
+        ]);
+        let named = assign_names(&roles, "{account_alias}-{role}", &aliases, "corp");
+        assert_eq!(named[0].1, "team-Admin-2", "2222... sorts after 1111...");
+        assert_eq!(named[1].1, "team-Admin");
+        let mut reversed = roles.clone();
+        reversed.reverse();
+        let again = assign_names(&reversed, "{account_alias}-{role}", &aliases, "corp");
+        assert_eq!(again[0].1, "team-Admin", "the same role gets the same name");
+    }
+
+    #[test]
+    fn the_registry_remembers_where_profiles_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let endpoint = Endpoint::new("corp", "https://sts.corp.example").unwrap();
+        let source =
+            ProfileSource::new(&endpoint, &pair("111111111111", "Admin"), Some("eu-west-1"));
+        let mut registry = Registry::load(dir.path());
+        registry
+            .record([("prod-Admin".to_owned(), source.clone())])
+            .unwrap();
+        let loaded = Registry::load(dir.path());
+        assert_eq!(loaded.get("prod-Admin"), Some(&source));
+        let back = source.endpoint(&[]).unwrap();
+        assert_eq!(back.url, endpoint.url);
+        assert_eq!(source.role(), pair("111111111111", "Admin"));
+    }
+}

@@ -1,0 +1,873 @@
+//! The stand-in for AWS STS: `AssumeRoleWithSAML` and `GetCallerIdentity` over the awsQuery
+//! protocol (form-encoded request, `text/xml` answer), with AWS's response and error shapes and
+//! status codes, so STS clients can be tested against the errors real STS gives (and moto
+//! cannot). It redeems only assertions this simulator issued: each one's `Response/@ID` is kept
+//! with a keyed hash of its XML, which stands in for STS checking the IdP's signature. It never
+//! verifies SigV4 signatures; `GetCallerIdentity` only reads the access key id they name.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::assertion::{Issue, ROLE_ATTRIBUTE};
+use crate::clock::Clock;
+use crate::config::StsConfig;
+use crate::escape::{markup, unmarkup};
+use crate::random;
+
+/// The path `Sim::sts_url` names; `POST /` reaches STS too, as on `sts.amazonaws.com`.
+pub const STS_PATH: &str = "/sts";
+
+const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+const ROLE_SESSION_NAME_ATTRIBUTE: &str = "https://aws.amazon.com/SAML/Attributes/RoleSessionName";
+
+/// STS refuses assertions longer than this (about 590 roles).
+const MAX_ASSERTION_CHARS: usize = 100_000;
+const MIN_DURATION: u32 = 900;
+const MAX_DURATION: u32 = 43_200;
+const DEFAULT_DURATION: u32 = 3_600;
+/// STS redeems an assertion only this long after its `IssueInstant`, whatever its conditions say.
+const REDEEM_WITHIN: Duration = Duration::from_secs(5 * 60);
+
+/// One set of temporary credentials the simulated STS handed out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedCredentials {
+    /// `ASIA` and 16 upper-case letters and digits.
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    /// Whole seconds, as STS writes it.
+    pub expiration: OffsetDateTime,
+    /// `arn:aws:sts::<account>:assumed-role/<role name>/<session name>`.
+    pub assumed_role_arn: String,
+    /// `AROA...:<session name>`.
+    pub assumed_role_id: String,
+    pub account: String,
+    pub role_arn: String,
+    pub principal_arn: String,
+}
+
+impl fmt::Debug for IssuedCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("session_token", &"<redacted>")
+            .field("expiration", &self.expiration)
+            .field("assumed_role_arn", &self.assumed_role_arn)
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the simulated STS remembers: the assertions it may redeem, the credentials it issued,
+/// its counters.
+#[derive(Debug, Default)]
+pub(crate) struct Sts {
+    /// Keys the hash that marks an assertion as the simulator's own.
+    seal: RandomState,
+    assertions: Mutex<HashMap<String, Issued>>,
+    credentials: Mutex<BTreeMap<String, IssuedCredentials>>,
+    calls: AtomicU64,
+    errors: AtomicU64,
+    /// `AssumeRoleWithSAML` calls so far, for the throttling knob.
+    assume_calls: AtomicU64,
+}
+
+/// An assertion the simulator issued, by `Response/@ID`.
+#[derive(Debug)]
+struct Issued {
+    seal: u64,
+    issued_at: OffsetDateTime,
+    /// For an `EncryptedAssertion`: the claims STS would find after decrypting it.
+    sealed_claims: Option<Claims>,
+}
+
+/// What STS reads from an assertion.
+#[derive(Debug, Clone, Default)]
+struct Claims {
+    issuer: String,
+    subject: String,
+    subject_format: String,
+    recipient: String,
+    session_name: Option<String>,
+    roles: Vec<RolePair>,
+    not_on_or_after: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RolePair {
+    role_arn: String,
+    provider_arn: String,
+}
+
+/// An awsQuery error: HTTP status, `Code`, `Message`.
+#[derive(Debug)]
+struct Failure {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// AWS's model-validation error, listing every constraint that failed.
+    fn validation(problems: &[String]) -> Self {
+        let noun = if problems.len() == 1 {
+            "error"
+        } else {
+            "errors"
+        };
+        Self::validation_text(format!(
+            "{} validation {noun} detected: {}",
+            problems.len(),
+            problems.join("; ")
+        ))
+    }
+
+    fn validation_text(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "ValidationError", message)
+    }
+
+    fn invalid_token(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "InvalidIdentityToken", message)
+    }
+
+    fn expired_assertion(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "ExpiredTokenException", message)
+    }
+
+    fn access_denied() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Not authorized to perform sts:AssumeRoleWithSAML",
+        )
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+impl Sts {
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn issued_credentials(&self) -> Vec<IssuedCredentials> {
+        lock(&self.credentials).values().cloned().collect()
+    }
+
+    /// Records a `SAMLResponse` value AD FS just handed out, so STS will redeem it. Values that
+    /// are not base64 (the broken fault) are not recorded: no IdP signed them.
+    pub(crate) fn remember(&self, saml_response: &str, issue: &Issue<'_>) {
+        let Ok(bytes) = STANDARD.decode(saml_response) else {
+            return;
+        };
+        let Some(id) = response_id(&String::from_utf8_lossy(&bytes)) else {
+            return;
+        };
+        let encrypted = String::from_utf8_lossy(&bytes).contains("EncryptedAssertion");
+        let issued = Issued {
+            seal: self.seal.hash_one(&bytes),
+            issued_at: issue.now,
+            sealed_claims: encrypted.then(|| issued_claims(issue)),
+        };
+        lock(&self.assertions).insert(id, issued);
+    }
+
+    /// Answers one STS request: `query` and the form `body` together are its parameters.
+    pub(crate) async fn answer(
+        &self,
+        config: &StsConfig,
+        clock: &Clock,
+        headers: &HeaderMap,
+        query: &[(String, String)],
+        body: &[u8],
+    ) -> Response {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if !config.latency.is_zero() {
+            // No lock is held here: concurrent calls wait side by side, as on the real service.
+            tokio::time::sleep(config.latency).await;
+        }
+        let mut params = query.to_vec();
+        params.extend(url::form_urlencoded::parse(body).into_owned());
+        let request_id = random::guid();
+        let now = clock.now();
+        let answered = match param(&params, "Action") {
+            Some("AssumeRoleWithSAML") => self.assume_role_with_saml(config, now, &params),
+            Some("GetCallerIdentity") => self.get_caller_identity(now, headers, &params),
+            Some(other) => Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidAction",
+                format!("Could not find operation {other} for version 2011-06-15"),
+            )),
+            None => Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "MissingAction",
+                "Missing Action",
+            )),
+        };
+        match answered {
+            Ok(result) => xml(StatusCode::OK, &request_id, &result.render(&request_id)),
+            Err(failure) => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+                let body = format!(
+                    r#"<ErrorResponse xmlns="{NAMESPACE}">
+  <Error>
+    <Type>Sender</Type>
+    <Code>{}</Code>
+    <Message>{}</Message>
+  </Error>
+  <RequestId>{request_id}</RequestId>
+</ErrorResponse>
+"#,
+                    failure.code,
+                    markup(&failure.message)
+                );
+                xml(failure.status, &request_id, &body)
+            }
+        }
+    }
+
+    fn assume_role_with_saml(
+        &self,
+        config: &StsConfig,
+        now: OffsetDateTime,
+        params: &[(String, String)],
+    ) -> Result<Answer, Failure> {
+        let call = self.assume_calls.fetch_add(1, Ordering::Relaxed) + 1;
+        let every = u64::from(config.throttle_every);
+        if call <= u64::from(config.throttle_first) || (every > 0 && call.is_multiple_of(every)) {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "Throttling",
+                "Rate exceeded",
+            ));
+        }
+
+        let role_arn = param(params, "RoleArn");
+        let principal_arn = param(params, "PrincipalArn");
+        let assertion = param(params, "SAMLAssertion");
+        let duration = param(params, "DurationSeconds");
+        let mut problems = Vec::new();
+        for (value, member) in [
+            (role_arn, "roleArn"),
+            (principal_arn, "principalArn"),
+            (assertion, "sAMLAssertion"),
+        ] {
+            if value.is_none() {
+                problems.push(format!(
+                    "Value null at '{member}' failed to satisfy constraint: Member must not be null"
+                ));
+            }
+        }
+        if let Some(assertion) = assertion {
+            let chars = assertion.chars().count();
+            if chars > MAX_ASSERTION_CHARS {
+                problems.push(format!("Value at 'sAMLAssertion' failed to satisfy constraint: Member must have length less than or equal to {MAX_ASSERTION_CHARS}"));
+            } else if chars < 4 {
+                problems.push("Value at 'sAMLAssertion' failed to satisfy constraint: Member must have length greater than or equal to 4".to_owned());
+            }
+        }
+        let duration = match duration.map(str::trim) {
+            None => None,
+            Some(text) => match text.parse::<i64>() {
+                Ok(seconds) if seconds < i64::from(MIN_DURATION) => {
+                    problems.push(format!("Value '{seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to {MIN_DURATION}"));
+                    None
+                }
+                Ok(seconds) if seconds > i64::from(MAX_DURATION) => {
+                    problems.push(format!("Value '{seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to {MAX_DURATION}"));
+                    None
+                }
+                Ok(seconds) => u32::try_from(seconds).ok(),
+                Err(_) => {
+                    // awsQuery rejects a non-number before the model constraints are checked.
+                    return Err(Failure::new(
+                        StatusCode::BAD_REQUEST,
+                        "MalformedInput",
+                        format!("Invalid value for parameter DurationSeconds, value: {text}"),
+                    ));
+                }
+            },
+        };
+        let (Some(role_arn), Some(principal_arn), Some(assertion), true) =
+            (role_arn, principal_arn, assertion, problems.is_empty())
+        else {
+            return Err(Failure::validation(&problems));
+        };
+        let account = arn_field(role_arn, 4).to_owned();
+        if config.disabled {
+            return Err(Failure::new(
+                StatusCode::FORBIDDEN,
+                "RegionDisabledException",
+                format!(
+                    "STS is not activated in this region for account:{account}. Your account administrator can activate STS in this region using the IAM Console."
+                ),
+            ));
+        }
+
+        let claims = self.redeemable_claims(assertion, now)?;
+        let session_name = claims
+            .session_name
+            .as_deref()
+            .filter(|name| valid_session_name(name))
+            .ok_or_else(|| {
+                Failure::new(
+                    StatusCode::FORBIDDEN,
+                    "IDPRejectedClaim",
+                    "Invalid RoleSessionName in SAML assertion",
+                )
+            })?;
+        let granted = claims
+            .roles
+            .iter()
+            .any(|pair| pair.role_arn == role_arn && pair.provider_arn == principal_arn);
+        if !granted || config.denies(role_arn) {
+            return Err(Failure::access_denied());
+        }
+        let max = config.max_session_duration_for(role_arn);
+        let duration = match duration {
+            Some(seconds) if seconds > max => {
+                return Err(Failure::validation_text(
+                    "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+                ));
+            }
+            Some(seconds) => seconds,
+            None => DEFAULT_DURATION.min(max),
+        };
+
+        let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+        let partition = arn_field(role_arn, 1);
+        let assumed_role_id = format!("AROA{}:{session_name}", role_id(role_arn));
+        let assumed_role_arn =
+            format!("arn:{partition}:sts::{account}:assumed-role/{role_name}/{session_name}");
+        let expiration = (now + Duration::from_secs(u64::from(duration)))
+            .replace_nanosecond(0)
+            .unwrap_or(now);
+        let credentials = IssuedCredentials {
+            access_key_id: format!("ASIA{}", upper_alnum(&random::bytes(16))),
+            secret_access_key: random::base64(30),
+            session_token: format!("IQoJb3JpZ2luX2VjE{}", random::base64(618)),
+            expiration,
+            assumed_role_arn,
+            assumed_role_id,
+            account,
+            role_arn: role_arn.to_owned(),
+            principal_arn: principal_arn.to_owned(),
+        };
+        lock(&self.credentials).insert(credentials.access_key_id.clone(), credentials.clone());
+
+        let policies = params
+            .iter()
+            .filter(|(name, _)| name == "Policy" || name.starts_with("PolicyArns.member."))
+            .map(|(_, value)| value.len())
+            .collect::<Vec<_>>();
+        let packed_policy_size = (!policies.is_empty()).then(|| {
+            // A percentage of the packed limit; AWS compresses, so short policies come out small.
+            let packed = policies.iter().sum::<usize>() / 4 + 50 * policies.len();
+            (packed * 100 / 2048).clamp(1, 100)
+        });
+        Ok(Answer::AssumeRoleWithSaml {
+            credentials,
+            claims,
+            provider_name: principal_arn
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            packed_policy_size,
+        })
+    }
+
+    /// The claims of an assertion STS may redeem now, or why it may not.
+    fn redeemable_claims(&self, assertion: &str, now: OffsetDateTime) -> Result<Claims, Failure> {
+        let compact: String = assertion
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        let bytes = STANDARD
+            .decode(compact)
+            .map_err(|_| Failure::invalid_token("Invalid base64 SAMLResponse"))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Failure::invalid_token("Invalid SAML response: not UTF-8 XML"))?;
+        if text.to_ascii_lowercase().contains("<!doctype") {
+            return Err(Failure::invalid_token(
+                "Invalid SAML response: DOCTYPE is not allowed",
+            ));
+        }
+        if !well_formed_response(&text) {
+            return Err(Failure::invalid_token(
+                "Invalid SAML response: not a well-formed samlp:Response",
+            ));
+        }
+        let (issued_at, sealed_claims) = {
+            let assertions = lock(&self.assertions);
+            let issued = response_id(&text)
+                .and_then(|id| assertions.get(&id))
+                .filter(|issued| issued.seal == self.seal.hash_one(text.as_bytes()))
+                .ok_or_else(|| Failure::invalid_token("Response signature invalid"))?;
+            (issued.issued_at, issued.sealed_claims.clone())
+        };
+        let claims = match sealed_claims {
+            Some(claims) => claims,
+            None => read_claims(&text)?,
+        };
+        if now >= issued_at + REDEEM_WITHIN {
+            return Err(Failure::expired_assertion(
+                "Token must be redeemed within 5 minutes of issuance",
+            ));
+        }
+        if claims.not_on_or_after.is_some_and(|end| now >= end) {
+            return Err(Failure::expired_assertion(
+                "Assertion is no longer valid: its NotOnOrAfter has passed",
+            ));
+        }
+        Ok(claims)
+    }
+
+    fn get_caller_identity(
+        &self,
+        now: OffsetDateTime,
+        headers: &HeaderMap,
+        params: &[(String, String)],
+    ) -> Result<Answer, Failure> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        // A signed header, or the presigned form's query parameters.
+        let credential = header(AUTHORIZATION.as_str())
+            .and_then(|auth| {
+                let (_, rest) = auth.split_once("Credential=")?;
+                Some(rest.split(['/', ',', ' ']).next()?.to_owned())
+            })
+            .or_else(|| {
+                param(params, "X-Amz-Credential")
+                    .and_then(|c| c.split('/').next())
+                    .map(str::to_owned)
+            })
+            .filter(|key| !key.is_empty())
+            .ok_or_else(|| {
+                Failure::new(
+                    StatusCode::FORBIDDEN,
+                    "MissingAuthenticationToken",
+                    "Request is missing Authentication Token",
+                )
+            })?;
+        let token = header("x-amz-security-token")
+            .or_else(|| param(params, "X-Amz-Security-Token").map(str::to_owned));
+        let invalid = || {
+            Failure::new(
+                StatusCode::FORBIDDEN,
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid",
+            )
+        };
+        let credentials = lock(&self.credentials)
+            .get(&credential)
+            .cloned()
+            .ok_or_else(invalid)?;
+        // Signatures are not checked, but a session token that is not this key's is refused.
+        if token.is_some_and(|token| token != credentials.session_token) {
+            return Err(invalid());
+        }
+        if now >= credentials.expiration {
+            return Err(Failure::new(
+                StatusCode::FORBIDDEN,
+                "ExpiredToken",
+                "The security token included in the request is expired",
+            ));
+        }
+        Ok(Answer::GetCallerIdentity(credentials))
+    }
+}
+
+/// A successful result, rendered once the request id is known.
+#[derive(Debug)]
+enum Answer {
+    AssumeRoleWithSaml {
+        credentials: IssuedCredentials,
+        claims: Claims,
+        provider_name: String,
+        packed_policy_size: Option<usize>,
+    },
+    GetCallerIdentity(IssuedCredentials),
+}
+
+impl Answer {
+    fn render(&self, request_id: &str) -> String {
+        match self {
+            Answer::AssumeRoleWithSaml {
+                credentials: c,
+                claims,
+                provider_name,
+                packed_policy_size,
+            } => {
+                let packed = packed_policy_size
+                    .map(|size| format!("\n    <PackedPolicySize>{size}</PackedPolicySize>"))
+                    .unwrap_or_default();
+                let subject_type = claims
+                    .subject_format
+                    .rsplit_once("nameid-format:")
+                    .map_or(claims.subject_format.as_str(), |(_, kind)| kind);
+                format!(
+                    r#"<AssumeRoleWithSAMLResponse xmlns="{NAMESPACE}">
+  <AssumeRoleWithSAMLResult>
+    <Audience>{audience}</Audience>
+    <AssumedRoleUser>
+      <AssumedRoleId>{role_id}</AssumedRoleId>
+      <Arn>{arn}</Arn>
+    </AssumedRoleUser>
+    <Credentials>
+      <AccessKeyId>{akid}</AccessKeyId>
+      <SecretAccessKey>{secret}</SecretAccessKey>
+      <SessionToken>{token}</SessionToken>
+      <Expiration>{expiration}</Expiration>
+    </Credentials>
+    <Issuer>{issuer}</Issuer>
+    <NameQualifier>{qualifier}</NameQualifier>{packed}
+    <Subject>{subject}</Subject>
+    <SubjectType>{subject_type}</SubjectType>
+  </AssumeRoleWithSAMLResult>
+  <ResponseMetadata>
+    <RequestId>{request_id}</RequestId>
+  </ResponseMetadata>
+</AssumeRoleWithSAMLResponse>
+"#,
+                    audience = markup(&claims.recipient),
+                    role_id = markup(&c.assumed_role_id),
+                    arn = markup(&c.assumed_role_arn),
+                    akid = c.access_key_id,
+                    secret = c.secret_access_key,
+                    token = c.session_token,
+                    expiration = timestamp(c.expiration),
+                    issuer = markup(&claims.issuer),
+                    qualifier = name_qualifier(&claims.issuer, &c.account, provider_name),
+                    subject = markup(&claims.subject),
+                    subject_type = markup(subject_type),
+                )
+            }
+            Answer::GetCallerIdentity(c) => format!(
+                r#"<GetCallerIdentityResponse xmlns="{NAMESPACE}">
+  <GetCallerIdentityResult>
+    <Arn>{arn}</Arn>
+    <UserId>{user_id}</UserId>
+    <Account>{account}</Account>
+  </GetCallerIdentityResult>
+  <ResponseMetadata>
+    <RequestId>{request_id}</RequestId>
+  </ResponseMetadata>
+</GetCallerIdentityResponse>
+"#,
+                arn = markup(&c.assumed_role_arn),
+                user_id = markup(&c.assumed_role_id),
+                account = markup(&c.account),
+            ),
+        }
+    }
+}
+
+fn xml(status: StatusCode, request_id: &str, body: &str) -> Response {
+    let mut response = Response::new(Body::from(body.to_owned()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert(HeaderName::from_static("x-amzn-requestid"), value);
+    }
+    response
+}
+
+/// STS's timestamps: UTC, whole seconds, `Z`.
+fn timestamp(at: OffsetDateTime) -> String {
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// Field `index` of a colon-separated ARN (1 partition, 4 account).
+fn arn_field(arn: &str, index: usize) -> &str {
+    arn.split(':').nth(index).unwrap_or_default()
+}
+
+/// AWS's rule for role session names: `[\w+=,.@-]{2,64}`.
+fn valid_session_name(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+}
+
+/// Sixteen of `[A-Z0-9]` from `bytes`.
+fn upper_alnum(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    bytes
+        .iter()
+        .take(16)
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
+}
+
+/// A role's unique id: the same for a role ARN every time, as IAM's are.
+fn role_id(role_arn: &str) -> String {
+    upper_alnum(&stable_bytes(role_arn, 16))
+}
+
+/// AWS's `NameQualifier` is base64(SHA-1(issuer + account + "/" + provider)); the simulator
+/// has no SHA-1, so it gives a stable value of the same shape.
+fn name_qualifier(issuer: &str, account: &str, provider: &str) -> String {
+    STANDARD.encode(stable_bytes(&format!("{issuer}{account}/{provider}"), 20))
+}
+
+/// `len` bytes that depend only on `text` (SipHash with fixed keys).
+fn stable_bytes(text: &str, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 8);
+    let mut round = 0u64;
+    while out.len() < len {
+        let mut hasher = DefaultHasher::new();
+        text.hash(&mut hasher);
+        round.hash(&mut hasher);
+        out.extend_from_slice(&hasher.finish().to_le_bytes());
+        round += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// One tag of the document: its qualified name (with a leading `/` when closing), the text
+/// inside the brackets, and the text after it up to the next tag.
+#[derive(Debug)]
+struct Tag<'a> {
+    name: &'a str,
+    inner: &'a str,
+    text: &'a str,
+}
+
+impl Tag<'_> {
+    fn local(&self) -> &str {
+        self.name
+            .trim_start_matches('/')
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+    }
+
+    fn opens(&self, local: &str) -> bool {
+        !self.name.starts_with('/') && self.local() == local
+    }
+
+    fn attribute(&self, name: &str) -> Option<String> {
+        for quote in ['"', '\''] {
+            let needle = format!(" {name}={quote}");
+            if let Some(from) = self.inner.find(&needle) {
+                let rest = &self.inner[from + needle.len()..];
+                return Some(unmarkup(&rest[..rest.find(quote)?]));
+            }
+        }
+        None
+    }
+}
+
+fn tags(xml: &str) -> impl Iterator<Item = Tag<'_>> {
+    xml.split('<').skip(1).filter_map(|piece| {
+        let (inner, text) = piece.split_once('>')?;
+        let name = inner.split_whitespace().next()?.trim_end_matches('/');
+        Some(Tag { name, inner, text })
+    })
+}
+
+/// A crude well-formedness check, enough for what the simulator's faults produce: every tag
+/// closes, the document ends with `</...:Response>`, and the assertion (plain or encrypted)
+/// is complete.
+fn well_formed_response(xml: &str) -> bool {
+    let trimmed = xml.trim();
+    let complete_tags = trimmed.split('<').skip(1).all(|piece| piece.contains('>'));
+    let last = tags(trimmed).last();
+    trimmed.starts_with('<')
+        && trimmed.ends_with('>')
+        && complete_tags
+        && last.is_some_and(|tag| tag.name.starts_with('/') && tag.local() == "Response")
+        && tags(trimmed).any(|tag| {
+            tag.name.starts_with('/') && matches!(tag.local(), "Assertion" | "EncryptedAssertion")
+        })
+}
+
+/// `ID` of the top-level `Response`.
+fn response_id(xml: &str) -> Option<String> {
+    tags(xml)
+        .find(|tag| tag.opens("Response"))
+        .and_then(|tag| tag.attribute("ID"))
+}
+
+fn read_claims(xml: &str) -> Result<Claims, Failure> {
+    let mut claims = Claims::default();
+    let mut success = false;
+    let mut attribute: Option<String> = None;
+    for tag in tags(xml) {
+        match tag.local() {
+            "StatusCode" if !tag.name.starts_with('/') => {
+                success |= tag
+                    .attribute("Value")
+                    .is_some_and(|v| v.ends_with(":status:Success"));
+            }
+            "Issuer" if tag.opens("Issuer") && claims.issuer.is_empty() => {
+                claims.issuer = unmarkup(tag.text.trim());
+            }
+            "NameID" if tag.opens("NameID") => {
+                claims.subject = unmarkup(tag.text.trim());
+                claims.subject_format = tag.attribute("Format").unwrap_or_default();
+            }
+            "SubjectConfirmationData" => {
+                claims.recipient = tag.attribute("Recipient").unwrap_or_default();
+            }
+            "Conditions" if tag.opens("Conditions") => {
+                claims.not_on_or_after = tag.attribute("NotOnOrAfter").and_then(|at| {
+                    OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339).ok()
+                });
+            }
+            "Attribute" if tag.name.starts_with('/') => attribute = None,
+            "Attribute" => attribute = tag.attribute("Name"),
+            "AttributeValue" if tag.opens("AttributeValue") => {
+                let value = unmarkup(tag.text);
+                match attribute.as_deref() {
+                    Some(ROLE_SESSION_NAME_ATTRIBUTE) => {
+                        claims.session_name = Some(value.trim().to_owned());
+                    }
+                    Some(ROLE_ATTRIBUTE) => claims.roles.extend(role_pair(&value)),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    if !success {
+        return Err(Failure::invalid_token(
+            "Invalid SAML response: its status is not Success",
+        ));
+    }
+    Ok(claims)
+}
+
+/// A `Role` attribute value: the two ARNs in either order, whitespace tolerated.
+fn role_pair(value: &str) -> Option<RolePair> {
+    let (a, b) = value.split_once(',')?;
+    let (a, b) = (a.trim(), b.trim());
+    let (role_arn, provider_arn) = if a.contains(":role/") { (a, b) } else { (b, a) };
+    (role_arn.contains(":role/") && provider_arn.contains(":saml-provider/")).then(|| RolePair {
+        role_arn: role_arn.to_owned(),
+        provider_arn: provider_arn.to_owned(),
+    })
+}
+
+/// The claims an issued assertion carries, for STS to "decrypt" an `EncryptedAssertion` with.
+fn issued_claims(issue: &Issue<'_>) -> Claims {
+    let roles = issue
+        .user
+        .roles
+        .iter()
+        .map(|role| RolePair {
+            role_arn: format!("arn:aws:iam::{}:role/{}", role.account_id, role.role_name),
+            provider_arn: format!(
+                "arn:aws:iam::{}:saml-provider/{}",
+                role.account_id, issue.provider_name
+            ),
+        })
+        .collect();
+    Claims {
+        issuer: format!("http://{}/adfs/services/trust", issue.host),
+        subject: format!("CORP\\{}", issue.user.username),
+        subject_format: "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent".to_owned(),
+        recipient: issue.destination.to_owned(),
+        session_name: Some(issue.user.session_name.clone()),
+        roles,
+        not_on_or_after: Some(issue.now + issue.lifetime),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names_follow_aws_rule() {
+        assert!(valid_session_name("alice@corp.example"));
+        assert!(valid_session_name("a_b+c=d,e.f@g-h"));
+        assert!(!valid_session_name("a"));
+        assert!(!valid_session_name("alice smith"));
+        assert!(!valid_session_name(&"x".repeat(65)));
+    }
+
+    #[test]
+    fn role_pairs_read_in_either_order() {
+        let forward = role_pair("arn:aws:iam::1:saml-provider/P, arn:aws:iam::1:role/A").unwrap();
+        let reverse = role_pair(" arn:aws:iam::1:role/A ,arn:aws:iam::1:saml-provider/P").unwrap();
+        assert_eq!(forward, reverse);
+        assert!(role_pair("arn:aws:iam::1:role/A").is_none());
+    }
+
+    #[test]
+    fn role_ids_are_stable_and_shaped() {
+        let id = role_id("arn:aws:iam::1:role/A");
+        assert_eq!(id, role_id("arn:aws:iam::1:role/A"));
+        assert_ne!(id, role_id("arn:aws:iam::1:role/B"));
+        assert_eq!(id.len(), 16);
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
+        assert_eq!(name_qualifier("i", "1", "P").len(), 28);
+    }
+
+    #[test]
+    fn timestamps_are_whole_seconds_with_z() {
+        let at = OffsetDateTime::UNIX_EPOCH + Duration::from_millis(61_500);
+        assert_eq!(timestamp(at), "1970-01-01T00:01:01Z");
+    }
+
+    #[test]
+    fn truncated_responses_are_not_well_formed() {
+        let xml = r#"<samlp:Response ID="_1"><Assertion ID="_2"><Issuer>x</Issuer></Assertion></samlp:Response>"#;
+        assert!(well_formed_response(xml));
+        assert_eq!(response_id(xml).as_deref(), Some("_1"));
+        for cut in [10, 40, xml.len() - 3] {
+            assert!(!well_formed_response(&xml[..cut]), "{}", &xml[..cut]);
+        }
+    }
+}

@@ -447,6 +447,45 @@ mod tests {
     }
 
     #[test]
+    fn roles_are_chosen_by_arn_or_account_and_name() {
+        let roles = vec![
+            pair("111111111111", "Admin"),
+            pair("111111111111", "ReadOnly"),
+            pair("222222222222", "Admin"),
+        ];
+        let aliases = Aliases::from([("111111111111".to_owned(), "Prod".to_owned())]);
+        let pick = |typed: &[&str]| {
+            select_roles(
+                &roles,
+                &aliases,
+                &typed.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            pick(&["prod/admin"]).unwrap(),
+            vec![roles[0].clone()],
+            "alias and name in any case"
+        );
+        assert_eq!(
+            pick(&["222222222222/Admin"]).unwrap(),
+            vec![roles[2].clone()]
+        );
+        assert_eq!(
+            pick(&["arn:aws:iam::111111111111:role/ReadOnly", "Prod/ReadOnly"]).unwrap(),
+            vec![roles[1].clone()],
+            "once each"
+        );
+        assert!(matches!(
+            pick(&["Prod/Billing"]),
+            Err(SelectError::NotGranted { .. })
+        ));
+        assert!(matches!(
+            pick(&["Admin"]),
+            Err(SelectError::Unreadable { .. })
+        ));
+    }
+
+    #[test]
     fn the_registry_remembers_where_profiles_came_from() {
         let dir = tempfile::tempdir().unwrap();
         let endpoint = Endpoint::new("corp", "https://sts.corp.example").unwrap();

@@ -70,6 +70,8 @@ async fn start_with_acceptor() -> (Sim, Arc<TwoLegAcceptor>) {
     let acceptor = Arc::new(TwoLegAcceptor::default());
     let mut config = SimConfig::demo();
     config.wia = Some(acceptor.clone());
+    // This acceptor plays NTLM too: the built-in one would take those legs.
+    config.ntlm = false;
     (start_with(config).await, acceptor)
 }
 

@@ -10,3 +10,4 @@ mod keyring;
 mod negotiate;
 mod ntlm;
 mod signin;
+mod sts;

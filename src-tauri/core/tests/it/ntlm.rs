@@ -1,9 +1,11 @@
-//! NTLM with a username and password against a real acceptor: pyspnego's, run by
-//! `tests/peers/ntlm_acceptor.py` with its users in an `NTLM_USER_FILE` inside the sandbox and
-//! `LM_COMPAT_LEVEL=5` (the server refuses LM and NTLMv1, as hardened domains do).
+//! NTLM with a username and password against real peers: Rolecall's client against pyspnego's
+//! acceptor (`tests/peers/ntlm_acceptor.py`, users in an `NTLM_USER_FILE` inside the sandbox,
+//! `LM_COMPAT_LEVEL=5`: LM and NTLMv1 refused, as hardened domains do), the simulator's acceptor
+//! against pyspnego's client (`tests/peers/ntlm_initiator.py`), and then Rolecall's client
+//! against the simulator's `/adfs/ls/wia` over HTTP, three legs on one connection.
 //!
-//! The acceptor's Python is `ROLECALL_PYTHON` if set, else `python3` on `PATH`; `scripts/test`
-//! puts the test peers' venv (scripts/setup installs pyspnego there) first on `PATH`.
+//! The peers' Python is `ROLECALL_PYTHON` if set, else `python3` on `PATH`; `scripts/test` puts
+//! the test peers' venv (scripts/setup installs pyspnego there) first on `PATH`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -11,11 +13,26 @@ use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
 use rolecall_core::ntlm::{NtlmClient, NtlmError};
 use rolecall_core::secrets::Sensitive;
+use rolecall_sim::ntlm::NtlmAcceptor;
+use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig, WiaAcceptor, WiaStep};
 use rolecall_tests::Sandbox;
 
 const PASSWORD: &str = "alice's NTLM password, with ünïcode";
+
+/// The Python that has pyspnego.
+fn python() -> PathBuf {
+    std::env::var_os("ROLECALL_PYTHON").map_or_else(|| "python3".into(), PathBuf::from)
+}
+
+fn peer(script: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/peers")
+        .join(script)
+}
 
 /// pyspnego's acceptor in a child process, one conversation long.
 struct Acceptor {
@@ -29,13 +46,10 @@ impl Acceptor {
     fn start(sandbox: &Sandbox, users: &[&str]) -> Self {
         let user_file = sandbox.root().join("ntlm-users");
         std::fs::write(&user_file, users.join("\n") + "\n").expect("the NTLM user file");
-        let python =
-            std::env::var_os("ROLECALL_PYTHON").map_or_else(|| "python3".into(), PathBuf::from);
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/ntlm_acceptor.py");
+        let python = python();
         let mut child = sandbox
             .command(&python)
-            .arg(&script)
+            .arg(peer("ntlm_acceptor.py"))
             .env("NTLM_USER_FILE", &user_file)
             .env("LM_COMPAT_LEVEL", "5")
             .stdin(Stdio::piped())
@@ -187,4 +201,189 @@ fn an_unusable_username_is_refused_with_a_sentence() {
         "\"CORP\\\" is not a username NTLM can sign in with. Give it as DOMAIN\\user, \
          user@domain or user."
     );
+}
+
+/// pyspnego's client (`ntlm_initiator.py`) through the simulator's acceptor as `/adfs/ls/wia`
+/// would call it; returns the acceptor's last step. pyspnego asks for key exchange, signing and
+/// sealing and sends a MIC, as Windows does, so this covers what Rolecall's client leaves out.
+fn pyspnego_to_simulator(username: &str, password: &str) -> WiaStep {
+    let sandbox = Sandbox::new();
+    let python = python();
+    let mut child = sandbox
+        .command(&python)
+        .arg(peer("ntlm_initiator.py"))
+        .arg(username)
+        .env("NTLM_PASSWORD", password)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|err| panic!("{} could not run ({err})", python.display()));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut read_token = || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("reading pyspnego");
+        STANDARD.decode(line.trim()).unwrap_or_else(|err| {
+            panic!(
+                "pyspnego's client should print a base64 token ({err}), printed {line:?}; if \
+                 pyspnego is missing, run scripts/setup and the tests through scripts/test"
+            )
+        })
+    };
+    let acceptor = NtlmAcceptor::new(&SimConfig::demo().users);
+    let connection = 41;
+    let negotiate = read_token();
+    let WiaStep::Continue(challenge) = acceptor.accept("NTLM", &negotiate, connection) else {
+        panic!("the simulator should challenge pyspnego's NEGOTIATE_MESSAGE");
+    };
+    writeln!(stdin, "{}", STANDARD.encode(&challenge)).expect("writing to pyspnego");
+    stdin.flush().expect("flushing to pyspnego");
+    let authenticate = read_token();
+    let step = acceptor.accept("NTLM", &authenticate, connection);
+    let _ = child.wait();
+    step
+}
+
+#[test]
+fn the_simulator_accepts_pyspnegos_ntlm_client_with_the_right_password_only() {
+    for (username, sent_as) in [
+        ("CORP\\alice", "alice"),
+        ("alice@corp.example", "alice@corp.example"),
+        ("alice", "alice"),
+    ] {
+        assert_eq!(
+            pyspnego_to_simulator(username, DEMO_PASSWORD),
+            WiaStep::Accepted {
+                username: sent_as.to_owned(),
+                reply: None
+            },
+            "the simulator should accept pyspnego as {username}"
+        );
+    }
+    assert_eq!(
+        pyspnego_to_simulator("CORP\\alice", "not the password"),
+        WiaStep::Rejected,
+        "a wrong password is refused"
+    );
+}
+
+async fn sim() -> Sim {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Sim::start(listener, SimConfig::demo()).await.unwrap()
+}
+
+fn wia_url(sim: &Sim) -> url::Url {
+    sim.base_url()
+        .join("adfs/ls/wia?loginToRp=urn:amazon:webservices")
+        .unwrap()
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// One leg: `Authorization: <scheme> <token>`; the body is read so the connection is reused.
+async fn leg(
+    http: &reqwest::Client,
+    sim: &Sim,
+    scheme: &str,
+    token: &[u8],
+) -> (StatusCode, reqwest::header::HeaderMap) {
+    let response = http
+        .get(wia_url(sim))
+        .header(
+            AUTHORIZATION,
+            format!("{scheme} {}", STANDARD.encode(token)),
+        )
+        .send()
+        .await
+        .expect("the simulator answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    response.bytes().await.expect("the body");
+    (status, headers)
+}
+
+fn server_token(headers: &reqwest::header::HeaderMap, scheme: &str) -> Vec<u8> {
+    let prefix = format!("{scheme} ");
+    let offer = headers
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("a {scheme} challenge with a token: {headers:?}"));
+    STANDARD.decode(offer).expect("a base64 challenge")
+}
+
+/// Whether `/adfs/ls/wia` signed the user in: its 302 back to sign-on, with `MSISAuth`.
+fn signed_in(status: StatusCode, headers: &reqwest::header::HeaderMap) -> bool {
+    status == StatusCode::FOUND
+        && headers.contains_key(LOCATION)
+        && headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().is_ok_and(|c| c.starts_with("MSISAuth")))
+}
+
+/// The whole WIA dance over HTTP as the sign-in loop will do it, with `NTLM` and with raw
+/// NTLMSSP under `Negotiate` (what Windows clients send when Kerberos is out of reach).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ntlm_client_signs_in_to_the_simulators_wia_endpoint() {
+    let sim = sim().await;
+    for scheme in ["NTLM", "Negotiate"] {
+        let http = http();
+        let mut client =
+            NtlmClient::new("CORP\\alice", &Sensitive::new(DEMO_PASSWORD.to_owned())).unwrap();
+        let negotiate = client.negotiate().unwrap();
+        let (status, headers) = leg(&http, &sim, scheme, negotiate.expose()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{scheme}: leg one is challenged"
+        );
+        let authenticate = client
+            .authenticate(&server_token(&headers, scheme))
+            .unwrap();
+        let (status, headers) = leg(&http, &sim, scheme, authenticate.expose()).await;
+        assert!(
+            signed_in(status, &headers),
+            "{scheme}: the right password signs alice in: {status} {headers:?}"
+        );
+    }
+    assert_eq!(
+        sim.stats().sso_sessions,
+        2,
+        "two sign-ins, two SSO sessions"
+    );
+}
+
+/// A wrong password, and the right one sent on another TCP connection than its challenge,
+/// both get the plain challenge again and no session.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_simulator_refuses_a_wrong_password_and_a_leg_on_another_connection() {
+    let sim = sim().await;
+    for (password, same_connection) in [("not the password", true), (DEMO_PASSWORD, false)] {
+        let first = http();
+        let mut client =
+            NtlmClient::new("CORP\\alice", &Sensitive::new(password.to_owned())).unwrap();
+        let negotiate = client.negotiate().unwrap();
+        let (_, headers) = leg(&first, &sim, "NTLM", negotiate.expose()).await;
+        let authenticate = client
+            .authenticate(&server_token(&headers, "NTLM"))
+            .unwrap();
+        let second = if same_connection { first } else { http() };
+        let (status, headers) = leg(&second, &sim, "NTLM", authenticate.expose()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "refused (password {password:?}, same connection {same_connection})"
+        );
+        let offers: Vec<_> = headers.get_all(WWW_AUTHENTICATE).iter().collect();
+        assert_eq!(offers, ["Negotiate", "NTLM"], "the plain challenge again");
+    }
+    assert_eq!(sim.stats().sso_sessions, 0);
 }

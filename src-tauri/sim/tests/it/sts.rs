@@ -528,7 +528,7 @@ async fn latency_does_not_serialise_concurrent_calls() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_assertion_redeems_all_590_roles_of_the_many_user() {
     // Rolecall assumes every role of a big directory from one assertion with a bounded pool.
     let sim = Arc::new(start().await);

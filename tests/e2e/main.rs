@@ -10,5 +10,6 @@
 mod architecture;
 mod cli;
 mod kerberos;
+mod login;
 mod roles;
 mod tray;

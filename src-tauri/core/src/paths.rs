@@ -47,6 +47,9 @@ const RELEVANT_VARS: &[&str] = &[
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_CONFIG_FILE",
     "ROLECALL_CONFIG_DIR",
+    // The SDK's own endpoint overrides, which Rolecall's STS client honours.
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL",
 ];
 
 impl Environment {

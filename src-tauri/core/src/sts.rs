@@ -227,8 +227,9 @@ impl Sts {
                 endpoint,
                 detail: failure
                     .as_connector_error()
-                    .map(|err| error_chain(err))
-                    .unwrap_or_else(|| "the request could not be sent".to_owned()),
+                    .map(|err| connection_problem(&error_chain(err)))
+                    .unwrap_or("the request could not be sent")
+                    .to_owned(),
             },
             other => StsError::Unexpected {
                 endpoint,
@@ -243,6 +244,22 @@ impl Sts {
 pub struct Assumed {
     pub credentials: Credentials,
     pub learned_limit: Option<u32>,
+}
+
+/// A few words for a failed connection; the libraries' own chain repeats the URL at length.
+fn connection_problem(chain: &str) -> &'static str {
+    let chain = chain.to_ascii_lowercase();
+    if chain.contains("dns error") || chain.contains("failed to lookup") {
+        "its host name could not be found"
+    } else if chain.contains("connection refused") {
+        "the connection was refused"
+    } else if chain.contains("certificate") {
+        "its certificate is not trusted; give your company's CA file to the endpoint"
+    } else if chain.contains("timed out") || chain.contains("timeout") {
+        "no answer in time"
+    } else {
+        "could not connect"
+    }
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {

@@ -1,0 +1,175 @@
+//! `rolecall login` and `rolecall credential-process` as a person and the AWS tools use them:
+//! the real binary against `rolecall-sim`'s AD FS and STS, files in the test's sandbox.
+
+use std::process::Output;
+use std::sync::Arc;
+
+use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
+use rolecall_tests::{Sandbox, rolecall_binary};
+
+async fn sim() -> Sim {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Sim::start(listener, SimConfig::demo()).await.unwrap()
+}
+
+/// Runs `rolecall <args>` in `sandbox` with the simulator's STS as the SDK's STS endpoint.
+async fn rolecall(sandbox: &Arc<Sandbox>, sim: &Sim, args: &[&str]) -> Output {
+    let mut command = sandbox.command(rolecall_binary());
+    command
+        .args(args)
+        .env("ROLECALL_PASSWORD", DEMO_PASSWORD)
+        .env("AWS_ENDPOINT_URL_STS", sim.sts_url().as_str());
+    let keep = Arc::clone(sandbox);
+    tokio::task::spawn_blocking(move || {
+        let output = command.output().unwrap();
+        drop(keep);
+        output
+    })
+    .await
+    .unwrap()
+}
+
+fn login_args<'a>(sim_url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "login",
+        "--url",
+        sim_url,
+        "--auth",
+        "forms",
+        "--username",
+        "alice",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_writes_one_role_to_the_named_profile_and_keeps_the_rest_of_the_files() {
+    let sim = sim().await;
+    let sandbox = Arc::new(Sandbox::new());
+    let handmade = "# my keys\r\n[personal]\r\naws_access_key_id = AKIAHANDMADE00000000\r\naws_secret_access_key = x\r\n";
+    std::fs::write(sandbox.aws_credentials_file(), handmade).unwrap();
+    let url = sim.sign_on_url().to_string();
+
+    let output = rolecall(
+        &sandbox,
+        &sim,
+        &login_args(
+            &url,
+            &[
+                "--role",
+                "111122223333/Admin",
+                "--profile",
+                "work",
+                "--region",
+                "eu-west-1",
+            ],
+        ),
+    )
+    .await;
+
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with("work: arn:aws:iam::111122223333:role/Admin (ASIA…"),
+        "says what it wrote, key masked: {stdout}"
+    );
+    let credentials = std::fs::read_to_string(sandbox.aws_credentials_file()).unwrap();
+    assert!(
+        credentials.starts_with(handmade),
+        "the hand-written part is byte for byte the same: {credentials:?}"
+    );
+    for key in [
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "x_security_token_expires",
+        "x_principal_arn",
+    ] {
+        assert!(
+            credentials.contains(&format!("{key} = ")),
+            "{key}: {credentials}"
+        );
+    }
+    assert!(
+        credentials.contains("\r\n[work]\r\n"),
+        "CRLF kept for the new section"
+    );
+    let config = std::fs::read_to_string(sandbox.aws_config_file()).unwrap();
+    assert!(
+        config.contains("[profile work]") && config.contains("region = eu-west-1"),
+        "{config}"
+    );
+
+    // The AWS tools' credential_process: served at once from the file.
+    let served = rolecall(&sandbox, &sim, &["credential-process", "--profile", "work"]).await;
+    assert!(served.status.success(), "{served:?}");
+    let json: serde_json::Value = serde_json::from_slice(&served.stdout).unwrap();
+    assert_eq!(json["Version"], 1);
+    assert!(json["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    assert!(json["Expiration"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        sim.stats().sts_calls,
+        1,
+        "credential-process did not call STS"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn all_roles_get_profiles_named_by_the_template() {
+    let sim = sim().await;
+    let sandbox = Arc::new(Sandbox::new());
+    let url = sim.sign_on_url().to_string();
+
+    let output = rolecall(&sandbox, &sim, &login_args(&url, &["--all-roles"])).await;
+
+    assert!(output.status.success(), "{output:?}");
+    let credentials = std::fs::read_to_string(sandbox.aws_credentials_file()).unwrap();
+    let sections: Vec<&str> = credentials
+        .lines()
+        .filter(|line| line.starts_with('['))
+        .collect();
+    assert_eq!(sections.len(), 5, "alice's five roles: {sections:?}");
+    assert!(
+        sections.iter().all(|section| !section.contains("default")),
+        "several roles never go to the active profile: {sections:?}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Wrote 5 profiles to"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_the_sign_in_does_not_grant_is_a_usage_error_that_writes_nothing() {
+    let sim = sim().await;
+    let sandbox = Arc::new(Sandbox::new());
+    let url = sim.sign_on_url().to_string();
+    let output = rolecall(
+        &sandbox,
+        &sim,
+        &login_args(&url, &["--role", "prod/Billing"]),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("rolecall roles"),
+        "says how to list roles: {stderr}"
+    );
+    assert!(!sandbox.aws_credentials_file().exists());
+    assert_eq!(sim.stats().sts_calls, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credential_process_for_an_unknown_profile_says_how_to_create_it() {
+    let sim = sim().await;
+    let sandbox = Arc::new(Sandbox::new());
+    let output = rolecall(&sandbox, &sim, &["credential-process", "--profile", "nope"]).await;
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("rolecall login"), "{stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line for the AWS CLI: {stderr}"
+    );
+}

@@ -2,7 +2,13 @@
 
 use std::process::ExitCode;
 
-use tauri::{AppHandle, RunEvent};
+use std::sync::Arc;
+
+use rolecall_core::credential_process::{Renewals, Service};
+use rolecall_core::ipc;
+use rolecall_core::paths::{AppPaths, Environment};
+use rolecall_core::secrets::{Keyring, SecretStore};
+use tauri::{AppHandle, Manager, RunEvent};
 use tauri_plugin_autostart::MacosLauncher;
 
 use crate::{tray, windows};
@@ -19,6 +25,9 @@ pub fn run() -> ExitCode {
         ))
         .setup(|app| {
             tray::install(app.handle())?;
+            if let Some(socket) = answer_credential_requests() {
+                app.manage(socket);
+            }
             Ok(())
         })
         .build(tauri::generate_context!());
@@ -49,5 +58,35 @@ pub fn run() -> ExitCode {
 fn on_second_launch(app: &AppHandle) {
     if let Err(err) = windows::show_settings(app) {
         tracing::error!("could not open the settings window for a second launch: {err}");
+    }
+}
+
+/// The socket `rolecall credential-process` asks first, kept open while the app runs.
+struct CredentialSocket(#[allow(dead_code, reason = "held open until the app exits")] ipc::Server);
+
+/// Starts answering the AWS tools' credential requests; without it they renew by themselves,
+/// so a failure here is only logged.
+fn answer_credential_requests() -> Option<CredentialSocket> {
+    let env = Environment::from_process();
+    let paths = match AppPaths::resolve(&env) {
+        Ok(paths) => paths,
+        Err(err) => {
+            tracing::warn!("no credential socket: {err}");
+            return None;
+        }
+    };
+    let path = ipc::socket_path(&paths, &env);
+    let secrets: Arc<dyn SecretStore> = Arc::new(Keyring::new());
+    let renewals = Renewals::new(Service {
+        paths,
+        env,
+        secrets,
+    });
+    match tauri::async_runtime::block_on(ipc::serve(&path, renewals.handler())) {
+        Ok(server) => Some(CredentialSocket(server)),
+        Err(err) => {
+            tracing::warn!("{err}");
+            None
+        }
     }
 }

@@ -173,3 +173,108 @@ async fn credential_process_for_an_unknown_profile_says_how_to_create_it() {
         "one line for the AWS CLI: {stderr}"
     );
 }
+
+/// With the tray app running, `credential-process` asks it (over the user-only local socket)
+/// and it renews: here the app can read the keyring (the IdP's SSO session) and the callers
+/// cannot, so only the app's renewal can succeed. Eight callers at once cost one STS call.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_running_app_renews_for_credential_process_once_for_all_callers() {
+    use rolecall_tests::keyring::SecretService;
+    use rolecall_tests::{Desktop, Running, eventually};
+    use std::time::Duration;
+
+    let sim = sim().await;
+    let sandbox = Arc::new(Sandbox::new());
+    let service = SecretService::start(&sandbox, "login password");
+    let url = sim.sign_on_url().to_string();
+    let sts = sim.sts_url().to_string();
+
+    // Sign in once with the keyring, so the SSO cookies are kept there.
+    let mut login = sandbox.command(rolecall_binary());
+    login
+        .args(login_args(
+            &url,
+            &["--role", "111122223333/Admin", "--profile", "work"],
+        ))
+        .env("ROLECALL_PASSWORD", DEMO_PASSWORD)
+        .env("AWS_ENDPOINT_URL_STS", &sts)
+        .envs(service.env());
+    let output = tokio::task::spawn_blocking(move || login.output().unwrap())
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    // The credentials now look nearly expired.
+    let file = sandbox.aws_credentials_file();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let soon = (time::OffsetDateTime::now_utc() + time::Duration::minutes(5))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let text: String = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("x_security_token_expires") {
+                format!("x_security_token_expires = {soon}\n")
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    let calls_before = sim.stats().sts_calls;
+
+    let credential_process = |sandbox: &Arc<Sandbox>| {
+        let mut command = sandbox.command(rolecall_binary());
+        command
+            .args(["credential-process", "--profile", "work"])
+            .env("AWS_ENDPOINT_URL_STS", &sts);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+    };
+
+    // Without the app, the caller cannot reach the keyring: a person is needed.
+    let alone = credential_process(&sandbox).await.unwrap();
+    assert_eq!(alone.status.code(), Some(1), "{alone:?}");
+    assert!(
+        String::from_utf8_lossy(&alone.stderr).contains("sign in"),
+        "{alone:?}"
+    );
+
+    // The app, with the keyring on its session bus.
+    let desktop = Desktop::start();
+    let mut command = desktop.command(&sandbox, rolecall_binary());
+    command
+        .envs(service.env())
+        .env("AWS_ENDPOINT_URL_STS", &sts);
+    let mut app = Running::spawn(&mut command);
+    let socket = sandbox
+        .runtime_dir()
+        .join("rolecall")
+        .join("credentials.sock");
+    eventually(Duration::from_secs(90), || {
+        assert!(app.is_running(), "the app exited");
+        socket.exists().then_some(())
+    })
+    .expect("the app opens its credential socket");
+
+    let callers: Vec<_> = (0..8).map(|_| credential_process(&sandbox)).collect();
+    let mut expirations = Vec::new();
+    for caller in callers {
+        let output = caller.await.unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        expirations.push(json["Expiration"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        expirations
+            .iter()
+            .all(|e| e > &soon && e == &expirations[0]),
+        "everyone got the one renewed session: {expirations:?}"
+    );
+    assert_eq!(
+        sim.stats().sts_calls,
+        calls_before + 1,
+        "one renewal for eight callers"
+    );
+}

@@ -9,6 +9,7 @@
 
 mod architecture;
 mod cli;
+mod consumers;
 mod kerberos;
 mod login;
 mod roles;

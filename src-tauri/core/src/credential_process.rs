@@ -8,6 +8,7 @@
 //! Renewing signs in only the silent ways (the IdP's SSO session, Kerberos, a stored password);
 //! when a person is needed it says so and changes nothing.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -19,10 +20,10 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 use crate::aws_files::{AwsFiles, AwsFilesError, StoredCredentials};
 use crate::http::Network;
 use crate::idp::{self, NoPasscodes, Outcome, SignIn, SignInError};
-use crate::paths::Environment;
+use crate::paths::{AppPaths, Environment};
 use crate::profiles::{self, ProfileSource, Registry, Writer};
 use crate::secrets::SecretStore;
-use crate::settings::Settings;
+use crate::settings::{Settings, SettingsError};
 use crate::sts::{SessionLimits, Sts, StsError};
 
 /// Credentials are served only with more than this left: the AWS CLI would refresh them itself
@@ -201,6 +202,99 @@ pub async fn renew(
         })
 }
 
+/// Where `serve` finds everything.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub paths: AppPaths,
+    pub env: Environment,
+    pub secrets: Arc<dyn SecretStore>,
+}
+
+/// The profile's credentials with more than [`MIN_REMAINING`] left: from the file when they are
+/// fresh, renewed otherwise. Concurrent callers, in this process or others, share one renewal.
+pub async fn serve(profile: &str, service: &Service) -> Result<StoredCredentials, RenewError> {
+    let files = AwsFiles::from_paths(&service.paths);
+    let fresh = |files: &AwsFiles| -> Result<Option<StoredCredentials>, RenewError> {
+        Ok(files
+            .read_credentials(profile)?
+            .filter(|stored| is_fresh(stored, OffsetDateTime::now_utc())))
+    };
+    if let Some(stored) = fresh(&files)? {
+        return Ok(stored);
+    }
+    let registry = Registry::load(&service.paths.config_dir);
+    let source = registry
+        .get(profile)
+        .cloned()
+        .ok_or_else(|| RenewError::NotManaged {
+            profile: profile.to_owned(),
+        })?;
+    let settings = Settings::load(&service.paths)?;
+    let config_dir = service.paths.config_dir.clone();
+    let name = profile.to_owned();
+    let _lock = tokio::task::spawn_blocking(move || lock(&config_dir, &name))
+        .await
+        .map_err(|err| RenewError::Lock {
+            path: service.paths.config_dir.join("locks"),
+            source: std::io::Error::other(err.to_string()),
+        })??;
+    // Whoever held the lock before may have renewed the profile already.
+    if let Some(stored) = fresh(&files)? {
+        return Ok(stored);
+    }
+    renew(
+        profile,
+        &source,
+        Renewal {
+            settings: &settings,
+            secrets: Arc::clone(&service.secrets),
+            env: &service.env,
+            files: &files,
+            config_dir: &service.paths.config_dir,
+        },
+    )
+    .await
+}
+
+/// Serves many callers at once (the app's socket): one renewal per profile at a time, and
+/// whoever waited gets what it wrote.
+#[derive(Debug, Clone)]
+pub struct Renewals {
+    service: Service,
+    in_flight: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl Renewals {
+    pub fn new(service: Service) -> Self {
+        Self {
+            service,
+            in_flight: Arc::default(),
+        }
+    }
+
+    pub async fn serve(&self, profile: &str) -> Result<StoredCredentials, RenewError> {
+        let gate = match self.in_flight.lock() {
+            Ok(mut in_flight) => Arc::clone(in_flight.entry(profile.to_owned()).or_default()),
+            Err(_) => Arc::default(),
+        };
+        let _turn = gate.lock().await;
+        serve(profile, &self.service).await
+    }
+
+    /// A handler for [`crate::ipc::serve`].
+    pub fn handler(self) -> crate::ipc::Handler {
+        Arc::new(move |profile: String| {
+            let renewals = self.clone();
+            Box::pin(async move {
+                renewals
+                    .serve(&profile)
+                    .await
+                    .map_err(|err| err.to_string())
+            })
+        })
+    }
+}
+
 /// Why a profile's credentials could not be served.
 #[derive(Debug, thiserror::Error)]
 pub enum RenewError {
@@ -246,6 +340,8 @@ pub enum RenewError {
         source: std::io::Error,
     },
 
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
     #[error(transparent)]
     SignIn(#[from] SignInError),
     #[error(transparent)]

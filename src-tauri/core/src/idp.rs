@@ -646,7 +646,8 @@ impl Conversation<'_> {
 
     /// Sends `request` and follows redirects to the page at their end. A `302`/`303` (and
     /// `301`) turn a POST into a GET, as browsers do; `307`/`308` keep it.
-    async fn fetch(&self, mut request: Request) -> Result<Fetched, SignInError> {
+    // `&mut self`: the conversation is `Send` but not `Sync` (the Negotiate client).
+    async fn fetch(&mut self, mut request: Request) -> Result<Fetched, SignInError> {
         for _ in 0..=MAX_REDIRECTS {
             if !is_secure_target(&request.url) {
                 return Err(SignInError::Insecure {

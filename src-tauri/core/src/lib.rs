@@ -10,6 +10,7 @@ pub mod aws_files;
 pub mod credential_process;
 pub mod http;
 pub mod idp;
+pub mod ipc;
 pub mod negotiate;
 pub mod ntlm;
 pub mod partition;

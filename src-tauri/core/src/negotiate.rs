@@ -10,6 +10,11 @@
 //! configuration). That is the one place this crate lets a library read the process
 //! environment, because the person's own ticket cache is the point of integrated sign-in.
 //!
+//! [`NegotiateClient::with_password`] is Kerberos with a username and password instead: GSSAPI
+//! asks the KDC for a ticket-granting ticket with the password and keeps it in memory for this
+//! one conversation; no ticket cache is read or written. (The Kerberos configuration, which
+//! names the realm's KDCs, is still read from the usual place.)
+//!
 //! Like browsers, the client speaks SPNEGO for the service principal `HTTP/<host>`, with the host
 //! name as given (no DNS canonicalisation of ours), and asks for mutual authentication without
 //! depending on it: a server that answers `200`/`302` without a token of its own has still
@@ -47,6 +52,18 @@ pub enum NegotiateError {
          or choose Forms sign-in for this endpoint."
     )]
     Failed { host: String, detail: String },
+    /// The KDC refused the password, or does not know the user.
+    #[error(
+        "Kerberos did not accept the password for {principal} (or does not know that user). \
+         Check the username and password in Settings → Endpoints, then try again."
+    )]
+    BadPassword { principal: String, detail: String },
+    /// The username cannot name a Kerberos principal.
+    #[error(
+        "\"{principal}\" is not a Kerberos username. Give it as user@REALM (for example \
+         alice@CORP.EXAMPLE), or as user in the default realm."
+    )]
+    BadPrincipal { principal: String },
     /// This build has no Kerberos for this platform.
     #[error(
         "Integrated sign-in with Kerberos is not available in this build on this platform; \
@@ -61,8 +78,9 @@ impl NegotiateError {
         match self {
             Self::NoTicket { detail, .. }
             | Self::UnknownServer { detail, .. }
-            | Self::Failed { detail, .. } => Some(detail),
-            Self::Unsupported => None,
+            | Self::Failed { detail, .. }
+            | Self::BadPassword { detail, .. } => Some(detail),
+            Self::BadPrincipal { .. } | Self::Unsupported => None,
         }
     }
 }
@@ -97,6 +115,18 @@ impl NegotiateClient {
         imp::new(host)
     }
 
+    /// Starts a conversation with `HTTP/<host>` as `principal` (`user@REALM`, or `user` in the
+    /// configuration's default realm), proving `password` to the KDC first: the ticket lives in
+    /// memory only, and nothing is written to any ticket cache. A wrong password is
+    /// [`NegotiateError::BadPassword`], here rather than at the first [`Self::step`].
+    pub fn with_password(
+        host: &str,
+        principal: &str,
+        password: &Sensitive<String>,
+    ) -> Result<Self, NegotiateError> {
+        imp::with_password(host, principal, password)
+    }
+
     /// One leg. The first call takes `None` and gives the token for
     /// `Authorization: Negotiate <base64>`; later calls take the token of the server's
     /// `WWW-Authenticate: Negotiate <token>` reply. `Ok(None)` means there is nothing more to
@@ -124,20 +154,91 @@ mod imp {
     use super::{NegotiateClient, NegotiateError};
     use crate::secrets::Sensitive;
     use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext};
+    use libgssapi::credential::{Cred, CredUsage};
     use libgssapi::error::{Error, MajorFlags};
     use libgssapi::name::Name;
-    use libgssapi::oid::{GSS_MECH_KRB5, GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE};
+    use libgssapi::oid::{
+        GSS_MECH_KRB5, GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE, GSS_NT_KRB5_PRINCIPAL, OidSet,
+    };
 
     // MIT krb5 and Heimdal minor status codes (com_err table "krb5"), as GSSAPI reports them.
     const KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN: i32 = -1_765_328_377;
     const KRB5KRB_AP_ERR_TKT_EXPIRED: i32 = -1_765_328_352;
     const KRB5_CC_NOTFOUND: i32 = -1_765_328_243;
     const KRB5_FCC_NOFILE: i32 = -1_765_328_189;
+    const KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN: i32 = -1_765_328_378;
+    const KRB5KDC_ERR_PREAUTH_FAILED: i32 = -1_765_328_360;
+    const KRB5KRB_AP_ERR_BAD_INTEGRITY: i32 = -1_765_328_353;
 
     /// The routine-error field of a major status (a number, not a set of flags).
     const ROUTINE_ERROR_MASK: u32 = 0x00ff_0000;
 
     pub(super) fn new(host: &str) -> Result<NegotiateClient, NegotiateError> {
+        client(host, None)
+    }
+
+    pub(super) fn with_password(
+        host: &str,
+        principal: &str,
+        password: &Sensitive<String>,
+    ) -> Result<NegotiateClient, NegotiateError> {
+        check_host(host)?;
+        let principal = principal.trim();
+        if principal.is_empty()
+            || principal
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '\\' | '/'))
+        {
+            return Err(NegotiateError::BadPrincipal {
+                principal: principal
+                    .chars()
+                    .map(|c| if c.is_control() { '?' } else { c })
+                    .collect(),
+            });
+        }
+        let name = Name::new(principal.as_bytes(), Some(GSS_NT_KRB5_PRINCIPAL)).map_err(|_| {
+            NegotiateError::BadPrincipal {
+                principal: principal.to_owned(),
+            }
+        })?;
+        // The SPNEGO context below takes its Kerberos credential from this one. Kerberos is
+        // asked alone: through SPNEGO, MIT's glue renumbers the KDC's answer (see `step`), and
+        // asking both would send the password to the KDC twice (twice toward a lockout).
+        let mut mechanisms = OidSet::new();
+        mechanisms
+            .add(GSS_MECH_KRB5)
+            .map_err(|err| classify(host, &err, None))?;
+        let credential = Cred::acquire_with_password(
+            Some(&name),
+            password.expose(),
+            None,
+            CredUsage::Initiate,
+            Some(&mechanisms),
+        )
+        .map_err(|err| classify_password(host, principal, &err))?;
+        client(host, Some(credential))
+    }
+
+    /// What a failed `gss_acquire_cred_with_password` means for the person.
+    fn classify_password(host: &str, principal: &str, err: &Error) -> NegotiateError {
+        match minor(err) {
+            KRB5KDC_ERR_PREAUTH_FAILED
+            | KRB5KRB_AP_ERR_BAD_INTEGRITY
+            | KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN => NegotiateError::BadPassword {
+                principal: principal.to_owned(),
+                detail: describe(err),
+            },
+            _ => match classify(host, err, None) {
+                // No ticket cannot be: the password was there to get one.
+                NegotiateError::NoTicket { host, detail } => {
+                    NegotiateError::Failed { host, detail }
+                }
+                other => other,
+            },
+        }
+    }
+
+    fn check_host(host: &str) -> Result<(), NegotiateError> {
         if host.is_empty()
             || host
                 .chars()
@@ -148,11 +249,17 @@ mod imp {
                 detail: format!("{host:?} is not a host name for a service principal"),
             });
         }
+        Ok(())
+    }
+
+    /// A SPNEGO conversation with `HTTP/<host>`, with `credential` or the ticket cache's.
+    fn client(host: &str, credential: Option<Cred>) -> Result<NegotiateClient, NegotiateError> {
+        check_host(host)?;
         let service = format!("HTTP@{host}");
         let target = Name::new(service.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
             .map_err(|err| classify(host, &err, None))?;
         let context = ClientCtx::new(
-            None,
+            credential,
             target,
             CtxFlags::GSS_C_MUTUAL_FLAG,
             Some(GSS_MECH_SPNEGO),
@@ -351,6 +458,14 @@ mod imp {
     use crate::secrets::Sensitive;
 
     pub(super) fn new(_host: &str) -> Result<NegotiateClient, NegotiateError> {
+        Err(NegotiateError::Unsupported)
+    }
+
+    pub(super) fn with_password(
+        _host: &str,
+        _principal: &str,
+        _password: &Sensitive<String>,
+    ) -> Result<NegotiateClient, NegotiateError> {
         Err(NegotiateError::Unsupported)
     }
 

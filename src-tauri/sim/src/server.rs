@@ -579,11 +579,6 @@ impl Shared {
         let Some(acceptor) = acceptor else {
             return wia_challenge();
         };
-        eprintln!(
-            "DEBUG wia {scheme} conn {} len {}",
-            request.connection,
-            token.len()
-        );
         match acceptor.accept(scheme, &token, request.connection) {
             WiaStep::Continue(reply) => {
                 let mut response = html(StatusCode::UNAUTHORIZED, pages::wia_challenge());

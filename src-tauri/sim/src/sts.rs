@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -80,6 +80,9 @@ pub(crate) struct Sts {
     /// Keys the hash that marks an assertion as the simulator's own.
     seal: RandomState,
     assertions: Mutex<HashMap<String, Issued>>,
+    /// Assertions already verified, by the keyed hash of the `SAMLAssertion` text: Rolecall
+    /// redeems one assertion for hundreds of roles, and decoding it each time is the slow part.
+    verified: Mutex<HashMap<u64, Verified>>,
     credentials: Mutex<BTreeMap<String, IssuedCredentials>>,
     calls: AtomicU64,
     errors: AtomicU64,
@@ -94,6 +97,12 @@ struct Issued {
     issued_at: OffsetDateTime,
     /// For an `EncryptedAssertion`: the claims STS would find after decrypting it.
     sealed_claims: Option<Claims>,
+}
+
+#[derive(Debug, Clone)]
+struct Verified {
+    issued_at: OffsetDateTime,
+    claims: Arc<Claims>,
 }
 
 /// What STS reads from an assertion.
@@ -414,7 +423,36 @@ impl Sts {
     }
 
     /// The claims of an assertion STS may redeem now, or why it may not.
-    fn redeemable_claims(&self, assertion: &str, now: OffsetDateTime) -> Result<Claims, Failure> {
+    fn redeemable_claims(
+        &self,
+        assertion: &str,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Claims>, Failure> {
+        let key = self.seal.hash_one(assertion);
+        let cached = lock(&self.verified).get(&key).cloned();
+        let Verified { issued_at, claims } = match cached {
+            Some(verified) => verified,
+            None => {
+                let verified = self.verify(assertion)?;
+                lock(&self.verified).insert(key, verified.clone());
+                verified
+            }
+        };
+        if now >= issued_at + REDEEM_WITHIN {
+            return Err(Failure::expired_assertion(
+                "Token must be redeemed within 5 minutes of issuance",
+            ));
+        }
+        if claims.not_on_or_after.is_some_and(|end| now >= end) {
+            return Err(Failure::expired_assertion(
+                "Assertion is no longer valid: its NotOnOrAfter has passed",
+            ));
+        }
+        Ok(claims)
+    }
+
+    /// Decodes an assertion, checks that this simulator issued it, and reads its claims.
+    fn verify(&self, assertion: &str) -> Result<Verified, Failure> {
         let compact: String = assertion
             .chars()
             .filter(|c| !c.is_ascii_whitespace())
@@ -446,17 +484,10 @@ impl Sts {
             Some(claims) => claims,
             None => read_claims(&text)?,
         };
-        if now >= issued_at + REDEEM_WITHIN {
-            return Err(Failure::expired_assertion(
-                "Token must be redeemed within 5 minutes of issuance",
-            ));
-        }
-        if claims.not_on_or_after.is_some_and(|end| now >= end) {
-            return Err(Failure::expired_assertion(
-                "Assertion is no longer valid: its NotOnOrAfter has passed",
-            ));
-        }
-        Ok(claims)
+        Ok(Verified {
+            issued_at,
+            claims: Arc::new(claims),
+        })
     }
 
     fn get_caller_identity(
@@ -523,7 +554,7 @@ impl Sts {
 enum Answer {
     AssumeRoleWithSaml {
         credentials: IssuedCredentials,
-        claims: Claims,
+        claims: Arc<Claims>,
         provider_name: String,
         packed_policy_size: Option<usize>,
     },

@@ -6,6 +6,7 @@
     reason = "shared test helpers: a failed precondition fails the test, with a message"
 )]
 
+mod aws_files_safety;
 mod keyring;
 mod negotiate;
 mod ntlm;

@@ -10,6 +10,7 @@
 //! The acceptor is `rolecall-sim`'s, the one its `/adfs/ls/wia` uses.
 
 use rolecall_core::negotiate::{NegotiateClient, NegotiateError};
+use rolecall_core::secrets::Sensitive;
 use rolecall_sim::negotiate::KerberosAcceptor;
 use rolecall_tests::Sandbox;
 use rolecall_tests::kdc::{ALICE, ALICE_PASSWORD, Kdc};
@@ -230,5 +231,114 @@ fn child_meets_an_unknown_server() {
         );
         println!("{err}\n{err:?}");
     }
+    println!("{DONE}");
+}
+
+/// Kerberos with a username and password, for a laptop that is not in the domain: no `kinit`,
+/// no ticket cache before or after, and the acceptor still sees alice.
+#[test]
+fn a_password_signs_in_without_any_ticket_cache() {
+    let sandbox = Sandbox::new();
+    let kdc = Kdc::start(&sandbox);
+    // kdc.env() points KRB5CCNAME at a cache nobody filled; it must stay that way.
+    let output = run_child(&sandbox, kdc.env(), "negotiate::child_signs_in_with_a_password");
+    assert!(
+        output.contains(&format!("accepted {ALICE} with a password")),
+        "the acceptor should have named alice:\n{output}"
+    );
+    for cache in [kdc.empty_ccache(), sandbox.root().join("krb5cc")] {
+        assert!(
+            !cache.exists(),
+            "signing in with a password must write no ticket cache, but {} exists",
+            cache.display()
+        );
+    }
+}
+
+#[test]
+#[ignore = "run by a_password_signs_in_without_any_ticket_cache in a child process"]
+fn child_signs_in_with_a_password() {
+    if !in_child() {
+        return;
+    }
+    let acceptor = KerberosAcceptor::new().expect("an acceptor with the test keytab");
+    let password = Sensitive::new(ALICE_PASSWORD.to_owned());
+    // The full principal, and the bare name in the configuration's default realm.
+    for principal in [ALICE, "alice"] {
+        let mut client = NegotiateClient::with_password("localhost", principal, &password)
+            .unwrap_or_else(|err| panic!("alice's password should get a ticket: {err} {err:?}"));
+        let token = client
+            .step(None)
+            .expect("a token from the in-memory ticket")
+            .expect("the first step gives a token to send");
+        let accepted = acceptor
+            .accept(token.expose())
+            .unwrap_or_else(|err| panic!("the acceptor should take alice's token: {err}"));
+        assert_eq!(accepted.principal, ALICE, "the KDC vouched for alice");
+        let reply = accepted.reply.expect("a mutual-authentication reply");
+        assert!(client.step(Some(&reply)).expect("the reply verifies").is_none());
+        assert!(client.is_complete(), "the server proved who it is");
+        println!("accepted {} with a password as {principal}", accepted.principal);
+    }
+    println!("{DONE}");
+}
+
+/// A wrong password (or a user the realm does not know) is the person's to fix, and says so;
+/// a Windows-style DOMAIN\user is refused before the KDC is asked.
+#[test]
+fn a_wrong_password_is_a_bad_password() {
+    let sandbox = Sandbox::new();
+    let kdc = Kdc::start(&sandbox);
+    let output = run_child(&sandbox, kdc.env(), "negotiate::child_has_a_wrong_password");
+    assert!(output.contains("did not accept the password"), "{output}");
+}
+
+#[test]
+#[ignore = "run by a_wrong_password_is_a_bad_password in a child process"]
+fn child_has_a_wrong_password() {
+    if !in_child() {
+        return;
+    }
+    for (principal, password) in [
+        (ALICE, "not alice's password"),
+        ("mallory@ROLECALL.TEST", ALICE_PASSWORD),
+    ] {
+        let err = NegotiateClient::with_password(
+            "localhost",
+            principal,
+            &Sensitive::new(password.to_owned()),
+        )
+        .expect_err("the KDC refuses");
+        let NegotiateError::BadPassword {
+            principal: named, ..
+        } = &err
+        else {
+            panic!("expected BadPassword for {principal}, got {err:?}");
+        };
+        assert_eq!(named, principal);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "Kerberos did not accept the password for {principal} (or does not know that \
+                 user). Check the username and password in Settings → Endpoints, then try again."
+            )
+        );
+        assert!(
+            !format!("{err:?}").contains(password),
+            "the password is never in the error: {err:?}"
+        );
+        println!("{err}\n{err:?}");
+    }
+    let err = NegotiateClient::with_password(
+        "localhost",
+        "CORP\\alice",
+        &Sensitive::new(ALICE_PASSWORD.to_owned()),
+    )
+    .expect_err("not a Kerberos principal");
+    assert!(
+        matches!(err, NegotiateError::BadPrincipal { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("user@REALM"), "{err}");
     println!("{DONE}");
 }

@@ -1,0 +1,720 @@
+//! The programs that read what Rolecall writes, for real: the AWS CLI (botocore) calling moto's
+//! STS with the profile `rolecall login` wrote, the AWS CLI running `rolecall credential-process`
+//! as a `credential_process`, and aws-sdk-rust's own profile loader.
+//!
+//! moto stands in for STS where the AWS CLI must accept the credentials (it knows the keys it
+//! issued); stock moto takes only single-role assertions, so those tests sign in a user with
+//! exactly one role. Where calls must be counted, the simulator's own STS answers.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use rolecall_core::aws_files::{AwsFiles, StoredCredentials};
+use rolecall_sim::{DEMO_PASSWORD, Role, Sim, SimConfig, User};
+use rolecall_tests::keyring::SecretService;
+use rolecall_tests::moto::Moto;
+use rolecall_tests::{Sandbox, rolecall_binary};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+/// The one account and role of the `solo` user.
+const ACCOUNT: &str = "111122223333";
+const ROLE: &str = "Admin";
+
+/// Signed in by a person, with comments, another profile, CRLF line endings and aligned values:
+/// none of it is Rolecall's.
+const HANDMADE_CREDENTIALS: &str = "# Written by hand: Rolecall must keep this comment.\r\n\
+; and this one\r\n\
+[other]\r\n\
+aws_access_key_id     = AKIAOTHEREXAMPLE0001\r\n\
+aws_secret_access_key = otherSecretOtherSecretOtherSecret0001\r\n\
+\r\n";
+
+const HANDMADE_CONFIG: &str = "# My own settings.\r\n\
+[profile other]\r\n\
+region = ap-south-1\r\n\
+output = text\r\n\
+s3 =\r\n\
+  max_concurrent_requests = 4\r\n\
+\r\n";
+
+/// A simulator whose one user, `solo`, holds one role: what stock moto can redeem.
+async fn solo_sim() -> Sim {
+    let config = SimConfig {
+        users: vec![User::new("solo", vec![Role::new(ACCOUNT, ROLE)])],
+        ..SimConfig::demo()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Sim::start(listener, config).await.unwrap()
+}
+
+async fn demo_sim() -> Sim {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Sim::start(listener, SimConfig::demo()).await.unwrap()
+}
+
+/// A sandbox and the variables every child of the test gets on top of it.
+struct World {
+    sandbox: Sandbox,
+    env: Vec<(String, OsString)>,
+}
+
+impl World {
+    fn new() -> Self {
+        Self {
+            sandbox: Sandbox::new(),
+            env: Vec::new(),
+        }
+    }
+
+    fn set(&mut self, key: &str, value: impl Into<OsString>) {
+        self.env.push((key.to_owned(), value.into()));
+    }
+
+    fn command(&self, program: impl AsRef<Path>, args: &[&str]) -> std::process::Command {
+        let mut command = self.sandbox.command(program);
+        command
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs a program to its end on a blocking thread, while the simulator keeps serving.
+    async fn run(
+        &self,
+        program: impl AsRef<Path>,
+        args: &[&str],
+        extra: &[(&str, &str)],
+    ) -> Output {
+        let mut command = self.command(program, args);
+        command.envs(extra.iter().copied());
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn rolecall(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+        self.run(rolecall_binary(), args, extra).await
+    }
+
+    /// `rolecall login --url <sim> --auth forms --username <user> <args>` with the password.
+    async fn login(&self, sim: &Sim, user: &str, args: &[&str]) -> Output {
+        let url = sim.sign_on_url().to_string();
+        let mut all = vec![
+            "login",
+            "--url",
+            &url,
+            "--auth",
+            "forms",
+            "--username",
+            user,
+        ];
+        all.extend_from_slice(args);
+        self.rolecall(&all, &[("ROLECALL_PASSWORD", DEMO_PASSWORD)])
+            .await
+    }
+
+    async fn aws(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+        self.run("aws", args, extra).await
+    }
+
+    fn files(&self) -> AwsFiles {
+        AwsFiles::new(
+            self.sandbox.aws_credentials_file(),
+            self.sandbox.aws_config_file(),
+        )
+    }
+
+    fn credentials_text(&self) -> String {
+        std::fs::read_to_string(self.sandbox.aws_credentials_file()).unwrap()
+    }
+
+    fn config_text(&self) -> String {
+        std::fs::read_to_string(self.sandbox.aws_config_file()).unwrap()
+    }
+
+    fn stored(&self, profile: &str) -> StoredCredentials {
+        self.files()
+            .read_credentials(profile)
+            .unwrap()
+            .unwrap_or_else(|| panic!("the profile {profile} should have credentials"))
+    }
+
+    /// Makes `profile`'s credentials look as if they end in `left` (editing the file as a
+    /// person would), so `credential-process` must renew them.
+    fn expire_in(&self, profile: &str, left: Duration) {
+        let path = self.sandbox.aws_credentials_file();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expires = rfc3339(OffsetDateTime::now_utc() + left);
+        let mut in_profile = false;
+        let mut edited = 0;
+        let lines: Vec<String> = text
+            .split_inclusive('\n')
+            .map(|line| {
+                let content = line.trim_end_matches(['\r', '\n']);
+                if content.starts_with('[') {
+                    in_profile = content == format!("[{profile}]");
+                }
+                if in_profile && content.starts_with("x_security_token_expires") {
+                    edited += 1;
+                    format!(
+                        "x_security_token_expires = {expires}{}",
+                        &line[content.len()..]
+                    )
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect();
+        assert_eq!(edited, 1, "one expiration line in [{profile}]:\n{text}");
+        std::fs::write(&path, lines.concat()).unwrap();
+    }
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.replace_nanosecond(0).unwrap().format(&Rfc3339).unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The `key = value` lines of the section headed `header`, read without Rolecall's parser.
+fn section(text: &str, header: &str) -> Vec<(String, String)> {
+    let mut inside = false;
+    let mut keys = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.starts_with('[') {
+            inside = line == header;
+            continue;
+        }
+        if inside && let Some((key, value)) = line.split_once('=') {
+            keys.push((key.trim().to_owned(), value.trim().to_owned()));
+        }
+    }
+    keys
+}
+
+fn value<'a>(keys: &'a [(String, String)], key: &str) -> &'a str {
+    keys.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {key} in {keys:?}"))
+}
+
+fn caller_arn(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "aws sts get-caller-identity should succeed: {output:?}"
+    );
+    let identity: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    identity["Arn"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an Arn in {identity}"))
+        .to_owned()
+}
+
+async fn start_moto(world: &World) -> Moto {
+    tokio::task::block_in_place(|| Moto::start(&world.sandbox))
+}
+
+/// `rolecall login` through moto's STS writes a profile the AWS CLI signs real calls with, and
+/// leaves every byte of a hand-written file that is not Rolecall's where it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_aws_cli_calls_sts_with_the_profile_rolecall_wrote() {
+    let sim = solo_sim().await;
+    let mut world = World::new();
+    let moto = start_moto(&world).await;
+    world.set("AWS_ENDPOINT_URL_STS", moto.url());
+    std::fs::write(world.sandbox.aws_credentials_file(), HANDMADE_CREDENTIALS).unwrap();
+    std::fs::write(world.sandbox.aws_config_file(), HANDMADE_CONFIG).unwrap();
+
+    let role = format!("{ACCOUNT}/{ROLE}");
+    let args = [
+        "--role",
+        &role,
+        "--profile",
+        "work",
+        "--region",
+        "eu-west-1",
+    ];
+    let login = world.login(&sim, "solo", &args).await;
+    assert!(login.status.success(), "login through moto: {login:?}");
+
+    let credentials = world.credentials_text();
+    assert!(
+        credentials.starts_with(HANDMADE_CREDENTIALS),
+        "the hand-written part stays byte for byte:\n{credentials:?}"
+    );
+    let work = section(&credentials, "[work]");
+    let keys: Vec<&str> = work.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_session_token",
+            "x_security_token_expires",
+            "x_principal_arn",
+        ],
+        "exactly Rolecall's keys in [work]:\n{credentials}"
+    );
+    let expires = value(&work, "x_security_token_expires");
+    assert!(
+        expires.ends_with('Z') && OffsetDateTime::parse(expires, &Rfc3339).is_ok(),
+        "the expiration is RFC 3339 in UTC: {expires}"
+    );
+    let principal = value(&work, "x_principal_arn").to_owned();
+    assert!(
+        principal.ends_with(&format!(":assumed-role/{ROLE}/solo@corp.example")),
+        "x_principal_arn is the assumed-role ARN moto returned: {principal}"
+    );
+    let rest = &credentials[HANDMADE_CREDENTIALS.len()..];
+    assert!(
+        rest.split_inclusive('\n')
+            .all(|line| line.ends_with("\r\n")),
+        "the new section follows the file's CRLF line endings: {rest:?}"
+    );
+
+    let config = world.config_text();
+    assert!(
+        config.starts_with(HANDMADE_CONFIG),
+        "the hand-written config stays byte for byte:\n{config:?}"
+    );
+    assert_eq!(
+        section(&config, "[profile work]"),
+        [("region".to_owned(), "eu-west-1".to_owned())],
+        "{config}"
+    );
+
+    let identity = world
+        .aws(
+            &[
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "work",
+                "--output",
+                "json",
+            ],
+            &[("AWS_ENDPOINT_URL", moto.url())],
+        )
+        .await;
+    let arn = caller_arn(&identity);
+    assert_eq!(
+        arn, principal,
+        "moto recognised the keys Rolecall wrote as the assumed role"
+    );
+
+    let other = world
+        .aws(&["configure", "get", "region", "--profile", "other"], &[])
+        .await;
+    assert!(other.status.success(), "{other:?}");
+    assert_eq!(text(&other.stdout).trim(), "ap-south-1");
+    let other_key = world
+        .aws(
+            &[
+                "configure",
+                "get",
+                "aws_access_key_id",
+                "--profile",
+                "other",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(text(&other_key.stdout).trim(), "AKIAOTHEREXAMPLE0001");
+
+    // A second login updates [work] in place: still nothing else moves.
+    let before = world.stored("work");
+    let again = world.login(&sim, "solo", &args).await;
+    assert!(again.status.success(), "{again:?}");
+    let after = world.stored("work");
+    assert_ne!(
+        before.access_key_id, after.access_key_id,
+        "new keys were written"
+    );
+    let credentials = world.credentials_text();
+    assert!(
+        credentials.starts_with(HANDMADE_CREDENTIALS),
+        "{credentials:?}"
+    );
+    assert_eq!(
+        credentials.matches("[work]").count(),
+        1,
+        "updated in place, not appended again:\n{credentials}"
+    );
+    assert_eq!(
+        world.config_text(),
+        config,
+        "the config already said all that"
+    );
+    let identity = world
+        .aws(
+            &[
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "work",
+                "--output",
+                "json",
+            ],
+            &[("AWS_ENDPOINT_URL", moto.url())],
+        )
+        .await;
+    assert_eq!(caller_arn(&identity), principal);
+}
+
+/// The AWS CLI runs `rolecall credential-process` for a `credential_process` profile and signs
+/// with what it prints; for a profile Rolecall does not manage, the CLI shows Rolecall's line.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_aws_cli_runs_rolecall_as_its_credential_process() {
+    let sim = solo_sim().await;
+    let mut world = World::new();
+    let moto = start_moto(&world).await;
+    world.set("AWS_ENDPOINT_URL_STS", moto.url());
+    let role = format!("{ACCOUNT}/{ROLE}");
+    let login = world
+        .login(
+            &sim,
+            "solo",
+            &[
+                "--role",
+                &role,
+                "--profile",
+                "work",
+                "--region",
+                "eu-west-1",
+            ],
+        )
+        .await;
+    assert!(login.status.success(), "{login:?}");
+    let principal = world.stored("work").principal_arn.unwrap();
+
+    let binary = rolecall_binary();
+    let mut config = world.config_text();
+    config.push_str(&format!(
+        "[profile cp]\ncredential_process = {} credential-process --profile work\n\
+         region = eu-west-1\n\n\
+         [profile stranger]\ncredential_process = {} credential-process --profile nobody\n\
+         region = eu-west-1\n",
+        binary.display(),
+        binary.display()
+    ));
+    std::fs::write(world.sandbox.aws_config_file(), config).unwrap();
+    let credentials_before = world.credentials_text();
+
+    let identity = world
+        .aws(
+            &[
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "cp",
+                "--output",
+                "json",
+            ],
+            &[("AWS_ENDPOINT_URL", moto.url())],
+        )
+        .await;
+    assert_eq!(
+        caller_arn(&identity),
+        principal,
+        "the CLI signed with the keys credential-process served"
+    );
+    assert_eq!(
+        world.credentials_text(),
+        credentials_before,
+        "an hour left: served from the file, nothing renewed"
+    );
+
+    let refused = world
+        .aws(
+            &["sts", "get-caller-identity", "--profile", "stranger"],
+            &[("AWS_ENDPOINT_URL", moto.url())],
+        )
+        .await;
+    assert!(!refused.status.success(), "{refused:?}");
+    let message = text(&refused.stderr);
+    assert!(
+        message.contains("The profile \"nobody\" is not one Rolecall manages")
+            && message.contains("rolecall login --role ... --profile nobody"),
+        "the AWS CLI shows Rolecall's message: {message}"
+    );
+}
+
+/// Near its end, `credential-process` renews a profile silently through the IdP's SSO session
+/// kept in the keyring; once that session is over (and no password is stored) it says, on one
+/// line, to sign in from the tray, and changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn credential_process_renews_through_the_sso_session_until_it_ends() {
+    let sim = solo_sim().await;
+    let mut world = World::new();
+    let service = tokio::task::block_in_place(|| SecretService::start(&world.sandbox, "pw"));
+    for (key, value) in service.env() {
+        world.set(key, value);
+    }
+    let moto = start_moto(&world).await;
+    world.set("AWS_ENDPOINT_URL_STS", moto.url());
+    let role = format!("{ACCOUNT}/{ROLE}");
+    let login = world
+        .login(&sim, "solo", &["--role", &role, "--profile", "work"])
+        .await;
+    assert!(login.status.success(), "{login:?}");
+    let first = world.stored("work");
+
+    world.expire_in("work", Duration::minutes(5));
+    let renewed = world
+        .rolecall(&["credential-process", "--profile", "work"], &[])
+        .await;
+    assert!(renewed.status.success(), "silent renewal: {renewed:?}");
+    assert!(
+        renewed.stderr.is_empty(),
+        "quiet: {}",
+        text(&renewed.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&renewed.stdout).unwrap();
+    assert_eq!(json["Version"], 1);
+    let key = json["AccessKeyId"].as_str().unwrap();
+    assert_ne!(key, first.access_key_id, "new credentials from STS");
+    let expiration = OffsetDateTime::parse(json["Expiration"].as_str().unwrap(), &Rfc3339).unwrap();
+    let now = OffsetDateTime::now_utc();
+    assert!(
+        expiration > now + Duration::minutes(50) && expiration <= now + Duration::minutes(61),
+        "about an hour ahead: {expiration}"
+    );
+    assert_eq!(world.stored("work").access_key_id, key, "and written");
+    assert_eq!(
+        sim.stats().form_posts,
+        1,
+        "no password post: the SSO session"
+    );
+    assert_eq!(sim.stats().assertions_issued, 2);
+
+    // The SSO session ends after 8 hours; no password is stored.
+    world.expire_in("work", Duration::minutes(5));
+    let before = world.credentials_text();
+    sim.advance_clock(std::time::Duration::from_secs(9 * 60 * 60));
+    let refused = world
+        .rolecall(&["credential-process", "--profile", "work"], &[])
+        .await;
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(refused.stdout.is_empty(), "no credentials printed");
+    let message = text(&refused.stderr);
+    assert_eq!(message.lines().count(), 1, "one line: {message}");
+    assert!(
+        message.contains("sign in from the Rolecall tray"),
+        "says what to do: {message}"
+    );
+    assert_eq!(world.credentials_text(), before, "nothing changed");
+}
+
+/// Eight `credential-process` callers at once on credentials near their end (a shell loop,
+/// Terraform's parallel providers) all get fresh credentials from one AssumeRoleWithSAML.
+/// The simulator's STS stands in for moto here because its calls can be counted.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_credential_processes_share_one_renewal() {
+    const CALLERS: usize = 8;
+    let sim = demo_sim().await;
+    let mut world = World::new();
+    let service = tokio::task::block_in_place(|| SecretService::start(&world.sandbox, "pw"));
+    for (key, value) in service.env() {
+        world.set(key, value);
+    }
+    world.set("AWS_ENDPOINT_URL_STS", sim.sts_url().as_str());
+    let login = world
+        .login(
+            &sim,
+            "alice",
+            &["--role", "corp-prod/ReadOnly", "--profile", "work"],
+        )
+        .await;
+    assert!(login.status.success(), "{login:?}");
+    assert_eq!(sim.issued_credentials().len(), 1);
+    let login_key = world.stored("work").access_key_id;
+    world.expire_in("work", Duration::minutes(5));
+
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(CALLERS));
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let mut command = world.command(
+                rolecall_binary(),
+                &["credential-process", "--profile", "work"],
+            );
+            let barrier = std::sync::Arc::clone(&barrier);
+            tokio::task::spawn_blocking(move || {
+                barrier.wait();
+                command.output().unwrap()
+            })
+        })
+        .collect();
+    let mut keys = Vec::new();
+    for caller in callers {
+        let output = caller.await.unwrap();
+        assert!(
+            output.status.success(),
+            "every caller is served: {output:?}"
+        );
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        keys.push(json["AccessKeyId"].as_str().unwrap().to_owned());
+    }
+    let issued = sim.issued_credentials();
+    assert_eq!(
+        issued.len(),
+        2,
+        "one AssumeRoleWithSAML for all {CALLERS} callers (plus the login's)"
+    );
+    assert_eq!(sim.stats().assertions_issued, 2, "and one sign-in");
+    assert!(
+        keys.iter().all(|key| *key == keys[0]) && keys[0] != login_key,
+        "all callers got the same renewed credentials: {keys:?}"
+    );
+    assert!(issued.iter().any(|c| c.access_key_id == keys[0]));
+    assert_eq!(
+        world.stored("work").access_key_id,
+        keys[0],
+        "and they are in the file"
+    );
+}
+
+/// aws-sdk-rust's profile loader, given the sandbox's two files and nothing of the process
+/// environment, reads every profile Rolecall wrote exactly as Rolecall's own reader does, also
+/// where a hand-made file repeats a section (the SDK merges, last wins; Rolecall updated the
+/// last copy).
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_sdk_rust_reads_the_profiles_as_rolecall_does() {
+    use aws_config::profile::ProfileFileCredentialsProvider;
+    use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+    use aws_config::provider_config::ProviderConfig;
+    use aws_credential_types::provider::ProvideCredentials;
+    use aws_types::os_shim_internal::{Env, Fs};
+
+    let sim = demo_sim().await;
+    let mut world = World::new();
+    world.set("AWS_ENDPOINT_URL_STS", sim.sts_url().as_str());
+    std::fs::write(
+        world.sandbox.aws_credentials_file(),
+        "[twice]\naws_access_key_id = AKIAOLDCOPYEXAMPLE01\naws_secret_access_key = old\n\
+         note = from the first copy\n\n[other]\naws_access_key_id = AKIAOTHEREXAMPLE0001\n\
+         aws_secret_access_key = other\n\n[twice]\n# the second copy\nextra = kept\n",
+    )
+    .unwrap();
+    let one = world
+        .login(
+            &sim,
+            "alice",
+            &[
+                "--role",
+                "corp-prod/Admin",
+                "--profile",
+                "twice",
+                "--region",
+                "eu-central-1",
+            ],
+        )
+        .await;
+    assert!(one.status.success(), "{one:?}");
+    assert!(
+        text(&one.stderr).contains("appears more than once"),
+        "Rolecall warns about the repeated section: {one:?}"
+    );
+    let all = world.login(&sim, "alice", &["--all-roles"]).await;
+    assert!(all.status.success(), "{all:?}");
+
+    let files = world.files();
+    let profile_files = ProfileFiles::builder()
+        .with_file(
+            ProfileFileKind::Credentials,
+            world.sandbox.aws_credentials_file(),
+        )
+        .with_file(ProfileFileKind::Config, world.sandbox.aws_config_file())
+        .build();
+    let set = aws_config::profile::load(&Fs::real(), &Env::from_slice(&[]), &profile_files, None)
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = set.profiles().collect();
+    names.sort_unstable();
+    let expected = [
+        "777788889999-SecurityAudit",
+        "corp-prod-Admin",
+        "corp-prod-ReadOnly",
+        "corp-staging-Admin",
+        "corp-staging-Developer",
+        "other",
+        "twice",
+    ];
+    assert_eq!(names, expected, "the SDK sees every profile");
+
+    for name in expected.into_iter().filter(|name| *name != "other") {
+        let ours = world.stored(name);
+        let profile = set.get_profile(name).unwrap();
+        assert_eq!(
+            profile.get("aws_access_key_id"),
+            Some(ours.access_key_id.as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            profile.get("aws_secret_access_key"),
+            Some(ours.secret_access_key.expose().as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            profile.get("aws_session_token"),
+            ours.session_token.as_ref().map(|t| t.expose().as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            profile.get("x_security_token_expires"),
+            ours.expiration.map(rfc3339).as_deref(),
+            "{name}"
+        );
+        assert_eq!(
+            profile.get("x_principal_arn"),
+            ours.principal_arn.as_deref(),
+            "{name}"
+        );
+
+        // And the SDK's credentials provider, as a client would use it.
+        let provider = ProfileFileCredentialsProvider::builder()
+            .configure(&ProviderConfig::empty())
+            .profile_files(profile_files.clone())
+            .profile_name(name)
+            .build();
+        let credentials = provider.provide_credentials().await.unwrap();
+        assert_eq!(credentials.access_key_id(), ours.access_key_id, "{name}");
+        assert_eq!(
+            credentials.secret_access_key(),
+            ours.secret_access_key.expose(),
+            "{name}"
+        );
+        assert_eq!(
+            credentials.session_token(),
+            ours.session_token.as_ref().map(|t| t.expose().as_str()),
+            "{name}"
+        );
+    }
+    let twice = set.get_profile("twice").unwrap();
+    assert_eq!(twice.get("note"), Some("from the first copy"), "merged");
+    assert_eq!(twice.get("extra"), Some("kept"));
+    assert_ne!(
+        twice.get("aws_access_key_id"),
+        Some("AKIAOLDCOPYEXAMPLE01"),
+        "the last copy wins, and Rolecall wrote there"
+    );
+    assert_eq!(
+        set.get_profile("twice").and_then(|p| p.get("region")),
+        Some("eu-central-1"),
+        "the config file's region"
+    );
+    assert_eq!(
+        files
+            .read_credentials("other")
+            .unwrap()
+            .unwrap()
+            .access_key_id,
+        "AKIAOTHEREXAMPLE0001"
+    );
+}

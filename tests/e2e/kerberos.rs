@@ -204,3 +204,81 @@ fn automatic_sign_in_uses_the_ticket_without_a_password() {
     let output = roles(&sandbox, &kdc, &sim, &ccache, &["--auth", "auto"]);
     assert_lists_alices_roles(&output, &sim);
 }
+
+/// Kerberos with a username and password, as on a machine that is not in the domain: no
+/// ticket cache is used or written, the password gets a ticket for this sign-in only.
+#[test]
+fn kerberos_with_a_password_needs_no_ticket_cache() {
+    let sandbox = Sandbox::new();
+    let kdc = Kdc::start(&sandbox);
+    let sim = SimProcess::start(&sandbox, &kdc);
+    let ccache = kdc.empty_ccache();
+
+    let output = sandbox
+        .command(rolecall_binary())
+        .args([
+            "roles",
+            "--url",
+            &sim.url,
+            "--auth",
+            "kerberos",
+            "--username",
+            ALICE,
+        ])
+        .envs(kdc.env())
+        .env("KRB5CCNAME", ccache_name(&ccache))
+        .env("ROLECALL_PASSWORD", ALICE_PASSWORD)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running rolecall roles");
+    assert_lists_alices_roles(&output, &sim);
+
+    let wrong = sandbox
+        .command(rolecall_binary())
+        .args([
+            "roles",
+            "--url",
+            &sim.url,
+            "--auth",
+            "kerberos",
+            "--username",
+            ALICE,
+        ])
+        .envs(kdc.env())
+        .env("KRB5CCNAME", ccache_name(&ccache))
+        .env("ROLECALL_PASSWORD", "not the password")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running rolecall roles");
+    assert_eq!(
+        wrong.status.code(),
+        Some(3),
+        "a wrong password is refused credentials: {}",
+        describe(&wrong, &sim)
+    );
+}
+
+/// NTLM with a username and password against the simulator's NTLMv2 acceptor, through the
+/// real binary: the three legs on one connection.
+#[test]
+fn ntlm_with_a_password_signs_in() {
+    let sandbox = Sandbox::new();
+    let kdc = Kdc::start(&sandbox);
+    let sim = SimProcess::start(&sandbox, &kdc);
+    let output = sandbox
+        .command(rolecall_binary())
+        .args([
+            "roles",
+            "--url",
+            &sim.url,
+            "--auth",
+            "ntlm",
+            "--username",
+            "CORP\\alice",
+        ])
+        .env("ROLECALL_PASSWORD", rolecall_sim::DEMO_PASSWORD)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running rolecall roles");
+    assert_lists_alices_roles(&output, &sim);
+}

@@ -28,6 +28,7 @@ pub use self::page::{Form, Page, classify};
 use crate::accounts::{self, AliasCache, AliasError};
 use crate::http::{HttpError, Network, Session, is_secure_target, redact};
 use crate::negotiate::{NegotiateClient, NegotiateError};
+use crate::ntlm::{NtlmClient, NtlmError};
 use crate::saml::{self, Assertion, SamlError};
 use crate::secrets::{SecretKind, SecretStore, SecretsError, Sensitive};
 use crate::settings::{Endpoint, SignInMethod};
@@ -46,6 +47,9 @@ pub const FORMS_USER_AGENT: &str = concat!(
 const MAX_PAGES: usize = 12;
 /// Redirects one page fetch may follow.
 const MAX_REDIRECTS: usize = 10;
+/// NTLM handshakes one sign-in starts before taking a refusal as final.
+const MAX_NTLM_ROUNDS: u32 = 3;
+const NTLM_LEG_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 /// Wrong passcodes Rolecall lets a person retry before giving up.
 const MAX_PASSCODE_TRIES: u32 = 3;
 /// The largest page read. A 590-role auto-post page is about 130 KB; a response above the SAML
@@ -189,12 +193,8 @@ pub async fn sign_in(request: SignIn<'_>) -> Result<Outcome, SignInError> {
         SignInMethod::Auto => &[Attempt::Integrated, Attempt::Password],
         SignInMethod::Windows => &[Attempt::Integrated],
         SignInMethod::Forms => &[Attempt::Password],
-        SignInMethod::Kerberos | SignInMethod::Ntlm => {
-            return Err(SignInError::MethodUnavailable {
-                endpoint: endpoint.name.clone(),
-                method: endpoint.method,
-            });
-        }
+        SignInMethod::Kerberos => &[Attempt::KerberosPassword],
+        SignInMethod::Ntlm => &[Attempt::Ntlm],
         SignInMethod::Webview => &[],
     };
 
@@ -203,10 +203,10 @@ pub async fn sign_in(request: SignIn<'_>) -> Result<Outcome, SignInError> {
     for (index, attempt) in attempts.iter().enumerate() {
         let last = index + 1 == attempts.len();
         let user_agent = match attempt {
-            Attempt::Integrated => WIA_USER_AGENT,
+            Attempt::Integrated | Attempt::KerberosPassword | Attempt::Ntlm => WIA_USER_AGENT,
             Attempt::Password => FORMS_USER_AGENT,
         };
-        if *attempt == Attempt::Password && password.is_none() {
+        if attempt.uses_password() && password.is_none() {
             match read_secret(&request.secrets, &endpoint.name, SecretKind::Password).await {
                 Ok(stored) => password = stored,
                 // Without a keyring there is no stored password; the message says both.
@@ -225,6 +225,8 @@ pub async fn sign_in(request: SignIn<'_>) -> Result<Outcome, SignInError> {
             passcode_tries: 0,
             used_kerberos: false,
             negotiate: None,
+            ntlm: None,
+            ntlm_rounds: 0,
         };
         let result = conversation.run().await.map_err(|err| match err {
             SignInError::NoPassword { endpoint, .. } => SignInError::NoPassword {
@@ -346,6 +348,16 @@ enum Attempt {
     Integrated,
     /// The IdP's form with the username and password.
     Password,
+    /// Kerberos with the username and password (no ticket cache needed).
+    KerberosPassword,
+    /// NTLM with the username and password.
+    Ntlm,
+}
+
+impl Attempt {
+    fn uses_password(self) -> bool {
+        self != Attempt::Integrated
+    }
 }
 
 /// One pass through the IdP's pages.
@@ -360,6 +372,9 @@ struct Conversation<'a> {
     used_kerberos: bool,
     /// The Negotiate conversation, once the server asked for one.
     negotiate: Option<NegotiateClient>,
+    /// The NTLM handshake under way, and how many were started.
+    ntlm: Option<NtlmClient>,
+    ntlm_rounds: u32,
 }
 
 /// What the next request is.
@@ -389,13 +404,18 @@ struct Fetched {
     body: String,
 }
 
-impl Conversation<'_> {
+impl<'a> Conversation<'a> {
     async fn run(&mut self) -> Result<Outcome, SignInError> {
         let mut next = Request::get(self.endpoint.url.clone());
         for _ in 0..MAX_PAGES {
             let fetched = self.fetch(next).await?;
             if fetched.status == StatusCode::UNAUTHORIZED {
                 next = self.answer_challenge(&fetched)?;
+                if self.attempt == Attempt::Ntlm {
+                    // NTLM authenticates the TCP connection; reqwest hands a connection back
+                    // to its pool just after the body is read, so give it that moment.
+                    tokio::time::sleep(NTLM_LEG_PAUSE).await;
+                }
                 continue;
             }
             if !fetched.status.is_success() {
@@ -474,39 +494,89 @@ impl Conversation<'_> {
         })))
     }
 
-    /// Integrated authentication: `401` with `WWW-Authenticate: Negotiate` (and `NTLM`).
+    /// Integrated authentication: `401` with `WWW-Authenticate: Negotiate` and `NTLM`.
     fn answer_challenge(&mut self, fetched: &Fetched) -> Result<Request, SignInError> {
         let host = host_of(&fetched.url);
-        let offers: Vec<&str> = fetched
+        let offers: Vec<(String, String)> = fetched
             .headers
             .get_all(WWW_AUTHENTICATE)
             .iter()
             .filter_map(|value| value.to_str().ok())
+            .map(|offer| {
+                let (scheme, token) = offer.split_once(' ').unwrap_or((offer, ""));
+                (scheme.to_ascii_lowercase(), token.trim().to_owned())
+            })
             .collect();
-        let negotiate = offers.iter().find_map(|offer| {
-            let (scheme, rest) = offer.split_once(' ').unwrap_or((offer, ""));
-            scheme
-                .eq_ignore_ascii_case("Negotiate")
-                .then(|| rest.trim().to_owned())
-        });
-        let Some(server_token) = negotiate else {
-            return Err(SignInError::Status {
-                host,
-                status: fetched.status.as_u16(),
-            });
+        let offer = |scheme: &str| {
+            offers
+                .iter()
+                .find(|(offered, _)| offered == scheme)
+                .map(|(_, token)| token.clone())
         };
-        if self.attempt != Attempt::Integrated {
-            return Err(SignInError::IntegratedOnly { host });
-        }
+        let (scheme, token) = match self.attempt {
+            Attempt::Password => {
+                return Err(if offers.is_empty() {
+                    SignInError::Status {
+                        host,
+                        status: fetched.status.as_u16(),
+                    }
+                } else {
+                    SignInError::IntegratedOnly { host }
+                });
+            }
+            Attempt::Integrated | Attempt::KerberosPassword => {
+                let Some(server_token) = offer("negotiate") else {
+                    return Err(SignInError::IntegratedOff { host });
+                };
+                (
+                    "Negotiate",
+                    self.negotiate_step(fetched, &host, &server_token)?,
+                )
+            }
+            Attempt::Ntlm => {
+                let Some(server_token) = offer("ntlm") else {
+                    return Err(SignInError::IntegratedOff { host });
+                };
+                ("NTLM", self.ntlm_step(&host, &server_token)?)
+            }
+        };
+        Ok(Request {
+            method: Method::GET,
+            url: fetched.url.clone(),
+            form: None,
+            authorization: Some(Sensitive::new(format!(
+                "{scheme} {}",
+                STANDARD.encode(token.expose())
+            ))),
+        })
+    }
+
+    /// The next Kerberos token: the current user's ticket, or one got with the password.
+    fn negotiate_step(
+        &mut self,
+        fetched: &Fetched,
+        host: &str,
+        server_token: &str,
+    ) -> Result<Sensitive<Vec<u8>>, SignInError> {
+        let refused = || SignInError::KerberosRefused {
+            host: host.to_owned(),
+        };
         if self.used_kerberos && server_token.is_empty() {
             // A second bare challenge after a ticket: the server did not accept it.
-            return Err(SignInError::KerberosRefused { host });
+            return Err(refused());
         }
         let client = match &mut self.negotiate {
             Some(client) => client,
-            None => self.negotiate.insert(NegotiateClient::new(
-                fetched.url.host_str().unwrap_or_default(),
-            )?),
+            None => {
+                let host_name = fetched.url.host_str().unwrap_or_default();
+                let client = if self.attempt == Attempt::KerberosPassword {
+                    let (username, password) = self.credentials()?;
+                    NegotiateClient::with_password(host_name, &username, password)?
+                } else {
+                    NegotiateClient::new(host_name)?
+                };
+                self.negotiate.insert(client)
+            }
         };
         let server_token = if server_token.is_empty() {
             None
@@ -514,20 +584,66 @@ impl Conversation<'_> {
             Some(
                 STANDARD
                     .decode(server_token.as_bytes())
-                    .map_err(|_| SignInError::KerberosRefused { host: host.clone() })?,
+                    .map_err(|_| refused())?,
             )
         };
-        let token = client
-            .step(server_token.as_deref())?
-            .ok_or_else(|| SignInError::KerberosRefused { host: host.clone() })?;
+        let token = client.step(server_token.as_deref())?.ok_or_else(refused)?;
         self.used_kerberos = true;
-        let authorization = format!("Negotiate {}", STANDARD.encode(token.expose()));
-        Ok(Request {
-            method: Method::GET,
-            url: fetched.url.clone(),
-            form: None,
-            authorization: Some(Sensitive::new(authorization)),
-        })
+        Ok(token)
+    }
+
+    /// NTLM's three legs: negotiate, the server's challenge, authenticate. A bare challenge
+    /// after our answer means the password was refused, or (rarely) that the last leg went on
+    /// another connection; the handshake is tried again a few times before giving up.
+    fn ntlm_step(
+        &mut self,
+        host: &str,
+        server_token: &str,
+    ) -> Result<Sensitive<Vec<u8>>, SignInError> {
+        if server_token.is_empty() {
+            if self.ntlm.is_some() {
+                self.ntlm_rounds += 1;
+                if self.ntlm_rounds >= MAX_NTLM_ROUNDS {
+                    return Err(SignInError::NtlmRefused {
+                        host: host.to_owned(),
+                        username: self.endpoint.username.clone().unwrap_or_default(),
+                    });
+                }
+            }
+            let (username, password) = self.credentials()?;
+            let client = self.ntlm.insert(NtlmClient::new(&username, password)?);
+            return Ok(client.negotiate()?);
+        }
+        let challenge =
+            STANDARD
+                .decode(server_token.as_bytes())
+                .map_err(|_| SignInError::NtlmRefused {
+                    host: host.to_owned(),
+                    username: self.endpoint.username.clone().unwrap_or_default(),
+                })?;
+        let client = self.ntlm.as_mut().ok_or_else(|| SignInError::NtlmRefused {
+            host: host.to_owned(),
+            username: self.endpoint.username.clone().unwrap_or_default(),
+        })?;
+        self.posted_password = true;
+        Ok(client.authenticate(&challenge)?)
+    }
+
+    /// The username and password for Kerberos or NTLM with a password.
+    fn credentials(&self) -> Result<(String, &'a Sensitive<String>), SignInError> {
+        let username = self
+            .endpoint
+            .username
+            .clone()
+            .filter(|name| !name.trim().is_empty())
+            .ok_or_else(|| SignInError::NoUsername {
+                endpoint: self.endpoint.name.clone(),
+            })?;
+        let password = self.password.ok_or_else(|| SignInError::NoPassword {
+            endpoint: self.endpoint.name.clone(),
+            keyring: None,
+        })?;
+        Ok((username, password))
     }
 
     fn answer_login(
@@ -999,14 +1115,13 @@ pub enum SignInError {
     Negotiate(#[from] NegotiateError),
 
     #[error(
-        "The {method} sign-in method of endpoint \"{endpoint}\" (a password sent through \
-         Kerberos or NTLM) is not available in this version of Rolecall. Choose Automatic, \
-         Windows integrated or Forms for this endpoint."
+        "The identity provider at {host} did not accept the NTLM sign-in of {username}. Check \
+         the username (DOMAIN\\user or user@domain) and password, then try again."
     )]
-    MethodUnavailable {
-        endpoint: String,
-        method: SignInMethod,
-    },
+    NtlmRefused { host: String, username: String },
+
+    #[error(transparent)]
+    Ntlm(#[from] NtlmError),
 
     #[error(transparent)]
     Http(#[from] HttpError),
@@ -1044,7 +1159,11 @@ impl SignInError {
         match self {
             SignInError::BadCredentials { .. }
             | SignInError::NoPassword { .. }
-            | SignInError::NoUsername { .. } => FailureKind::BadCredentials,
+            | SignInError::NoUsername { .. }
+            | SignInError::NtlmRefused { .. }
+            | SignInError::Negotiate(
+                NegotiateError::BadPassword { .. } | NegotiateError::NoTicket { .. },
+            ) => FailureKind::BadCredentials,
             SignInError::PasscodeNeeded { .. }
             | SignInError::PasscodeRejected { .. }
             | SignInError::PasscodeExpired { .. } => FailureKind::Passcode,

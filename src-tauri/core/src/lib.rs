@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod aws_files;
+pub mod console;
 pub mod credential_process;
 pub mod http;
 pub mod idp;
@@ -16,6 +17,7 @@ pub mod ntlm;
 pub mod partition;
 pub mod paths;
 pub mod profiles;
+pub mod refresh;
 pub mod saml;
 pub mod secrets;
 pub mod settings;

@@ -201,22 +201,33 @@ mod imp {
                 principal: principal.to_owned(),
             }
         })?;
-        // The SPNEGO context below takes its Kerberos credential from this one. Kerberos is
-        // asked alone: through SPNEGO, MIT's glue renumbers the KDC's answer (see `step`), and
-        // asking both would send the password to the KDC twice (twice toward a lockout).
+        // Twice, on purpose. The SPNEGO context needs a SPNEGO credential, but through SPNEGO
+        // MIT's glue renumbers the KDC's answer (see `step`), so a wrong password could not be
+        // told from a KDC that is down. Kerberos alone answers with Kerberos' own codes; only
+        // once it has accepted the password is the SPNEGO one asked for, so a wrong password
+        // still costs one failed attempt toward a lockout, not two.
+        acquire(&name, password, GSS_MECH_KRB5)
+            .map_err(|err| classify_password(host, principal, &err))?;
+        let credential = acquire(&name, password, GSS_MECH_SPNEGO)
+            .map_err(|err| classify_password(host, principal, &err))?;
+        client(host, Some(credential))
+    }
+
+    /// A credential for `mechanism` from `password`: a TGT from the KDC, in memory only.
+    fn acquire(
+        name: &Name,
+        password: &Sensitive<String>,
+        mechanism: libgssapi::oid::Oid<'static>,
+    ) -> Result<Cred, Error> {
         let mut mechanisms = OidSet::new();
-        mechanisms
-            .add(GSS_MECH_KRB5)
-            .map_err(|err| classify(host, &err, None))?;
-        let credential = Cred::acquire_with_password(
-            Some(&name),
+        mechanisms.add(mechanism)?;
+        Cred::acquire_with_password(
+            Some(name),
             password.expose(),
             None,
             CredUsage::Initiate,
             Some(&mechanisms),
         )
-        .map_err(|err| classify_password(host, principal, &err))?;
-        client(host, Some(credential))
     }
 
     /// What a failed `gss_acquire_cred_with_password` means for the person.

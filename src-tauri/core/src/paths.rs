@@ -51,6 +51,9 @@ const RELEVANT_VARS: &[&str] = &[
     // The SDK's own endpoint overrides, which Rolecall's STS client honours.
     "AWS_ENDPOINT_URL_STS",
     "AWS_ENDPOINT_URL",
+    // Console sign-in: the federation endpoint and the console page (private endpoints, tests).
+    "ROLECALL_SIGNIN_ENDPOINT",
+    "ROLECALL_CONSOLE_ENDPOINT",
 ];
 
 impl Environment {

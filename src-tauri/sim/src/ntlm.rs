@@ -311,7 +311,7 @@ fn utf16le(text: &str) -> Vec<u8> {
 }
 
 fn utf16(bytes: &[u8]) -> Result<String, String> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err("a name of odd length is not UTF-16".to_owned());
     }
     let units: Vec<u16> = bytes

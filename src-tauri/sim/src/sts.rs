@@ -42,6 +42,9 @@ const DEFAULT_DURATION: u32 = 3_600;
 /// STS redeems an assertion only this long after its `IssueInstant`, whatever its conditions say.
 const REDEEM_WITHIN: Duration = Duration::from_secs(5 * 60);
 
+/// How many verified assertions are kept for quick redemption.
+const VERIFIED_CACHE: usize = 16;
+
 /// One set of temporary credentials the simulated STS handed out.
 #[derive(Clone, PartialEq, Eq)]
 pub struct IssuedCredentials {
@@ -80,9 +83,9 @@ pub(crate) struct Sts {
     /// Keys the hash that marks an assertion as the simulator's own.
     seal: RandomState,
     assertions: Mutex<HashMap<String, Issued>>,
-    /// Assertions already verified, by the keyed hash of the `SAMLAssertion` text: Rolecall
-    /// redeems one assertion for hundreds of roles, and decoding it each time is the slow part.
-    verified: Mutex<HashMap<u64, Verified>>,
+    /// The last few assertions verified, by their `SAMLAssertion` text: Rolecall redeems one
+    /// assertion for hundreds of roles, and decoding it each time is the slow part.
+    verified: Mutex<Vec<(String, Verified)>>,
     credentials: Mutex<BTreeMap<String, IssuedCredentials>>,
     calls: AtomicU64,
     errors: AtomicU64,
@@ -428,13 +431,19 @@ impl Sts {
         assertion: &str,
         now: OffsetDateTime,
     ) -> Result<Arc<Claims>, Failure> {
-        let key = self.seal.hash_one(assertion);
-        let cached = lock(&self.verified).get(&key).cloned();
+        let cached = lock(&self.verified)
+            .iter()
+            .find(|(text, _)| text == assertion)
+            .map(|(_, verified)| verified.clone());
         let Verified { issued_at, claims } = match cached {
             Some(verified) => verified,
             None => {
                 let verified = self.verify(assertion)?;
-                lock(&self.verified).insert(key, verified.clone());
+                let mut cache = lock(&self.verified);
+                if cache.len() >= VERIFIED_CACHE {
+                    cache.remove(0);
+                }
+                cache.push((assertion.to_owned(), verified.clone()));
                 verified
             }
         };

@@ -304,6 +304,20 @@ impl AwsFiles {
         Ok(stored_credentials(&bytes, profile))
     }
 
+    /// The `region` of `profile` in the config file (`[profile name]`, or `[default]`), read as
+    /// aws-sdk-rust reads it; `None` if the file, the profile or the key is missing.
+    pub fn read_region(&self, profile: &str) -> Result<Option<String>, AwsFilesError> {
+        let Some(bytes) = disk::read_optional(&self.config)? else {
+            return Ok(None);
+        };
+        let doc = Document::parse(&bytes, FileKind::Config);
+        Ok(doc
+            .effective(profile)
+            .get(REGION.as_bytes())
+            .and_then(|&line| String::from_utf8(doc.value(line)).ok())
+            .filter(|region| !region.is_empty()))
+    }
+
     /// Takes Rolecall's keys out of these profiles in the credentials file, and a profile's
     /// section too once nothing else is left in it. Other keys, comments and the config file
     /// (whose region and output are the person's settings) stay.

@@ -1461,3 +1461,28 @@ proptest! {
         prop_assert!(doc.lines.iter().all(|line| line.kind != LineKind::Header || lines::trim(line.content).starts_with(b"[")));
     }
 }
+
+/// `rolecall console` opens the console in the profile's region: read as the SDK reads it.
+#[test]
+fn the_region_of_a_profile_is_read_from_its_config_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = files_in(dir.path());
+    assert_eq!(files.read_region("work").unwrap(), None, "no config file");
+    fs::create_dir_all(files.config_file().parent().unwrap()).unwrap();
+    fs::write(
+        files.config_file(),
+        "[default]\nregion = us-east-2\n[profile work]\nregion = eu-west-1 # home\n[work]\nregion = ap-south-1\n[profile bare]\noutput = json\n",
+    )
+    .unwrap();
+    assert_eq!(
+        files.read_region("work").unwrap().as_deref(),
+        Some("eu-west-1"),
+        "`[profile work]`, inline comment dropped; `[work]` is not a profile in the config file"
+    );
+    assert_eq!(
+        files.read_region("default").unwrap().as_deref(),
+        Some("us-east-2")
+    );
+    assert_eq!(files.read_region("bare").unwrap(), None);
+    assert_eq!(files.read_region("missing").unwrap(), None);
+}

@@ -23,6 +23,12 @@ const DONE: &str = "safety child: all checks passed";
 
 const WRITERS: usize = 4;
 const WRITES: usize = 50;
+/// The iteration number of each writer's last write, after the CLI is done.
+const FINAL: usize = 99_999;
+/// A bound on the writes of one writer beside a slow CLI.
+const MAX_WRITES: usize = 20_000;
+/// At least this many `aws configure set` profiles run beside the writers.
+const MIN_HANDMADE: usize = 6;
 /// At most this many `aws configure set` profiles, so the test ends on a slow machine too.
 const MAX_HANDMADE: usize = 30;
 
@@ -42,12 +48,12 @@ fn files_from_env() -> AwsFiles {
 }
 
 /// Starts `test` of this binary in a child process with the sandbox's environment plus `env`.
+/// The child is the test binary itself (no `timeout` wrapper), so killing it kills the writer;
+/// every child loop is bounded on its own.
 fn spawn_child(sandbox: &Sandbox, test: &str, env: &[(&str, OsString)]) -> Child {
     let exe = std::env::current_exe().unwrap_or_else(|err| panic!("the test binary's path: {err}"));
     sandbox
-        .command("timeout")
-        .arg("300")
-        .arg(exe)
+        .command(exe)
         .args(["--exact", test, "--include-ignored", "--nocapture"])
         .args(["--test-threads", "1"])
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -154,12 +160,15 @@ fn marker(sandbox: &Sandbox, name: &str) -> PathBuf {
     sandbox.root().join(format!("marker-{name}"))
 }
 
-/// How many times each writer found its own last write undone, from the children's output.
-fn reverts(outputs: &[String]) -> usize {
+/// The sum of a figure the children printed (`safety child: <what>=<n>`): `writes`, or
+/// `reverts` (how often a writer found its own last write undone).
+fn sum_of(outputs: &[String], what: &str) -> usize {
+    let prefix = format!("safety child: {what}=");
     outputs
         .iter()
         .flat_map(|text| text.lines())
-        .filter_map(|line| line.strip_prefix("safety child: reverts="))
+        // libtest may print `test <name> ... ` before the child's own first line.
+        .filter_map(|line| Some(&line[line.find(prefix.as_str())? + prefix.len()..]))
         .map(|count| count.trim().parse::<usize>().unwrap())
         .sum()
 }
@@ -173,7 +182,11 @@ fn run_writers(sandbox: &Sandbox, with_aws: bool) -> (usize, Vec<String>) {
         "# mine\n[default]\naws_access_key_id = AKIADEFAULTEXAMPLE01\naws_secret_access_key = d\n",
     )
     .unwrap();
-    std::fs::write(sandbox.aws_config_file(), "[default]\nregion = eu-north-1\n").unwrap();
+    std::fs::write(
+        sandbox.aws_config_file(),
+        "[default]\nregion = eu-north-1\n",
+    )
+    .unwrap();
     if !with_aws {
         std::fs::write(marker(sandbox, "aws-done"), "").unwrap();
     }
@@ -197,9 +210,10 @@ fn run_writers(sandbox: &Sandbox, with_aws: bool) -> (usize, Vec<String>) {
         let looped = |sandbox: &Sandbox| {
             (0..WRITERS).all(|writer| marker(sandbox, &format!("looped-{writer}")).exists())
         };
-        // Keep editing until every writer has done its 50 writes (at least twice, at most
-        // MAX_HANDMADE times): the overlap varies from run to run, the checks do not.
-        while handmade < MAX_HANDMADE && (handmade < 2 || !looped(sandbox)) {
+        // Keep editing until every writer has done its 50 writes (at least MIN_HANDMADE, at
+        // most MAX_HANDMADE profiles); the writers go on until this loop is done. The overlap
+        // varies from run to run, the checks do not.
+        while handmade < MAX_HANDMADE && (handmade < MIN_HANDMADE || !looped(sandbox)) {
             let profile = format!("handmade-{handmade}");
             aws_configure_set(
                 sandbox,
@@ -227,13 +241,17 @@ fn check_everything_is_there(sandbox: &Sandbox, handmade: usize) {
     for writer in 0..WRITERS {
         for profile in ['a', 'b'] {
             let name = writer_profile(writer, profile);
-            let key = writer_key(writer, profile, WRITES);
+            let key = writer_key(writer, profile, FINAL);
             assert_eq!(
                 credentials[&name]["aws_access_key_id"], key,
                 "botocore reads {name}'s last write"
             );
             assert_eq!(
-                files.read_credentials(&name).unwrap().unwrap().access_key_id,
+                files
+                    .read_credentials(&name)
+                    .unwrap()
+                    .unwrap()
+                    .access_key_id,
                 key,
                 "Rolecall reads {name}'s last write"
             );
@@ -253,7 +271,10 @@ fn check_everything_is_there(sandbox: &Sandbox, handmade: usize) {
             "`aws configure set region` of {name} was kept"
         );
     }
-    assert_eq!(credentials["default"]["aws_access_key_id"], "AKIADEFAULTEXAMPLE01");
+    assert_eq!(
+        credentials["default"]["aws_access_key_id"],
+        "AKIADEFAULTEXAMPLE01"
+    );
     assert_eq!(config["default"]["region"], "eu-north-1");
     let text = std::fs::read_to_string(sandbox.aws_credentials_file()).unwrap();
     assert!(text.starts_with("# mine\n[default]\n"), "{text}");
@@ -265,7 +286,11 @@ fn check_everything_is_there(sandbox: &Sandbox, handmade: usize) {
 fn concurrent_rolecall_writers_lose_no_update() {
     let sandbox = Sandbox::new();
     let (_, outputs) = run_writers(&sandbox, false);
-    assert_eq!(reverts(&outputs), 0, "no writer ever lost a write");
+    assert_eq!(
+        sum_of(&outputs, "reverts"),
+        0,
+        "no writer ever lost a write"
+    );
     check_everything_is_there(&sandbox, 0);
 }
 
@@ -282,8 +307,10 @@ fn writers_and_aws_configure_set_lose_no_update() {
     let sandbox = Sandbox::new();
     let (handmade, outputs) = run_writers(&sandbox, true);
     eprintln!(
-        "aws configure set wrote {handmade} profiles; the CLI undid {} Rolecall writes",
-        reverts(&outputs)
+        "aws configure set wrote {handmade} profiles beside {} Rolecall writes, and undid {} \
+         of them",
+        sum_of(&outputs, "writes"),
+        sum_of(&outputs, "reverts")
     );
     check_everything_is_there(&sandbox, handmade);
 }
@@ -314,25 +341,36 @@ fn child_writes_its_profiles() {
             }
         }
     };
-    for iteration in 0..WRITES {
+    // At least 50 writes; beside the CLI, on until it is done, so the two really overlap.
+    let aws_done = markers.join("marker-aws-done");
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut iteration = 0;
+    while iteration < WRITES || !aws_done.exists() {
+        assert!(
+            Instant::now() < deadline && iteration < MAX_WRITES,
+            "writer {writer}: the parent never said the CLI is done"
+        );
         if iteration > 0 {
             check(iteration - 1);
         }
         files
-            .write_profiles(&[write_of(writer, 'a', iteration), write_of(writer, 'b', iteration)])
+            .write_profiles(&[
+                write_of(writer, 'a', iteration),
+                write_of(writer, 'b', iteration),
+            ])
             .unwrap_or_else(|err| panic!("writer {writer}, write {iteration}: {err}"));
+        iteration += 1;
+        if iteration == WRITES {
+            std::fs::write(markers.join(format!("marker-looped-{writer}")), "").unwrap();
+        }
     }
-    check(WRITES - 1);
-    std::fs::write(markers.join(format!("marker-looped-{writer}")), "").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while !markers.join("marker-aws-done").exists() {
-        assert!(Instant::now() < deadline, "the parent never said the CLI is done");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    check(iteration - 1);
+    // Once more after the CLI is done: it may have put back older content over the last one.
     files
-        .write_profiles(&[write_of(writer, 'a', WRITES), write_of(writer, 'b', WRITES)])
+        .write_profiles(&[write_of(writer, 'a', FINAL), write_of(writer, 'b', FINAL)])
         .unwrap_or_else(|err| panic!("writer {writer}, last write: {err}"));
-    check(WRITES);
+    check(FINAL);
+    println!("safety child: writes={}", iteration + 1);
     println!("safety child: reverts={reverts}");
     println!("{DONE}");
 }
@@ -446,6 +484,7 @@ fn kill_9_mid_write_leaves_the_old_or_the_new_file() {
     for kill in 0..20 {
         let progress = sandbox.root().join("generation");
         let _ = std::fs::remove_file(&progress);
+        let _ = std::fs::remove_file(progress.with_extension("next"));
         let mut child = spawn_child(
             &sandbox,
             "aws_files_safety::child_rewrites_a_big_file",
@@ -500,7 +539,11 @@ fn kill_9_mid_write_leaves_the_old_or_the_new_file() {
 fn a_temporary_file_left_by_a_killed_write_is_cleaned_up_by_the_next() {
     let sandbox = Sandbox::new();
     let path = sandbox.aws_credentials_file();
-    std::fs::write(&path, "[default]\naws_access_key_id = AKIADEFAULTEXAMPLE01\n").unwrap();
+    std::fs::write(
+        &path,
+        "[default]\naws_access_key_id = AKIADEFAULTEXAMPLE01\n",
+    )
+    .unwrap();
     // What a write killed between its sync and its rename leaves: Rolecall's name pattern
     // (`.credentials.rolecall.<pid>.<nanos>.<attempt>.tmp`), a process that no longer exists
     // (pids stop at 2^22), written an hour ago.
@@ -535,13 +578,16 @@ fn child_rewrites_a_big_file() {
     let files = files_from_env();
     let mut log = String::new();
     // Bounded: the parent kills it long before.
-    for generation in first..first + 10_000 {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for generation in (first..first + 10_000).take_while(|_| Instant::now() < deadline) {
         log.push_str(&format!("{generation}\n"));
         // Replaced whole, so a kill never leaves the parent a partial log.
         let next = progress.with_extension("next");
         std::fs::write(&next, &log).unwrap();
         std::fs::rename(&next, &progress).unwrap();
-        files.write_profiles(&[generation_write(generation)]).unwrap();
+        files
+            .write_profiles(&[generation_write(generation)])
+            .unwrap();
     }
     println!("{DONE}");
 }

@@ -241,7 +241,11 @@ fn a_password_signs_in_without_any_ticket_cache() {
     let sandbox = Sandbox::new();
     let kdc = Kdc::start(&sandbox);
     // kdc.env() points KRB5CCNAME at a cache nobody filled; it must stay that way.
-    let output = run_child(&sandbox, kdc.env(), "negotiate::child_signs_in_with_a_password");
+    let output = run_child(
+        &sandbox,
+        kdc.env(),
+        "negotiate::child_signs_in_with_a_password",
+    );
     assert!(
         output.contains(&format!("accepted {ALICE} with a password")),
         "the acceptor should have named alice:\n{output}"
@@ -276,9 +280,17 @@ fn child_signs_in_with_a_password() {
             .unwrap_or_else(|err| panic!("the acceptor should take alice's token: {err}"));
         assert_eq!(accepted.principal, ALICE, "the KDC vouched for alice");
         let reply = accepted.reply.expect("a mutual-authentication reply");
-        assert!(client.step(Some(&reply)).expect("the reply verifies").is_none());
+        assert!(
+            client
+                .step(Some(&reply))
+                .expect("the reply verifies")
+                .is_none()
+        );
         assert!(client.is_complete(), "the server proved who it is");
-        println!("accepted {} with a password as {principal}", accepted.principal);
+        println!(
+            "accepted {} with a password as {principal}",
+            accepted.principal
+        );
     }
     println!("{DONE}");
 }

@@ -532,3 +532,39 @@ async fn an_unreachable_idp_is_a_network_error_naming_the_host() {
         "{err}"
     );
 }
+
+/// NTLM with a username and password: the WIA redirect, the two challenges and the three legs
+/// on one connection, against the simulator's NTLMv2 acceptor.
+#[tokio::test(flavor = "multi_thread")]
+async fn ntlm_with_a_password_signs_in_through_wia() {
+    let sim = sim().await;
+    let secrets = Arc::new(MemoryStore::new());
+    let mut endpoint = forms_endpoint(&sim, "CORP\\alice");
+    endpoint.method = SignInMethod::Ntlm;
+
+    let done = signed_in(run(&endpoint, Some(DEMO_PASSWORD), &secrets, &NoPasscodes).await);
+
+    assert_eq!(done.assertion.role_session_name, "alice@corp.example");
+    assert_eq!(sim.stats().form_posts, 0, "no form was used");
+    assert!(
+        secrets
+            .get("corp", SecretKind::SsoCookies)
+            .unwrap()
+            .is_some(),
+        "the session from WIA is kept like any other"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ntlm_with_a_wrong_password_is_refused_as_bad_credentials() {
+    let sim = sim().await;
+    let secrets = Arc::new(MemoryStore::new());
+    let mut endpoint = forms_endpoint(&sim, "CORP\\alice");
+    endpoint.method = SignInMethod::Ntlm;
+    let err = run(&endpoint, Some("wrong"), &secrets, &NoPasscodes)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SignInError::NtlmRefused { .. }), "{err:?}");
+    assert_eq!(err.kind(), FailureKind::BadCredentials);
+    assert!(err.to_string().contains("CORP\\alice"), "{err}");
+}

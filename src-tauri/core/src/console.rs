@@ -1,0 +1,668 @@
+//! "Open console": a one-click AWS Management Console sign-in for a profile's temporary
+//! credentials, through AWS's federation endpoint.
+//!
+//! This module owns the two federation calls (`getSigninToken`, then the `login` URL), the
+//! console destination per partition and region, and the logout-then-login URL for a browser
+//! already signed in to another account. It never opens a browser (the caller does), never logs
+//! a URL with its query (the login URL carries a `SigninToken`, a 15-minute secret: it lives in
+//! [`Sensitive`] and logs use [`http::redact`]), and never reads the environment itself (the
+//! overrides come in through an [`Environment`]).
+//!
+//! The rules, from the IAM User Guide ("Enable custom identity broker access to the AWS
+//! console", `id_roles_providers_enable-console-custom-url`):
+//! - `Session` is the URL-encoded JSON `{"sessionId","sessionKey","sessionToken"}` of
+//!   temporary credentials; long-term keys cannot be federated.
+//! - `SessionDuration` (900..=43200 seconds) is only for credentials from an `AssumeRole*`
+//!   call; with `GetFederationToken` credentials it makes the call fail. Without it, the console
+//!   session lasts as long as the credentials do, which is what Rolecall wants by default: the
+//!   console ends when the profile does, and the person renews both at once.
+//! - The login URL is valid for 15 minutes after it is made.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::aws_files::StoredCredentials;
+use crate::http::{self, HttpError};
+use crate::partition::{self, Partition, is_region_name};
+use crate::paths::Environment;
+use crate::secrets::{Sensitive, mask_access_key};
+
+/// Overrides the federation endpoint (`https://signin.aws.amazon.com/federation` and the
+/// partition's twins), e.g. for a private sign-in endpoint or a test's simulator.
+pub const SIGNIN_ENDPOINT_VAR: &str = "ROLECALL_SIGNIN_ENDPOINT";
+/// Overrides the console page the login lands on (`?region=` is added), e.g. the simulator's
+/// stand-in console for the demo.
+pub const CONSOLE_ENDPOINT_VAR: &str = "ROLECALL_CONSOLE_ENDPOINT";
+
+/// Who made the login URL: AWS shows it to the person when the console session ends, as the
+/// place to sign in again.
+pub const ISSUER: &str = "https://github.com/rolecall-app/rolecall";
+
+/// The range of `SessionDuration` AWS accepts.
+pub const SESSION_DURATION_SECS: std::ops::RangeInclusive<u32> = 900..=43_200;
+
+/// How long AWS honours a login URL after `getSigninToken`.
+pub const SIGNIN_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// The User-Agent of the federation calls.
+pub const USER_AGENT: &str = concat!("Rolecall/", env!("CARGO_PKG_VERSION"));
+
+/// Bytes of an error body shown to the person; AWS answers errors with whole HTML pages.
+const ERROR_BODY_SHOWN: usize = 300;
+
+/// Where the federation calls go and where the login lands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// `https://<signin host>/federation`, or [`SIGNIN_ENDPOINT_VAR`].
+    pub federation: Url,
+    /// [`CONSOLE_ENDPOINT_VAR`], when set; otherwise the partition's console.
+    pub console: Option<Url>,
+}
+
+impl Endpoints {
+    /// The partition's endpoints, unless the environment overrides them. An override must be
+    /// `https`, or `http` to this machine: the federation call carries the credentials.
+    pub fn for_partition(partition: Partition, env: &Environment) -> Result<Self, ConsoleError> {
+        let federation = match env.var(SIGNIN_ENDPOINT_VAR).map(str::trim) {
+            Some(raw) => parse_override(SIGNIN_ENDPOINT_VAR, raw)?,
+            None => Url::parse(&partition.federation_url()).map_err(|err| ConsoleError::Bug {
+                detail: err.to_string(),
+            })?,
+        };
+        let console = env
+            .var(CONSOLE_ENDPOINT_VAR)
+            .map(|raw| parse_override(CONSOLE_ENDPOINT_VAR, raw.trim()))
+            .transpose()?;
+        Ok(Self {
+            federation,
+            console,
+        })
+    }
+}
+
+fn parse_override(name: &'static str, raw: &str) -> Result<Url, ConsoleError> {
+    match Url::parse(raw) {
+        Ok(url) if http::is_secure_target(&url) && url.host_str().is_some() => Ok(url),
+        _ => Err(ConsoleError::BadOverride {
+            name,
+            value: raw.to_owned(),
+        }),
+    }
+}
+
+/// One console sign-in to make.
+#[derive(Debug, Clone, Copy)]
+pub struct SignIn<'a> {
+    pub credentials: &'a StoredCredentials,
+    /// The profile the credentials come from, for messages.
+    pub profile: &'a str,
+    pub partition: Partition,
+    /// The console's region; the partition's default region when `None`.
+    pub region: Option<&'a str>,
+    /// The console session's length; `None` (recommended) makes it end with the credentials.
+    pub session_duration: Option<u32>,
+    pub now: OffsetDateTime,
+}
+
+/// The partition credentials belong to: their assumed-role ARN's, else the region's, else `aws`.
+pub fn partition_of(credentials: &StoredCredentials, region: Option<&str>) -> Partition {
+    if let Some(partition) = credentials
+        .principal_arn
+        .as_deref()
+        .and_then(partition::partition_of_arn)
+    {
+        return partition;
+    }
+    match region {
+        Some(region) if region.starts_with("us-gov-") => Partition::AwsUsGov,
+        Some(region) if region.starts_with("cn-") => Partition::AwsCn,
+        _ => Partition::Aws,
+    }
+}
+
+/// The console's home page in `region`.
+///
+/// In `aws`, the regional host (`https://eu-west-1.console.aws.amazon.com/`) is where the
+/// console lives since AWS moved it to per-region endpoints; the global host only redirects
+/// there. In `aws-us-gov` and `aws-cn`, AWS's own documentation links both the global host with
+/// `?region=` and regional hosts, not consistently, so Rolecall uses the global host
+/// (`https://console.amazonaws-us-gov.com/`, `https://console.amazonaws.cn/`), which exists in
+/// every case and picks the region from the query.
+pub fn destination(
+    partition: Partition,
+    region: &str,
+    console_override: Option<&Url>,
+) -> Result<Url, ConsoleError> {
+    if !is_region_name(region) {
+        return Err(ConsoleError::BadRegion {
+            region: region.to_owned(),
+        });
+    }
+    let mut url = match console_override {
+        Some(url) => url.clone(),
+        None => {
+            let host = match partition {
+                Partition::Aws => format!("{region}.{}", partition.console_host()),
+                Partition::AwsUsGov | Partition::AwsCn => partition.console_host().to_owned(),
+            };
+            Url::parse(&format!("https://{host}/console/home")).map_err(|err| {
+                ConsoleError::Bug {
+                    detail: err.to_string(),
+                }
+            })?
+        }
+    };
+    url.query_pairs_mut().append_pair("region", region);
+    Ok(url)
+}
+
+/// The `Session` parameter: the credentials as AWS's federation endpoint reads them.
+fn session_json(credentials: &StoredCredentials, token: &Sensitive<String>) -> Sensitive<String> {
+    Sensitive::new(
+        serde_json::json!({
+            "sessionId": credentials.access_key_id,
+            "sessionKey": credentials.secret_access_key.expose(),
+            "sessionToken": token.expose(),
+        })
+        .to_string(),
+    )
+}
+
+#[derive(Deserialize)]
+struct SigninTokenAnswer {
+    #[serde(rename = "SigninToken")]
+    signin_token: String,
+}
+
+/// Exchanges the credentials for a sign-in token and returns the login URL that opens the
+/// console with them (valid for [`SIGNIN_TOKEN_LIFETIME`]).
+pub async fn signin_url(
+    client: &reqwest::Client,
+    endpoints: &Endpoints,
+    sign_in: &SignIn<'_>,
+) -> Result<Sensitive<Url>, ConsoleError> {
+    let credentials = sign_in.credentials;
+    let profile = sign_in.profile.to_owned();
+    let Some(token) = &credentials.session_token else {
+        return Err(ConsoleError::LongTermKeys {
+            profile,
+            key: mask_access_key(&credentials.access_key_id),
+        });
+    };
+    if let Some(expiration) = credentials.expiration
+        && expiration <= sign_in.now
+    {
+        return Err(ConsoleError::Expired { profile });
+    }
+    if let Some(seconds) = sign_in.session_duration {
+        if !SESSION_DURATION_SECS.contains(&seconds) {
+            return Err(ConsoleError::SessionDuration { seconds });
+        }
+        // GetFederationToken credentials (a `federated-user` principal) fail with it.
+        if credentials
+            .principal_arn
+            .as_deref()
+            .is_some_and(|arn| arn.contains(":federated-user/"))
+        {
+            return Err(ConsoleError::SessionDurationNotAllowed { profile });
+        }
+    }
+    let region = sign_in
+        .region
+        .unwrap_or_else(|| sign_in.partition.default_region());
+    let destination = destination(sign_in.partition, region, endpoints.console.as_ref())?;
+    let federation = &endpoints.federation;
+    if !http::is_secure_target(federation) {
+        return Err(ConsoleError::BadOverride {
+            name: SIGNIN_ENDPOINT_VAR,
+            value: http::redact(federation),
+        });
+    }
+
+    let mut request = federation.clone();
+    {
+        let session = session_json(credentials, token);
+        let mut query = request.query_pairs_mut();
+        query.append_pair("Action", "getSigninToken");
+        if let Some(seconds) = sign_in.session_duration {
+            query.append_pair("SessionDuration", &seconds.to_string());
+        }
+        query.append_pair("Session", session.expose());
+    }
+    tracing::debug!(
+        endpoint = %http::redact(federation),
+        key = %mask_access_key(&credentials.access_key_id),
+        "asking for a console sign-in token"
+    );
+    let answer = client
+        .get(request)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|err| network_error(federation, &err))?;
+    let status = answer.status();
+    let body = answer
+        .text()
+        .await
+        .map_err(|err| network_error(federation, &err))?;
+    if !status.is_success() {
+        return Err(ConsoleError::Refused {
+            endpoint: http::redact(federation),
+            profile,
+            status: status.as_u16(),
+            message: error_message(&body),
+        });
+    }
+    let token = serde_json::from_str::<SigninTokenAnswer>(&body)
+        .ok()
+        .map(|answer| Sensitive::new(answer.signin_token))
+        .filter(|token| !token.expose().is_empty())
+        .ok_or_else(|| ConsoleError::Unexpected {
+            endpoint: http::redact(federation),
+        })?;
+
+    let mut login = federation.clone();
+    login
+        .query_pairs_mut()
+        .append_pair("Action", "login")
+        .append_pair("Issuer", ISSUER)
+        .append_pair("Destination", destination.as_str())
+        .append_pair("SigninToken", token.expose());
+    Ok(Sensitive::new(login))
+}
+
+/// A URL that first signs the browser out of the console (which keeps one session per browser
+/// unless multi-session is on), then follows the login URL.
+///
+/// AWS documents only the sign-out itself (`https://signin.aws.amazon.com/oauth?Action=logout`,
+/// Knowledge Center "sign-out-account"); its `redirect_uri` is honoured only towards AWS's own
+/// sign-in host, and in `aws` only on the regional `us-east-1.signin.aws.amazon.com` (the
+/// global host ignores it and shows the console's start page). So, as aws-vault's
+/// `--auto-logout`, Leapp and Janus do, the login moves to that regional host (the sign-in token
+/// is valid there) and the sign-out is asked of the same host. In `aws-us-gov` and `aws-cn`,
+/// and at an overridden endpoint, the sign-out is asked of the login URL's own host; if AWS
+/// ignores `redirect_uri` there, the person lands on the console's start page, signed out, and
+/// opening the console again signs in.
+pub fn logout_then_login(login: &Sensitive<Url>) -> Sensitive<Url> {
+    let mut login = login.expose().clone();
+    if login.host_str() == Some(Partition::Aws.signin_host()) {
+        // Infallible for a host name: the URL already has one.
+        let _ = login.set_host(Some(&format!("us-east-1.{}", Partition::Aws.signin_host())));
+    }
+    let mut logout = login.clone();
+    logout.set_path("/oauth");
+    logout.set_query(None);
+    logout.set_fragment(None);
+    logout
+        .query_pairs_mut()
+        .append_pair("Action", "logout")
+        .append_pair("redirect_uri", login.as_str());
+    Sensitive::new(logout)
+}
+
+/// What to show of an error body: the first `<h1>` of an HTML page (AWS's error pages put the
+/// message there), else the text without tags, shortened.
+fn error_message(body: &str) -> String {
+    let lowered = body.to_ascii_lowercase();
+    let inner = match (lowered.find("<h1"), lowered.find("</h1>")) {
+        (Some(open), Some(close)) if open < close => body[open..close]
+            .find('>')
+            .map(|gt| &body[open + gt + 1..close]),
+        _ => None,
+    };
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in inner.unwrap_or(body).chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut text = words.join(" ");
+    if text.len() > ERROR_BODY_SHOWN {
+        let mut cut = ERROR_BODY_SHOWN;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    if text.is_empty() {
+        "no message".to_owned()
+    } else {
+        text
+    }
+}
+
+fn network_error(endpoint: &Url, err: &reqwest::Error) -> ConsoleError {
+    let mut chain = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    let lowered = chain.to_ascii_lowercase();
+    let endpoint = http::redact(endpoint);
+    if lowered.contains("certificate") || lowered.contains("unknownissuer") {
+        ConsoleError::Tls { endpoint }
+    } else {
+        let problem = if lowered.contains("dns error") || lowered.contains("failed to lookup") {
+            "its host name could not be found"
+        } else if lowered.contains("connection refused") {
+            "the connection was refused"
+        } else if err.is_timeout() || lowered.contains("timed out") {
+            "no answer in time"
+        } else {
+            "could not connect"
+        };
+        ConsoleError::Network { endpoint, problem }
+    }
+}
+
+/// Why the console could not be opened. No message holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error(
+        "The credentials of profile \"{profile}\" have expired. Renew the profile (rolecall \
+         login --profile {profile} ...) or sign in again from the tray, then open the console."
+    )]
+    Expired { profile: String },
+    #[error(
+        "Profile \"{profile}\" holds long-term access keys ({key}) without a session token, and \
+         AWS opens the console only for temporary credentials. Use a profile Rolecall wrote \
+         with rolecall login, or sign in to the console with your IAM user's password."
+    )]
+    LongTermKeys { profile: String, key: String },
+    #[error(
+        "A console session of {seconds} seconds is not possible: AWS allows 900 (15 minutes) to \
+         43200 (12 hours). Leave it out to make the console last as long as the credentials."
+    )]
+    SessionDuration { seconds: u32 },
+    #[error(
+        "The credentials of profile \"{profile}\" come from GetFederationToken, for which AWS \
+         refuses a console session length. Leave the session length out."
+    )]
+    SessionDurationNotAllowed { profile: String },
+    #[error(
+        "\"{region}\" is not an AWS region name (like eu-west-1). Give the console's region with \
+         --region, or set the profile's region in the AWS config file."
+    )]
+    BadRegion { region: String },
+    #[error(
+        "{name} is set to \"{value}\", which Rolecall cannot use: it must be an https URL (or \
+         http to this machine). Fix or unset {name}."
+    )]
+    BadOverride { name: &'static str, value: String },
+    #[error(
+        "AWS's sign-in endpoint {endpoint} refused the credentials of profile \"{profile}\" \
+         (HTTP {status}: {message}). They may have expired or been revoked: renew the profile \
+         (rolecall login) and try again."
+    )]
+    Refused {
+        endpoint: String,
+        profile: String,
+        status: u16,
+        message: String,
+    },
+    #[error(
+        "AWS's sign-in endpoint {endpoint} answered without a sign-in token. Try again; if it \
+         keeps happening, check {SIGNIN_ENDPOINT_VAR} or your proxy."
+    )]
+    Unexpected { endpoint: String },
+    #[error(
+        "Rolecall does not trust the certificate of {endpoint}. If your network inspects TLS, \
+         give your company's CA file to the endpoint in Settings."
+    )]
+    Tls { endpoint: String },
+    #[error(
+        "Rolecall could not reach AWS's sign-in endpoint {endpoint}: {problem}. Check your \
+         network or proxy, then try again."
+    )]
+    Network {
+        endpoint: String,
+        problem: &'static str,
+    },
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("Rolecall could not build a console URL ({detail}). This is a bug: please report it.")]
+    Bug { detail: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(token: Option<&str>, arn: Option<&str>) -> StoredCredentials {
+        StoredCredentials {
+            access_key_id: "ASIAEXAMPLEEXAMPLE12".to_owned(),
+            secret_access_key: Sensitive::new("secret".to_owned()),
+            session_token: token.map(|t| Sensitive::new(t.to_owned())),
+            expiration: None,
+            principal_arn: arn.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_console_follows_the_partition_and_region() {
+        let cases = [
+            (
+                Partition::Aws,
+                "eu-west-1",
+                "https://eu-west-1.console.aws.amazon.com/console/home?region=eu-west-1",
+            ),
+            (
+                Partition::AwsUsGov,
+                "us-gov-west-1",
+                "https://console.amazonaws-us-gov.com/console/home?region=us-gov-west-1",
+            ),
+            (
+                Partition::AwsCn,
+                "cn-northwest-1",
+                "https://console.amazonaws.cn/console/home?region=cn-northwest-1",
+            ),
+        ];
+        for (partition, region, want) in cases {
+            assert_eq!(
+                destination(partition, region, None).unwrap().as_str(),
+                want,
+                "the {partition} console in {region}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_region_that_would_change_the_host_is_refused() {
+        for bad in ["evil.example/x", "us-east-1.evil.example", "", "EU-WEST-1"] {
+            assert!(
+                matches!(
+                    destination(Partition::Aws, bad, None),
+                    Err(ConsoleError::BadRegion { .. })
+                ),
+                "{bad:?} must not become part of the console host"
+            );
+        }
+    }
+
+    #[test]
+    fn the_console_override_keeps_its_url_and_gets_the_region() {
+        let base = Url::parse("http://127.0.0.1:9/console").unwrap();
+        assert_eq!(
+            destination(Partition::Aws, "eu-west-1", Some(&base))
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9/console?region=eu-west-1"
+        );
+    }
+
+    #[test]
+    fn federation_follows_the_partition_unless_overridden() {
+        let env = Environment::default();
+        for partition in Partition::ALL {
+            let endpoints = Endpoints::for_partition(partition, &env).unwrap();
+            assert_eq!(
+                endpoints.federation.as_str(),
+                format!("https://{}/federation", partition.signin_host()),
+                "{partition}"
+            );
+            assert_eq!(endpoints.console, None);
+        }
+        let env = Environment::default().with(SIGNIN_ENDPOINT_VAR, "http://127.0.0.1:8/federation");
+        assert_eq!(
+            Endpoints::for_partition(Partition::AwsCn, &env)
+                .unwrap()
+                .federation
+                .as_str(),
+            "http://127.0.0.1:8/federation"
+        );
+    }
+
+    #[test]
+    fn an_override_that_would_send_credentials_in_the_clear_is_refused() {
+        for bad in ["http://signin.corp.example/federation", "not a url", "file:///x"] {
+            let env = Environment::default().with(SIGNIN_ENDPOINT_VAR, bad);
+            assert!(
+                matches!(
+                    Endpoints::for_partition(Partition::Aws, &env),
+                    Err(ConsoleError::BadOverride { .. })
+                ),
+                "{bad:?} must not receive credentials"
+            );
+        }
+    }
+
+    #[test]
+    fn the_partition_comes_from_the_arn_then_the_region() {
+        let gov = stored(
+            Some("t"),
+            Some("arn:aws-us-gov:sts::111122223333:assumed-role/Admin/alice"),
+        );
+        assert_eq!(partition_of(&gov, Some("eu-west-1")), Partition::AwsUsGov);
+        let unknown = stored(Some("t"), None);
+        assert_eq!(partition_of(&unknown, Some("cn-north-1")), Partition::AwsCn);
+        assert_eq!(
+            partition_of(&unknown, Some("us-gov-east-1")),
+            Partition::AwsUsGov
+        );
+        assert_eq!(partition_of(&unknown, None), Partition::Aws);
+    }
+
+    #[test]
+    fn logout_first_moves_the_global_aws_login_to_us_east_1() {
+        let login = Sensitive::new(
+            Url::parse(
+                "https://signin.aws.amazon.com/federation?Action=login&Issuer=x&SigninToken=tok",
+            )
+            .unwrap(),
+        );
+        let url = logout_then_login(&login).into_inner();
+        assert_eq!(url.host_str(), Some("us-east-1.signin.aws.amazon.com"));
+        assert_eq!(url.path(), "/oauth");
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(pairs[0], ("Action".to_owned(), "logout".to_owned()));
+        assert_eq!(
+            pairs[1].1,
+            "https://us-east-1.signin.aws.amazon.com/federation?Action=login&Issuer=x&SigninToken=tok",
+            "the redirect is the login, on the host that honours redirect_uri"
+        );
+    }
+
+    #[test]
+    fn logout_first_stays_on_other_partitions_and_overrides() {
+        for base in [
+            "https://signin.amazonaws-us-gov.com/federation",
+            "http://127.0.0.1:7/federation",
+        ] {
+            let login = Sensitive::new(Url::parse(&format!("{base}?Action=login")).unwrap());
+            let url = logout_then_login(&login).into_inner();
+            let origin = Url::parse(base).unwrap();
+            assert_eq!(url.host_str(), origin.host_str(), "{base}");
+            assert_eq!(url.port(), origin.port(), "{base}");
+            assert!(url.as_str().contains("Action=logout&redirect_uri="), "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn long_term_keys_and_expired_credentials_never_reach_the_network() {
+        // An endpoint nobody listens on: reaching it would be a network error.
+        let endpoints = Endpoints {
+            federation: Url::parse("http://127.0.0.1:9/federation").unwrap(),
+            console: None,
+        };
+        let client = reqwest::Client::new();
+        let now = OffsetDateTime::now_utc();
+        let long_term = stored(None, None);
+        let sign_in = SignIn {
+            credentials: &long_term,
+            profile: "personal",
+            partition: Partition::Aws,
+            region: None,
+            session_duration: None,
+            now,
+        };
+        let err = signin_url(&client, &endpoints, &sign_in).await.unwrap_err();
+        assert!(matches!(err, ConsoleError::LongTermKeys { .. }), "{err:?}");
+        assert!(err.to_string().contains("ASIA…LE12"), "key masked: {err}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+
+        let mut expired = stored(Some("t"), None);
+        expired.expiration = Some(now - time::Duration::minutes(1));
+        let sign_in = SignIn {
+            credentials: &expired,
+            ..sign_in
+        };
+        let err = signin_url(&client, &endpoints, &sign_in).await.unwrap_err();
+        assert!(matches!(err, ConsoleError::Expired { .. }), "{err:?}");
+        assert!(err.to_string().contains("Renew the profile"), "{err}");
+
+        let fresh = stored(Some("t"), None);
+        for seconds in [899, 43_201] {
+            let sign_in = SignIn {
+                credentials: &fresh,
+                session_duration: Some(seconds),
+                ..sign_in
+            };
+            let err = signin_url(&client, &endpoints, &sign_in).await.unwrap_err();
+            assert!(
+                matches!(err, ConsoleError::SessionDuration { .. }),
+                "{seconds}: {err:?}"
+            );
+        }
+        let federated = stored(
+            Some("t"),
+            Some("arn:aws:sts::111122223333:federated-user/bob"),
+        );
+        let sign_in = SignIn {
+            credentials: &federated,
+            session_duration: Some(3600),
+            ..sign_in
+        };
+        let err = signin_url(&client, &endpoints, &sign_in).await.unwrap_err();
+        assert!(
+            matches!(err, ConsoleError::SessionDurationNotAllowed { .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn error_pages_are_shown_by_their_heading() {
+        let page = "<html><head><title>Error</title></head><body><h1>HTTP Status 400 - \
+                    Invalid credentials parameter</h1><p>long text</p></body></html>";
+        assert_eq!(
+            error_message(page),
+            "HTTP Status 400 - Invalid credentials parameter"
+        );
+        assert_eq!(error_message("plain <b>words</b>\n here"), "plain words here");
+        assert_eq!(error_message(""), "no message");
+        assert!(error_message(&"é".repeat(400)).ends_with('…'));
+    }
+}

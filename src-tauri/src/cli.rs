@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
+mod console;
 mod credential_process;
 mod login;
 
@@ -80,6 +81,23 @@ pub enum Command {
     CredentialProcess {
         #[arg(long, value_name = "NAME")]
         profile: String,
+    },
+    /// Open the AWS console in your browser, signed in with a profile's credentials.
+    ///
+    /// The region is --region, else the profile's region in the AWS config file, else the
+    /// partition's first region. The console session ends when the credentials do.
+    Console {
+        #[arg(long, value_name = "NAME")]
+        profile: String,
+        /// Print the sign-in URL instead of opening it (it signs anyone in for 15 minutes).
+        #[arg(long)]
+        print: bool,
+        /// The console's region.
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+        /// Sign the browser out of the console first (it is signed in to another account).
+        #[arg(long)]
+        logout_first: bool,
     },
     /// End the identity provider's single sign-on session and forget its cookies.
     SignOut {
@@ -183,6 +201,17 @@ pub fn run(command: Command) -> ExitCode {
             duration,
         })),
         Command::CredentialProcess { profile } => credential_process::run(&profile),
+        Command::Console {
+            profile,
+            print,
+            region,
+            logout_first,
+        } => with_runtime(console::run(console::Request {
+            profile,
+            print,
+            region,
+            logout_first,
+        })),
         Command::SignOut { target } => with_runtime(sign_out(target)),
     }
 }

@@ -9,6 +9,7 @@
 
 mod architecture;
 mod cli;
+mod console;
 mod consumers;
 mod kerberos;
 mod login;

@@ -528,7 +528,11 @@ mod tests {
 
     #[test]
     fn an_override_that_would_send_credentials_in_the_clear_is_refused() {
-        for bad in ["http://signin.corp.example/federation", "not a url", "file:///x"] {
+        for bad in [
+            "http://signin.corp.example/federation",
+            "not a url",
+            "file:///x",
+        ] {
             let env = Environment::default().with(SIGNIN_ENDPOINT_VAR, bad);
             assert!(
                 matches!(
@@ -587,7 +591,10 @@ mod tests {
             let origin = Url::parse(base).unwrap();
             assert_eq!(url.host_str(), origin.host_str(), "{base}");
             assert_eq!(url.port(), origin.port(), "{base}");
-            assert!(url.as_str().contains("Action=logout&redirect_uri="), "{url}");
+            assert!(
+                url.as_str().contains("Action=logout&redirect_uri="),
+                "{url}"
+            );
         }
     }
 
@@ -661,7 +668,10 @@ mod tests {
             error_message(page),
             "HTTP Status 400 - Invalid credentials parameter"
         );
-        assert_eq!(error_message("plain <b>words</b>\n here"), "plain words here");
+        assert_eq!(
+            error_message("plain <b>words</b>\n here"),
+            "plain words here"
+        );
         assert_eq!(error_message(""), "no message");
         assert!(error_message(&"é".repeat(400)).ends_with('…'));
     }

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod aws_files;
 pub mod console;
 pub mod credential_process;
+pub mod engine;
 pub mod http;
 pub mod idp;
 pub mod ipc;

@@ -180,6 +180,9 @@ pub struct ProfileSource {
     pub principal_arn: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Renewed in the background before it expires (the active profile always is).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_refreshed: bool,
 }
 
 impl ProfileSource {
@@ -193,6 +196,7 @@ impl ProfileSource {
             role_arn: role.role_arn.clone(),
             principal_arn: role.principal_arn.clone(),
             region: region.map(str::to_owned),
+            keep_refreshed: false,
         }
     }
 
@@ -248,12 +252,31 @@ impl Registry {
         &self.profiles
     }
 
-    /// Records these profiles and saves the file.
+    /// Records these profiles and saves the file. A profile written again keeps its
+    /// "keep refreshed" choice.
     pub fn record(
         &mut self,
         entries: impl IntoIterator<Item = (String, ProfileSource)>,
     ) -> std::io::Result<()> {
-        self.profiles.extend(entries);
+        for (name, mut source) in entries {
+            if let Some(old) = self.profiles.get(&name) {
+                source.keep_refreshed |= old.keep_refreshed && old.role_arn == source.role_arn;
+            }
+            self.profiles.insert(name, source);
+        }
+        self.save()
+    }
+
+    /// Turns background renewal of `profile` on or off; `false` if Rolecall does not manage it.
+    pub fn set_keep_refreshed(&mut self, profile: &str, on: bool) -> std::io::Result<bool> {
+        let Some(source) = self.profiles.get_mut(profile) else {
+            return Ok(false);
+        };
+        source.keep_refreshed = on;
+        self.save().map(|()| true)
+    }
+
+    fn save(&self) -> std::io::Result<()> {
         if let Some(folder) = self.file.parent() {
             std::fs::create_dir_all(folder)?;
         }

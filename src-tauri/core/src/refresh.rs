@@ -27,6 +27,9 @@ pub struct Tracked {
     /// The last silent renewal found that a person is needed; it is not retried silently until
     /// the person signs in again.
     pub needs_person: bool,
+    /// When this session was written, if known: a session shorter than twice the renewal lead
+    /// is renewed at half its length instead, so it is never renewed over and over.
+    pub written_at: Option<OffsetDateTime>,
 }
 
 /// The person's lead times.
@@ -104,13 +107,17 @@ pub fn plan(
         let left = profile.expiration - now;
         let silent = profile.kept && !profile.needs_person;
         if silent {
-            if left <= policy.renew_lead {
+            let lead = match profile.written_at {
+                Some(at) => policy.renew_lead.min((profile.expiration - at) / 2),
+                None => policy.renew_lead,
+            };
+            if left <= lead {
                 renew
                     .entry(profile.endpoint.clone())
                     .or_default()
                     .push(profile.profile.clone());
             } else {
-                wake_for(profile.expiration - policy.renew_lead);
+                wake_for(profile.expiration - lead);
             }
             continue;
         }
@@ -166,6 +173,7 @@ mod tests {
             expiration: NOW + Duration::minutes(minutes_left),
             kept,
             needs_person: false,
+            written_at: None,
         }
     }
 
@@ -260,6 +268,21 @@ mod tests {
         let back = plan_at(NOW - Duration::hours(3), &profiles);
         assert!(back.renew.is_empty());
         assert_eq!(back.wake_at, NOW - Duration::hours(3) + MAX_SLEEP);
+    }
+
+    /// A 15-minute session (the shortest STS gives) would be due again the moment it is
+    /// renewed; it is renewed at half its length instead.
+    #[test]
+    fn short_sessions_are_renewed_at_half_their_length_not_over_and_over() {
+        let mut profile = tracked("short", "corp", 15, true);
+        profile.written_at = Some(NOW);
+        assert!(
+            plan_at(NOW, std::slice::from_ref(&profile))
+                .renew
+                .is_empty()
+        );
+        let later = plan_at(NOW + Duration::minutes(8), std::slice::from_ref(&profile));
+        assert_eq!(later.renew.len(), 1, "renewed with 7.5 minutes left");
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! A loopback stand-in for Microsoft AD FS (IdP-initiated sign-on, forms and MFA pages, WIA,
-//! `MSISAuth` SSO sessions, sign-out) and for AWS's `/saml` role chooser, for Rolecall's tests
-//! and demo. It follows how real AD FS behaves on the wire (see DESIGN.md §3), not what any
-//! client expects, and it only ever listens on loopback.
+//! `MSISAuth` SSO sessions, sign-out) and for AWS's `/saml` role chooser, STS and console
+//! federation (`/federation`, `/console`), for Rolecall's tests and demo. It follows how real
+//! AD FS and AWS behave on the wire (see DESIGN.md §3), not what any client expects, and it
+//! only ever listens on loopback.
 
 mod assertion;
 mod clock;
 mod config;
 mod cookies;
 mod escape;
+mod federation;
 pub mod negotiate;
 pub mod ntlm;
 mod pages;
@@ -19,6 +21,7 @@ mod wia;
 
 pub use config::{AWS_RELYING_PARTY, DEMO_PASSWORD, Fault, Mfa, Role, SimConfig, StsConfig, User};
 pub use cookies::MSISAUTH_CHUNK;
+pub use federation::{CONSOLE_PATH, FEDERATION_PATH, OAUTH_PATH};
 pub use pages::{CONTEXT_EXPIRED_TEXT, WRONG_PASSCODE_TEXT, WRONG_PASSWORD_TEXT};
 pub use server::{SIGN_ON_PATH, Sim, Stats};
 pub use sts::{IssuedCredentials, STS_PATH};

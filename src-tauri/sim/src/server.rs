@@ -29,6 +29,7 @@ use url::Url;
 use crate::assertion::{self, Issue};
 use crate::clock::Clock;
 use crate::config::{AWS_RELYING_PARTY, Fault, SimConfig};
+use crate::federation::{CONSOLE_PATH, FEDERATION_PATH, Federation};
 use crate::ntlm::{self, NtlmAcceptor};
 use crate::sts::{IssuedCredentials, STS_PATH, Sts};
 use crate::wia::{WIA_SCHEMES, WiaAcceptor, WiaStep, is_wia_user_agent};
@@ -63,6 +64,10 @@ pub struct Stats {
     pub sts_calls: u64,
     /// STS requests answered with an error.
     pub sts_errors: u64,
+    /// Console logins (`/federation?Action=login`) sent on to their destination.
+    pub console_sign_ins: u64,
+    /// Console sign-outs (`/oauth?Action=logout`).
+    pub console_sign_outs: u64,
 }
 
 /// A running simulator on a loopback listener; dropping it shuts the server down.
@@ -81,6 +86,7 @@ struct Shared {
     mfa_contexts: Mutex<HashMap<String, MfaContext>>,
     counters: Counters,
     sts: Sts,
+    federation: Federation,
     /// The built-in NTLM acceptor, when `config.ntlm` is on.
     ntlm: Option<NtlmAcceptor>,
 }
@@ -142,6 +148,7 @@ impl Sim {
             mfa_contexts: Mutex::default(),
             counters: Counters::default(),
             sts: Sts::default(),
+            federation: Federation::default(),
         });
         let app = Router::new()
             .fallback(dispatch)
@@ -190,6 +197,21 @@ impl Sim {
         url
     }
 
+    /// `<base>federation`, the stand-in for `https://signin.aws.amazon.com/federation`, for
+    /// `ROLECALL_SIGNIN_ENDPOINT`.
+    pub fn federation_url(&self) -> Url {
+        let mut url = self.shared.base.clone();
+        url.set_path(FEDERATION_PATH);
+        url
+    }
+
+    /// `<base>console`, the stand-in console page, for `ROLECALL_CONSOLE_ENDPOINT`.
+    pub fn console_url(&self) -> Url {
+        let mut url = self.shared.base.clone();
+        url.set_path(CONSOLE_PATH);
+        url
+    }
+
     /// Every set of credentials the simulated STS has issued, by access key id.
     pub fn issued_credentials(&self) -> Vec<IssuedCredentials> {
         self.shared.sts.issued_credentials()
@@ -214,6 +236,8 @@ impl Sim {
             sso_sessions: sessions.values().filter(|s| s.expires_at > now).count() as u64,
             sts_calls: self.shared.sts.calls(),
             sts_errors: self.shared.sts.errors(),
+            console_sign_ins: self.shared.federation.sign_ins(),
+            console_sign_outs: self.shared.federation.sign_outs(),
         }
     }
 }
@@ -331,6 +355,16 @@ async fn dispatch(
                 .await
         }
         "/saml" => html(StatusCode::METHOD_NOT_ALLOWED, pages::not_found()),
+        "/federation" if request.method == Method::GET => {
+            let issued = shared.sts.issued_credentials();
+            shared
+                .federation
+                .answer(&request.query, &issued, shared.clock.now())
+        }
+        "/oauth" if request.method == Method::GET => {
+            shared.federation.oauth(&request.query, &shared.base)
+        }
+        "/console" if request.method == Method::GET => shared.federation.console(&request.query),
         "/" => {
             let users: Vec<String> = shared
                 .config

@@ -7,6 +7,8 @@
 )]
 
 mod aws_files_safety;
+mod console;
+mod engine;
 mod keyring;
 mod negotiate;
 mod ntlm;

@@ -1,0 +1,277 @@
+//! The app's engine against the simulator: sign in, use a role, and the background renewal
+//! driven by a clock the test jumps, as after a laptop slept.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rolecall_core::engine::{Action, Clock, Engine, EngineConfig, Notice, Overall, Phase, Status};
+use rolecall_core::paths::{AppPaths, Environment, Platform};
+use rolecall_core::refresh::WarningKind;
+use rolecall_core::secrets::{MemoryStore, SecretKind, SecretStore, Sensitive};
+use rolecall_core::settings::{Endpoint, Settings, SignInMethod};
+use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
+use time::OffsetDateTime;
+
+#[derive(Debug)]
+struct TestClock(Mutex<OffsetDateTime>);
+
+impl TestClock {
+    fn jump(&self, by: time::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+struct World {
+    sim: Sim,
+    engine: Engine,
+    notices: tokio::sync::mpsc::UnboundedReceiver<Notice>,
+    clock: Arc<TestClock>,
+    secrets: Arc<MemoryStore>,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Sim::start(listener, SimConfig::demo()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = Environment::new(Platform::current())
+        .with("HOME", dir.path().to_string_lossy())
+        .with(
+            "ROLECALL_CONFIG_DIR",
+            dir.path().join("config").to_string_lossy(),
+        )
+        .with("AWS_ENDPOINT_URL_STS", sim.sts_url());
+    let paths = AppPaths::resolve(&env).unwrap();
+    let mut endpoint = Endpoint::new("corp", sim.sign_on_url().as_str()).unwrap();
+    endpoint.method = SignInMethod::Forms;
+    endpoint.username = Some("alice".to_owned());
+    let mut settings = Settings::default();
+    settings.add_endpoint(endpoint).unwrap();
+    settings.save(&paths).unwrap();
+    let secrets = Arc::new(MemoryStore::new());
+    secrets
+        .set(
+            "corp",
+            SecretKind::Password,
+            &Sensitive::new(DEMO_PASSWORD.to_owned()),
+        )
+        .unwrap();
+    let clock = Arc::new(TestClock(Mutex::new(OffsetDateTime::now_utc())));
+    let (engine, notices) = Engine::new(EngineConfig {
+        paths,
+        env,
+        secrets: Arc::clone(&secrets) as Arc<dyn SecretStore>,
+        clock: Arc::clone(&clock) as Arc<dyn Clock>,
+    });
+    World {
+        sim,
+        engine,
+        notices,
+        clock,
+        secrets,
+        _dir: dir,
+    }
+}
+
+async fn wait_for(engine: &Engine, what: &str, check: impl Fn(&Status) -> bool) -> Status {
+    let mut status = engine.subscribe();
+    tokio::time::timeout(Duration::from_secs(60), status.wait_for(|s| check(s)))
+        .await
+        .unwrap_or_else(|_| panic!("{what}: {:?}", engine.status()))
+        .unwrap()
+        .clone()
+}
+
+const ADMIN: &str = "arn:aws:iam::111122223333:role/Admin";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_in_lists_accounts_and_using_a_role_makes_the_active_profile() {
+    let world = world().await;
+    assert_eq!(world.engine.status().overall, Overall::SignedOut);
+    assert_eq!(world.engine.status().endpoints[0].phase, Phase::SignedOut);
+
+    world
+        .engine
+        .act(Action::SignIn {
+            endpoint: "corp".to_owned(),
+        })
+        .await
+        .unwrap();
+    let status = world.engine.status();
+    assert!(
+        matches!(&status.endpoints[0].phase, Phase::SignedIn { session_name } if session_name == "alice@corp.example"),
+        "{status:?}"
+    );
+    assert_eq!(status.endpoints[0].accounts.len(), 3);
+
+    world
+        .engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: ADMIN.to_owned(),
+        })
+        .await
+        .unwrap();
+    let status = world.engine.status();
+    let active = status
+        .profiles
+        .iter()
+        .find(|p| p.active)
+        .expect("an active profile");
+    assert_eq!(active.name, "default");
+    assert_eq!(active.role_arn, ADMIN);
+    assert_eq!(status.overall, Overall::Valid);
+    assert_eq!(
+        world.sim.stats().form_posts,
+        1,
+        "the sign-in's assertion was reused"
+    );
+}
+
+/// The active profile is renewed when 15 minutes are left, with no one asked, after the clock
+/// jumps (a laptop waking up) — the scheduler never slept past it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_active_profile_is_renewed_in_the_background_before_it_expires() {
+    let world = world().await;
+    world
+        .engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: ADMIN.to_owned(),
+        })
+        .await
+        .unwrap();
+    let first = world.engine.status().profiles[0].expiration.unwrap();
+    let calls = world.sim.stats().sts_calls;
+    let _renewals = world.engine.start_renewals();
+
+    // The wall clock moves for everyone: Rolecall and the IdP/STS.
+    world.clock.jump(time::Duration::minutes(50));
+    world.sim.advance_clock(Duration::from_secs(50 * 60));
+    world
+        .engine
+        .act(Action::KeepRefreshed {
+            profile: "default".to_owned(),
+            on: true,
+        })
+        .await
+        .unwrap();
+
+    wait_for(&world.engine, "the profile should be renewed", |status| {
+        status.profiles[0].expiration.is_some_and(|e| e > first)
+    })
+    .await;
+    assert_eq!(world.sim.stats().sts_calls, calls + 1);
+}
+
+/// When renewal needs a person (the IdP session is over and there is no password), the person
+/// is told once, then warned before expiry; nothing loops.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renewal_that_needs_a_person_says_so_and_then_warns() {
+    let mut world = world().await;
+    world
+        .engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: ADMIN.to_owned(),
+        })
+        .await
+        .unwrap();
+    world.secrets.delete("corp", SecretKind::Password).unwrap();
+    world.sim.advance_clock(Duration::from_secs(9 * 60 * 60));
+    let _renewals = world.engine.start_renewals();
+
+    // 51 minutes: clearly inside the 10-minute warning lead, whatever the seconds.
+    world.clock.jump(time::Duration::minutes(51));
+    world
+        .engine
+        .act(Action::KeepRefreshed {
+            profile: "default".to_owned(),
+            on: true,
+        })
+        .await
+        .unwrap();
+
+    let first = tokio::time::timeout(Duration::from_secs(60), world.notices.recv())
+        .await
+        .expect("a notice")
+        .unwrap();
+    assert!(
+        matches!(&first, Notice::RenewalFailed { endpoint, message } if endpoint == "corp" && message.contains("password")),
+        "{first:?}"
+    );
+    let second = tokio::time::timeout(Duration::from_secs(60), world.notices.recv())
+        .await
+        .expect("a warning")
+        .unwrap();
+    assert!(
+        matches!(&second, Notice::Expiry(warning) if warning.kind == WarningKind::ExpiresSoon && warning.profile == "default"),
+        "{second:?}"
+    );
+    let posts = world.sim.stats().form_posts;
+    world
+        .engine
+        .act(Action::KeepRefreshed {
+            profile: "default".to_owned(),
+            on: true,
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        world.notices.try_recv().is_err(),
+        "no repeated notices for the same session"
+    );
+    assert_eq!(
+        world.sim.stats().form_posts,
+        posts,
+        "no silent retries that cannot work"
+    );
+    assert!(world.engine.status().profiles[0].last_error.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn all_roles_writes_a_profile_per_role_and_keep_refreshed_is_remembered() {
+    let world = world().await;
+    world
+        .engine
+        .act(Action::AllRoles {
+            endpoint: "corp".to_owned(),
+        })
+        .await
+        .unwrap();
+    let status = world.engine.status();
+    assert_eq!(status.profiles.len(), 5, "{status:?}");
+    let name = status.profiles[0].name.clone();
+    world
+        .engine
+        .act(Action::KeepRefreshed {
+            profile: name.clone(),
+            on: true,
+        })
+        .await
+        .unwrap();
+    assert!(
+        world
+            .engine
+            .status()
+            .profiles
+            .iter()
+            .any(|p| p.name == name && p.keep_refreshed)
+    );
+    let missing = world
+        .engine
+        .act(Action::KeepRefreshed {
+            profile: "nope".to_owned(),
+            on: true,
+        })
+        .await
+        .unwrap_err();
+    assert!(missing.to_string().contains("nope"), "{missing}");
+}

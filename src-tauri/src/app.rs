@@ -4,14 +4,15 @@ use std::process::ExitCode;
 
 use std::sync::Arc;
 
-use rolecall_core::credential_process::{Renewals, Service};
+use rolecall_core::credential_process::{Renewals as CredentialRenewals, Service};
+use rolecall_core::engine::{Engine, EngineConfig, Renewals, SystemClock};
 use rolecall_core::ipc;
 use rolecall_core::paths::{AppPaths, Environment};
 use rolecall_core::secrets::{Keyring, SecretStore};
 use tauri::{AppHandle, Manager, RunEvent};
 use tauri_plugin_autostart::MacosLauncher;
 
-use crate::{tray, windows};
+use crate::{notifications, tray, windows};
 
 pub fn run() -> ExitCode {
     let app = tauri::Builder::default()
@@ -24,8 +25,20 @@ pub fn run() -> ExitCode {
             None,
         ))
         .setup(|app| {
-            tray::install(app.handle())?;
-            if let Some(socket) = answer_credential_requests() {
+            let env = Environment::from_process();
+            let paths = AppPaths::resolve(&env)?;
+            let secrets: Arc<dyn SecretStore> = Arc::new(Keyring::new());
+            let (engine, notices) = Engine::new(EngineConfig {
+                paths: paths.clone(),
+                env: env.clone(),
+                secrets: Arc::clone(&secrets),
+                clock: Arc::new(SystemClock),
+            });
+            let renewals = tauri::async_runtime::block_on(async { engine.start_renewals() });
+            app.manage(Background(renewals));
+            notifications::spawn(notices, engine.clone());
+            tray::install(app.handle(), engine)?;
+            if let Some(socket) = answer_credential_requests(paths, env, secrets) {
                 app.manage(socket);
             }
             Ok(())
@@ -64,20 +77,18 @@ fn on_second_launch(app: &AppHandle) {
 /// The socket `rolecall credential-process` asks first, kept open while the app runs.
 struct CredentialSocket(#[allow(dead_code, reason = "held open until the app exits")] ipc::Server);
 
+/// The background renewal, running until the app exits.
+struct Background(#[allow(dead_code, reason = "runs until dropped")] Renewals);
+
 /// Starts answering the AWS tools' credential requests; without it they renew by themselves,
 /// so a failure here is only logged.
-fn answer_credential_requests() -> Option<CredentialSocket> {
-    let env = Environment::from_process();
-    let paths = match AppPaths::resolve(&env) {
-        Ok(paths) => paths,
-        Err(err) => {
-            tracing::warn!("no credential socket: {err}");
-            return None;
-        }
-    };
+fn answer_credential_requests(
+    paths: AppPaths,
+    env: Environment,
+    secrets: Arc<dyn SecretStore>,
+) -> Option<CredentialSocket> {
     let path = ipc::socket_path(&paths, &env);
-    let secrets: Arc<dyn SecretStore> = Arc::new(Keyring::new());
-    let renewals = Renewals::new(Service {
+    let renewals = CredentialRenewals::new(Service {
         paths,
         env,
         secrets,

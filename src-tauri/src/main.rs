@@ -5,8 +5,10 @@
 #![cfg_attr(all(not(debug_assertions), windows), windows_subsystem = "windows")]
 
 mod app;
+mod browser;
 mod cli;
 mod menu;
+mod notifications;
 mod tray;
 mod windows;
 

@@ -1,66 +1,290 @@
-//! The tray icon and its menu. It renders state and forwards the person's choices; what a
-//! choice means is decided elsewhere.
+//! The tray icon and its menu, rendered from the engine's status snapshot. A choice in the
+//! menu becomes an engine action; what it means is decided in the core.
 
-use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rolecall_core::engine::{Action, Engine, Overall, Phase, ProfileStatus, Status};
+use tauri::image::Image;
+use tauri::menu::{
+    CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu,
+};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Wry};
+use tauri::{AppHandle, Manager, Wry};
 use tauri_plugin_autostart::ManagerExt as _;
+use time::OffsetDateTime;
 
-use crate::menu::MenuId;
-use crate::windows;
+use crate::menu::{MenuId, RoleAt};
+use crate::{browser, notifications, windows};
 
 const TRAY_ID: &str = "rolecall";
+/// How often the countdowns in the menu move on.
+const TICK: Duration = Duration::from_secs(30);
 
-pub fn install(app: &AppHandle) -> tauri::Result<()> {
-    let menu = build_menu(app)?;
+/// The engine and the snapshot the current menu shows (menu ids point into it).
+pub struct TrayState {
+    engine: Engine,
+    shown: Mutex<Status>,
+}
+
+pub fn install(app: &AppHandle, engine: Engine) -> tauri::Result<()> {
+    let status = engine.status();
+    let menu = build_menu(app, &status)?;
     TrayIconBuilder::with_id(TRAY_ID)
-        .icon(tauri::include_image!("../icons/tray-signed-out.png"))
-        .tooltip("Rolecall — signed out")
+        .icon(icon(status.overall))
+        .tooltip(tooltip(&status))
         .menu(&menu)
         .show_menu_on_left_click(true)
         .on_menu_event(on_menu_event)
         .build(app)?;
+    let mut changes = engine.subscribe();
+    app.manage(TrayState {
+        engine,
+        shown: Mutex::new(status),
+    });
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { break },
+                () = tokio::time::sleep(TICK) => {}
+            }
+            let status = changes.borrow_and_update().clone();
+            render(&app, status);
+        }
+    });
     Ok(())
 }
 
-fn build_menu(app: &AppHandle) -> tauri::Result<Menu<Wry>> {
-    let start_at_login = start_at_login_enabled(app);
-    Menu::with_items(
+fn render(app: &AppHandle, status: Status) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    match build_menu(app, &status) {
+        Ok(menu) => {
+            if let Err(err) = tray.set_menu(Some(menu)) {
+                tracing::error!("could not show the tray menu: {err}");
+            }
+        }
+        Err(err) => tracing::error!("could not build the tray menu: {err}"),
+    }
+    let _ = tray.set_icon(Some(icon(status.overall)));
+    let _ = tray.set_tooltip(Some(tooltip(&status)));
+    if let Some(state) = app.try_state::<TrayState>()
+        && let Ok(mut shown) = state.shown.lock()
+    {
+        *shown = status;
+    }
+}
+
+fn icon(overall: Overall) -> Image<'static> {
+    match overall {
+        Overall::SignedOut => tauri::include_image!("../icons/tray-signed-out.png"),
+        Overall::Valid => tauri::include_image!("../icons/tray-valid.png"),
+        Overall::Expiring => tauri::include_image!("../icons/tray-expiring.png"),
+        Overall::Expired => tauri::include_image!("../icons/tray-expired.png"),
+        Overall::Working => tauri::include_image!("../icons/tray-working.png"),
+    }
+}
+
+fn tooltip(status: &Status) -> String {
+    format!("Rolecall — {}", status_line(status))
+}
+
+/// "52 min left", "1 h 05 min left", "expired".
+fn time_left(expiration: OffsetDateTime) -> String {
+    let minutes = (expiration - OffsetDateTime::now_utc()).whole_minutes();
+    match minutes {
+        ..0 => "expired".to_owned(),
+        0..60 => format!("{minutes} min left"),
+        _ => format!("{} h {:02} min left", minutes / 60, minutes % 60),
+    }
+}
+
+fn role_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+fn status_line(status: &Status) -> String {
+    if status.overall == Overall::Working {
+        return "working…".to_owned();
+    }
+    match status.profiles.iter().find(|profile| profile.active) {
+        Some(ProfileStatus {
+            name,
+            role_arn,
+            expiration: Some(expiration),
+            ..
+        }) => format!(
+            "{name}: {} — {}",
+            role_name(role_arn),
+            time_left(*expiration)
+        ),
+        _ => "Signed out".to_owned(),
+    }
+}
+
+fn build_menu(app: &AppHandle, status: &Status) -> tauri::Result<Menu<Wry>> {
+    let mut items: Vec<Box<dyn IsMenuItem<Wry>>> = Vec::new();
+    items.push(Box::new(MenuItem::with_id(
         app,
-        &[
-            &MenuItem::with_id(
+        MenuId::Status.to_id(),
+        status_line(status),
+        false,
+        None::<&str>,
+    )?));
+    items.push(Box::new(PredefinedMenuItem::separator(app)?));
+    if status.endpoints.is_empty() {
+        items.push(Box::new(MenuItem::with_id(
+            app,
+            "no-endpoints",
+            "No sign-in endpoints yet: add one in Settings…",
+            false,
+            None::<&str>,
+        )?));
+    }
+    for (index, endpoint) in status.endpoints.iter().enumerate() {
+        items.push(Box::new(endpoint_menu(app, status, index)?));
+        let _ = endpoint;
+    }
+    items.push(Box::new(PredefinedMenuItem::separator(app)?));
+    items.push(Box::new(MenuItem::with_id(
+        app,
+        MenuId::RenewNow.to_id(),
+        "Renew now",
+        status
+            .profiles
+            .iter()
+            .any(|profile| profile.active || profile.keep_refreshed),
+        None::<&str>,
+    )?));
+    items.push(Box::new(MenuItem::with_id(
+        app,
+        MenuId::Settings.to_id(),
+        "Settings…",
+        true,
+        None::<&str>,
+    )?));
+    items.push(Box::new(CheckMenuItem::with_id(
+        app,
+        MenuId::StartAtLogin.to_id(),
+        "Start at login",
+        true,
+        start_at_login_enabled(app),
+        None::<&str>,
+    )?));
+    items.push(Box::new(PredefinedMenuItem::separator(app)?));
+    items.push(Box::new(MenuItem::with_id(
+        app,
+        MenuId::Quit.to_id(),
+        "Quit Rolecall",
+        true,
+        None::<&str>,
+    )?));
+    let refs: Vec<&dyn IsMenuItem<Wry>> = items.iter().map(|item| item.as_ref()).collect();
+    Menu::with_items(app, &refs)
+}
+
+fn endpoint_menu(app: &AppHandle, status: &Status, index: usize) -> tauri::Result<Submenu<Wry>> {
+    let endpoint = &status.endpoints[index];
+    let menu = Submenu::new(app, &endpoint.name, true)?;
+    let note = |text: String| MenuItem::new(app, text, false, None::<&str>);
+    match &endpoint.phase {
+        Phase::SignedOut => {}
+        Phase::Working => menu.append(&note("Signing in…".to_owned())?)?,
+        Phase::SignedIn { session_name } => {
+            menu.append(&note(format!("Signed in as {session_name}"))?)?;
+        }
+        Phase::NeedsPerson { reason, .. } => {
+            menu.append(&note(format!("Needs you: {reason}"))?)?;
+        }
+        Phase::Failed { message } => {
+            let short: String = message.chars().take(90).collect();
+            menu.append(&note(format!("Failed: {short}"))?)?;
+        }
+    }
+    let signed_in = matches!(endpoint.phase, Phase::SignedIn { .. });
+    if !signed_in {
+        menu.append(&MenuItem::with_id(
+            app,
+            MenuId::SignIn(index).to_id(),
+            "Sign in",
+            endpoint.phase != Phase::Working,
+            None::<&str>,
+        )?)?;
+        return Ok(menu);
+    }
+    for (account_index, account) in endpoint.accounts.iter().enumerate() {
+        let account_menu = Submenu::new(app, account.label(), true)?;
+        for (role_index, role) in account.roles.iter().enumerate() {
+            let at = RoleAt {
+                endpoint: index,
+                account: account_index,
+                role: role_index,
+            };
+            let profile = status
+                .profiles
+                .iter()
+                .filter(|profile| {
+                    profile.endpoint == endpoint.name && profile.role_arn == role.role_arn
+                })
+                .max_by_key(|profile| (profile.active, profile.expiration));
+            let mut label = role.role_name().to_owned();
+            if let Some(profile) = profile {
+                if profile.active {
+                    label = format!("✓ {label}");
+                }
+                if let Some(expiration) = profile.expiration {
+                    label.push_str(&format!(" ({})", time_left(expiration)));
+                }
+            }
+            let role_menu = Submenu::new(app, label, true)?;
+            role_menu.append(&MenuItem::with_id(
                 app,
-                MenuId::Status.as_str(),
-                "Signed out",
-                false,
-                None::<&str>,
-            )?,
-            &PredefinedMenuItem::separator(app)?,
-            &MenuItem::with_id(
-                app,
-                MenuId::Settings.as_str(),
-                "Settings…",
+                MenuId::Use(at).to_id(),
+                format!("Use as \"{}\"", status.active_profile),
                 true,
                 None::<&str>,
-            )?,
-            &CheckMenuItem::with_id(
+            )?)?;
+            role_menu.append(&MenuItem::with_id(
                 app,
-                MenuId::StartAtLogin.as_str(),
-                "Start at login",
-                true,
-                start_at_login,
-                None::<&str>,
-            )?,
-            &PredefinedMenuItem::separator(app)?,
-            &MenuItem::with_id(
-                app,
-                MenuId::Quit.as_str(),
-                "Quit Rolecall",
+                MenuId::Console(at).to_id(),
+                "Open console",
                 true,
                 None::<&str>,
-            )?,
-        ],
-    )
+            )?)?;
+            role_menu.append(&CheckMenuItem::with_id(
+                app,
+                MenuId::KeepRefreshed(at).to_id(),
+                "Keep refreshed",
+                profile.is_some(),
+                profile.is_some_and(|profile| profile.keep_refreshed || profile.active),
+                None::<&str>,
+            )?)?;
+            if let Some(error) = profile.and_then(|profile| profile.last_error.as_ref()) {
+                let short: String = error.chars().take(90).collect();
+                role_menu.append(&note(format!("Last renewal: {short}"))?)?;
+            }
+            account_menu.append(&role_menu)?;
+        }
+        menu.append(&account_menu)?;
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        MenuId::AllRoles(index).to_id(),
+        "All roles → profiles",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        MenuId::SignOut(index).to_id(),
+        "Sign out",
+        true,
+        None::<&str>,
+    )?)?;
+    Ok(menu)
 }
 
 fn start_at_login_enabled(app: &AppHandle) -> bool {
@@ -87,7 +311,73 @@ fn on_menu_event(app: &AppHandle, event: MenuEvent) {
         }
         MenuId::StartAtLogin => toggle_start_at_login(app),
         MenuId::Quit => app.exit(0),
+        other => dispatch(app, other),
     }
+}
+
+/// Turns a menu choice into an engine action, run in the background; its failure is told.
+fn dispatch(app: &AppHandle, id: MenuId) {
+    let Some(state) = app.try_state::<TrayState>() else {
+        return;
+    };
+    let engine = state.engine.clone();
+    let Ok(shown) = state.shown.lock().map(|shown| shown.clone()) else {
+        return;
+    };
+    let endpoint_name = |index: usize| shown.endpoints.get(index).map(|e| e.name.clone());
+    let role_of = |at: RoleAt| {
+        let endpoint = shown.endpoints.get(at.endpoint)?;
+        let role = endpoint.accounts.get(at.account)?.roles.get(at.role)?;
+        Some((endpoint.name.clone(), role.role_arn.clone()))
+    };
+    let action = match id {
+        MenuId::SignIn(index) => endpoint_name(index).map(|endpoint| Action::SignIn { endpoint }),
+        MenuId::SignOut(index) => endpoint_name(index).map(|endpoint| Action::SignOut { endpoint }),
+        MenuId::AllRoles(index) => {
+            endpoint_name(index).map(|endpoint| Action::AllRoles { endpoint })
+        }
+        MenuId::Use(at) => {
+            role_of(at).map(|(endpoint, role_arn)| Action::Use { endpoint, role_arn })
+        }
+        MenuId::KeepRefreshed(at) => role_of(at).and_then(|(endpoint, role_arn)| {
+            let profile = shown
+                .profiles
+                .iter()
+                .find(|p| p.endpoint == endpoint && p.role_arn == role_arn)?;
+            Some(Action::KeepRefreshed {
+                profile: profile.name.clone(),
+                on: !profile.keep_refreshed,
+            })
+        }),
+        MenuId::RenewNow => Some(Action::RenewNow),
+        MenuId::Console(at) => {
+            if let Some((endpoint, role_arn)) = role_of(at) {
+                tauri::async_runtime::spawn(async move {
+                    match engine.console_url(&endpoint, &role_arn).await {
+                        Ok(url) => {
+                            if let Err(problem) = browser::open(&url) {
+                                notifications::failure("Could not open the console", &problem);
+                            }
+                        }
+                        Err(err) => {
+                            notifications::failure("Could not open the console", &err.to_string())
+                        }
+                    }
+                });
+            }
+            return;
+        }
+        MenuId::Status | MenuId::Settings | MenuId::StartAtLogin | MenuId::Quit => None,
+    };
+    let Some(action) = action else {
+        tracing::warn!("the menu entry {id} no longer matches the status");
+        return;
+    };
+    tauri::async_runtime::spawn(async move {
+        if let Err(err) = engine.act(action).await {
+            notifications::failure("Rolecall", &err.to_string());
+        }
+    });
 }
 
 fn toggle_start_at_login(app: &AppHandle) {
@@ -101,14 +391,8 @@ fn toggle_start_at_login(app: &AppHandle) {
         tracing::error!("could not change start at login: {err}");
     }
     // The check mark shows what the platform now says, not what was asked for.
-    if let Some(tray) = app.tray_by_id(TRAY_ID) {
-        match build_menu(app) {
-            Ok(menu) => {
-                if let Err(err) = tray.set_menu(Some(menu)) {
-                    tracing::error!("could not refresh the tray menu: {err}");
-                }
-            }
-            Err(err) => tracing::error!("could not rebuild the tray menu: {err}"),
-        }
+    if let Some(state) = app.try_state::<TrayState>() {
+        let status = state.engine.status();
+        render(app, status);
     }
 }

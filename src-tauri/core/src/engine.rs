@@ -458,6 +458,81 @@ impl Engine {
         }
     }
 
+    /// The console sign-in URL for a role: from its profile's credentials while they last,
+    /// otherwise from a new session that is not written anywhere.
+    pub async fn console_url(
+        &self,
+        name: &str,
+        role_arn: &str,
+    ) -> Result<crate::secrets::Sensitive<url::Url>, EngineError> {
+        let config = &self.shared.config;
+        let now = config.clock.now();
+        let files = AwsFiles::from_paths(&config.paths);
+        let registry = Registry::load(&config.paths.config_dir);
+        let (settings, endpoint) = self.endpoint(name)?;
+        let from_profile = registry
+            .all()
+            .iter()
+            .filter(|(_, source)| source.endpoint == name && source.role_arn == role_arn)
+            .find_map(|(profile, source)| {
+                let stored = files.read_credentials(profile).ok().flatten()?;
+                let fresh = stored
+                    .expiration
+                    .is_some_and(|e| e - now > time::Duration::minutes(5));
+                fresh.then(|| (profile.clone(), stored, source.region.clone()))
+            });
+        let (profile, stored, region) = match from_profile {
+            Some(found) => found,
+            None => {
+                let assertion = self.assertion(name).await?;
+                let role = assertion
+                    .roles
+                    .iter()
+                    .find(|role| role.role_arn == role_arn)
+                    .cloned()
+                    .ok_or_else(|| EngineError::NoRole {
+                        role: role_arn.to_owned(),
+                    })?;
+                let region = settings.preferences.default_region.clone();
+                let network = Network {
+                    ca_file: endpoint.ca_file.clone(),
+                    proxy: endpoint.proxy.clone(),
+                };
+                let sts_region = region
+                    .clone()
+                    .unwrap_or_else(|| assertion.partition.default_region().to_owned());
+                let sts = Sts::new(&network, &config.env, assertion.partition, &sts_region)?;
+                let credentials = sts
+                    .assume(
+                        &role,
+                        &assertion,
+                        settings.preferences.session_duration_secs.min(3600),
+                    )
+                    .await?;
+                let stored = crate::aws_files::StoredCredentials {
+                    access_key_id: credentials.access_key_id,
+                    secret_access_key: credentials.secret_access_key,
+                    session_token: Some(credentials.session_token),
+                    expiration: Some(credentials.expiration),
+                    principal_arn: credentials.principal_arn,
+                };
+                (role.role_name().to_owned(), stored, region)
+            }
+        };
+        let partition = crate::console::partition_of(&stored, region.as_deref());
+        let endpoints = crate::console::Endpoints::for_partition(partition, &config.env)?;
+        let client = Network::default().client(crate::console::USER_AGENT)?;
+        let sign_in = crate::console::SignIn {
+            credentials: &stored,
+            profile: &profile,
+            partition,
+            region: region.as_deref(),
+            session_duration: None,
+            now,
+        };
+        Ok(crate::console::signin_url(&client, &endpoints, &sign_in).await?)
+    }
+
     fn keep_refreshed(&self, profile: &str, on: bool) -> Result<(), EngineError> {
         let mut registry = Registry::load(&self.shared.config.paths.config_dir);
         match registry.set_keep_refreshed(profile, on) {
@@ -692,4 +767,8 @@ pub enum EngineError {
     Sts(#[from] StsError),
     #[error(transparent)]
     Files(#[from] crate::aws_files::AwsFilesError),
+    #[error(transparent)]
+    Console(#[from] crate::console::ConsoleError),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
 }

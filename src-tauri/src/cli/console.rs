@@ -1,15 +1,13 @@
 //! `rolecall console --profile NAME`: open the AWS console signed in with a profile's
 //! credentials, or print the sign-in URL.
 
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 use rolecall_core::aws_files::AwsFiles;
 use rolecall_core::console::{self, ConsoleError, Endpoints, SignIn};
 use rolecall_core::http::Network;
 use rolecall_core::paths::Environment;
-use rolecall_core::secrets::Sensitive;
 use time::OffsetDateTime;
-use url::Url;
 
 use super::{exit, fail, resolve_paths};
 
@@ -81,7 +79,7 @@ pub async fn run(request: Request) -> ExitCode {
         println!("{}", url.expose());
         return ExitCode::SUCCESS;
     }
-    match open_in_browser(&url) {
+    match crate::browser::open(&url) {
         Ok(()) => {
             println!(
                 "Opened the AWS console for profile \"{profile}\" in your browser (the link \
@@ -109,30 +107,5 @@ fn exit_code_of(err: &ConsoleError) -> u8 {
         ConsoleError::Tls { .. } => exit::TLS,
         ConsoleError::Network { .. } => exit::NETWORK,
         _ => exit::OTHER,
-    }
-}
-
-/// Hands the URL to the desktop's default browser, as one argument of the platform's opener
-/// and never through a shell (the URL's `&`s would split a `cmd /c start` line).
-fn open_in_browser(url: &Sensitive<Url>) -> Result<(), String> {
-    let (program, leading): (&str, &[&str]) = if cfg!(target_os = "macos") {
-        ("open", &[])
-    } else if cfg!(windows) {
-        ("rundll32", &["url.dll,FileProtocolHandler"])
-    } else {
-        ("xdg-open", &[])
-    };
-    let status = Command::new(program)
-        .args(leading)
-        .arg(url.expose().as_str())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|err| format!("{program}: {err}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{program} exited with {status}"))
     }
 }

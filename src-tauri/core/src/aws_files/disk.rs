@@ -122,13 +122,24 @@ impl Locked {
         patience: Patience<'_>,
         mut edit: impl FnMut(&[u8]) -> Result<Vec<u8>, AwsFilesError>,
     ) -> Result<FileChange, AwsFilesError> {
+        self.remove_stale_temps();
+        let mut change = None;
+        // Content another program wrote into the file we replaced, after our last check.
+        let mut orphaned: Option<Vec<u8>> = None;
         for _ in 0..patience.attempts.max(1) {
             let before = self.snapshot()?;
-            let old = before.bytes.as_deref();
-            let new = edit(old.unwrap_or_default())?;
-            if old.map_or(new.is_empty(), |old| old == new) {
-                return Ok(FileChange::Unchanged);
+            let base = orphaned.take().or_else(|| before.bytes.clone());
+            let new = edit(base.as_deref().unwrap_or_default())?;
+            if before
+                .bytes
+                .as_deref()
+                .map_or(new.is_empty(), |now| now == new)
+            {
+                return Ok(change.unwrap_or(FileChange::Unchanged));
             }
+            // Held across the rename: a writer that does not lock may still write into the
+            // file we are about to replace, and this is how its write is found again.
+            let replaced_file = File::open(&self.path).ok();
             let temp = self.write_temp(&new, before.permissions.clone())?;
             (patience.before_replace)(&self.path);
             let replaced = match self.snapshot() {
@@ -142,10 +153,16 @@ impl Locked {
             match replaced {
                 Ok(true) => {
                     sync_dir(folder_of(&self.path)).map_err(|source| self.write_error(source))?;
-                    return Ok(match old {
+                    change.get_or_insert(match before.bytes {
                         Some(_) => FileChange::Updated,
                         None => FileChange::Created,
                     });
+                    match replaced_file.and_then(|file| late_write(file, before.bytes.as_deref())) {
+                        // Someone wrote the old file between our check and the rename: redo
+                        // the edit on what they wrote, so neither change is lost.
+                        Some(theirs) => orphaned = Some(theirs),
+                        None => return Ok(change.unwrap_or(FileChange::Updated)),
+                    }
                 }
                 Ok(false) => {
                     let _ = fs::remove_file(&temp);
@@ -159,6 +176,30 @@ impl Locked {
         Err(AwsFilesError::KeptChanging {
             path: self.path.clone(),
         })
+    }
+
+    /// Temporary files of this file left by a write that was killed before its rename (they
+    /// hold a full copy of the file). Only a lock holder writes one, and the lock is ours now,
+    /// so every one found is stale.
+    fn remove_stale_temps(&self) {
+        let Some(name) = self
+            .path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+        else {
+            return;
+        };
+        let prefix = format!(".{name}.rolecall.");
+        let Ok(entries) = fs::read_dir(folder_of(&self.path)) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     fn snapshot(&self) -> Result<Snapshot, AwsFilesError> {
@@ -248,6 +289,32 @@ impl Locked {
             source,
         }
     }
+}
+
+/// What another program wrote into `replaced` (the file as it was before our rename) if that
+/// is no longer `read`: its write landed after our last check. Waits briefly for such a write
+/// to finish.
+fn late_write(mut replaced: File, read: Option<&[u8]>) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek};
+    let contents = |file: &mut File| {
+        let mut bytes = Vec::new();
+        file.rewind().ok()?;
+        file.read_to_end(&mut bytes).ok()?;
+        Some(bytes)
+    };
+    let mut seen = contents(&mut replaced)?;
+    if Some(seen.as_slice()) == read {
+        return None;
+    }
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(20));
+        let again = contents(&mut replaced)?;
+        if again == seen {
+            break;
+        }
+        seen = again;
+    }
+    Some(seen)
 }
 
 pub(super) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, AwsFilesError> {

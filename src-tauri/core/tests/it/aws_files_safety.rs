@@ -303,12 +303,9 @@ fn concurrent_rolecall_writers_lose_no_update() {
 /// can prevent that, so the children count such reverts (reported, not failed) and write once
 /// more after the CLI is done; what Rolecall must never do is undo one of the CLI's edits.
 ///
-/// Fails in about one run in five: see the `ignore` reason. `disk.rs` compares the file with
-/// what it read, then renames; an in-place write by the CLI that lands after that comparison
-/// and before the rename goes into the old inode, which the rename throws away.
+/// Regression: an in-place write by the CLI that lands after Rolecall's re-check and before its
+/// rename goes into the old inode; Rolecall reads it back from there and redoes its edit on it.
 #[test]
-#[ignore = "bug: aws_files/disk.rs Locked::edit loses an `aws configure set` that lands between \
-            its re-check and its rename (the CLI rewrites the old inode in place)"]
 fn writers_and_aws_configure_set_lose_no_update() {
     let sandbox = Sandbox::new();
     let (handmade, outputs) = run_writers(&sandbox, true);
@@ -541,7 +538,6 @@ fn kill_9_mid_write_leaves_the_old_or_the_new_file() {
 /// beside the credentials file; the next write should clean up such leftovers, or they pile up
 /// with every crash (the kill -9 test above prints how many it found).
 #[test]
-#[ignore = "bug: aws_files/disk.rs never removes a temporary file left by a killed write"]
 fn a_temporary_file_left_by_a_killed_write_is_cleaned_up_by_the_next() {
     let sandbox = Sandbox::new();
     let path = sandbox.aws_credentials_file();

@@ -1,16 +1,11 @@
-//! The `rolecall` binary: the tray app when started without a subcommand, the command line
-//! otherwise. The command line never creates a window or touches the display.
+//! The `rolecall` binary: the command line, and the launcher of the tray app.
+//!
+//! It links no GUI library: `rolecall credential-process`, which the AWS CLI runs before every
+//! call, starts in milliseconds. Without a subcommand it becomes the tray app, `rolecall-tray`
+//! beside it (on Unix by `exec`, so the process stays the one that was started).
 
-// No console window next to the tray app on Windows release builds.
-#![cfg_attr(all(not(debug_assertions), windows), windows_subsystem = "windows")]
-
-mod app;
 mod browser;
 mod cli;
-mod menu;
-mod notifications;
-mod tray;
-mod windows;
 
 use std::process::ExitCode;
 
@@ -18,23 +13,47 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    // The command line speaks in one line on stderr; the tray app's diagnostics go there too,
-    // so by default only warnings (app) or errors (command line) are shown.
-    let default_level = if args.command.is_some() {
-        "error"
-    } else {
-        "warn"
+    let Some(command) = args.command else {
+        return start_tray();
     };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ROLECALL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
         )
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
-    match args.command {
-        Some(command) => cli::run(command),
-        None => app::run(),
+    cli::run(command)
+}
+
+/// Becomes (Unix) or starts (elsewhere) the tray app installed beside this binary.
+fn start_tray() -> ExitCode {
+    let tray = std::env::current_exe().ok().and_then(|exe| {
+        let tray = exe.with_file_name(format!("rolecall-tray{}", std::env::consts::EXE_SUFFIX));
+        tray.exists().then_some(tray)
+    });
+    let Some(tray) = tray else {
+        eprintln!(
+            "rolecall: the tray app (rolecall-tray) is not installed beside this binary. \
+             Reinstall Rolecall, or use the command line (`rolecall --help`)."
+        );
+        return ExitCode::FAILURE;
+    };
+    let mut command = std::process::Command::new(&tray);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let err = command.exec();
+        eprintln!("rolecall: could not start {}: {err}", tray.display());
+        ExitCode::FAILURE
+    }
+    #[cfg(not(unix))]
+    match command.spawn() {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("rolecall: could not start {}: {err}", tray.display());
+            ExitCode::FAILURE
+        }
     }
 }

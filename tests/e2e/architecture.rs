@@ -46,3 +46,22 @@ fn core_never_depends_on_tauri() {
         "rolecall-core must not depend on GUI crates, but pulls in: {forbidden:?}"
     );
 }
+
+/// The AWS CLI starts `rolecall credential-process` before every call: loading GTK and WebKit
+/// would cost it most of 100 ms, so the command-line binary must not link them (the tray app
+/// is `rolecall-tray`).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_command_line_binary_links_no_gui_library() {
+    let output = std::process::Command::new("ldd")
+        .arg(rolecall_tests::rolecall_binary())
+        .output()
+        .expect("ldd (Debian package libc-bin)");
+    let libraries = String::from_utf8_lossy(&output.stdout);
+    for gui in ["libgtk", "libwebkit", "libjavascriptcore", "libgdk", "libayatana"] {
+        assert!(
+            !libraries.contains(gui),
+            "rolecall links {gui}; keep the GUI in rolecall-tray:\n{libraries}"
+        );
+    }
+}

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 mod console;
 mod credential_process;
+mod endpoints;
 mod login;
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
@@ -104,6 +105,12 @@ pub enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
+    /// Add, list or remove sign-in endpoints (the same settings the tray uses).
+    #[command(subcommand)]
+    Endpoint(endpoints::EndpointCommand),
+    /// Keep or forget an endpoint's password in the OS keyring.
+    #[command(subcommand)]
+    Password(endpoints::PasswordCommand),
 }
 
 /// Which endpoint: one from the settings, or a URL.
@@ -213,6 +220,8 @@ pub fn run(command: Command) -> ExitCode {
             logout_first,
         })),
         Command::SignOut { target } => with_runtime(sign_out(target)),
+        Command::Endpoint(command) => endpoints::endpoint(command),
+        Command::Password(command) => endpoints::password(command),
     }
 }
 

@@ -58,7 +58,13 @@ fn the_command_line_binary_links_no_gui_library() {
         .output()
         .expect("ldd (Debian package libc-bin)");
     let libraries = String::from_utf8_lossy(&output.stdout);
-    for gui in ["libgtk", "libwebkit", "libjavascriptcore", "libgdk", "libayatana"] {
+    for gui in [
+        "libgtk",
+        "libwebkit",
+        "libjavascriptcore",
+        "libgdk",
+        "libayatana",
+    ] {
         assert!(
             !libraries.contains(gui),
             "rolecall links {gui}; keep the GUI in rolecall-tray:\n{libraries}"

@@ -15,3 +15,4 @@ mod kerberos;
 mod login;
 mod roles;
 mod tray;
+mod tray_roles;

@@ -138,6 +138,45 @@ impl Desktop {
         parse_layout(&layout)
     }
 
+    /// The entries of the submenu reached by following `path` (labels, from the top level).
+    pub fn submenu(&self, item: &TrayItem, path: &[&str]) -> Vec<MenuEntry> {
+        let mut entries = self.menu(item);
+        for label in path {
+            let Some(entry) = entries.iter().find(|entry| entry.label == *label) else {
+                return Vec::new();
+            };
+            let layout = self
+                .call(
+                    &item.connection,
+                    &format!("{}/Menu", item.path),
+                    "com.canonical.dbusmenu.GetLayout",
+                    &[&entry.id.to_string(), "1", "[]"],
+                )
+                .unwrap_or_default();
+            // The answer starts with the parent itself; its children follow.
+            entries = parse_layout(&layout);
+        }
+        entries
+    }
+
+    /// Clicks the entry at the end of `path` (its submenus' labels, then its own).
+    pub fn click_path(&self, item: &TrayItem, path: &[&str]) {
+        let (label, parents) = path.split_last().expect("a path to click");
+        let menu = self.submenu(item, parents);
+        let entry = menu
+            .iter()
+            .find(|entry| entry.label == *label)
+            .unwrap_or_else(|| panic!("no menu entry {path:?} in {menu:#?}"));
+        let id = entry.id.to_string();
+        self.call(
+            &item.connection,
+            &format!("{}/Menu", item.path),
+            "com.canonical.dbusmenu.Event",
+            &[&id, "clicked", "<\"\">", "0"],
+        )
+        .unwrap_or_else(|| panic!("clicking {path:?} over D-Bus failed"));
+    }
+
     /// Clicks the entry labelled `label`, as a panel does.
     pub fn click(&self, item: &TrayItem, label: &str) {
         let menu = self.menu(item);

@@ -23,7 +23,8 @@ const STARTUP_LIMIT: Duration = Duration::from_secs(20);
 #[derive(Debug)]
 pub struct SessionBus {
     address: String,
-    daemon: Child,
+    /// `None` for a bus someone else runs (a [`crate::Desktop`]'s).
+    daemon: Option<Child>,
 }
 
 impl SessionBus {
@@ -45,7 +46,18 @@ impl SessionBus {
             .spawn()
             .expect("dbus-daemon (Debian package dbus-daemon; scripts/setup installs it)");
         let address = first_line(&mut daemon, "the session bus address");
-        Self { address, daemon }
+        Self {
+            address,
+            daemon: Some(daemon),
+        }
+    }
+
+    /// A bus that is already running, at `address`; it is not stopped when this is dropped.
+    pub fn existing(address: &str) -> Self {
+        Self {
+            address: address.to_owned(),
+            daemon: None,
+        }
     }
 
     pub fn address(&self) -> &str {
@@ -89,8 +101,10 @@ impl SessionBus {
 
 impl Drop for SessionBus {
     fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
+        if let Some(daemon) = &mut self.daemon {
+            let _ = daemon.kill();
+            let _ = daemon.wait();
+        }
     }
 }
 
@@ -125,7 +139,13 @@ impl SecretService {
     /// A Secret Service whose login keyring is created and unlocked with `password`, as a
     /// desktop login does. Returns once the default collection can take items.
     pub fn start(sandbox: &Sandbox, password: &str) -> Self {
-        let service = Self::spawn(sandbox, Some(password));
+        Self::start_on(sandbox, SessionBus::start(sandbox), password)
+    }
+
+    /// Like [`SecretService::start`], on a bus that already runs (a desktop's, so the app under
+    /// test has its tray and its keyring on one bus).
+    pub fn start_on(sandbox: &Sandbox, bus: SessionBus, password: &str) -> Self {
+        let service = Self::spawn(sandbox, bus, Some(password));
         let ready = eventually(STARTUP_LIMIT, || {
             service
                 .call_service(
@@ -145,11 +165,10 @@ impl SecretService {
     /// A Secret Service with no unlocked keyring: nobody has logged in to it. Returns once it
     /// owns its name.
     pub fn start_locked(sandbox: &Sandbox) -> Self {
-        Self::spawn(sandbox, None)
+        Self::spawn(sandbox, SessionBus::start(sandbox), None)
     }
 
-    fn spawn(sandbox: &Sandbox, password: Option<&str>) -> Self {
-        let bus = SessionBus::start(sandbox);
+    fn spawn(sandbox: &Sandbox, bus: SessionBus, password: Option<&str>) -> Self {
         let mut command = sandbox.command("gnome-keyring-daemon");
         command
             .args(["--foreground", "--components=secrets"])

@@ -1,0 +1,137 @@
+//! The tray as a person uses it: an endpoint and its password set up from the command line,
+//! then, in the real app on a private desktop, Sign in, the accounts and roles appear, and Use
+//! writes the active profile. The password lives in a real Secret Service on the desktop's bus.
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
+use rolecall_tests::bus::TrayItem;
+use rolecall_tests::keyring::{SecretService, SessionBus};
+use rolecall_tests::{Desktop, Running, Sandbox, eventually, rolecall_binary};
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+fn labels(entries: Vec<rolecall_tests::bus::MenuEntry>) -> Vec<String> {
+    entries.into_iter().map(|entry| entry.label).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_and_use_a_role_from_the_tray() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Sim::start(listener, SimConfig::demo()).await.unwrap();
+    let url = sim.sign_on_url().to_string();
+    let sts = sim.sts_url().to_string();
+
+    let work = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new();
+        let desktop = Desktop::start();
+        let service = SecretService::start_on(
+            &sandbox,
+            SessionBus::existing(desktop.bus_address()),
+            "login password",
+        );
+        let rolecall = |args: &[&str], stdin: Option<&str>| {
+            let mut child = desktop
+                .command(&sandbox, rolecall_binary())
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut input = child.stdin.take().unwrap();
+            if let Some(text) = stdin {
+                writeln!(input, "{text}").unwrap();
+            }
+            drop(input);
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "rolecall {args:?}: {output:?}");
+        };
+        rolecall(
+            &[
+                "endpoint",
+                "add",
+                "corp",
+                "--url",
+                &url,
+                "--auth",
+                "forms",
+                "--username",
+                "alice",
+            ],
+            None,
+        );
+        rolecall(
+            &["password", "set", "--endpoint", "corp"],
+            Some(DEMO_PASSWORD),
+        );
+        assert_eq!(
+            service.count_items(&[("service", "rolecall"), ("username", "password:corp")]),
+            1,
+            "the password is in the keyring"
+        );
+
+        let mut command = desktop.command(&sandbox, rolecall_binary());
+        command.env("AWS_ENDPOINT_URL_STS", &sts);
+        let mut app = Running::spawn(&mut command);
+        let item: TrayItem = eventually(LIMIT, || {
+            assert!(app.is_running(), "the app exited");
+            desktop.tray_item_of(app.pid())
+        })
+        .expect("the tray item appears");
+
+        let top = labels(desktop.menu(&item));
+        assert!(
+            top.contains(&"corp".to_owned()),
+            "the endpoint has a submenu: {top:?}"
+        );
+        assert_eq!(labels(desktop.submenu(&item, &["corp"])), ["Sign in"]);
+
+        desktop.click_path(&item, &["corp", "Sign in"]);
+        let account = eventually(LIMIT, || {
+            labels(desktop.submenu(&item, &["corp"]))
+                .into_iter()
+                .find(|label| label.ends_with("(111122223333)"))
+        })
+        .expect("after signing in, the accounts are listed");
+        let endpoint_menu = labels(desktop.submenu(&item, &["corp"]));
+        assert!(
+            endpoint_menu.contains(&"Signed in as alice@corp.example".to_owned())
+                && endpoint_menu.contains(&"All roles → profiles".to_owned())
+                && endpoint_menu.contains(&"Sign out".to_owned()),
+            "{endpoint_menu:?}"
+        );
+        let roles = labels(desktop.submenu(&item, &["corp", &account]));
+        assert_eq!(roles, ["Admin", "ReadOnly"], "roles sorted by name");
+
+        desktop.click_path(&item, &["corp", &account, "Admin", "Use as \"default\""]);
+        let credentials = sandbox.aws_credentials_file();
+        eventually(LIMIT, || {
+            std::fs::read_to_string(&credentials)
+                .ok()
+                .filter(|text| text.contains("[default]") && text.contains("aws_session_token"))
+        })
+        .expect("Use writes the active profile");
+        let status = eventually(LIMIT, || {
+            labels(desktop.menu(&item))
+                .into_iter()
+                .find(|label| label.starts_with("default: Admin —"))
+        })
+        .expect("the status line shows the active role and its time left");
+        assert!(status.contains("min left"), "{status}");
+        let marked = labels(desktop.submenu(&item, &["corp", &account]));
+        assert!(
+            marked.iter().any(|label| label.starts_with("✓ Admin (")),
+            "the active role is checked, with its time left: {marked:?}"
+        );
+        // (AppIndicator has no tooltips on Linux: the status line is the menu's first entry.)
+        desktop.click(&item, "Quit Rolecall");
+        assert!(
+            app.wait_for_exit(LIMIT)
+                .is_some_and(|status| status.success())
+        );
+    });
+    work.await.unwrap();
+}

@@ -53,7 +53,7 @@ fn core_never_depends_on_tauri() {
 #[cfg(target_os = "linux")]
 #[test]
 fn the_command_line_binary_links_no_gui_library() {
-    let output = std::process::Command::new("ldd")
+    let output = Command::new("ldd")
         .arg(rolecall_tests::rolecall_binary())
         .output()
         .expect("ldd (Debian package libc-bin)");

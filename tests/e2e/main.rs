@@ -13,6 +13,7 @@ mod console;
 mod consumers;
 mod kerberos;
 mod login;
+mod notifications;
 mod roles;
 mod tray;
 mod tray_roles;

@@ -109,7 +109,7 @@ impl Drop for SessionBus {
 }
 
 /// A session bus configuration like the system's, minus service activation.
-fn bus_config(socket_dir: &str) -> String {
+pub(crate) fn bus_config(socket_dir: &str) -> String {
     format!(
         r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">

@@ -144,6 +144,7 @@ pub struct Desktop {
     bus_address: String,
     xvfb: Child,
     bus: Child,
+    _dir: tempfile::TempDir,
 }
 
 impl Desktop {
@@ -166,8 +167,24 @@ impl Desktop {
             .spawn()
             .expect("Xvfb (Debian package xvfb; scripts/setup installs it)");
         let display = first_line(&mut xvfb, "Xvfb's display number");
+        // A bus that activates nothing: with the system's session configuration it would start
+        // gnome-keyring, dconf and the accessibility bus on demand, with this test process's
+        // HOME, outside any sandbox.
+        let dir = tempfile::Builder::new()
+            .prefix("rolecall-desktop-")
+            .tempdir()
+            .expect("a temporary folder for the desktop's bus");
+        let config = dir.path().join("session-bus.conf");
+        std::fs::write(
+            &config,
+            keyring::bus_config(&dir.path().display().to_string()),
+        )
+        .expect("writing the desktop bus configuration");
         let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--nopidfile", "--print-address=1"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -179,6 +196,7 @@ impl Desktop {
             bus_address,
             xvfb,
             bus,
+            _dir: dir,
         }
     }
 

@@ -325,8 +325,62 @@ impl Engine {
                 return Err(EngineError::SignIn(err));
             }
         };
+        self.signed_in(name, &endpoint, *signed_in).await
+    }
+
+    /// Takes a SAML response the IdP's own pages produced (the sign-in window captured it on
+    /// its way to AWS) as the endpoint's sign-in.
+    pub async fn accept_saml_response(
+        &self,
+        name: &str,
+        saml_response: &crate::secrets::Sensitive<String>,
+        post_to: Option<url::Url>,
+    ) -> Result<(), EngineError> {
+        let (_, endpoint) = self.endpoint(name)?;
+        let assertion = match crate::saml::parse_response(saml_response.expose()) {
+            Ok(assertion) => assertion,
+            Err(err) => {
+                self.set_phase(
+                    name,
+                    Phase::Failed {
+                        message: err.to_string(),
+                    },
+                );
+                return Err(EngineError::SignIn(SignInError::Saml(err)));
+            }
+        };
+        let signed_in = idp::SignedIn {
+            assertion,
+            post_to,
+            via: idp::SignedInVia::SingleSignOn,
+        };
+        self.signed_in(name, &endpoint, signed_in).await?;
+        self.publish();
+        self.shared.replan.notify_one();
+        Ok(())
+    }
+
+    /// A sign-in in the IdP's own pages ended without a SAML response (the window gave up, or
+    /// the page sent it where Rolecall could not read it): the endpoint shows `reason`, a
+    /// sentence that says what to do.
+    pub fn sign_in_abandoned(&self, name: &str, reason: &str) {
+        self.set_phase(
+            name,
+            Phase::Failed {
+                message: reason.to_owned(),
+            },
+        );
+    }
+
+    /// Keeps what a sign-in gave: the accounts (with aliases) and the assertion.
+    async fn signed_in(
+        &self,
+        name: &str,
+        endpoint: &Endpoint,
+        signed_in: idp::SignedIn,
+    ) -> Result<Arc<Assertion>, EngineError> {
         let mut cache = AliasCache::load(&self.shared.config.paths.config_dir);
-        let (accounts, problem) = idp::accounts_of(&signed_in, &endpoint, &mut cache).await;
+        let (accounts, problem) = idp::accounts_of(&signed_in, endpoint, &mut cache).await;
         if let Some(problem) = problem {
             tracing::info!("{problem}");
         }

@@ -9,12 +9,11 @@
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::net::IpAddr;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize, Serializer};
-use url::{Host, Url};
+use url::Url;
 
 use crate::paths::AppPaths;
 
@@ -240,19 +239,10 @@ pub fn endpoint_url(input: &str) -> Result<Url, UrlProblem> {
     Ok(url)
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
 fn check_endpoint_url(url: &Url) -> Result<(), UrlProblem> {
     match url.scheme() {
         "https" => {}
-        "http" if is_loopback(url) => {}
+        "http" if crate::http::is_loopback(url) => {}
         "http" => return Err(UrlProblem::Insecure),
         other => return Err(UrlProblem::Scheme(other.to_owned())),
     }

@@ -275,3 +275,80 @@ async fn all_roles_writes_a_profile_per_role_and_keep_refreshed_is_remembered() 
         .unwrap_err();
     assert!(missing.to_string().contains("nope"), "{missing}");
 }
+
+/// A sign-in window that gave up must not leave the endpoint saying "Needs you" forever: the
+/// tray shows why it failed, and Sign in stays offered.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abandoned_webview_sign_in_shows_why_and_a_new_sign_in_still_works() {
+    let world = world().await;
+    let reason = "The sign-in window was open for 5 minutes without finishing. Sign in again.";
+    world.engine.sign_in_abandoned("corp", reason);
+    let status = world.engine.status();
+    assert_eq!(
+        status.endpoints[0].phase,
+        Phase::Failed {
+            message: reason.to_owned()
+        },
+        "the endpoint says why: {status:?}"
+    );
+
+    world
+        .engine
+        .act(Action::SignIn {
+            endpoint: "corp".to_owned(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            world.engine.status().endpoints[0].phase,
+            Phase::SignedIn { .. }
+        ),
+        "signing in again after an abandoned window works: {:?}",
+        world.engine.status()
+    );
+}
+
+/// The webview method: signing in needs the person, and the SAML response the IdP's pages
+/// produced (captured by the sign-in window) becomes the endpoint's sign-in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_response_from_the_sign_in_window_signs_the_endpoint_in() {
+    let world = world().await;
+    let mut endpoint = Endpoint::new("corp", world.sim.sign_on_url().as_str()).unwrap();
+    endpoint.method = SignInMethod::Forms;
+    endpoint.username = Some("alice".to_owned());
+    let outcome = rolecall_core::idp::sign_in(rolecall_core::idp::SignIn {
+        endpoint: &endpoint,
+        password: Some(Sensitive::new(DEMO_PASSWORD.to_owned())),
+        secrets: Arc::new(MemoryStore::new()),
+        passcodes: &rolecall_core::idp::NoPasscodes,
+    })
+    .await
+    .unwrap();
+    let rolecall_core::idp::Outcome::SignedIn(signed_in) = outcome else {
+        panic!("{outcome:?}");
+    };
+
+    world
+        .engine
+        .accept_saml_response("corp", &signed_in.assertion.raw, signed_in.post_to.clone())
+        .await
+        .unwrap();
+
+    let status = world.engine.status();
+    assert!(
+        matches!(status.endpoints[0].phase, Phase::SignedIn { .. }),
+        "{status:?}"
+    );
+    assert_eq!(status.endpoints[0].accounts.len(), 3);
+    let garbage = world
+        .engine
+        .accept_saml_response("corp", &Sensitive::new("not base64!".to_owned()), None)
+        .await
+        .unwrap_err();
+    assert!(garbage.to_string().contains("SAML response"), "{garbage}");
+    assert!(matches!(
+        world.engine.status().endpoints[0].phase,
+        Phase::Failed { .. }
+    ));
+}

@@ -215,6 +215,17 @@ impl Engine {
         (engine, receiver)
     }
 
+    /// Where the engine keeps its files and secrets (the settings window edits the same).
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// Publishes a new snapshot after a change made outside an action (the settings window).
+    pub fn refresh_status(&self) {
+        self.publish();
+        self.shared.replan.notify_one();
+    }
+
     pub fn subscribe(&self) -> watch::Receiver<Status> {
         self.shared.status.subscribe()
     }

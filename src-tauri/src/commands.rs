@@ -1,0 +1,254 @@
+//! The settings window's few commands. Each is one call into the core; errors cross as
+//! `{code, message}`: the window shows the message and branches on the code only.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rolecall_core::engine::{Action, Engine, Phase};
+use rolecall_core::secrets::{SecretKind, SecretStore, Sensitive};
+use rolecall_core::settings::{Endpoint, Preferences, Settings, SignInMethod};
+use serde::{Deserialize, Serialize};
+use tauri::State;
+
+/// What the settings window needs: the engine, whose folders and keyring it edits.
+pub struct SettingsWindow {
+    pub engine: Engine,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CommandError {
+    /// `rejected` (the input; the message says what to fix), `keyring`, `sign_in`, `internal`.
+    code: &'static str,
+    message: String,
+}
+
+impl CommandError {
+    fn new(code: &'static str, message: impl ToString) -> Self {
+        Self {
+            code,
+            message: message.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct EndpointView {
+    name: String,
+    url: String,
+    method: SignInMethod,
+    username: Option<String>,
+    ca_file: Option<PathBuf>,
+    has_password: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SettingsView {
+    endpoints: Vec<EndpointView>,
+    preferences: Preferences,
+    config_dir: PathBuf,
+    credentials_file: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EndpointForm {
+    name: String,
+    url: String,
+    method: String,
+    username: Option<String>,
+    ca_file: Option<String>,
+    /// A new password; `None` keeps the stored one, an empty string forgets it.
+    password: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PreferencesForm {
+    active_profile: String,
+    profile_template: String,
+    session_duration_secs: u32,
+    refresh_lead_minutes: u32,
+    notify_lead_minutes: u32,
+    default_region: Option<String>,
+    default_output: Option<String>,
+}
+
+fn secrets(engine: &Engine) -> Arc<dyn SecretStore> {
+    Arc::clone(&engine.config().secrets)
+}
+
+fn load(engine: &Engine) -> Result<Settings, CommandError> {
+    Settings::load(&engine.config().paths).map_err(|err| CommandError::new("rejected", err))
+}
+
+async fn view(engine: &Engine) -> Result<SettingsView, CommandError> {
+    let settings = load(engine)?;
+    let store = secrets(engine);
+    let names: Vec<String> = settings.endpoints.iter().map(|e| e.name.clone()).collect();
+    // Keyring calls block (D-Bus, Keychain prompts).
+    let has_password = tokio::task::spawn_blocking(move || {
+        names
+            .iter()
+            .map(|name| matches!(store.get(name, SecretKind::Password), Ok(Some(_))))
+            .collect::<Vec<bool>>()
+    })
+    .await
+    .map_err(|err| CommandError::new("internal", err))?;
+    let paths = &engine.config().paths;
+    Ok(SettingsView {
+        endpoints: settings
+            .endpoints
+            .iter()
+            .zip(has_password)
+            .map(|(endpoint, has_password)| EndpointView {
+                name: endpoint.name.clone(),
+                url: endpoint.url.to_string(),
+                method: endpoint.method,
+                username: endpoint.username.clone(),
+                ca_file: endpoint.ca_file.clone(),
+                has_password,
+            })
+            .collect(),
+        preferences: settings.preferences.clone(),
+        config_dir: paths.config_dir.clone(),
+        credentials_file: paths.aws_credentials_file.clone(),
+    })
+}
+
+#[tauri::command]
+pub async fn settings_view(state: State<'_, SettingsWindow>) -> Result<SettingsView, CommandError> {
+    view(&state.engine).await
+}
+
+/// Adds an endpoint (`original` is `None`) or changes one, and its password.
+#[tauri::command]
+pub async fn save_endpoint(
+    state: State<'_, SettingsWindow>,
+    original: Option<String>,
+    form: EndpointForm,
+) -> Result<SettingsView, CommandError> {
+    let engine = &state.engine;
+    let mut settings = load(engine)?;
+    let method = SignInMethod::from_name(&form.method).ok_or_else(|| {
+        CommandError::new(
+            "rejected",
+            format!("\"{}\" is not a sign-in method.", form.method),
+        )
+    })?;
+    let mut endpoint = Endpoint::new(form.name.trim(), &form.url)
+        .map_err(|err| CommandError::new("rejected", err))?;
+    endpoint.method = method;
+    endpoint.username = form.username.filter(|user| !user.trim().is_empty());
+    endpoint.ca_file = form
+        .ca_file
+        .filter(|path| !path.trim().is_empty())
+        .map(PathBuf::from);
+    match &original {
+        Some(name) => settings.update_endpoint(name, endpoint.clone()),
+        None => settings.add_endpoint(endpoint.clone()),
+    }
+    .map_err(|err| CommandError::new("rejected", err))?;
+    settings
+        .save(&engine.config().paths)
+        .map_err(|err| CommandError::new("rejected", err))?;
+    let store = secrets(engine);
+    let name = endpoint.name.clone();
+    let renamed_from = original.filter(|old| *old != name);
+    let password = form.password;
+    tokio::task::spawn_blocking(move || {
+        if let Some(old) = renamed_from {
+            store.rename_endpoint(&old, &name)?;
+        }
+        match password.as_deref() {
+            None => Ok(()),
+            Some("") => store.delete(&name, SecretKind::Password),
+            Some(password) => store.set(
+                &name,
+                SecretKind::Password,
+                &Sensitive::new(password.to_owned()),
+            ),
+        }
+    })
+    .await
+    .map_err(|err| CommandError::new("internal", err))?
+    .map_err(|err| CommandError::new("keyring", err))?;
+    engine.refresh_status();
+    view(engine).await
+}
+
+#[tauri::command]
+pub async fn remove_endpoint(
+    state: State<'_, SettingsWindow>,
+    name: String,
+) -> Result<SettingsView, CommandError> {
+    let engine = &state.engine;
+    let mut settings = load(engine)?;
+    settings
+        .remove_endpoint(&name)
+        .map_err(|err| CommandError::new("rejected", err))?;
+    settings
+        .save(&engine.config().paths)
+        .map_err(|err| CommandError::new("rejected", err))?;
+    let store = secrets(engine);
+    tokio::task::spawn_blocking(move || store.forget_endpoint(&name))
+        .await
+        .map_err(|err| CommandError::new("internal", err))?
+        .map_err(|err| CommandError::new("keyring", err))?;
+    engine.refresh_status();
+    view(engine).await
+}
+
+/// Signs in to the endpoint and says how many roles it found.
+#[tauri::command]
+pub async fn test_endpoint(
+    state: State<'_, SettingsWindow>,
+    name: String,
+) -> Result<String, CommandError> {
+    let engine = &state.engine;
+    engine
+        .act(Action::SignIn {
+            endpoint: name.clone(),
+        })
+        .await
+        .map_err(|err| CommandError::new("sign_in", err))?;
+    let status = engine.status();
+    let Some(endpoint) = status.endpoints.iter().find(|e| e.name == name) else {
+        return Err(CommandError::new("internal", "the endpoint vanished"));
+    };
+    let roles: usize = endpoint.accounts.iter().map(|a| a.roles.len()).sum();
+    Ok(match &endpoint.phase {
+        Phase::SignedIn { session_name } => format!(
+            "Signed in as {session_name}: {roles} role{} in {} account{}.",
+            if roles == 1 { "" } else { "s" },
+            endpoint.accounts.len(),
+            if endpoint.accounts.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+        ),
+        _ => "The sign-in did not finish.".to_owned(),
+    })
+}
+
+#[tauri::command]
+pub async fn save_preferences(
+    state: State<'_, SettingsWindow>,
+    form: PreferencesForm,
+) -> Result<SettingsView, CommandError> {
+    let engine = &state.engine;
+    let mut settings = load(engine)?;
+    let blank_to_none = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+    settings.preferences = Preferences {
+        active_profile: form.active_profile.trim().to_owned(),
+        profile_template: form.profile_template.trim().to_owned(),
+        session_duration_secs: form.session_duration_secs,
+        refresh_lead_minutes: form.refresh_lead_minutes,
+        notify_lead_minutes: form.notify_lead_minutes,
+        default_region: blank_to_none(form.default_region),
+        default_output: blank_to_none(form.default_output),
+    };
+    settings
+        .save(&engine.config().paths)
+        .map_err(|err| CommandError::new("rejected", err))?;
+    engine.refresh_status();
+    view(engine).await
+}

@@ -1,0 +1,147 @@
+// The settings window: renders what the core says and sends the forms back. No remote
+// content, no framework; every error shown is the core's own sentence.
+
+const invoke = (command, args) => window.__TAURI_INTERNALS__.invoke(command, args);
+
+const $ = (selector) => document.querySelector(selector);
+const problem = $("#problem");
+const endpointForm = $("#endpoint-form");
+const preferencesForm = $("#preferences-form");
+
+function showProblem(error) {
+  problem.textContent = error && error.message ? error.message : String(error);
+  problem.hidden = false;
+  problem.focus?.();
+}
+
+function clearProblem() {
+  problem.hidden = true;
+  problem.textContent = "";
+}
+
+function field(form, name) {
+  return form.elements.namedItem(name);
+}
+
+function render(view) {
+  const list = $("#endpoints");
+  list.replaceChildren();
+  $("#no-endpoints").hidden = view.endpoints.length > 0;
+  for (const endpoint of view.endpoints) {
+    const item = document.createElement("li");
+    const title = document.createElement("strong");
+    title.textContent = endpoint.name;
+    const details = document.createElement("span");
+    details.className = "muted";
+    const who = endpoint.username ? `, ${endpoint.username}` : "";
+    const password = endpoint.has_password ? ", password in keyring" : "";
+    details.textContent = ` ${endpoint.url} (${endpoint.method}${who}${password})`;
+    const result = document.createElement("span");
+    result.className = "result";
+    result.setAttribute("role", "status");
+    const edit = button("Edit", () => startEdit(endpoint));
+    const test = button("Test", async () => {
+      result.textContent = "Signing in…";
+      try {
+        result.textContent = await invoke("test_endpoint", { name: endpoint.name });
+      } catch (error) {
+        result.textContent = "";
+        showProblem(error);
+      }
+    });
+    const remove = button("Remove", async () => {
+      if (!confirm(`Remove ${endpoint.name} and forget its password?`)) return;
+      await act(() => invoke("remove_endpoint", { name: endpoint.name }));
+    });
+    item.append(title, details, document.createElement("br"), edit, test, remove, result);
+    list.append(item);
+  }
+  const prefs = view.preferences;
+  for (const name of ["active_profile", "profile_template", "session_duration_secs",
+    "refresh_lead_minutes", "notify_lead_minutes"]) {
+    field(preferencesForm, name).value = prefs[name];
+  }
+  field(preferencesForm, "default_region").value = prefs.default_region ?? "";
+  field(preferencesForm, "default_output").value = prefs.default_output ?? "";
+  $("#config-dir").textContent = view.config_dir;
+  $("#credentials-file").textContent = view.credentials_file;
+}
+
+function button(label, onClick) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.textContent = label;
+  element.addEventListener("click", onClick);
+  return element;
+}
+
+function startEdit(endpoint) {
+  $("#endpoint-form-title").textContent = `Edit ${endpoint.name}`;
+  field(endpointForm, "original").value = endpoint.name;
+  field(endpointForm, "name").value = endpoint.name;
+  field(endpointForm, "url").value = endpoint.url;
+  field(endpointForm, "method").value = endpoint.method;
+  field(endpointForm, "username").value = endpoint.username ?? "";
+  field(endpointForm, "ca_file").value = endpoint.ca_file ?? "";
+  field(endpointForm, "password").value = "";
+  field(endpointForm, "password").placeholder = endpoint.has_password
+    ? "leave empty to keep the stored password"
+    : "kept in your keyring, never in a file";
+  $("#cancel-edit").hidden = false;
+  field(endpointForm, "name").focus();
+}
+
+function resetEdit() {
+  endpointForm.reset();
+  field(endpointForm, "original").value = "";
+  $("#endpoint-form-title").textContent = "Add an endpoint";
+  $("#cancel-edit").hidden = true;
+}
+
+async function act(call) {
+  clearProblem();
+  try {
+    render(await call());
+    return true;
+  } catch (error) {
+    showProblem(error);
+    return false;
+  }
+}
+
+endpointForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const original = field(endpointForm, "original").value || null;
+  const password = field(endpointForm, "password").value;
+  const form = {
+    name: field(endpointForm, "name").value,
+    url: field(endpointForm, "url").value,
+    method: field(endpointForm, "method").value,
+    username: field(endpointForm, "username").value || null,
+    ca_file: field(endpointForm, "ca_file").value || null,
+    // Editing with an empty password keeps the stored one.
+    password: password === "" ? null : password,
+  };
+  if (await act(() => invoke("save_endpoint", { original, form }))) resetEdit();
+});
+
+$("#cancel-edit").addEventListener("click", resetEdit);
+
+preferencesForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const number = (name) => Number(field(preferencesForm, name).value);
+  const text = (name) => field(preferencesForm, name).value || null;
+  await act(() => invoke("save_preferences", {
+    form: {
+      active_profile: field(preferencesForm, "active_profile").value,
+      profile_template: field(preferencesForm, "profile_template").value,
+      session_duration_secs: number("session_duration_secs"),
+      refresh_lead_minutes: number("refresh_lead_minutes"),
+      notify_lead_minutes: number("notify_lead_minutes"),
+      default_region: text("default_region"),
+      default_output: text("default_output"),
+    },
+  }));
+});
+
+act(() => invoke("settings_view"));

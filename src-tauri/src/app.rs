@@ -12,22 +12,52 @@ use rolecall_core::secrets::{Keyring, SecretStore};
 use tauri::{AppHandle, Manager, RunEvent};
 use tauri_plugin_autostart::MacosLauncher;
 
-use crate::{notifications, tray, windows};
+use crate::demo::Demo;
+use crate::{commands, notifications, tray, windows};
 
-pub fn run() -> ExitCode {
-    let app = tauri::Builder::default()
+/// Runs the tray app; `demo` runs it against the simulator in a sandbox ([`Demo`]).
+pub fn run(demo: bool) -> ExitCode {
+    let demo = if demo {
+        match tauri::async_runtime::block_on(Demo::start()) {
+            Ok(demo) => Some(demo),
+            Err(message) => {
+                eprintln!("rolecall: the demo could not start: {message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let mut builder = tauri::Builder::default();
+    // The demo runs beside a real Rolecall rather than handing over to it.
+    if demo.is_none() {
         // Registered first, so a second launch hands over before anything else starts.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             on_second_launch(app);
-        }))
+        }));
+    }
+    let app = builder
         .plugin(tauri_plugin_autostart::init(
             MacosLauncher::LaunchAgent,
             None,
         ))
-        .setup(|app| {
-            let env = Environment::from_process();
-            let paths = AppPaths::resolve(&env)?;
-            let secrets: Arc<dyn SecretStore> = Arc::new(Keyring::new());
+        .setup(move |app| {
+            let (env, paths, secrets) = match &demo {
+                Some(demo) => (
+                    demo.env.clone(),
+                    demo.paths.clone(),
+                    Arc::clone(&demo.secrets),
+                ),
+                None => {
+                    let env = Environment::from_process();
+                    let paths = AppPaths::resolve(&env)?;
+                    let secrets: Arc<dyn SecretStore> = Arc::new(Keyring::new());
+                    (env, paths, secrets)
+                }
+            };
+            if let Some(demo) = demo {
+                app.manage(demo);
+            }
             let (engine, notices) = Engine::new(EngineConfig {
                 paths: paths.clone(),
                 env: env.clone(),
@@ -36,13 +66,25 @@ pub fn run() -> ExitCode {
             });
             let renewals = tauri::async_runtime::block_on(async { engine.start_renewals() });
             app.manage(Background(renewals));
-            notifications::spawn(notices, engine.clone());
+            // The sign-in windows keep their webview data in Rolecall's own folder.
+            app.manage(paths.clone());
+            notifications::spawn(app.handle().clone(), notices, engine.clone());
+            app.manage(commands::SettingsWindow {
+                engine: engine.clone(),
+            });
             tray::install(app.handle(), engine)?;
             if let Some(socket) = answer_credential_requests(paths, env, secrets) {
                 app.manage(socket);
             }
             Ok(())
         })
+        .invoke_handler(tauri::generate_handler![
+            commands::settings_view,
+            commands::save_endpoint,
+            commands::remove_endpoint,
+            commands::test_endpoint,
+            commands::save_preferences,
+        ])
         .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,

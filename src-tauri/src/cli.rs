@@ -24,9 +24,17 @@ use rolecall_core::settings::{Endpoint, Settings, SignInMethod};
 /// Without a subcommand it starts the tray app.
 #[derive(Debug, Parser)]
 #[command(name = "rolecall", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Try the tray app against a stand-in AD FS and AWS on 127.0.0.1, in a sandbox folder.
+    ///
+    /// The demo prints its folder (settings, AWS credentials and config files); sessions last
+    /// five minutes, so renewals and expiry warnings come while you watch. Your own AWS files,
+    /// settings and keyring are not touched.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Subcommand)]

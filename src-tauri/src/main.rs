@@ -14,7 +14,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let args = cli::Args::parse();
     let Some(command) = args.command else {
-        return start_tray();
+        return start_tray(args.demo);
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -27,8 +27,9 @@ fn main() -> ExitCode {
     cli::run(command)
 }
 
-/// Becomes (Unix) or starts (elsewhere) the tray app installed beside this binary.
-fn start_tray() -> ExitCode {
+/// Becomes (Unix) or starts (elsewhere) the tray app installed beside this binary, in demo mode
+/// when asked.
+fn start_tray(demo: bool) -> ExitCode {
     let tray = std::env::current_exe().ok().and_then(|exe| {
         let tray = exe.with_file_name(format!("rolecall-tray{}", std::env::consts::EXE_SUFFIX));
         tray.exists().then_some(tray)
@@ -41,6 +42,9 @@ fn start_tray() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let mut command = std::process::Command::new(&tray);
+    if demo {
+        command.arg("--demo");
+    }
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;

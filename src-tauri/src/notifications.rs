@@ -5,8 +5,9 @@
 //! the state. Waiting for a button press blocks, so each notification with an action gets its
 //! own thread.
 
-use rolecall_core::engine::{Action, Engine, Notice};
+use rolecall_core::engine::{Action, Engine, EngineError, Notice};
 use rolecall_core::refresh::WarningKind;
+use tauri::AppHandle;
 use time::OffsetDateTime;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -15,16 +16,17 @@ const APP_NAME: &str = "Rolecall";
 const RENEW: &str = "renew";
 
 /// Shows every notice the engine sends until the engine is gone.
-pub fn spawn(mut notices: UnboundedReceiver<Notice>, engine: Engine) {
+pub fn spawn(app: AppHandle, mut notices: UnboundedReceiver<Notice>, engine: Engine) {
     tauri::async_runtime::spawn(async move {
         while let Some(notice) = notices.recv().await {
             let engine = engine.clone();
-            std::thread::spawn(move || show(&notice, &engine));
+            let app = app.clone();
+            std::thread::spawn(move || show(&app, &notice, &engine));
         }
     });
 }
 
-fn show(notice: &Notice, engine: &Engine) {
+fn show(app: &AppHandle, notice: &Notice, engine: &Engine) {
     match notice {
         Notice::Expiry(warning) => {
             let minutes = (warning.expiration - OffsetDateTime::now_utc())
@@ -47,9 +49,27 @@ fn show(notice: &Notice, engine: &Engine) {
             let endpoint = warning.endpoint.clone();
             with_renew(&summary, &body, || {
                 tauri::async_runtime::block_on(async {
-                    if let Err(err) = engine.act(Action::SignIn { endpoint }).await {
-                        failure("Could not renew", &err.to_string());
-                        return;
+                    match engine.act(Action::SignIn { endpoint }).await {
+                        Ok(()) => {}
+                        // Renew was pressed: the person is there for the IdP's pages. The
+                        // profiles follow once the window has signed in.
+                        Err(EngineError::NeedsPerson { endpoint, .. }) => {
+                            if !crate::signin_window::open_where_needed(
+                                app,
+                                engine.clone(),
+                                &endpoint,
+                            ) {
+                                failure(
+                                    "Could not renew",
+                                    &format!("Sign in to \"{endpoint}\" from the tray."),
+                                );
+                            }
+                            return;
+                        }
+                        Err(err) => {
+                            failure("Could not renew", &err.to_string());
+                            return;
+                        }
                     }
                     if let Err(err) = engine.act(Action::RenewNow).await {
                         failure("Could not renew", &err.to_string());

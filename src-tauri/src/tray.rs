@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rolecall_core::engine::{Action, Engine, Overall, Phase, ProfileStatus, Status};
+use rolecall_core::engine::{Action, Engine, EngineError, Overall, Phase, ProfileStatus, Status};
 use tauri::image::Image;
 use tauri::menu::{
     CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu,
@@ -14,8 +14,9 @@ use tauri::{AppHandle, Manager, Wry};
 use tauri_plugin_autostart::ManagerExt as _;
 use time::OffsetDateTime;
 
+use crate::demo::Demo;
 use crate::menu::{MenuId, RoleAt};
-use crate::{browser, notifications, windows};
+use crate::{browser, notifications, signin_window, windows};
 
 const TRAY_ID: &str = "rolecall";
 /// How often the countdowns in the menu move on.
@@ -133,6 +134,15 @@ fn build_menu(app: &AppHandle, status: &Status) -> tauri::Result<Menu<Wry>> {
         false,
         None::<&str>,
     )?));
+    let demo = app.try_state::<Demo>();
+    if let Some(demo) = &demo {
+        items.push(Box::new(MenuItem::new(
+            app,
+            demo.label(),
+            false,
+            None::<&str>,
+        )?));
+    }
     items.push(Box::new(PredefinedMenuItem::separator(app)?));
     if status.endpoints.is_empty() {
         items.push(Box::new(MenuItem::with_id(
@@ -169,7 +179,8 @@ fn build_menu(app: &AppHandle, status: &Status) -> tauri::Result<Menu<Wry>> {
         app,
         MenuId::StartAtLogin.to_id(),
         "Start at login",
-        true,
+        // The demo leaves the real login items alone.
+        demo.is_none(),
         start_at_login_enabled(app),
         None::<&str>,
     )?));
@@ -373,14 +384,23 @@ fn dispatch(app: &AppHandle, id: MenuId) {
         tracing::warn!("the menu entry {id} no longer matches the status");
         return;
     };
+    let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        if let Err(err) = engine.act(action).await {
-            notifications::failure("Rolecall", &err.to_string());
+        match engine.act(action).await {
+            Ok(()) => {}
+            // The person is at the screen (they chose this): the IdP's own pages take over, in
+            // a window that shows if the IdP wants them.
+            Err(EngineError::NeedsPerson { endpoint, .. })
+                if signin_window::open_where_needed(&app, engine.clone(), &endpoint) => {}
+            Err(err) => notifications::failure("Rolecall", &err.to_string()),
         }
     });
 }
 
 fn toggle_start_at_login(app: &AppHandle) {
+    if app.try_state::<Demo>().is_some() {
+        return;
+    }
     let autolaunch = app.autolaunch();
     let result = if start_at_login_enabled(app) {
         autolaunch.disable()

@@ -5,8 +5,11 @@
 
 mod app;
 mod browser;
+mod commands;
+mod demo;
 mod menu;
 mod notifications;
+mod signin_window;
 mod tray;
 mod windows;
 
@@ -21,5 +24,20 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
-    app::run()
+    let mut demo = false;
+    for arg in std::env::args_os().skip(1) {
+        match arg.to_str() {
+            Some("--demo") => demo = true,
+            Some("--help" | "-h") => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            // Launchers add arguments of their own (macOS's -psn_…): not a reason to fail.
+            _ => tracing::warn!("ignoring the argument {arg:?}; {USAGE}"),
+        }
+    }
+    app::run(demo)
 }
+
+const USAGE: &str = "usage: rolecall-tray [--demo]  (--demo: try Rolecall against a stand-in AD FS \
+and AWS on 127.0.0.1, in a sandbox folder)";

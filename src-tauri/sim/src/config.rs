@@ -61,6 +61,9 @@ pub struct StsConfig {
     /// STS is not activated in the region: every `AssumeRoleWithSAML` answers
     /// `RegionDisabledException`.
     pub disabled: bool,
+    /// Caps every issued session, whatever `DurationSeconds` asked for (real STS never does):
+    /// the demo's sessions end within minutes, so renewals and expiry warnings can be watched.
+    pub session_cap: Option<Duration>,
 }
 
 /// A directory user AD FS can sign in.
@@ -157,6 +160,7 @@ impl Default for StsConfig {
             throttle_every: 0,
             denied_roles: BTreeSet::new(),
             disabled: false,
+            session_cap: None,
         }
     }
 }

@@ -381,6 +381,10 @@ impl Sts {
             Some(seconds) => seconds,
             None => DEFAULT_DURATION.min(max),
         };
+        let duration = match config.session_cap {
+            Some(cap) => duration.min(u32::try_from(cap.as_secs()).unwrap_or(u32::MAX)),
+            None => duration,
+        };
 
         let role_name = role_arn.rsplit('/').next().unwrap_or_default();
         let partition = arn_field(role_arn, 1);

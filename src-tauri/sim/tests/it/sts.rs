@@ -421,6 +421,26 @@ async fn throttle_knob_answers_throttling_then_credentials() {
     assert_eq!((stats.sts_calls, stats.sts_errors), (3, 2));
 }
 
+/// The demo's short sessions: the cap cuts what DurationSeconds asked for, and no more.
+#[tokio::test]
+async fn session_cap_knob_shortens_every_session() {
+    let mut config = SimConfig::demo();
+    config.sts.session_cap = Some(Duration::from_secs(300));
+    let sim = start_with(config).await;
+    let assertion = saml_response(&sim, "alice").await;
+    for duration in [None, Some(900), Some(43_200)] {
+        let answer = assume(&sim, PROD_ADMIN, PROD_PROVIDER, &assertion, duration).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{duration:?}: {}",
+            answer.body
+        );
+        let left = seconds_from_now(&answer.must("Expiration"));
+        assert!((290..=301).contains(&left), "{duration:?} gave {left} s");
+    }
+}
+
 #[tokio::test]
 async fn denied_role_and_disabled_region_are_refused() {
     let mut config = SimConfig::demo();

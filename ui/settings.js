@@ -64,6 +64,10 @@ function render(view) {
   field(preferencesForm, "default_region").value = prefs.default_region ?? "";
   field(preferencesForm, "default_output").value = prefs.default_output ?? "";
   $("#config-dir").textContent = view.config_dir;
+  if (view.demo) {
+    $("#demo").textContent = `This is Rolecall's demo, against a stand-in AD FS and AWS. ${view.demo}.`;
+    $("#demo").hidden = false;
+  }
   $("#credentials-file").textContent = view.credentials_file;
 }
 

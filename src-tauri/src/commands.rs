@@ -47,6 +47,8 @@ pub struct SettingsView {
     preferences: Preferences,
     config_dir: PathBuf,
     credentials_file: PathBuf,
+    /// Set in the demo: the sentence saying so and where its files are.
+    demo: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,12 +112,21 @@ async fn view(engine: &Engine) -> Result<SettingsView, CommandError> {
         preferences: settings.preferences.clone(),
         config_dir: paths.config_dir.clone(),
         credentials_file: paths.aws_credentials_file.clone(),
+        demo: None,
     })
 }
 
 #[tauri::command]
-pub async fn settings_view(state: State<'_, SettingsWindow>) -> Result<SettingsView, CommandError> {
-    view(&state.engine).await
+pub async fn settings_view(
+    app: tauri::AppHandle,
+    state: State<'_, SettingsWindow>,
+) -> Result<SettingsView, CommandError> {
+    use tauri::Manager as _;
+    let mut view = view(&state.engine).await?;
+    view.demo = app
+        .try_state::<crate::demo::Demo>()
+        .map(|demo| demo.label());
+    Ok(view)
 }
 
 /// Adds an endpoint (`original` is `None`) or changes one, and its password.

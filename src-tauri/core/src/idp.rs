@@ -266,7 +266,12 @@ pub async fn sign_out(
     endpoint: &Endpoint,
     secrets: Arc<dyn SecretStore>,
 ) -> Result<(), SignInError> {
-    let stored = read_secret(&secrets, &endpoint.name, SecretKind::SsoCookies).await?;
+    let stored = match read_secret(&secrets, &endpoint.name, SecretKind::SsoCookies).await {
+        Ok(stored) => stored,
+        // No keyring to reach: nothing was kept there, so there is nothing to forget either.
+        Err(SignInError::Secrets(SecretsError::Unavailable { .. })) => return Ok(()),
+        Err(err) => return Err(err),
+    };
     let forget = {
         let secrets = Arc::clone(&secrets);
         let name = endpoint.name.clone();

@@ -568,3 +568,44 @@ async fn ntlm_with_a_wrong_password_is_refused_as_bad_credentials() {
     assert_eq!(err.kind(), FailureKind::BadCredentials);
     assert!(err.to_string().contains("CORP\\alice"), "{err}");
 }
+
+/// A machine without a keyring kept no SSO cookies, so signing out has nothing to forget and
+/// must not fail for it.
+#[tokio::test]
+async fn sign_out_without_a_keyring_is_not_an_error() {
+    #[derive(Debug)]
+    struct NoKeyring;
+    impl SecretStore for NoKeyring {
+        fn get(
+            &self,
+            _: &str,
+            _: SecretKind,
+        ) -> Result<Option<Sensitive<String>>, rolecall_core::secrets::SecretsError> {
+            Err(rolecall_core::secrets::SecretsError::Unavailable {
+                detail: String::new(),
+            })
+        }
+        fn set(
+            &self,
+            _: &str,
+            _: SecretKind,
+            _: &Sensitive<String>,
+        ) -> Result<(), rolecall_core::secrets::SecretsError> {
+            Err(rolecall_core::secrets::SecretsError::Unavailable {
+                detail: String::new(),
+            })
+        }
+        fn delete(
+            &self,
+            _: &str,
+            _: SecretKind,
+        ) -> Result<(), rolecall_core::secrets::SecretsError> {
+            Err(rolecall_core::secrets::SecretsError::Unavailable {
+                detail: String::new(),
+            })
+        }
+    }
+    let sim = sim().await;
+    let endpoint = forms_endpoint(&sim, "alice");
+    idp::sign_out(&endpoint, Arc::new(NoKeyring)).await.unwrap();
+}

@@ -44,6 +44,7 @@ function render(view) {
       result.textContent = "Signing in…";
       try {
         result.textContent = await invoke("test_endpoint", { name: endpoint.name });
+        loadRoles();
       } catch (error) {
         result.textContent = "";
         showProblem(error);
@@ -148,4 +149,72 @@ preferencesForm.addEventListener("submit", async (event) => {
   }));
 });
 
+async function loadRoles() {
+  let rows = [];
+  try {
+    rows = await invoke("roles_view");
+  } catch (error) {
+    showProblem(error);
+  }
+  const body = $("#roles tbody");
+  body.replaceChildren();
+  $("#no-roles").hidden = rows.length > 0;
+  $("#roles").hidden = rows.length === 0;
+  $("#role-search-label").hidden = rows.length === 0;
+  for (const row of rows) {
+    const tr = document.createElement("tr");
+    tr.dataset.search = `${row.endpoint} ${row.account} ${row.role}`.toLowerCase();
+    const star = document.createElement("input");
+    star.type = "checkbox";
+    star.checked = row.favourite;
+    star.setAttribute("aria-label", `Favourite: ${row.role} in ${row.account}`);
+    star.addEventListener("change", async () => {
+      clearProblem();
+      try {
+        await invoke("set_favourite", { roleArn: row.role_arn, on: star.checked });
+      } catch (error) {
+        star.checked = !star.checked;
+        showProblem(error);
+      }
+    });
+    const region = document.createElement("input");
+    region.value = row.account_region ?? "";
+    region.placeholder = "default";
+    region.size = 14;
+    region.setAttribute("aria-label", `Region for ${row.account}`);
+    region.addEventListener("change", async () => {
+      clearProblem();
+      try {
+        await invoke("set_region", { accountId: row.account_id, region: region.value });
+      } catch (error) {
+        showProblem(error);
+      }
+    });
+    const cells = [star, text(row.account), text(row.role), region];
+    for (const content of cells) {
+      const td = document.createElement("td");
+      td.append(content);
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  filterRoles();
+}
+
+function text(value) {
+  return document.createTextNode(value);
+}
+
+function filterRoles() {
+  const query = $("#role-search").value.trim().toLowerCase();
+  for (const tr of $("#roles tbody").children) {
+    tr.hidden = query !== "" && !query.split(/\s+/).every((word) => tr.dataset.search.includes(word));
+  }
+}
+
+$("#role-search").addEventListener("input", filterRoles);
+
 act(() => invoke("settings_view"));
+loadRoles();
+// A sign-in from the tray (or Test) brings new roles.
+window.addEventListener("focus", loadRoles);

@@ -84,6 +84,9 @@ pub fn run(demo: bool) -> ExitCode {
             commands::remove_endpoint,
             commands::test_endpoint,
             commands::save_preferences,
+            commands::roles_view,
+            commands::set_favourite,
+            commands::set_region,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -256,10 +256,81 @@ pub async fn save_preferences(
         notify_lead_minutes: form.notify_lead_minutes,
         default_region: blank_to_none(form.default_region),
         default_output: blank_to_none(form.default_output),
+        // Chosen from the roles list, not this form.
+        favourites: settings.preferences.favourites.clone(),
+        regions: settings.preferences.regions.clone(),
     };
     settings
         .save(&engine.config().paths)
         .map_err(|err| CommandError::new("rejected", err))?;
     engine.refresh_status();
     view(engine).await
+}
+
+#[derive(Debug, Serialize)]
+pub struct RoleRow {
+    endpoint: String,
+    account_id: String,
+    account: String,
+    role: String,
+    role_arn: String,
+    favourite: bool,
+    /// The account's own region setting, if any.
+    account_region: Option<String>,
+}
+
+/// Every role of the endpoints signed in to, for the window's searchable list.
+#[tauri::command]
+pub async fn roles_view(state: State<'_, SettingsWindow>) -> Result<Vec<RoleRow>, CommandError> {
+    let engine = &state.engine;
+    let settings = load(engine)?;
+    let status = engine.status();
+    let mut rows = Vec::new();
+    for endpoint in &status.endpoints {
+        for account in &endpoint.accounts {
+            for role in &account.roles {
+                rows.push(RoleRow {
+                    endpoint: endpoint.name.clone(),
+                    account_id: account.id.clone(),
+                    account: account.label(),
+                    role: role.role_name().to_owned(),
+                    role_arn: role.role_arn.clone(),
+                    favourite: settings.preferences.is_favourite(&role.role_arn),
+                    account_region: settings.preferences.regions.get(&account.id).cloned(),
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+#[tauri::command]
+pub async fn set_favourite(
+    state: State<'_, SettingsWindow>,
+    role_arn: String,
+    on: bool,
+) -> Result<(), CommandError> {
+    state
+        .engine
+        .act(Action::Favourite { role_arn, on })
+        .await
+        .map_err(|err| CommandError::new("rejected", err))
+}
+
+/// The region of an account's profiles; an empty region goes back to the default.
+#[tauri::command]
+pub async fn set_region(
+    state: State<'_, SettingsWindow>,
+    account_id: String,
+    region: String,
+) -> Result<(), CommandError> {
+    let region = Some(region.trim().to_owned()).filter(|region| !region.is_empty());
+    state
+        .engine
+        .act(Action::Region {
+            key: account_id,
+            region,
+        })
+        .await
+        .map_err(|err| CommandError::new("rejected", err))
 }

@@ -225,58 +225,32 @@ fn endpoint_menu(app: &AppHandle, status: &Status, index: usize) -> tauri::Resul
         )?)?;
         return Ok(menu);
     }
+    // Favourites first, each under its account's name, then every account.
+    for favourite in &status.favourites {
+        for (account_index, account) in endpoint.accounts.iter().enumerate() {
+            if let Some(role_index) = account.roles.iter().position(|r| &r.role_arn == favourite) {
+                let at = RoleAt {
+                    endpoint: index,
+                    account: account_index,
+                    role: role_index,
+                };
+                let prefix = format!("★ {} / ", account.alias.as_deref().unwrap_or(&account.id));
+                menu.append(&role_menu(app, status, at, &prefix)?)?;
+            }
+        }
+    }
+    if !status.favourites.is_empty() {
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+    }
     for (account_index, account) in endpoint.accounts.iter().enumerate() {
         let account_menu = Submenu::new(app, account.label(), true)?;
-        for (role_index, role) in account.roles.iter().enumerate() {
+        for role_index in 0..account.roles.len() {
             let at = RoleAt {
                 endpoint: index,
                 account: account_index,
                 role: role_index,
             };
-            let profile = status
-                .profiles
-                .iter()
-                .filter(|profile| {
-                    profile.endpoint == endpoint.name && profile.role_arn == role.role_arn
-                })
-                .max_by_key(|profile| (profile.active, profile.expiration));
-            let mut label = role.role_name().to_owned();
-            if let Some(profile) = profile {
-                if profile.active {
-                    label = format!("✓ {label}");
-                }
-                if let Some(expiration) = profile.expiration {
-                    label.push_str(&format!(" ({})", time_left(expiration)));
-                }
-            }
-            let role_menu = Submenu::new(app, label, true)?;
-            role_menu.append(&MenuItem::with_id(
-                app,
-                MenuId::Use(at).to_id(),
-                format!("Use as \"{}\"", status.active_profile),
-                true,
-                None::<&str>,
-            )?)?;
-            role_menu.append(&MenuItem::with_id(
-                app,
-                MenuId::Console(at).to_id(),
-                "Open console",
-                true,
-                None::<&str>,
-            )?)?;
-            role_menu.append(&CheckMenuItem::with_id(
-                app,
-                MenuId::KeepRefreshed(at).to_id(),
-                "Keep refreshed",
-                profile.is_some(),
-                profile.is_some_and(|profile| profile.keep_refreshed || profile.active),
-                None::<&str>,
-            )?)?;
-            if let Some(error) = profile.and_then(|profile| profile.last_error.as_ref()) {
-                let short: String = error.chars().take(90).collect();
-                role_menu.append(&note(format!("Last renewal: {short}"))?)?;
-            }
-            account_menu.append(&role_menu)?;
+            account_menu.append(&role_menu(app, status, at, "")?)?;
         }
         menu.append(&account_menu)?;
     }
@@ -296,6 +270,68 @@ fn endpoint_menu(app: &AppHandle, status: &Status, index: usize) -> tauri::Resul
         None::<&str>,
     )?)?;
     Ok(menu)
+}
+
+/// One role's submenu: its name with a check and the time left when it is the active one.
+fn role_menu(
+    app: &AppHandle,
+    status: &Status,
+    at: RoleAt,
+    prefix: &str,
+) -> tauri::Result<Submenu<Wry>> {
+    let endpoint = &status.endpoints[at.endpoint];
+    let role = &endpoint.accounts[at.account].roles[at.role];
+    let note = |text: String| MenuItem::new(app, text, false, None::<&str>);
+    let profile = status
+        .profiles
+        .iter()
+        .filter(|profile| profile.endpoint == endpoint.name && profile.role_arn == role.role_arn)
+        .max_by_key(|profile| (profile.active, profile.expiration));
+    let mut label = format!("{prefix}{}", role.role_name());
+    if let Some(profile) = profile {
+        if profile.active {
+            label = format!("✓ {label}");
+        }
+        if let Some(expiration) = profile.expiration {
+            label.push_str(&format!(" ({})", time_left(expiration)));
+        }
+    }
+    let role_menu = Submenu::new(app, label, true)?;
+    role_menu.append(&MenuItem::with_id(
+        app,
+        MenuId::Use(at).to_id(),
+        format!("Use as \"{}\"", status.active_profile),
+        true,
+        None::<&str>,
+    )?)?;
+    role_menu.append(&MenuItem::with_id(
+        app,
+        MenuId::Console(at).to_id(),
+        "Open console",
+        true,
+        None::<&str>,
+    )?)?;
+    role_menu.append(&CheckMenuItem::with_id(
+        app,
+        MenuId::KeepRefreshed(at).to_id(),
+        "Keep refreshed",
+        profile.is_some(),
+        profile.is_some_and(|profile| profile.keep_refreshed || profile.active),
+        None::<&str>,
+    )?)?;
+    role_menu.append(&CheckMenuItem::with_id(
+        app,
+        MenuId::Favourite(at).to_id(),
+        "Favourite",
+        true,
+        status.favourites.contains(&role.role_arn),
+        None::<&str>,
+    )?)?;
+    if let Some(error) = profile.and_then(|profile| profile.last_error.as_ref()) {
+        let short: String = error.chars().take(90).collect();
+        role_menu.append(&note(format!("Last renewal: {short}"))?)?;
+    }
+    Ok(role_menu)
 }
 
 fn start_at_login_enabled(app: &AppHandle) -> bool {
@@ -359,6 +395,10 @@ fn dispatch(app: &AppHandle, id: MenuId) {
                 profile: profile.name.clone(),
                 on: !profile.keep_refreshed,
             })
+        }),
+        MenuId::Favourite(at) => role_of(at).map(|(_, role_arn)| Action::Favourite {
+            on: !shown.favourites.contains(&role_arn),
+            role_arn,
         }),
         MenuId::RenewNow => Some(Action::RenewNow),
         MenuId::Console(at) => {

@@ -64,6 +64,7 @@ async fn run() {
     let limits = Arc::new(Mutex::new(SessionLimits::default()));
     let writer = Writer {
         sts: &sts,
+        role_regions: Default::default(),
         files: &files,
         endpoint: &endpoint,
         region: None,

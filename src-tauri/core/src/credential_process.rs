@@ -175,6 +175,7 @@ pub async fn renew(
     let limits = Arc::new(Mutex::new(SessionLimits::load(renewal.config_dir)));
     let writer = Writer {
         sts: &sts,
+        role_regions: Default::default(),
         files: renewal.files,
         endpoint: &endpoint,
         region: source.region.clone(),

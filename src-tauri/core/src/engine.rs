@@ -70,6 +70,17 @@ pub enum Action {
         endpoint: String,
         role_arn: String,
     },
+    /// Show the role first in the tray, or not.
+    Favourite {
+        role_arn: String,
+        on: bool,
+    },
+    /// The region written with the profiles of an account (12 digits) or a role (its ARN);
+    /// `None` goes back to the default region.
+    Region {
+        key: String,
+        region: Option<String>,
+    },
     /// Every role of the endpoint into profiles named by the template.
     AllRoles {
         endpoint: String,
@@ -98,6 +109,8 @@ pub struct Status {
     pub endpoints: Vec<EndpointStatus>,
     pub profiles: Vec<ProfileStatus>,
     pub active_profile: String,
+    /// Role ARNs the person marked as favourites, in the order they were marked.
+    pub favourites: Vec<String>,
     pub overall: Overall,
 }
 
@@ -200,6 +213,7 @@ impl Engine {
             endpoints: Vec::new(),
             profiles: Vec::new(),
             active_profile: String::new(),
+            favourites: Vec::new(),
             overall: Overall::SignedOut,
         });
         let engine = Self {
@@ -242,6 +256,20 @@ impl Engine {
             Action::Use { endpoint, role_arn } => self.use_role(endpoint, role_arn).await,
             Action::AllRoles { endpoint } => self.all_roles(endpoint).await,
             Action::KeepRefreshed { profile, on } => self.keep_refreshed(profile, *on),
+            Action::Favourite { role_arn, on } => self.edit_preferences(|preferences| {
+                preferences
+                    .favourites
+                    .retain(|favourite| favourite != role_arn);
+                if *on {
+                    preferences.favourites.push(role_arn.clone());
+                }
+            }),
+            Action::Region { key, region } => self.edit_preferences(|preferences| {
+                match region {
+                    Some(region) => preferences.regions.insert(key.clone(), region.clone()),
+                    None => preferences.regions.remove(key),
+                };
+            }),
             Action::RenewNow => {
                 self.renew_due(true).await;
                 Ok(())
@@ -494,11 +522,15 @@ impl Engine {
         let sts = Sts::new(&network, &config.env, assertion.partition, &sts_region)?;
         let files = AwsFiles::from_paths(&config.paths);
         let limits = Arc::new(Mutex::new(SessionLimits::load(&config.paths.config_dir)));
+        let role_regions = settings
+            .preferences
+            .role_regions(roles.iter().map(|(role, _)| role));
         let writer = Writer {
             sts: &sts,
             files: &files,
             endpoint,
             region,
+            role_regions,
             output: settings.preferences.default_output.clone(),
             setting_secs: settings.preferences.session_duration_secs,
             limits: &limits,
@@ -596,6 +628,16 @@ impl Engine {
             now,
         };
         Ok(crate::console::signin_url(&client, &endpoints, &sign_in).await?)
+    }
+
+    fn edit_preferences(
+        &self,
+        change: impl FnOnce(&mut crate::settings::Preferences),
+    ) -> Result<(), EngineError> {
+        let mut settings = self.settings()?;
+        change(&mut settings.preferences);
+        settings.save(&self.shared.config.paths)?;
+        Ok(())
     }
 
     fn keep_refreshed(&self, profile: &str, on: bool) -> Result<(), EngineError> {
@@ -801,6 +843,7 @@ impl Engine {
             endpoints,
             profiles,
             active_profile: active,
+            favourites: settings.preferences.favourites.clone(),
             overall,
         });
     }

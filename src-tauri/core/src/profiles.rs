@@ -345,9 +345,20 @@ pub struct Writer<'a> {
     pub endpoint: &'a Endpoint,
     /// Written as the profiles' `region` (config file) when set.
     pub region: Option<String>,
+    /// Role ARN → region, for the roles whose region is not `region`.
+    pub role_regions: BTreeMap<String, String>,
     pub output: Option<String>,
     pub setting_secs: u32,
     pub limits: &'a Arc<Mutex<SessionLimits>>,
+}
+
+impl Writer<'_> {
+    fn region_of(&self, role: &RolePair) -> Option<String> {
+        self.role_regions
+            .get(&role.role_arn)
+            .or(self.region.as_ref())
+            .cloned()
+    }
 }
 
 /// What [`assume_and_write`] did.
@@ -398,10 +409,10 @@ pub async fn assume_and_write(
     let writes: Vec<ProfileWrite> = written
         .profiles
         .iter()
-        .map(|(name, _, credentials)| ProfileWrite {
+        .map(|(name, role, credentials)| ProfileWrite {
             name: name.clone(),
             credentials: credentials.clone(),
-            region: writer.region.clone(),
+            region: writer.region_of(role),
             output: writer.output.clone(),
         })
         .collect();
@@ -409,7 +420,7 @@ pub async fn assume_and_write(
     let sources = written.profiles.iter().map(|(name, role, _)| {
         (
             name.clone(),
-            ProfileSource::new(writer.endpoint, role, writer.region.as_deref()),
+            ProfileSource::new(writer.endpoint, role, writer.region_of(role).as_deref()),
         )
     });
     if let Err(err) = registry.record(sources) {

@@ -6,6 +6,7 @@
 //! secret: passwords and SSO cookies live in the keyring ([`crate::secrets`]), so the file may be
 //! shown, copied and backed up freely. Comments in the file are not kept when Rolecall saves it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -189,6 +190,11 @@ pub struct Preferences {
     pub default_region: Option<String>,
     /// The `output` written with a profile (`json`, `text`, ...).
     pub default_output: Option<String>,
+    /// Role ARNs shown first in the tray.
+    pub favourites: Vec<String>,
+    /// The `region` written with the profiles of an account (12-digit id) or a role (its ARN);
+    /// a role's own entry wins over its account's, and both over `default_region`.
+    pub regions: BTreeMap<String, String>,
 }
 
 impl Default for Preferences {
@@ -201,6 +207,8 @@ impl Default for Preferences {
             notify_lead_minutes: 10,
             default_region: None,
             default_output: None,
+            favourites: Vec::new(),
+            regions: BTreeMap::new(),
         }
     }
 }
@@ -439,6 +447,37 @@ fn is_region_name(name: &str) -> bool {
 }
 
 impl Preferences {
+    /// The region written with a role's profile: its own, its account's, or the default.
+    pub fn region_for(&self, role_arn: &str, account_id: &str) -> Option<&str> {
+        self.regions
+            .get(role_arn)
+            .or_else(|| self.regions.get(account_id))
+            .or(self.default_region.as_ref())
+            .map(String::as_str)
+    }
+
+    /// Role ARN → region, for the roles whose region (their own or their account's) is not
+    /// the default one.
+    pub fn role_regions<'r>(
+        &self,
+        roles: impl IntoIterator<Item = &'r crate::saml::RolePair>,
+    ) -> BTreeMap<String, String> {
+        roles
+            .into_iter()
+            .filter_map(|role| {
+                let region = self.region_for(&role.role_arn, role.account_id())?;
+                (Some(region) != self.default_region.as_deref())
+                    .then(|| (role.role_arn.clone(), region.to_owned()))
+            })
+            .collect()
+    }
+
+    pub fn is_favourite(&self, role_arn: &str) -> bool {
+        self.favourites
+            .iter()
+            .any(|favourite| favourite == role_arn)
+    }
+
     fn check(&self) -> Result<(), Problem> {
         check_profile_name(&self.active_profile).map_err(|reason| Problem::ActiveProfile {
             name: self.active_profile.clone(),
@@ -484,6 +523,17 @@ impl Preferences {
             return Err(Problem::Region {
                 value: region.clone(),
             });
+        }
+        for (key, region) in &self.regions {
+            let account = key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit());
+            if !account && !key.starts_with("arn:") {
+                return Err(Problem::RegionKey { key: key.clone() });
+            }
+            if !is_region_name(region) {
+                return Err(Problem::Region {
+                    value: region.clone(),
+                });
+            }
         }
         if let Some(output) = &self.default_output
             && !AWS_OUTPUTS.contains(&output.as_str())
@@ -629,6 +679,10 @@ struct FilePreferences {
     default_region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     default_output: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    favourites: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    regions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -656,6 +710,8 @@ impl From<&Settings> for FileSettings {
                 notify_lead_minutes: Some(p.notify_lead_minutes),
                 default_region: p.default_region.clone(),
                 default_output: p.default_output.clone(),
+                favourites: p.favourites.clone(),
+                regions: p.regions.clone(),
             },
             endpoints: settings
                 .endpoints
@@ -693,6 +749,8 @@ impl TryFrom<FileSettings> for Settings {
                 .unwrap_or(defaults.notify_lead_minutes),
             default_region: p.default_region,
             default_output: p.default_output,
+            favourites: p.favourites,
+            regions: p.regions,
         };
         let endpoints = file
             .endpoints
@@ -1101,6 +1159,12 @@ pub enum Problem {
     Region { value: String },
 
     #[error(
+        "The region setting for {key:?} names neither an AWS account (12 digits) nor a role \
+         ARN. Use an account id such as 111122223333 or a role ARN."
+    )]
+    RegionKey { key: String },
+
+    #[error(
         "The default output {value:?} is not one the AWS CLI knows. Use json, yaml, yaml-stream, \
          text or table, or remove default_output."
     )]
@@ -1464,8 +1528,38 @@ mod tests {
                 notify_lead_minutes: 0,
                 default_region: Some("eu-central-1".to_owned()),
                 default_output: Some("table".to_owned()),
+                favourites: vec!["arn:aws:iam::111122223333:role/Admin".to_owned()],
+                regions: BTreeMap::from([
+                    ("111122223333".to_owned(), "eu-west-1".to_owned()),
+                    (
+                        "arn:aws:iam::111122223333:role/Billing".to_owned(),
+                        "us-east-1".to_owned(),
+                    ),
+                ]),
             },
         }
+    }
+
+    #[test]
+    fn a_roles_region_wins_over_its_accounts_and_the_default() {
+        let folder = folder();
+        let preferences = everything(&folder).preferences;
+        let region =
+            |role: &str| preferences.region_for(&format!("arn:aws:iam::{role}"), &role[..12]);
+        assert_eq!(region("111122223333:role/Billing"), Some("us-east-1"));
+        assert_eq!(region("111122223333:role/Admin"), Some("eu-west-1"));
+        assert_eq!(region("444455556666:role/Admin"), Some("eu-central-1"));
+        assert!(preferences.is_favourite("arn:aws:iam::111122223333:role/Admin"));
+        let mut bad = everything(&folder);
+        bad.preferences
+            .regions
+            .insert("prod".to_owned(), "eu-west-1".to_owned());
+        assert!(matches!(bad.validate(), Err(Problem::RegionKey { .. })));
+        let mut bad = everything(&folder);
+        bad.preferences
+            .regions
+            .insert("111122223333".to_owned(), "eu/west".to_owned());
+        assert!(matches!(bad.validate(), Err(Problem::Region { .. })));
     }
 
     #[test]

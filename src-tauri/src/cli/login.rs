@@ -104,11 +104,18 @@ pub async fn run(request: Request) -> ExitCode {
     };
     let files = AwsFiles::from_paths(&paths);
     let limits = Arc::new(Mutex::new(SessionLimits::load(&paths.config_dir)));
+    // --region is for every profile; otherwise the settings' region of each role or account.
+    let role_regions = if request.region.is_some() {
+        Default::default()
+    } else {
+        preferences.role_regions(named.iter().map(|(role, _)| role))
+    };
     let writer = Writer {
         sts: &sts,
         files: &files,
         endpoint: &endpoint,
         region,
+        role_regions,
         output: preferences.default_output.clone(),
         setting_secs: request
             .duration

@@ -352,3 +352,60 @@ async fn a_response_from_the_sign_in_window_signs_the_endpoint_in() {
         Phase::Failed { .. }
     ));
 }
+
+/// Favourites are kept in the settings and shown first; an account's region goes with the
+/// profiles of its roles, a role's own region wins.
+#[tokio::test(flavor = "multi_thread")]
+async fn favourites_and_regions_per_account_and_role() {
+    let world = world().await;
+    world
+        .engine
+        .act(Action::Favourite {
+            role_arn: ADMIN.to_owned(),
+            on: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(world.engine.status().favourites, [ADMIN]);
+    world
+        .engine
+        .act(Action::Region {
+            key: "111122223333".to_owned(),
+            region: Some("eu-west-1".to_owned()),
+        })
+        .await
+        .unwrap();
+    world
+        .engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: ADMIN.to_owned(),
+        })
+        .await
+        .unwrap();
+    let config =
+        std::fs::read_to_string(world.engine.config().paths.aws_config_file.clone()).unwrap();
+    assert!(
+        config.contains("[default]") && config.contains("region = eu-west-1"),
+        "{config}"
+    );
+
+    let refused = world
+        .engine
+        .act(Action::Region {
+            key: "prod".to_owned(),
+            region: Some("eu-west-1".to_owned()),
+        })
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("12 digits"), "{refused}");
+    world
+        .engine
+        .act(Action::Favourite {
+            role_arn: ADMIN.to_owned(),
+            on: false,
+        })
+        .await
+        .unwrap();
+    assert!(world.engine.status().favourites.is_empty());
+}

@@ -202,6 +202,7 @@ async fn all_roles_of_a_large_assertion_are_written_in_one_update() {
     let endpoint = endpoint(&sim, "many");
     let writer = Writer {
         sts: &sts,
+        role_regions: Default::default(),
         files: &files,
         endpoint: &endpoint,
         region: Some("eu-west-1".to_owned()),

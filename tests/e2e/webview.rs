@@ -459,6 +459,40 @@ async fn the_settings_window_adds_tests_and_explains() {
                 result,
                 "Signed in as alice@corp.example: 5 roles in 3 accounts."
             );
+
+            // The roles of the sign-in, searchable; a favourite goes first in the tray.
+            eventually(LIMIT, || {
+                let rows =
+                    session.execute("return document.querySelectorAll('#roles tbody tr').length;");
+                (rows.as_u64() == Some(5)).then_some(())
+            })
+            .expect("the window lists the five roles");
+            session.type_into("#role-search", "prod admin");
+            let visible = session.execute(
+                "return [...document.querySelectorAll('#roles tbody tr')].filter(r => !r.hidden).map(r => r.textContent).join('|');",
+            );
+            let visible = visible.as_str().unwrap_or_default().to_owned();
+            assert!(
+                visible.contains("Admin")
+                    && !visible.contains("ReadOnly")
+                    && !visible.contains('|'),
+                "the search finds one role: {visible}"
+            );
+            session.execute(
+                "[...document.querySelectorAll('#roles tbody tr')].find(r => !r.hidden).querySelector('input[type=checkbox]').click();",
+            );
+            eventually(LIMIT, || {
+                std::fs::read_to_string(sandbox.config_dir().join("settings.toml"))
+                    .ok()
+                    .filter(|text| text.contains("favourites") && text.contains("role/Admin"))
+            })
+            .expect("the favourite is saved in the settings");
+            eventually(LIMIT, || {
+                labels(desktop.submenu(&item, &["corp"]))
+                    .into_iter()
+                    .find(|label| label.starts_with("★ corp-prod / Admin"))
+            })
+            .expect("the tray lists the favourite first");
             session.screenshot(&screenshots_dir().join("settings-window.png"));
 
             session.type_into("#endpoint-form [name=name]", "lab");
@@ -475,6 +509,240 @@ async fn the_settings_window_adds_tests_and_explains() {
             drop(session);
             desktop.click(&item, "Quit Rolecall");
         });
+    });
+    work.await.unwrap();
+}
+
+/// Stands in for the network: `HTTPS_PROXY` for the app points here, so whatever would leave
+/// the machine over http(s) comes here instead, is written down and refused. Rolecall's own
+/// HTTP client and the webview (WebKitGTK, through GLib's libproxy resolver) both honour the
+/// proxy variables; loopback, in `NO_PROXY`, goes direct.
+struct NoNetwork {
+    addr: std::net::SocketAddr,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl NoNetwork {
+    fn start() -> Self {
+        use std::io::{BufRead, BufReader};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = std::sync::Arc::<std::sync::Mutex<Vec<String>>>::default();
+        let stop = std::sync::Arc::<std::sync::atomic::AtomicBool>::default();
+        let thread = {
+            let requests = std::sync::Arc::clone(&requests);
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok((mut stream, _)) = listener.accept() else {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    };
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut head = String::new();
+                    let mut reader = BufReader::new(&stream);
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
+                        head.push_str(&line);
+                        line.clear();
+                    }
+                    if let Ok(mut requests) = requests.lock() {
+                        requests.push(head);
+                    }
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                }
+            })
+        };
+        Self {
+            addr,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn proxy_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The head (request line and headers) of every request that tried to leave.
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for NoNetwork {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A real third-party IdP in the window: SimpleSAMLphp's own login page, then its own auto-post
+/// page submitting the SAML response toward AWS's real `https://signin.aws.amazon.com/saml`.
+/// Rolecall takes the response before the page leaves, lists the account by id (the alias
+/// lookup cannot reach AWS: there is no network), and Use gets credentials from moto.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_third_party_idp_in_the_window_simplesamlphp_posting_to_aws() {
+    use rolecall_tests::simplesamlphp::{self, SimpleSamlPhp};
+    let runtime = tokio::runtime::Handle::current();
+
+    let work = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new();
+        let idp = SimpleSamlPhp::start(&sandbox);
+        let moto = rolecall_tests::moto::Moto::start(&sandbox);
+        let no_network = NoNetwork::start();
+        let desktop = Desktop::start();
+        let url = idp.sign_on_url();
+        let output = desktop
+            .command(&sandbox, rolecall_binary())
+            .args(["endpoint", "add", "lab", "--url", &url, "--auth", "webview"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "rolecall endpoint add: {output:?}");
+
+        let application = rolecall_binary().with_file_name("rolecall-tray");
+        let port = free_port();
+        let native_port = free_port();
+        let mut command = desktop.command(&sandbox, tauri_driver());
+        command
+            .args(["--port", &port.to_string()])
+            .args(["--native-port", &native_port.to_string()])
+            .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            .env("AWS_ENDPOINT_URL_STS", moto.url())
+            .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
+            .stdout(Stdio::null());
+        for var in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+            command.env(var, no_network.proxy_url());
+        }
+        for var in ["NO_PROXY", "no_proxy"] {
+            command.env(var, "127.0.0.1,localhost");
+        }
+        let _driver_process = Running::spawn(&mut command);
+        let driver = WebDriver::new(runtime, port);
+        eventually(LIMIT, || driver.ready().then_some(()))
+            .expect("tauri-driver answers on its port");
+
+        std::thread::scope(|scope| {
+            let session = scope.spawn(|| driver.new_session(&application));
+            let pid = eventually(LIMIT, || app_pid(&desktop, &application))
+                .expect("WebKitWebDriver starts rolecall-tray");
+            let item: TrayItem =
+                eventually(LIMIT, || desktop.tray_item_of(pid)).expect("the tray item appears");
+            assert_eq!(labels(desktop.submenu(&item, &["lab"])), ["Sign in"]);
+            desktop.click_path(&item, &["lab", "Sign in"]);
+            let session = session.join().expect("the WebDriver session starts");
+
+            // SimpleSAMLphp's IdP-initiated SSO redirects to its username/password page.
+            let handle = eventually(LIMIT, || {
+                session.window_handles().into_iter().find(|handle| {
+                    session.switch_to(handle);
+                    session.title().as_deref() == Some("Enter your username and password")
+                })
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "the sign-in window shows SimpleSAMLphp's login page:\n{}",
+                    idp.logs()
+                )
+            });
+            session.switch_to(&handle);
+            session.find("#username");
+            session.screenshot(&screenshots_dir().join("signin-window-simplesamlphp.png"));
+            // A control: what the window sends off the machine does reach the stand-in, so
+            // the absence of the window's POST toward AWS below means something.
+            session.execute("fetch('https://webview-probe.invalid/').catch(() => {});");
+            eventually(LIMIT, || {
+                no_network
+                    .requests()
+                    .iter()
+                    .any(|head| head.starts_with("CONNECT webview-probe.invalid:443 "))
+                    .then_some(())
+            })
+            .expect("the window's requests off the machine go through the stand-in");
+            session.type_into("#username", simplesamlphp::USERNAME);
+            session.type_into("#password", simplesamlphp::PASSWORD);
+            session.click("#submit_button");
+
+            // The IdP's "POST data" page clicks its submit button on load, toward AWS.
+            eventually(LIMIT, || {
+                (!session.window_handles().contains(&handle)).then_some(())
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "the window closes once the SAML response is taken:\n{}",
+                    idp.logs()
+                )
+            });
+            let closed = std::time::Instant::now();
+            drop(session);
+
+            // No alias (AWS's sign-in page is out of reach): the account is named by its id,
+            // once the lookup's budget (3 s) is spent at most.
+            eventually(LIMIT, || {
+                labels(desktop.submenu(&item, &["lab"]))
+                    .contains(&simplesamlphp::ACCOUNT.to_owned())
+                    .then_some(())
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "after the window signed in, the account is listed: {:?}",
+                    labels(desktop.submenu(&item, &["lab"]))
+                )
+            });
+            let listed_after = closed.elapsed();
+            assert!(
+                listed_after < Duration::from_secs(20),
+                "the account took {listed_after:?} to be listed: the alias lookup's budget is 3 s"
+            );
+            assert!(
+                labels(desktop.submenu(&item, &["lab"]))
+                    .contains(&format!("Signed in as {}", simplesamlphp::SESSION_NAME)),
+                "{:?}",
+                labels(desktop.submenu(&item, &["lab"]))
+            );
+            let roles = labels(desktop.submenu(&item, &["lab", simplesamlphp::ACCOUNT]));
+            assert_eq!(roles, ["Admin"], "the role SimpleSAMLphp released");
+            desktop.click_path(
+                &item,
+                &["lab", simplesamlphp::ACCOUNT, "Admin", "Use as \"default\""],
+            );
+            let credentials = sandbox.aws_credentials_file();
+            eventually(LIMIT, || {
+                std::fs::read_to_string(&credentials)
+                    .ok()
+                    .filter(|text| text.contains("[default]") && text.contains("aws_session_token"))
+            })
+            .expect("Use writes the profile with moto's credentials for SimpleSAMLphp's assertion");
+            desktop.click(&item, "Quit Rolecall");
+        });
+
+        // The page never reached AWS: the window took the response and refused the
+        // navigation, so besides the probe the window sent nothing off the machine. The one
+        // other request is Rolecall's own alias lookup at AWS's sign-in page (its client names
+        // itself), refused by the stand-in as it would fail without a network.
+        let left: Vec<String> = no_network
+            .requests()
+            .into_iter()
+            .filter(|head| !head.starts_with("CONNECT webview-probe.invalid:443 "))
+            .collect();
+        assert!(
+            left.iter().all(|head| {
+                head.starts_with("CONNECT signin.aws.amazon.com:443 ") && head.contains("Rolecall/")
+            }),
+            "nothing but Rolecall's alias lookup tried to leave the machine: {left:?}"
+        );
+        let _ = std::io::stderr().flush();
     });
     work.await.unwrap();
 }

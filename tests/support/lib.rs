@@ -22,6 +22,7 @@ pub mod bus;
 pub mod kdc;
 pub mod keyring;
 pub mod moto;
+pub mod simplesamlphp;
 
 /// A per-test home: `HOME`, the XDG folders, Rolecall's config folder and the AWS files all
 /// point inside one temporary folder that is removed when the sandbox is dropped.

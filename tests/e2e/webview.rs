@@ -342,6 +342,31 @@ async fn signing_in_in_the_webview_window_takes_the_saml_response_and_lists_the_
                     .filter(|text| text.contains("[default]") && text.contains("aws_session_token"))
             })
             .expect("Use writes the active profile from the window's sign-in");
+            // The AWS CLI accepts the profile (the simulator's STS answers for its keys).
+            let caller = sandbox
+                .command("aws")
+                .args([
+                    "sts",
+                    "get-caller-identity",
+                    "--profile",
+                    "default",
+                    "--output",
+                    "json",
+                ])
+                .env("AWS_ENDPOINT_URL", &sts)
+                .env("AWS_DEFAULT_REGION", "us-east-1")
+                .stdin(Stdio::null())
+                .output()
+                .expect("the AWS CLI (the test venv, on PATH in scripts/test)");
+            assert!(
+                caller.status.success(),
+                "the AWS CLI uses the profile: {caller:?}"
+            );
+            assert!(
+                String::from_utf8_lossy(&caller.stdout)
+                    .contains("assumed-role/ReadOnly/bob@corp.example"),
+                "{caller:?}"
+            );
 
             // The IdP's SSO cookie stayed in the endpoint's own webview folder: the next
             // sign-in needs nobody (here nothing drives the window).

@@ -225,6 +225,31 @@ impl Session<'_> {
     }
 }
 
+/// `tauri-driver` on free ports, with the sandbox and desktop environment plus `env`, ready to
+/// take a session. It hands its own environment down to WebKitWebDriver and the app.
+fn start_driver(
+    desktop: &Desktop,
+    sandbox: &Sandbox,
+    runtime: tokio::runtime::Handle,
+    env: &[(&str, &str)],
+) -> (Running, WebDriver) {
+    let port = free_port();
+    let native_port = free_port();
+    let mut command = desktop.command(sandbox, tauri_driver());
+    command
+        .args(["--port", &port.to_string()])
+        .args(["--native-port", &native_port.to_string()])
+        .env("TAURI_WEBVIEW_AUTOMATION", "true")
+        .envs(env.iter().copied())
+        // With compositing off, WebKitWebDriver's screenshot never answers (WebKitGTK 2.50).
+        .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
+        .stdout(Stdio::null());
+    let process = Running::spawn(&mut command);
+    let driver = WebDriver::new(runtime, port);
+    eventually(LIMIT, || driver.ready().then_some(())).expect("tauri-driver answers on its port");
+    (process, driver)
+}
+
 /// Where test artifacts go: `target/screenshots/` of the target folder this test runs from.
 fn screenshots_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -262,22 +287,12 @@ async fn signing_in_in_the_webview_window_takes_the_saml_response_and_lists_the_
         ]);
 
         let application = rolecall_binary().with_file_name("rolecall-tray");
-        let port = free_port();
-        let native_port = free_port();
-        // tauri-driver hands its own environment down to WebKitWebDriver and the app.
-        let mut command = desktop.command(&sandbox, tauri_driver());
-        command
-            .args(["--port", &port.to_string()])
-            .args(["--native-port", &native_port.to_string()])
-            .env("TAURI_WEBVIEW_AUTOMATION", "true")
-            .env("AWS_ENDPOINT_URL_STS", &sts)
-            // With compositing off, WebKitWebDriver's screenshot never answers (WebKitGTK 2.50).
-            .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
-            .stdout(Stdio::null());
-        let _driver_process = Running::spawn(&mut command);
-        let driver = WebDriver::new(runtime, port);
-        eventually(LIMIT, || driver.ready().then_some(()))
-            .expect("tauri-driver answers on its port");
+        let (_driver_process, driver) = start_driver(
+            &desktop,
+            &sandbox,
+            runtime,
+            &[("AWS_ENDPOINT_URL_STS", &sts)],
+        );
 
         std::thread::scope(|scope| {
             // The session attaches to the app's first webview, and a tray app has none until
@@ -413,20 +428,12 @@ async fn the_settings_window_adds_tests_and_explains() {
             "login password",
         );
         let application = rolecall_binary().with_file_name("rolecall-tray");
-        let port = free_port();
-        let native_port = free_port();
-        let mut command = desktop.command(&sandbox, tauri_driver());
-        command
-            .args(["--port", &port.to_string()])
-            .args(["--native-port", &native_port.to_string()])
-            .env("TAURI_WEBVIEW_AUTOMATION", "true")
-            .env("AWS_ENDPOINT_URL_STS", &sts)
-            .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
-            .stdout(Stdio::null());
-        let _driver_process = Running::spawn(&mut command);
-        let driver = WebDriver::new(runtime, port);
-        eventually(LIMIT, || driver.ready().then_some(()))
-            .expect("tauri-driver answers on its port");
+        let (_driver_process, driver) = start_driver(
+            &desktop,
+            &sandbox,
+            runtime,
+            &[("AWS_ENDPOINT_URL_STS", &sts)],
+        );
 
         std::thread::scope(|scope| {
             let session = scope.spawn(|| driver.new_session(&application));
@@ -637,26 +644,15 @@ async fn a_third_party_idp_in_the_window_simplesamlphp_posting_to_aws() {
         assert!(output.status.success(), "rolecall endpoint add: {output:?}");
 
         let application = rolecall_binary().with_file_name("rolecall-tray");
-        let port = free_port();
-        let native_port = free_port();
-        let mut command = desktop.command(&sandbox, tauri_driver());
-        command
-            .args(["--port", &port.to_string()])
-            .args(["--native-port", &native_port.to_string()])
-            .env("TAURI_WEBVIEW_AUTOMATION", "true")
-            .env("AWS_ENDPOINT_URL_STS", moto.url())
-            .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
-            .stdout(Stdio::null());
+        let proxy = no_network.proxy_url();
+        let mut env = vec![("AWS_ENDPOINT_URL_STS", moto.url())];
         for var in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
-            command.env(var, no_network.proxy_url());
+            env.push((var, proxy.as_str()));
         }
         for var in ["NO_PROXY", "no_proxy"] {
-            command.env(var, "127.0.0.1,localhost");
+            env.push((var, "127.0.0.1,localhost"));
         }
-        let _driver_process = Running::spawn(&mut command);
-        let driver = WebDriver::new(runtime, port);
-        eventually(LIMIT, || driver.ready().then_some(()))
-            .expect("tauri-driver answers on its port");
+        let (_driver_process, driver) = start_driver(&desktop, &sandbox, runtime, &env);
 
         std::thread::scope(|scope| {
             let session = scope.spawn(|| driver.new_session(&application));

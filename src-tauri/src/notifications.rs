@@ -77,6 +77,10 @@ fn show(app: &AppHandle, notice: &Notice, engine: &Engine) {
                 });
             });
         }
+        Notice::TrySilently { endpoint, url } => match url::Url::parse(url) {
+            Ok(url) => crate::signin_window::open_silently(app, engine.clone(), endpoint, url),
+            Err(err) => tracing::warn!("no silent sign-in for {endpoint:?}: {err}"),
+        },
         Notice::RenewalFailed { endpoint, message } => {
             failure(
                 &format!("Could not renew the profiles of \"{endpoint}\""),

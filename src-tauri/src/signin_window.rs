@@ -190,10 +190,36 @@ pub fn open_where_needed(app: &AppHandle, engine: Engine, endpoint: &str) -> boo
     }
 }
 
+/// When a sign-in window shows itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visibility {
+    /// At once.
+    Now,
+    /// When a page waits for the person (the IdP may sign in silently first).
+    WhenNeeded,
+    /// Never: a background renewal's try of the IdP's SSO cookie. A page that waits for the
+    /// person closes the window quietly; the expiry warning tells them in time.
+    Never,
+}
+
 /// Opens a sign-in window for `endpoint` on the IdP's `url` (or brings the open one forward).
 /// `shown`: show at once instead of waiting to see whether the IdP signs in silently.
 pub fn open(app: &AppHandle, engine: Engine, endpoint: &str, url: Url, shown: bool) {
-    if let Err(err) = try_open(app, engine, endpoint, url, shown) {
+    let visibility = if shown {
+        Visibility::Now
+    } else {
+        Visibility::WhenNeeded
+    };
+    open_as(app, engine, endpoint, url, visibility);
+}
+
+/// Tries the IdP's pages in a window that never shows (see [`Visibility::Never`]).
+pub fn open_silently(app: &AppHandle, engine: Engine, endpoint: &str, url: Url) {
+    open_as(app, engine, endpoint, url, Visibility::Never);
+}
+
+fn open_as(app: &AppHandle, engine: Engine, endpoint: &str, url: Url, visibility: Visibility) {
+    if let Err(err) = try_open(app, engine, endpoint, url, visibility) {
         tracing::error!("could not open the sign-in window for {endpoint:?}: {err}");
         notifications::failure(
             "Could not open the sign-in window",
@@ -207,7 +233,7 @@ fn try_open(
     engine: Engine,
     endpoint: &str,
     url: Url,
-    shown: bool,
+    visibility: Visibility,
 ) -> tauri::Result<()> {
     app.manage(SignInWindows::default());
     let windows = app.state::<SignInWindows>();
@@ -218,7 +244,9 @@ fn try_open(
         .and_then(|open| open.get(endpoint).cloned())
         .and_then(|label| app.get_webview_window(&label));
     if let Some(window) = existing {
-        show(&window);
+        if visibility != Visibility::Never {
+            show(&window);
+        }
         return Ok(());
     }
     let label = format!(
@@ -230,7 +258,8 @@ fn try_open(
         None => app.path().app_config_dir()?,
     };
     let loopback = is_loopback(&url);
-    let shown = shown || automation();
+    let silent = visibility == Visibility::Never;
+    let shown = visibility == Visibility::Now || (automation() && !silent);
     let progress = Arc::new(Progress::default());
 
     let on_navigation = {
@@ -291,16 +320,27 @@ fn try_open(
     };
     let on_page_load = {
         let progress = Arc::clone(&progress);
+        let app = app.clone();
+        let label = label.clone();
         move |window: WebviewWindow, payload: tauri::webview::PageLoadPayload<'_>| {
             if payload.event() != PageLoadEvent::Finished {
                 return;
             }
             let seen = progress.navigations.load(Ordering::SeqCst);
             let progress = Arc::clone(&progress);
+            let app = app.clone();
+            let label = label.clone();
             tauri::async_runtime::spawn(async move {
                 tokio::time::sleep(SETTLED_AFTER).await;
                 let settled = progress.navigations.load(Ordering::SeqCst) == seen;
-                if settled && !progress.done.load(Ordering::SeqCst) {
+                if !settled || progress.done.load(Ordering::SeqCst) {
+                    return;
+                }
+                if silent {
+                    // The IdP wants the person: not now, in the background.
+                    progress.done.store(true, Ordering::SeqCst);
+                    close(&app, &label);
+                } else {
                     show(&window);
                 }
             });
@@ -331,6 +371,11 @@ fn try_open(
         if !shown {
             tokio::time::sleep(SHOW_AFTER).await;
             if progress.done.load(Ordering::SeqCst) || app.get_webview_window(&label).is_none() {
+                return;
+            }
+            if silent {
+                progress.done.store(true, Ordering::SeqCst);
+                close(&app, &label);
                 return;
             }
             show(&window);

@@ -383,6 +383,21 @@ async fn signing_in_in_the_webview_window_takes_the_saml_response_and_lists_the_
                 "{caller:?}"
             );
 
+            // Renew now: the engine meets the IdP's pages and the app tries them in a window
+            // that never shows; the IdP's SSO cookie signs in, and the profile gets new keys.
+            let key_of = |text: &str| {
+                text.lines()
+                    .find_map(|line| line.strip_prefix("aws_access_key_id = "))
+                    .map(str::to_owned)
+            };
+            let before = key_of(&std::fs::read_to_string(&credentials).unwrap());
+            desktop.click(&item, "Renew now");
+            eventually(LIMIT, || {
+                let now = key_of(&std::fs::read_to_string(&credentials).ok()?);
+                (now.is_some() && now != before).then_some(())
+            })
+            .expect("the hidden window's silent sign-in renews the profile");
+
             // The IdP's SSO cookie stayed in the endpoint's own webview folder: the next
             // sign-in needs nobody (here nothing drives the window).
             assert!(

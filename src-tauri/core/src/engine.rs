@@ -101,6 +101,13 @@ pub enum Notice {
         endpoint: String,
         message: String,
     },
+    /// A background renewal met the IdP's own pages: the shell tries them in a hidden window,
+    /// where the IdP's SSO cookie often signs in without anyone; if it does not, nothing is
+    /// shown and the expiry warning follows at its time.
+    TrySilently {
+        endpoint: String,
+        url: String,
+    },
 }
 
 /// One snapshot of everything the tray shows.
@@ -724,6 +731,19 @@ impl Engine {
             }),
         };
         if let Err(err) = result {
+            if matches!(err, EngineError::NeedsPerson { .. })
+                && let Some(url) = self.needs_person_url(name)
+            {
+                if let Ok(mut state) = self.shared.state.lock() {
+                    state.failed_at.insert(name.to_owned(), Instant::now());
+                    state.needs_person.insert(name.to_owned());
+                }
+                let _ = self.shared.notices.send(Notice::TrySilently {
+                    endpoint: name.to_owned(),
+                    url,
+                });
+                return;
+            }
             let needs_person = matches!(err, EngineError::NeedsPerson { .. })
                 || matches!(&err, EngineError::SignIn(sign_in) if matches!(
                     sign_in.kind(),
@@ -744,6 +764,15 @@ impl Engine {
                 endpoint: name.to_owned(),
                 message: err.to_string(),
             });
+        }
+    }
+
+    /// Where the endpoint's sign-in wants the person, when it does.
+    fn needs_person_url(&self, name: &str) -> Option<String> {
+        let state = self.shared.state.lock().ok()?;
+        match state.phases.get(name)? {
+            Phase::NeedsPerson { url, .. } => Some(url.clone()),
+            _ => None,
         }
     }
 

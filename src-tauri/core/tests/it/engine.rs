@@ -409,3 +409,75 @@ async fn favourites_and_regions_per_account_and_role() {
         .unwrap();
     assert!(world.engine.status().favourites.is_empty());
 }
+
+/// A webview endpoint's background renewal asks the shell to try the IdP's pages silently; the
+/// response that try captures renews the due profile, with no one asked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webview_endpoints_renewal_is_tried_silently_and_finishes_with_its_response() {
+    let mut world = world().await;
+    world
+        .engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: ADMIN.to_owned(),
+        })
+        .await
+        .unwrap();
+    let first = world.engine.status().profiles[0].expiration.unwrap();
+    let paths = world.engine.config().paths.clone();
+    let mut settings = Settings::load(&paths).unwrap();
+    let mut endpoint = settings.endpoints[0].clone();
+    endpoint.method = SignInMethod::Webview;
+    settings.update_endpoint("corp", endpoint.clone()).unwrap();
+    settings.save(&paths).unwrap();
+
+    let _renewals = world.engine.start_renewals();
+    // 14 minutes left: the renewal is due (15), the warning is not (10).
+    world.clock.jump(time::Duration::minutes(46));
+    world.sim.advance_clock(Duration::from_secs(46 * 60));
+    world.engine.refresh_status();
+
+    let notice = tokio::time::timeout(Duration::from_secs(60), world.notices.recv())
+        .await
+        .expect("a notice")
+        .unwrap();
+    let Notice::TrySilently {
+        endpoint: name,
+        url,
+    } = notice
+    else {
+        panic!("the shell is asked to try silently first: {notice:?}");
+    };
+    assert_eq!(name, "corp");
+    assert_eq!(url, world.sim.sign_on_url().as_str());
+
+    // What the hidden window would capture: the IdP's answer, here through its SSO session.
+    endpoint.method = SignInMethod::Forms;
+    let outcome = rolecall_core::idp::sign_in(rolecall_core::idp::SignIn {
+        endpoint: &endpoint,
+        password: Some(Sensitive::new(DEMO_PASSWORD.to_owned())),
+        secrets: Arc::new(MemoryStore::new()),
+        passcodes: &rolecall_core::idp::NoPasscodes,
+    })
+    .await
+    .unwrap();
+    let rolecall_core::idp::Outcome::SignedIn(signed_in) = outcome else {
+        panic!("{outcome:?}");
+    };
+    world
+        .engine
+        .accept_saml_response("corp", &signed_in.assertion.raw, signed_in.post_to.clone())
+        .await
+        .unwrap();
+
+    wait_for(
+        &world.engine,
+        "the profile is renewed from the silent sign-in",
+        |status| status.profiles[0].expiration.is_some_and(|e| e > first),
+    )
+    .await;
+    assert!(
+        world.notices.try_recv().is_err(),
+        "no failure and no warning were needed"
+    );
+}

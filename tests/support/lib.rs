@@ -345,3 +345,40 @@ pub fn rolecall_binary() -> PathBuf {
     );
     binary
 }
+
+/// Re-runs the test `test` of the running test binary in a child process with the sandbox's
+/// variables, `env`, and `marker` set (the child test is `#[ignore]`d and returns at once
+/// without `marker`). For code that reads the process environment (GSSAPI, the keyring's
+/// session bus), which a multi-threaded test binary must not change. Returns the child's
+/// output after checking that it ran, passed and printed `done`.
+pub fn run_child_test(
+    sandbox: &Sandbox,
+    marker: &str,
+    done: &str,
+    env: Vec<(&'static str, OsString)>,
+    test: &str,
+) -> String {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let output = sandbox
+        .command("timeout")
+        .arg("120")
+        .arg(exe)
+        .args(["--exact", test, "--include-ignored", "--nocapture"])
+        .args(["--test-threads", "1"])
+        .envs(env)
+        .env(marker, "1")
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("re-running the test binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && text.contains(done) && text.contains("1 passed"),
+        "the child test {test} should have run and passed ({}):\n{text}",
+        output.status
+    );
+    text
+}

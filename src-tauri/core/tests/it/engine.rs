@@ -90,6 +90,23 @@ async fn wait_for(engine: &Engine, what: &str, check: impl Fn(&Status) -> bool) 
 
 const ADMIN: &str = "arn:aws:iam::111122223333:role/Admin";
 
+/// What the sign-in window would capture: a SAML response of the IdP, got here with the forms
+/// method and alice's password.
+async fn response_of(endpoint: &Endpoint) -> Box<rolecall_core::idp::SignedIn> {
+    let outcome = rolecall_core::idp::sign_in(rolecall_core::idp::SignIn {
+        endpoint,
+        password: Some(Sensitive::new(DEMO_PASSWORD.to_owned())),
+        secrets: Arc::new(MemoryStore::new()),
+        passcodes: &rolecall_core::idp::NoPasscodes,
+    })
+    .await
+    .unwrap();
+    match outcome {
+        rolecall_core::idp::Outcome::SignedIn(signed_in) => signed_in,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn signing_in_lists_accounts_and_using_a_role_makes_the_active_profile() {
     let world = world().await;
@@ -317,17 +334,7 @@ async fn a_response_from_the_sign_in_window_signs_the_endpoint_in() {
     let mut endpoint = Endpoint::new("corp", world.sim.sign_on_url().as_str()).unwrap();
     endpoint.method = SignInMethod::Forms;
     endpoint.username = Some("alice".to_owned());
-    let outcome = rolecall_core::idp::sign_in(rolecall_core::idp::SignIn {
-        endpoint: &endpoint,
-        password: Some(Sensitive::new(DEMO_PASSWORD.to_owned())),
-        secrets: Arc::new(MemoryStore::new()),
-        passcodes: &rolecall_core::idp::NoPasscodes,
-    })
-    .await
-    .unwrap();
-    let rolecall_core::idp::Outcome::SignedIn(signed_in) = outcome else {
-        panic!("{outcome:?}");
-    };
+    let signed_in = response_of(&endpoint).await;
 
     world
         .engine
@@ -453,17 +460,7 @@ async fn a_webview_endpoints_renewal_is_tried_silently_and_finishes_with_its_res
 
     // What the hidden window would capture: the IdP's answer, here through its SSO session.
     endpoint.method = SignInMethod::Forms;
-    let outcome = rolecall_core::idp::sign_in(rolecall_core::idp::SignIn {
-        endpoint: &endpoint,
-        password: Some(Sensitive::new(DEMO_PASSWORD.to_owned())),
-        secrets: Arc::new(MemoryStore::new()),
-        passcodes: &rolecall_core::idp::NoPasscodes,
-    })
-    .await
-    .unwrap();
-    let rolecall_core::idp::Outcome::SignedIn(signed_in) = outcome else {
-        panic!("{outcome:?}");
-    };
+    let signed_in = response_of(&endpoint).await;
     world
         .engine
         .accept_saml_response("corp", &signed_in.assertion.raw, signed_in.post_to.clone())

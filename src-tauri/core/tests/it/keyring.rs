@@ -33,29 +33,7 @@ fn sso_cookies() -> String {
 /// Runs `test` of this binary in a child process with only `env` (and `PATH`) set; returns its
 /// output after checking that it ran and passed.
 fn run_child(sandbox: &Sandbox, env: Vec<(&'static str, OsString)>, test: &str) -> String {
-    let exe = std::env::current_exe().unwrap_or_else(|err| panic!("the test binary's path: {err}"));
-    let output = sandbox
-        .command("timeout")
-        .arg("120")
-        .arg(exe)
-        .args(["--exact", test, "--include-ignored", "--nocapture"])
-        .args(["--test-threads", "1"])
-        .envs(env)
-        .env(CHILD, "1")
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .unwrap_or_else(|err| panic!("re-running the test binary: {err}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success() && text.contains(DONE) && text.contains("1 passed"),
-        "the child test {test} should have run and passed ({}):\n{text}",
-        output.status
-    );
-    text
+    rolecall_tests::run_child_test(sandbox, CHILD, DONE, env, test)
 }
 
 fn in_child() -> bool {

@@ -62,6 +62,14 @@ function render(view) {
     "refresh_lead_minutes", "notify_lead_minutes"]) {
     field(preferencesForm, name).value = prefs[name];
   }
+  const note = $("#active-profile-note");
+  note.hidden = !view.proposed_profile;
+  if (view.proposed_profile) {
+    // The saved name holds keys Rolecall did not write: offer a free one, saved with the form.
+    field(preferencesForm, "active_profile").value = view.proposed_profile;
+    note.textContent = `The profile "${prefs.active_profile}" holds AWS keys Rolecall did not ` +
+      `write, so Rolecall leaves it alone and proposes "${view.proposed_profile}". Save to use it.`;
+  }
   field(preferencesForm, "default_region").value = prefs.default_region ?? "";
   field(preferencesForm, "default_output").value = prefs.default_output ?? "";
   $("#config-dir").textContent = view.config_dir;

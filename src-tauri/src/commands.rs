@@ -47,6 +47,9 @@ pub struct SettingsView {
     preferences: Preferences,
     config_dir: PathBuf,
     credentials_file: PathBuf,
+    /// A free name to use instead of the active profile, which holds keys Rolecall did not
+    /// write.
+    proposed_profile: Option<String>,
     /// Set in the demo: the sentence saying so and where its files are.
     demo: Option<String>,
 }
@@ -112,6 +115,10 @@ async fn view(engine: &Engine) -> Result<SettingsView, CommandError> {
         preferences: settings.preferences.clone(),
         config_dir: paths.config_dir.clone(),
         credentials_file: paths.aws_credentials_file.clone(),
+        proposed_profile: rolecall_core::profiles::proposed_active_profile(
+            paths,
+            &settings.preferences.active_profile,
+        ),
         demo: None,
     })
 }
@@ -137,7 +144,6 @@ pub async fn save_endpoint(
     form: EndpointForm,
 ) -> Result<SettingsView, CommandError> {
     let engine = &state.engine;
-    let mut settings = load(engine)?;
     let method = SignInMethod::from_name(&form.method).ok_or_else(|| {
         CommandError::new(
             "rejected",
@@ -152,14 +158,11 @@ pub async fn save_endpoint(
         .ca_file
         .filter(|path| !path.trim().is_empty())
         .map(PathBuf::from);
-    match &original {
+    Settings::update(&engine.config().paths, |settings| match &original {
         Some(name) => settings.update_endpoint(name, endpoint.clone()),
         None => settings.add_endpoint(endpoint.clone()),
-    }
+    })
     .map_err(|err| CommandError::new("rejected", err))?;
-    settings
-        .save(&engine.config().paths)
-        .map_err(|err| CommandError::new("rejected", err))?;
     let store = secrets(engine);
     let name = endpoint.name.clone();
     let renamed_from = original.filter(|old| *old != name);
@@ -191,13 +194,10 @@ pub async fn remove_endpoint(
     name: String,
 ) -> Result<SettingsView, CommandError> {
     let engine = &state.engine;
-    let mut settings = load(engine)?;
-    settings
-        .remove_endpoint(&name)
-        .map_err(|err| CommandError::new("rejected", err))?;
-    settings
-        .save(&engine.config().paths)
-        .map_err(|err| CommandError::new("rejected", err))?;
+    Settings::update(&engine.config().paths, |settings| {
+        settings.remove_endpoint(&name).map(drop)
+    })
+    .map_err(|err| CommandError::new("rejected", err))?;
     let store = secrets(engine);
     tokio::task::spawn_blocking(move || store.forget_endpoint(&name))
         .await
@@ -246,23 +246,23 @@ pub async fn save_preferences(
     form: PreferencesForm,
 ) -> Result<SettingsView, CommandError> {
     let engine = &state.engine;
-    let mut settings = load(engine)?;
     let blank_to_none = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
-    settings.preferences = Preferences {
-        active_profile: form.active_profile.trim().to_owned(),
-        profile_template: form.profile_template.trim().to_owned(),
-        session_duration_secs: form.session_duration_secs,
-        refresh_lead_minutes: form.refresh_lead_minutes,
-        notify_lead_minutes: form.notify_lead_minutes,
-        default_region: blank_to_none(form.default_region),
-        default_output: blank_to_none(form.default_output),
-        // Chosen from the roles list, not this form.
-        favourites: settings.preferences.favourites.clone(),
-        regions: settings.preferences.regions.clone(),
-    };
-    settings
-        .save(&engine.config().paths)
-        .map_err(|err| CommandError::new("rejected", err))?;
+    Settings::update(&engine.config().paths, |settings| {
+        settings.preferences = Preferences {
+            active_profile: form.active_profile.trim().to_owned(),
+            profile_template: form.profile_template.trim().to_owned(),
+            session_duration_secs: form.session_duration_secs,
+            refresh_lead_minutes: form.refresh_lead_minutes,
+            notify_lead_minutes: form.notify_lead_minutes,
+            default_region: blank_to_none(form.default_region),
+            default_output: blank_to_none(form.default_output),
+            // Chosen from the roles list, not this form.
+            favourites: settings.preferences.favourites.clone(),
+            regions: settings.preferences.regions.clone(),
+        };
+        Ok(())
+    })
+    .map_err(|err| CommandError::new("rejected", err))?;
     engine.refresh_status();
     view(engine).await
 }

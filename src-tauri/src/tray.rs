@@ -143,6 +143,16 @@ fn build_menu(app: &AppHandle, status: &Status) -> tauri::Result<Menu<Wry>> {
             None::<&str>,
         )?));
     }
+    // A file Rolecall cannot read, named with what to do (the menu cannot wrap a sentence,
+    // so the line is the whole sentence, disabled).
+    for problem in &status.problems {
+        items.push(Box::new(MenuItem::new(
+            app,
+            format!("⚠ {problem}"),
+            false,
+            None::<&str>,
+        )?));
+    }
     items.push(Box::new(PredefinedMenuItem::separator(app)?));
     if status.endpoints.is_empty() {
         items.push(Box::new(MenuItem::with_id(

@@ -12,6 +12,7 @@ mod cli;
 mod console;
 mod consumers;
 mod demo;
+mod foreign_keys;
 mod kerberos;
 mod login;
 mod notifications;

@@ -77,9 +77,10 @@ async fn run() {
         "{account_alias}-{role}",
         &Default::default(),
         "corp",
+        &Default::default(),
     );
     let roles = named.len();
-    let mut registry = Registry::load(dir.path());
+    let mut registry = Registry::load(dir.path()).unwrap_or_else(|err| panic!("{err}"));
     let written = profiles::assume_and_write(&writer, &assertion, named, &mut registry)
         .await
         .unwrap_or_else(|err| panic!("writing the profiles: {err}"));

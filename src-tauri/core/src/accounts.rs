@@ -5,13 +5,14 @@
 //! back to the cache, and to bare account ids after that.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use url::Url;
 
 use crate::saml::{RolePair, roles_by_account};
 use crate::secrets::Sensitive;
+use crate::store::{JsonFile, StoreError};
 
 /// How long a sign-in may wait for aliases before going on without them.
 pub const LOOKUP_BUDGET: Duration = Duration::from_secs(3);
@@ -180,22 +181,32 @@ pub enum AliasError {
 /// The aliases seen so far, kept in a small JSON file in Rolecall's folder.
 #[derive(Debug, Clone)]
 pub struct AliasCache {
-    file: PathBuf,
+    file: JsonFile<Aliases>,
     aliases: Aliases,
 }
 
 impl AliasCache {
     pub const FILE_NAME: &str = "account-aliases.json";
 
-    /// Loads the cache from `config_dir`; a missing or unreadable cache is an empty one, since
-    /// it only saves a lookup.
-    pub fn load(config_dir: &Path) -> Self {
-        let file = config_dir.join(Self::FILE_NAME);
-        let aliases = std::fs::read(&file)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
-        Self { file, aliases }
+    /// Loads the cache from `config_dir` (a missing one is empty); one that cannot be read is
+    /// an error naming it.
+    pub fn load(config_dir: &Path) -> Result<Self, StoreError> {
+        let file = JsonFile::new(config_dir.join(Self::FILE_NAME));
+        let aliases = file.load()?;
+        Ok(Self { file, aliases })
+    }
+
+    /// The cache, or an empty one when it cannot be read: it only saves a lookup. The broken
+    /// file is never written over (saving reads it first, and fails), and the caller reports
+    /// it (the engine's [`crate::engine::Status::problems`]).
+    pub fn load_or_empty(config_dir: &Path) -> Self {
+        Self::load(config_dir).unwrap_or_else(|err| {
+            tracing::warn!("{err}");
+            Self {
+                file: JsonFile::new(config_dir.join(Self::FILE_NAME)),
+                aliases: Aliases::new(),
+            }
+        })
     }
 
     pub fn get(&self, account_id: &str) -> Option<&str> {
@@ -206,25 +217,20 @@ impl AliasCache {
         &self.aliases
     }
 
-    /// Adds what a lookup found and saves the file if anything changed.
-    pub fn remember(&mut self, found: &Aliases) -> std::io::Result<()> {
-        let mut changed = false;
-        for (id, alias) in found {
-            if self.aliases.get(id) != Some(alias) {
-                self.aliases.insert(id.clone(), alias.clone());
-                changed = true;
-            }
+    /// Adds what a lookup found and saves the file if anything changed, keeping what other
+    /// Rolecalls saved meanwhile.
+    pub fn remember(&mut self, found: &Aliases) -> Result<(), StoreError> {
+        if found
+            .iter()
+            .all(|(id, alias)| self.aliases.get(id) == Some(alias))
+        {
+            return Ok(());
         }
-        if changed { self.save() } else { Ok(()) }
-    }
-
-    fn save(&self) -> std::io::Result<()> {
-        let folder = self.file.parent().unwrap_or_else(|| Path::new("."));
-        std::fs::create_dir_all(folder)?;
-        let text = serde_json::to_vec_pretty(&self.aliases).map_err(std::io::Error::other)?;
-        let temp = self.file.with_extension("json.tmp");
-        std::fs::write(&temp, text)?;
-        std::fs::rename(&temp, &self.file)
+        self.aliases = self.file.update(|aliases| {
+            aliases.extend(found.iter().map(|(id, alias)| (id.clone(), alias.clone())));
+            Ok::<_, StoreError>(aliases.clone())
+        })?;
+        Ok(())
     }
 }
 
@@ -344,7 +350,7 @@ mod tests {
     async fn lookup_fills_and_saves_the_cache() {
         let dir = tempfile::tempdir().unwrap();
         let url = serve_once(PAGE, Duration::ZERO).await;
-        let mut cache = AliasCache::load(dir.path());
+        let mut cache = AliasCache::load(dir.path()).unwrap();
         let (aliases, problem) = resolve(
             &reqwest::Client::new(),
             &url,
@@ -358,7 +364,7 @@ mod tests {
             aliases.get("111122223333").map(String::as_str),
             Some("prod-main")
         );
-        let reloaded = AliasCache::load(dir.path());
+        let reloaded = AliasCache::load(dir.path()).unwrap();
         assert_eq!(
             reloaded.get("111122223333"),
             Some("prod-main"),
@@ -375,7 +381,7 @@ mod tests {
         )
         .unwrap();
         let url = serve_once(PAGE, Duration::from_secs(30)).await;
-        let mut cache = AliasCache::load(dir.path());
+        let mut cache = AliasCache::load(dir.path()).unwrap();
         let started = std::time::Instant::now();
         let budget = Duration::from_millis(300);
         let (aliases, problem) = resolve(

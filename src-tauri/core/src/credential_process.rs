@@ -172,7 +172,7 @@ pub async fn renew(
         proxy: endpoint.proxy.clone(),
     };
     let sts = Sts::new(&network, renewal.env, partition, &region)?;
-    let limits = Arc::new(Mutex::new(SessionLimits::load(renewal.config_dir)));
+    let limits = Arc::new(Mutex::new(SessionLimits::load(renewal.config_dir)?));
     let writer = Writer {
         sts: &sts,
         role_regions: Default::default(),
@@ -183,7 +183,7 @@ pub async fn renew(
         setting_secs: renewal.settings.preferences.session_duration_secs,
         limits: &limits,
     };
-    let mut registry = Registry::load(renewal.config_dir);
+    let mut registry = Registry::load(renewal.config_dir)?;
     let assertion = Arc::new(signed_in.assertion);
     let mut written = profiles::assume_and_write(
         &writer,
@@ -223,7 +223,7 @@ pub async fn serve(profile: &str, service: &Service) -> Result<StoredCredentials
     if let Some(stored) = fresh(&files)? {
         return Ok(stored);
     }
-    let registry = Registry::load(&service.paths.config_dir);
+    let registry = Registry::load(&service.paths.config_dir)?;
     let source = registry
         .get(profile)
         .cloned()
@@ -349,6 +349,8 @@ pub enum RenewError {
     Sts(#[from] StsError),
     #[error(transparent)]
     Files(#[from] AwsFilesError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 #[cfg(test)]

@@ -119,6 +119,9 @@ pub struct Status {
     /// Role ARNs the person marked as favourites, in the order they were marked.
     pub favourites: Vec<String>,
     pub overall: Overall,
+    /// Files of Rolecall's it cannot read (a corrupt registry or cache, a broken settings
+    /// file), each a sentence naming the file and saying what to do.
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -222,6 +225,7 @@ impl Engine {
             active_profile: String::new(),
             favourites: Vec::new(),
             overall: Overall::SignedOut,
+            problems: Vec::new(),
         });
         let engine = Self {
             shared: Arc::new(Shared {
@@ -425,7 +429,7 @@ impl Engine {
         endpoint: &Endpoint,
         signed_in: idp::SignedIn,
     ) -> Result<Arc<Assertion>, EngineError> {
-        let mut cache = AliasCache::load(&self.shared.config.paths.config_dir);
+        let mut cache = AliasCache::load_or_empty(&self.shared.config.paths.config_dir);
         let (accounts, problem) = idp::accounts_of(&signed_in, endpoint, &mut cache).await;
         if let Some(problem) = problem {
             tracing::info!("{problem}");
@@ -497,14 +501,19 @@ impl Engine {
     async fn all_roles(&self, name: &str) -> Result<(), EngineError> {
         let (settings, endpoint) = self.endpoint(name)?;
         let assertion = self.assertion(name).await?;
-        let aliases = AliasCache::load(&self.shared.config.paths.config_dir)
+        let config = &self.shared.config;
+        let aliases = AliasCache::load_or_empty(&config.paths.config_dir)
             .all()
             .clone();
+        let registry = Registry::load(&config.paths.config_dir)?;
+        let foreign = AwsFiles::from_paths(&config.paths)
+            .foreign_profiles(|profile| registry.get(profile).is_some())?;
         let named = profiles::assign_names(
             &assertion.roles,
             &settings.preferences.profile_template,
             &aliases,
             name,
+            &foreign,
         );
         self.write(&settings, &endpoint, &assertion, named).await
     }
@@ -528,7 +537,9 @@ impl Engine {
         };
         let sts = Sts::new(&network, &config.env, assertion.partition, &sts_region)?;
         let files = AwsFiles::from_paths(&config.paths);
-        let limits = Arc::new(Mutex::new(SessionLimits::load(&config.paths.config_dir)));
+        let limits = Arc::new(Mutex::new(SessionLimits::load_or_empty(
+            &config.paths.config_dir,
+        )));
         let role_regions = settings
             .preferences
             .role_regions(roles.iter().map(|(role, _)| role));
@@ -542,7 +553,7 @@ impl Engine {
             setting_secs: settings.preferences.session_duration_secs,
             limits: &limits,
         };
-        let mut registry = Registry::load(&config.paths.config_dir);
+        let mut registry = Registry::load(&config.paths.config_dir)?;
         let written = profiles::assume_and_write(&writer, assertion, roles, &mut registry).await?;
         let now = config.clock.now();
         if let Ok(mut state) = self.shared.state.lock() {
@@ -572,7 +583,7 @@ impl Engine {
         let config = &self.shared.config;
         let now = config.clock.now();
         let files = AwsFiles::from_paths(&config.paths);
-        let registry = Registry::load(&config.paths.config_dir);
+        let registry = Registry::load(&config.paths.config_dir)?;
         let (settings, endpoint) = self.endpoint(name)?;
         let from_profile = registry
             .all()
@@ -641,14 +652,15 @@ impl Engine {
         &self,
         change: impl FnOnce(&mut crate::settings::Preferences),
     ) -> Result<(), EngineError> {
-        let mut settings = self.settings()?;
-        change(&mut settings.preferences);
-        settings.save(&self.shared.config.paths)?;
+        Settings::update(&self.shared.config.paths, |settings| {
+            change(&mut settings.preferences);
+            Ok(())
+        })?;
         Ok(())
     }
 
     fn keep_refreshed(&self, profile: &str, on: bool) -> Result<(), EngineError> {
-        let mut registry = Registry::load(&self.shared.config.paths.config_dir);
+        let mut registry = Registry::load(&self.shared.config.paths.config_dir)?;
         match registry.set_keep_refreshed(profile, on) {
             Ok(true) => Ok(()),
             Ok(false) => Err(EngineError::NoProfile {
@@ -717,16 +729,21 @@ impl Engine {
     /// One sign-in for all of an endpoint's due profiles.
     async fn renew_endpoint(&self, settings: &Settings, name: &str, names: &[String]) {
         let registry = Registry::load(&self.shared.config.paths.config_dir);
-        let roles: Vec<(RolePair, String)> = names
-            .iter()
-            .filter_map(|profile| Some((registry.get(profile)?.role(), profile.clone())))
-            .collect();
-        let result = match (self.assertion(name).await, settings.endpoint(name)) {
-            (Ok(assertion), Some(endpoint)) => {
+        let result = match (
+            registry,
+            self.assertion(name).await,
+            settings.endpoint(name),
+        ) {
+            (Ok(registry), Ok(assertion), Some(endpoint)) => {
+                let roles: Vec<(RolePair, String)> = names
+                    .iter()
+                    .filter_map(|profile| Some((registry.get(profile)?.role(), profile.clone())))
+                    .collect();
                 self.write(settings, endpoint, &assertion, roles).await
             }
-            (Err(err), _) => Err(err),
-            (_, None) => Err(EngineError::NoEndpoint {
+            (Err(err), _, _) => Err(err.into()),
+            (_, Err(err), _) => Err(err),
+            (_, _, None) => Err(EngineError::NoEndpoint {
                 name: name.to_owned(),
             }),
         };
@@ -779,7 +796,10 @@ impl Engine {
     /// The registry's profiles that still have credentials in the file.
     fn tracked(&self, settings: &Settings) -> Vec<Tracked> {
         let config = &self.shared.config;
-        let registry = Registry::load(&config.paths.config_dir);
+        let Ok(registry) = Registry::load(&config.paths.config_dir) else {
+            // Shown in the status; nothing can be renewed without knowing where it came from.
+            return Vec::new();
+        };
         let files = AwsFiles::from_paths(&config.paths);
         let (needs_person, written_at) = self
             .shared
@@ -809,15 +829,32 @@ impl Engine {
     fn publish(&self) {
         let config = &self.shared.config;
         let now = config.clock.now();
-        let settings = self.settings().unwrap_or_default();
-        let registry = Registry::load(&config.paths.config_dir);
+        let mut problems = Vec::new();
+        let settings = self.settings().unwrap_or_else(|err| {
+            problems.push(err.to_string());
+            Settings::default()
+        });
+        let registry = Registry::load(&config.paths.config_dir)
+            .map(|registry| registry.all().clone())
+            .unwrap_or_else(|err| {
+                problems.push(err.to_string());
+                BTreeMap::new()
+            });
+        problems.extend(
+            [
+                AliasCache::load(&config.paths.config_dir).err(),
+                SessionLimits::load(&config.paths.config_dir).err(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|err| err.to_string()),
+        );
         let files = AwsFiles::from_paths(&config.paths);
         let Ok(state) = self.shared.state.lock() else {
             return;
         };
         let active = settings.preferences.active_profile.clone();
         let profiles: Vec<ProfileStatus> = registry
-            .all()
             .iter()
             // Profiles from endpoints given only on the command line are renewed there.
             .filter(|(_, source)| settings.endpoint(&source.endpoint).is_some())
@@ -874,6 +911,7 @@ impl Engine {
             active_profile: active,
             favourites: settings.preferences.favourites.clone(),
             overall,
+            problems,
         });
     }
 }
@@ -898,6 +936,8 @@ pub enum EngineError {
     Registry { detail: String },
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     SignIn(#[from] SignInError),
     #[error(transparent)]

@@ -22,4 +22,5 @@ pub mod refresh;
 pub mod saml;
 pub mod secrets;
 pub mod settings;
+pub mod store;
 pub mod sts;

@@ -19,6 +19,7 @@ use crate::accounts::Aliases;
 use crate::aws_files::{AwsFiles, AwsFilesError, Credentials, ProfileWrite, WriteReport};
 use crate::saml::{Assertion, RolePair};
 use crate::settings::{Endpoint, SignInMethod};
+use crate::store::{JsonFile, StoreError};
 use crate::sts::{SessionLimits, Sts, StsError};
 
 /// STS calls in flight at once: enough to assume 590 roles in seconds, few enough that STS
@@ -62,14 +63,27 @@ pub fn profile_name(template: &str, parts: NameParts<'_>) -> String {
     }
 }
 
+/// `base` if it is free, otherwise the first free one of `base-2`, `base-3`, ...
+pub fn free_name(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(base) {
+        return base.to_owned();
+    }
+    (2u64..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|name| !taken(name))
+        .unwrap_or_else(|| base.to_owned())
+}
+
 /// A profile name for every role. Names that would collide (two roles named alike in accounts
 /// of the same alias, say) get `-2`, `-3`, ... in the order of their role ARNs, so the same
-/// assertion always gives the same names.
+/// assertion always gives the same names; so do names in `foreign`, the profiles Rolecall may
+/// not write ([`AwsFiles::foreign_profiles`]).
 pub fn assign_names(
     roles: &[RolePair],
     template: &str,
     aliases: &Aliases,
     endpoint: &str,
+    foreign: &BTreeSet<String>,
 ) -> Vec<(RolePair, String)> {
     let mut sorted: Vec<&RolePair> = roles.iter().collect();
     sorted.sort_by(|a, b| a.role_arn.cmp(&b.role_arn));
@@ -86,12 +100,8 @@ pub fn assign_names(
                 endpoint,
             },
         );
-        let mut name = base.clone();
-        let mut n = 2;
-        while !taken.insert(name.clone()) {
-            name = format!("{base}-{n}");
-            n += 1;
-        }
+        let name = free_name(&base, |name| taken.contains(name) || foreign.contains(name));
+        taken.insert(name.clone());
         named.insert(role.role_arn.clone(), name);
     }
     roles
@@ -225,23 +235,25 @@ impl ProfileSource {
 }
 
 /// `profiles.json`: profile name → where it came from.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Registry {
-    file: PathBuf,
+    file: JsonFile<BTreeMap<String, ProfileSource>>,
     profiles: BTreeMap<String, ProfileSource>,
 }
 
 impl Registry {
     pub const FILE_NAME: &str = "profiles.json";
 
-    /// Loads the registry; a missing or unreadable one is empty (it only saves questions).
-    pub fn load(config_dir: &Path) -> Self {
-        let file = config_dir.join(Self::FILE_NAME);
-        let profiles = std::fs::read(&file)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
-        Self { file, profiles }
+    /// Loads the registry (a missing one is empty). One that cannot be read is an error:
+    /// without it Rolecall would take its own profiles for someone else's.
+    pub fn load(config_dir: &Path) -> Result<Self, StoreError> {
+        let file = JsonFile::new(config_dir.join(Self::FILE_NAME));
+        let profiles = file.load()?;
+        Ok(Self { file, profiles })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.file.path()
     }
 
     pub fn get(&self, profile: &str) -> Option<&ProfileSource> {
@@ -257,34 +269,101 @@ impl Registry {
     pub fn record(
         &mut self,
         entries: impl IntoIterator<Item = (String, ProfileSource)>,
-    ) -> std::io::Result<()> {
-        for (name, mut source) in entries {
-            if let Some(old) = self.profiles.get(&name) {
-                source.keep_refreshed |= old.keep_refreshed && old.role_arn == source.role_arn;
-            }
-            self.profiles.insert(name, source);
-        }
-        self.save()
+    ) -> Result<(), StoreError> {
+        self.profiles = self.file.update(|profiles| {
+            merge(profiles, entries);
+            Ok::<_, StoreError>(profiles.clone())
+        })?;
+        Ok(())
     }
 
     /// Turns background renewal of `profile` on or off; `false` if Rolecall does not manage it.
-    pub fn set_keep_refreshed(&mut self, profile: &str, on: bool) -> std::io::Result<bool> {
-        let Some(source) = self.profiles.get_mut(profile) else {
-            return Ok(false);
-        };
-        source.keep_refreshed = on;
-        self.save().map(|()| true)
+    pub fn set_keep_refreshed(&mut self, profile: &str, on: bool) -> Result<bool, StoreError> {
+        let (found, profiles) = self.file.update(|profiles| {
+            let found = match profiles.get_mut(profile) {
+                Some(source) => {
+                    source.keep_refreshed = on;
+                    true
+                }
+                None => false,
+            };
+            Ok::<_, StoreError>((found, profiles.clone()))
+        })?;
+        self.profiles = profiles;
+        Ok(found)
     }
 
-    fn save(&self) -> std::io::Result<()> {
-        if let Some(folder) = self.file.parent() {
-            std::fs::create_dir_all(folder)?;
+    /// Writes `writes` into the AWS files and records where they came from, under the
+    /// registry's lock, so that no other Rolecall sees the profiles written but not yet
+    /// recorded (it would take them for someone else's). The record is saved first and taken
+    /// back if the write fails: a profile is never written without its record.
+    fn write_and_record(
+        &mut self,
+        files: &AwsFiles,
+        mut writes: Vec<ProfileWrite>,
+        sources: Vec<(String, ProfileSource)>,
+    ) -> Result<WriteReport, AwsFilesError> {
+        let mut locked = self.file.lock()?;
+        let before = locked.value().clone();
+        for write in &mut writes {
+            write.registered = before.contains_key(&write.name);
         }
-        let text = serde_json::to_vec_pretty(&self.profiles).map_err(std::io::Error::other)?;
-        let temp = self.file.with_extension("json.tmp");
-        std::fs::write(&temp, text)?;
-        std::fs::rename(&temp, &self.file)
+        let mut after = before.clone();
+        merge(&mut after, sources);
+        locked.save(&after)?;
+        match files.write_profiles(&writes) {
+            Ok(report) => {
+                self.profiles = after;
+                Ok(report)
+            }
+            Err(err) => {
+                if let Err(undo) = locked.save(&before) {
+                    tracing::warn!("could not take back the record of unwritten profiles: {undo}");
+                }
+                self.profiles = locked.value().clone();
+                Err(err)
+            }
+        }
     }
+}
+
+fn merge(
+    profiles: &mut BTreeMap<String, ProfileSource>,
+    entries: impl IntoIterator<Item = (String, ProfileSource)>,
+) {
+    for (name, mut source) in entries {
+        if let Some(old) = profiles.get(&name) {
+            source.keep_refreshed |= old.keep_refreshed && old.role_arn == source.role_arn;
+        }
+        profiles.insert(name, source);
+    }
+}
+
+/// [`propose_active_profile`] for the AWS files and registry at `paths`; `None` also when they
+/// cannot be read (the engine's status reports that).
+pub fn proposed_active_profile(paths: &crate::paths::AppPaths, wanted: &str) -> Option<String> {
+    let registry = Registry::load(&paths.config_dir).ok()?;
+    propose_active_profile(&AwsFiles::from_paths(paths), &registry, wanted)
+        .ok()
+        .flatten()
+}
+
+/// The name to propose for the active profile instead of `wanted` when Rolecall may not write
+/// `wanted` (it holds someone else's keys, see [`AwsFiles::foreign_profiles`]): the first free
+/// `wanted-2`, `wanted-3`, ... that is neither foreign nor another of Rolecall's profiles.
+/// `None` when `wanted` is fine.
+pub fn propose_active_profile(
+    files: &AwsFiles,
+    registry: &Registry,
+    wanted: &str,
+) -> Result<Option<String>, AwsFilesError> {
+    let foreign = files.foreign_profiles(|name| registry.get(name).is_some())?;
+    if !foreign.contains(wanted) {
+        return Ok(None);
+    }
+    Ok(Some(free_name(wanted, |name| {
+        foreign.contains(name) || registry.get(name).is_some()
+    })))
 }
 
 /// Picks roles by what a person typed: a role ARN, or `ACCOUNT/ROLE` with the account's id or
@@ -372,13 +451,23 @@ pub struct Written {
 }
 
 /// Assumes every role and writes the profiles of those that worked, in one update of each
-/// AWS file; the registry learns where each profile came from.
+/// AWS file; the registry learns where each profile came from. Nothing is written when any
+/// of the profiles holds keys Rolecall did not write ([`AwsFilesError::ForeignKeys`]).
 pub async fn assume_and_write(
     writer: &Writer<'_>,
     assertion: &Arc<Assertion>,
     roles: Vec<(RolePair, String)>,
     registry: &mut Registry,
 ) -> Result<Written, AwsFilesError> {
+    // Refused before any STS call; the write checks again under the files' lock.
+    let foreign = writer
+        .files
+        .foreign_profiles(|name| registry.get(name).is_some())?;
+    if let Some((_, name)) = roles.iter().find(|(_, name)| foreign.contains(name)) {
+        writer
+            .files
+            .check_writable(name, registry.get(name).is_some())?;
+    }
     let results = assume_all(
         writer.sts,
         assertion,
@@ -414,18 +503,20 @@ pub async fn assume_and_write(
             credentials: credentials.clone(),
             region: writer.region_of(role),
             output: writer.output.clone(),
+            registered: false,
         })
         .collect();
-    written.report = Some(writer.files.write_profiles(&writes)?);
-    let sources = written.profiles.iter().map(|(name, role, _)| {
-        (
-            name.clone(),
-            ProfileSource::new(writer.endpoint, role, writer.region_of(role).as_deref()),
-        )
-    });
-    if let Err(err) = registry.record(sources) {
-        tracing::warn!("could not note where the profiles came from: {err}");
-    }
+    let sources = written
+        .profiles
+        .iter()
+        .map(|(name, role, _)| {
+            (
+                name.clone(),
+                ProfileSource::new(writer.endpoint, role, writer.region_of(role).as_deref()),
+            )
+        })
+        .collect();
+    written.report = Some(registry.write_and_record(writer.files, writes, sources)?);
     Ok(written)
 }
 
@@ -471,13 +562,54 @@ mod tests {
             ("111111111111".to_owned(), "team".to_owned()),
             ("222222222222".to_owned(), "team".to_owned()),
         ]);
-        let named = assign_names(&roles, "{account_alias}-{role}", &aliases, "corp");
+        let named = assign_names(
+            &roles,
+            "{account_alias}-{role}",
+            &aliases,
+            "corp",
+            &BTreeSet::new(),
+        );
         assert_eq!(named[0].1, "team-Admin-2", "2222... sorts after 1111...");
         assert_eq!(named[1].1, "team-Admin");
         let mut reversed = roles.clone();
         reversed.reverse();
-        let again = assign_names(&reversed, "{account_alias}-{role}", &aliases, "corp");
+        let again = assign_names(
+            &reversed,
+            "{account_alias}-{role}",
+            &aliases,
+            "corp",
+            &BTreeSet::new(),
+        );
         assert_eq!(again[0].1, "team-Admin", "the same role gets the same name");
+    }
+
+    #[test]
+    fn names_of_profiles_rolecall_may_not_write_are_skipped() {
+        let roles = vec![pair("111111111111", "Admin"), pair("222222222222", "Admin")];
+        let aliases = Aliases::from([
+            ("111111111111".to_owned(), "team".to_owned()),
+            ("222222222222".to_owned(), "team".to_owned()),
+        ]);
+        let foreign = BTreeSet::from(["team-Admin".to_owned(), "team-Admin-3".to_owned()]);
+        let named = assign_names(&roles, "{account_alias}-{role}", &aliases, "corp", &foreign);
+        let names: Vec<&str> = named.iter().map(|(_, name)| name.as_str()).collect();
+        assert_eq!(names, ["team-Admin-2", "team-Admin-4"]);
+        assert_eq!(free_name("default", |name| name == "default"), "default-2");
+        assert_eq!(free_name("default", |_| false), "default");
+    }
+
+    #[test]
+    fn a_corrupt_registry_is_an_error_naming_it_and_is_never_written_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(Registry::FILE_NAME);
+        std::fs::write(&path, "{ not json").unwrap();
+        let err = Registry::load(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"{ not json");
     }
 
     #[test]
@@ -525,11 +657,11 @@ mod tests {
         let endpoint = Endpoint::new("corp", "https://sts.corp.example").unwrap();
         let source =
             ProfileSource::new(&endpoint, &pair("111111111111", "Admin"), Some("eu-west-1"));
-        let mut registry = Registry::load(dir.path());
+        let mut registry = Registry::load(dir.path()).unwrap();
         registry
             .record([("prod-Admin".to_owned(), source.clone())])
             .unwrap();
-        let loaded = Registry::load(dir.path());
+        let loaded = Registry::load(dir.path()).unwrap();
         assert_eq!(loaded.get("prod-Admin"), Some(&source));
         let back = source.endpoint(&[]).unwrap();
         assert_eq!(back.url, endpoint.url);

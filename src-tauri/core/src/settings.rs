@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::File;
+use std::io::{self, Read};
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use url::Url;
 
 use crate::paths::AppPaths;
+use crate::store::{self, StoreError};
 
 /// The first line of every settings file Rolecall writes.
 const HEADER: &str = "# Rolecall's settings. Rolecall rewrites this file when you change \
@@ -570,17 +571,58 @@ impl Settings {
         load_file(&paths.settings_file())
     }
 
-    /// Writes `settings.toml` atomically, creating the folder (owner-only) if needed. Settings
-    /// that do not pass [`Settings::validate`] are not written.
+    /// Writes `settings.toml` atomically under its lock, creating the folder (owner-only) if
+    /// needed. Settings that do not pass [`Settings::validate`] are not written. To change
+    /// what is there, use [`Settings::update`], which reads under the same lock.
     pub fn save(&self, paths: &AppPaths) -> Result<(), SettingsError> {
         self.validate().map_err(SettingsError::Rejected)?;
         let path = paths.settings_file();
+        let _lock =
+            store::lock(&path, store::LOCK_TIMEOUT).map_err(|err| save_error(&path, err))?;
+        self.write(&path)
+    }
+
+    /// Reads `settings.toml`, lets `change` edit it and saves the result, under the file's
+    /// lock, so that the app, the settings window and the command line never undo each
+    /// other's changes. Nothing is written when `change` fails or the result is invalid. On
+    /// the first run (no file yet) the active profile is `default` only if Rolecall may write
+    /// it ([`crate::profiles::propose_active_profile`]).
+    pub fn update<R>(
+        paths: &AppPaths,
+        change: impl FnOnce(&mut Settings) -> Result<R, SettingsError>,
+    ) -> Result<R, SettingsError> {
+        let path = paths.settings_file();
+        let _lock =
+            store::lock(&path, store::LOCK_TIMEOUT).map_err(|err| save_error(&path, err))?;
+        let mut settings = match store::read_optional(&path)? {
+            Some(_) => load_file(&path)?,
+            None => Self::first_run(paths),
+        };
+        let result = change(&mut settings)?;
+        settings.validate().map_err(SettingsError::Rejected)?;
+        settings.write(&path)?;
+        Ok(result)
+    }
+
+    /// The defaults, with an active profile that holds no one else's keys.
+    pub fn first_run(paths: &AppPaths) -> Self {
+        let mut settings = Self::default();
+        if let Some(name) =
+            crate::profiles::proposed_active_profile(paths, &settings.preferences.active_profile)
+        {
+            settings.preferences.active_profile = name;
+        }
+        settings
+    }
+
+    fn write(&self, path: &Path) -> Result<(), SettingsError> {
         let body =
             toml::to_string(&FileSettings::from(self)).map_err(|err| SettingsError::Write {
-                path: path.clone(),
+                path: path.to_owned(),
                 source: io::Error::other(err),
             })?;
-        write_atomically(&path, format!("{HEADER}\n\n{body}").as_bytes())
+        store::write_atomically(path, format!("{HEADER}\n\n{body}").as_bytes())
+            .map_err(|err| save_error(path, err))
     }
 
     /// The first problem in these settings, if any. Checks the CA files on disk too.
@@ -802,15 +844,8 @@ fn endpoint_from_file(file: FileEndpoint, position: usize) -> Result<Endpoint, P
 // ---- Reading and writing ----------------------------------------------------------------------
 
 fn load_file(path: &Path) -> Result<Settings, SettingsError> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Settings::default()),
-        Err(source) => {
-            return Err(SettingsError::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
+    let Some(bytes) = store::read_optional(path)? else {
+        return Ok(Settings::default());
     };
     let text = match std::str::from_utf8(&bytes) {
         Ok(text) => text,
@@ -840,6 +875,19 @@ fn load_file(path: &Path) -> Result<Settings, SettingsError> {
             problem,
         })?;
     Ok(settings)
+}
+
+/// A failed save as the settings' own sentence, naming the settings file.
+fn save_error(path: &Path, err: StoreError) -> SettingsError {
+    match err {
+        StoreError::Write { source, .. } | StoreError::Lock { source, .. } => {
+            SettingsError::Write {
+                path: path.to_owned(),
+                source,
+            }
+        }
+        other => SettingsError::File(other),
+    }
 }
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.
@@ -913,103 +961,6 @@ fn place_of(text: &str, offset: usize) -> String {
     }
 }
 
-fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), SettingsError> {
-    let failed = |source| SettingsError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    create_private_dir(dir).map_err(failed)?;
-    let (temp, mut file) = create_temp_file(dir, path).map_err(failed)?;
-    let written = file
-        .write_all(contents)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            drop(file);
-            replace(&temp, path)
-        })
-        .and_then(|()| sync_dir(dir));
-    if let Err(source) = written {
-        let _ = fs::remove_file(&temp);
-        return Err(failed(source));
-    }
-    Ok(())
-}
-
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-/// A new, owner-only file beside `path`, named so that nothing else mistakes it for settings.
-fn create_temp_file(dir: &Path, path: &Path) -> io::Result<(PathBuf, File)> {
-    let stem = path
-        .file_name()
-        .map_or_else(|| "settings.toml".into(), |name| name.to_string_lossy());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.subsec_nanos());
-    let mut attempt = 0u32;
-    loop {
-        let temp = dir.join(format!(
-            ".{stem}.{}.{nanos}.{attempt}.tmp",
-            std::process::id()
-        ));
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        match options.open(&temp) {
-            Ok(file) => return Ok((temp, file)),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
-                attempt += 1;
-            }
-            Err(err) => return Err(err),
-        }
-    }
-}
-
-fn replace(temp: &Path, path: &Path) -> io::Result<()> {
-    // Windows refuses to replace a file another process has open (an editor, a virus scanner)
-    // for a moment; a short retry loop rides that out.
-    let mut tries = 0;
-    loop {
-        match fs::rename(temp, path) {
-            Err(err) if cfg!(windows) && tries < 20 => {
-                if err.kind() != io::ErrorKind::PermissionDenied {
-                    return Err(err);
-                }
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    // Makes the rename itself durable, so a crash cannot bring back the old file.
-    File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
-}
-
 // ---- Errors -----------------------------------------------------------------------------------
 
 /// A settings file that cannot be read, parsed, accepted or written. Each message names the file
@@ -1063,6 +1014,9 @@ pub enum SettingsError {
 
     #[error("There is no endpoint named \"{name}\". Check the name in Settings → Endpoints.")]
     NoSuchEndpoint { name: String },
+
+    #[error(transparent)]
+    File(#[from] StoreError),
 
     #[error(
         "Rolecall could not save its settings to {}: {source}. Check that you can write to \
@@ -1280,6 +1234,7 @@ pub enum NameProblem {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::fs;
 
     /// A config folder inside a temporary directory; the AWS files are never touched here.
     struct Folder {
@@ -1427,7 +1382,7 @@ mod tests {
         fs::create_dir_all(folder.paths.settings_file()).unwrap();
         let message = folder.load().unwrap_err().to_string();
         assert!(
-            message.starts_with("Rolecall could not read its settings file"),
+            message.contains("is a folder, not a regular file"),
             "{message}"
         );
         assert!(message.contains("settings.toml"), "{message}");
@@ -1608,11 +1563,12 @@ mod tests {
         folder.write("# someone else's notes\n");
         everything(&folder).save(&folder.paths).unwrap();
         Settings::default().save(&folder.paths).unwrap();
-        let names: Vec<String> = fs::read_dir(&folder.paths.config_dir)
+        let mut names: Vec<String> = fs::read_dir(&folder.paths.config_dir)
             .unwrap()
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["settings.toml"]);
+        names.sort();
+        assert_eq!(names, ["settings.toml", "settings.toml.rolecall.lock"]);
         assert_eq!(folder.load().unwrap(), Settings::default());
     }
 
@@ -1626,6 +1582,62 @@ mod tests {
             "{err:?}"
         );
         assert!(!folder.paths.settings_file().exists());
+    }
+
+    #[test]
+    fn concurrent_updates_keep_every_change() {
+        let folder = folder();
+        let threads: Vec<_> = (0..4)
+            .map(|writer| {
+                let paths = folder.paths.clone();
+                std::thread::spawn(move || {
+                    for n in 0..10 {
+                        Settings::update(&paths, |settings| {
+                            settings
+                                .preferences
+                                .favourites
+                                .push(format!("arn:aws:iam::111122223333:role/W{writer}-{n}"));
+                            Ok(())
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(folder.load().unwrap().preferences.favourites.len(), 40);
+    }
+
+    #[test]
+    fn the_first_run_proposes_a_free_active_profile_when_default_holds_keys() {
+        let folder = folder();
+        assert_eq!(
+            Settings::first_run(&folder.paths)
+                .preferences
+                .active_profile,
+            "default"
+        );
+        fs::write(
+            &folder.paths.aws_credentials_file,
+            "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n\n\
+             [default-2]\naws_access_key_id = AKIAIOSFODNN7EXAMPLF\naws_secret_access_key = y\n",
+        )
+        .unwrap();
+        Settings::update(&folder.paths, |_| Ok(())).unwrap();
+        assert_eq!(
+            folder.load().unwrap().preferences.active_profile,
+            "default-3"
+        );
+        // Only the first run chooses; a saved name stays the person's.
+        Settings::update(&folder.paths, |settings| {
+            settings.preferences.active_profile = "default".to_owned();
+            Ok(())
+        })
+        .unwrap();
+        Settings::update(&folder.paths, |_| Ok(())).unwrap();
+        assert_eq!(folder.load().unwrap().preferences.active_profile, "default");
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! remembering it per role ([`SessionLimits`]).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_sts::config::{BehaviorVersion, Region};
@@ -36,6 +36,7 @@ use crate::paths::Environment;
 use crate::saml::{Assertion, RolePair};
 use crate::secrets::Sensitive;
 use crate::settings::SESSION_DURATION_SECS;
+use crate::store::{JsonFile, StoreError};
 
 /// Every IAM role accepts sessions of an hour: the longest duration that always works.
 pub const ALWAYS_ALLOWED_SECS: u32 = 3600;
@@ -277,24 +278,34 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 /// small JSON file in Rolecall's folder so later sessions ask right the first time.
 #[derive(Debug, Clone, Default)]
 pub struct SessionLimits {
-    file: Option<PathBuf>,
+    file: Option<JsonFile<BTreeMap<String, u32>>>,
     limits: BTreeMap<String, u32>,
 }
 
 impl SessionLimits {
     pub const FILE_NAME: &str = "session-limits.json";
 
-    /// Loads the limits from `config_dir`; a missing or unreadable file is an empty one.
-    pub fn load(config_dir: &Path) -> Self {
-        let file = config_dir.join(Self::FILE_NAME);
-        let limits = std::fs::read(&file)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
-        Self {
+    /// Loads the limits from `config_dir` (a missing file is empty); one that cannot be read
+    /// is an error naming it.
+    pub fn load(config_dir: &Path) -> Result<Self, StoreError> {
+        let file = JsonFile::new(config_dir.join(Self::FILE_NAME));
+        let limits = file.load()?;
+        Ok(Self {
             file: Some(file),
             limits,
-        }
+        })
+    }
+
+    /// The limits, or none when the file cannot be read: they only save a retry. The broken
+    /// file is never written over, and the caller reports it.
+    pub fn load_or_empty(config_dir: &Path) -> Self {
+        Self::load(config_dir).unwrap_or_else(|err| {
+            tracing::warn!("{err}");
+            Self {
+                file: Some(JsonFile::new(config_dir.join(Self::FILE_NAME))),
+                limits: BTreeMap::new(),
+            }
+        })
     }
 
     pub fn get(&self, role_arn: &str) -> Option<u32> {
@@ -302,20 +313,18 @@ impl SessionLimits {
     }
 
     /// Notes `limit` for `role_arn` and saves the file if it changed.
-    pub fn remember(&mut self, role_arn: &str, limit: u32) -> std::io::Result<()> {
+    pub fn remember(&mut self, role_arn: &str, limit: u32) -> Result<(), StoreError> {
         if self.limits.insert(role_arn.to_owned(), limit) == Some(limit) {
             return Ok(());
         }
         let Some(file) = &self.file else {
             return Ok(());
         };
-        if let Some(folder) = file.parent() {
-            std::fs::create_dir_all(folder)?;
-        }
-        let text = serde_json::to_vec_pretty(&self.limits).map_err(std::io::Error::other)?;
-        let temp = file.with_extension("json.tmp");
-        std::fs::write(&temp, text)?;
-        std::fs::rename(&temp, file)
+        self.limits = file.update(|limits| {
+            limits.insert(role_arn.to_owned(), limit);
+            Ok::<_, StoreError>(limits.clone())
+        })?;
+        Ok(())
     }
 }
 
@@ -489,11 +498,13 @@ mod tests {
     #[test]
     fn learned_limits_are_saved_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        let mut limits = SessionLimits::load(dir.path());
+        let mut limits = SessionLimits::load(dir.path()).unwrap();
         assert_eq!(limits.get("arn:aws:iam::1:role/A"), None);
         limits.remember("arn:aws:iam::1:role/A", 3600).unwrap();
         assert_eq!(
-            SessionLimits::load(dir.path()).get("arn:aws:iam::1:role/A"),
+            SessionLimits::load(dir.path())
+                .unwrap()
+                .get("arn:aws:iam::1:role/A"),
             Some(3600)
         );
     }

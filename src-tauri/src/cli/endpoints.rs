@@ -53,7 +53,7 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
         Ok(paths) => paths,
         Err(code) => return code,
     };
-    let mut settings = match load_settings(&paths) {
+    let settings = match load_settings(&paths) {
         Ok(settings) => settings,
         Err(code) => return code,
     };
@@ -81,20 +81,18 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
             endpoint.method = method;
             endpoint.username = username;
             endpoint.ca_file = ca_file;
-            if let Err(err) = settings.add_endpoint(endpoint.clone()) {
-                return fail(exit::USAGE, &err.to_string());
-            }
-            if let Err(err) = settings.save(&paths) {
+            if let Err(err) =
+                Settings::update(&paths, |settings| settings.add_endpoint(endpoint.clone()))
+            {
                 return fail(exit::USAGE, &err.to_string());
             }
             println!("Added endpoint \"{name}\": {} ({method}).", endpoint.url);
         }
         EndpointCommand::List => print_endpoints(&settings),
         EndpointCommand::Remove { name } => {
-            if let Err(err) = settings.remove_endpoint(&name) {
-                return fail(exit::USAGE, &err.to_string());
-            }
-            if let Err(err) = settings.save(&paths) {
+            if let Err(err) =
+                Settings::update(&paths, |settings| settings.remove_endpoint(&name).map(drop))
+            {
                 return fail(exit::USAGE, &err.to_string());
             }
             if let Err(err) = Keyring::new().forget_endpoint(&name) {

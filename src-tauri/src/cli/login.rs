@@ -59,6 +59,11 @@ pub async fn run(request: Request) -> ExitCode {
         }
     };
     let preferences = &settings.preferences;
+    let files = AwsFiles::from_paths(&paths);
+    let mut registry = match Registry::load(&paths.config_dir) {
+        Ok(registry) => registry,
+        Err(err) => return fail(exit::OTHER, &err.to_string()),
+    };
     let named: Vec<(RolePair, String)> = if chosen.len() == 1 && !request.all_roles {
         let name = request
             .profile
@@ -73,11 +78,16 @@ pub async fn run(request: Request) -> ExitCode {
                  profile template (Settings → Profiles).",
             );
         }
+        let foreign = match files.foreign_profiles(|name| registry.get(name).is_some()) {
+            Ok(foreign) => foreign,
+            Err(err) => return fail(exit::OTHER, &err.to_string()),
+        };
         profiles::assign_names(
             &chosen,
             &preferences.profile_template,
             &aliases,
             &endpoint.name,
+            &foreign,
         )
     };
 
@@ -102,8 +112,10 @@ pub async fn run(request: Request) -> ExitCode {
         Ok(sts) => sts,
         Err(err) => return fail(exit::USAGE, &err.to_string()),
     };
-    let files = AwsFiles::from_paths(&paths);
-    let limits = Arc::new(Mutex::new(SessionLimits::load(&paths.config_dir)));
+    let limits = match SessionLimits::load(&paths.config_dir) {
+        Ok(limits) => Arc::new(Mutex::new(limits)),
+        Err(err) => return fail(exit::OTHER, &err.to_string()),
+    };
     // --region is for every profile; otherwise the settings' region of each role or account.
     let role_regions = if request.region.is_some() {
         Default::default()
@@ -122,7 +134,6 @@ pub async fn run(request: Request) -> ExitCode {
             .unwrap_or(preferences.session_duration_secs),
         limits: &limits,
     };
-    let mut registry = Registry::load(&paths.config_dir);
     let written = match profiles::assume_and_write(&writer, &assertion, named, &mut registry).await
     {
         Ok(written) => written,

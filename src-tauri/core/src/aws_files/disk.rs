@@ -1,13 +1,16 @@
-//! Getting new bytes onto the disk without losing anyone's: the AWS file is edited behind a
-//! lock on a side file, written to a temporary file beside it, synced, checked against what was
-//! read (other tools do not lock), and renamed over the original.
+//! Editing an AWS file on top of [`crate::store`]: behind its side lock, into a temporary file
+//! beside it, checked against what was read (other tools do not lock), renamed over the
+//! original. A program that writes the old file in place after that check is caught too.
 
-use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::{self, Write};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File, Permissions};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
+use super::lines::{self, Document, FileKind, LineKind};
 use super::{AwsFilesError, FileChange};
+use crate::store::{self, FileLock, folder_of};
 
 /// How long the edit of one file may wait and retry; tests shorten these.
 #[derive(Clone, Copy)]
@@ -18,6 +21,10 @@ pub(super) struct Patience<'h> {
     /// Runs after the temporary file is written and before the re-check: lets tests change the
     /// file at the worst moment.
     pub before_replace: &'h dyn Fn(&Path),
+    /// Runs after the re-check and before the rename, the window no check can close.
+    pub after_check: &'h dyn Fn(&Path),
+    /// How long a program that wrote the old file after the check may take to finish.
+    pub late_write_wait: Duration,
 }
 
 impl Default for Patience<'_> {
@@ -26,6 +33,8 @@ impl Default for Patience<'_> {
             lock_timeout: Duration::from_secs(10),
             attempts: 5,
             before_replace: &|_| {},
+            after_check: &|_| {},
+            late_write_wait: Duration::from_secs(1),
         }
     }
 }
@@ -35,8 +44,8 @@ impl Default for Patience<'_> {
 pub(super) struct Locked {
     /// The file itself, symlinks followed.
     path: PathBuf,
-    // Closing the handle releases the lock.
-    _lock: Option<File>,
+    kind: FileKind,
+    _lock: Option<FileLock>,
 }
 
 /// What the file held when read, to tell whether anyone changed it since.
@@ -51,62 +60,30 @@ struct Snapshot {
 /// `share` is a lock already held on the same file (both paths may name one file).
 pub(super) fn lock(
     path: &Path,
+    kind: FileKind,
     timeout: Duration,
     share: Option<&Locked>,
 ) -> Result<Locked, AwsFilesError> {
     let path = follow_symlinks(path)?;
     if share.is_some_and(|other| other.path == path) {
-        return Ok(Locked { path, _lock: None });
+        return Ok(Locked {
+            path,
+            kind,
+            _lock: None,
+        });
     }
-    let dir = folder_of(&path);
-    create_private_dir(dir).map_err(|source| AwsFilesError::Write {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let lock_path = lock_path_for(&path);
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let failed = |source| AwsFilesError::Lock {
-        path: lock_path.clone(),
-        source,
-    };
-    let file = options.open(&lock_path).map_err(failed)?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        match file.try_lock() {
-            Ok(()) => {
-                return Ok(Locked {
-                    path,
-                    _lock: Some(file),
-                });
-            }
-            Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(AwsFilesError::LockBusy {
-                    path: lock_path,
-                    seconds: timeout.as_secs().max(1),
-                });
-            }
-            Err(fs::TryLockError::Error(source)) => return Err(failed(source)),
-        }
-    }
+    let lock = store::lock(&path, timeout)?;
+    Ok(Locked {
+        path,
+        kind,
+        _lock: Some(lock),
+    })
 }
 
 /// The side lock file of an AWS file: `credentials.rolecall.lock` beside `credentials`.
+#[cfg(test)]
 pub(super) fn lock_path_for(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|name| name.to_os_string())
-        .unwrap_or_default();
-    name.push(".rolecall.lock");
-    folder_of(path).join(name)
+    store::lock_path_for(path)
 }
 
 impl Locked {
@@ -116,14 +93,16 @@ impl Locked {
     }
 
     /// Replaces the file with `edit(current bytes)` (empty bytes for a missing file), redoing
-    /// the edit from the new content when another program changed the file meanwhile.
+    /// the edit from the new content when another program changed the file meanwhile. Reports
+    /// `true` beside the change when a credentials file open to others was made owner-only.
     pub fn edit(
         &self,
         patience: Patience<'_>,
         mut edit: impl FnMut(&[u8]) -> Result<Vec<u8>, AwsFilesError>,
-    ) -> Result<FileChange, AwsFilesError> {
-        self.remove_stale_temps();
+    ) -> Result<(FileChange, bool), AwsFilesError> {
+        store::remove_stale_temps(&self.path);
         let mut change = None;
+        let mut made_private = false;
         // Content another program wrote into the file we replaced, after our last check.
         let mut orphaned: Option<Vec<u8>> = None;
         for _ in 0..patience.attempts.max(1) {
@@ -135,15 +114,20 @@ impl Locked {
                 .as_deref()
                 .map_or(new.is_empty(), |now| now == new)
             {
-                return Ok(change.unwrap_or(FileChange::Unchanged));
+                return Ok((change.unwrap_or(FileChange::Unchanged), made_private));
             }
             // Held across the rename: a writer that does not lock may still write into the
             // file we are about to replace, and this is how its write is found again.
-            let replaced_file = File::open(&self.path).ok();
-            let temp = self.write_temp(&new, before.permissions.clone())?;
+            let replaced_file = store::open_regular(&self.path).ok().flatten();
+            let (permissions, private) = self.permissions_for(before.permissions.clone());
+            made_private |= private;
+            let temp = store::write_temp(&self.path, &new, permissions)?;
             (patience.before_replace)(&self.path);
             let replaced = match self.snapshot() {
-                Ok(now) if now == before => replace(&temp, &self.path).map(|()| true),
+                Ok(now) if now == before => {
+                    (patience.after_check)(&self.path);
+                    store::replace(&temp, &self.path).map(|()| true)
+                }
                 Ok(_) => Ok(false),
                 Err(err) => {
                     let _ = fs::remove_file(&temp);
@@ -152,16 +136,34 @@ impl Locked {
             };
             match replaced {
                 Ok(true) => {
-                    sync_dir(folder_of(&self.path)).map_err(|source| self.write_error(source))?;
+                    store::sync_dir(folder_of(&self.path))
+                        .map_err(|source| self.write_error(source))?;
                     change.get_or_insert(match before.bytes {
                         Some(_) => FileChange::Updated,
                         None => FileChange::Created,
                     });
-                    match replaced_file.and_then(|file| late_write(file, before.bytes.as_deref())) {
+                    let late = replaced_file.and_then(|file| {
+                        late_write(
+                            file,
+                            before.bytes.as_deref(),
+                            self.kind,
+                            patience.late_write_wait,
+                        )
+                    });
+                    match late {
+                        None => {
+                            return Ok((change.unwrap_or(FileChange::Updated), made_private));
+                        }
                         // Someone wrote the old file between our check and the rename: redo
                         // the edit on what they wrote, so neither change is lost.
-                        Some(theirs) => orphaned = Some(theirs),
-                        None => return Ok(change.unwrap_or(FileChange::Updated)),
+                        Some(LateWrite::Complete(theirs)) => orphaned = Some(theirs),
+                        // Never rebuild the file from a half-written copy: the file keeps
+                        // what we read plus our edit, and the person is told.
+                        Some(LateWrite::Incomplete) => {
+                            return Err(AwsFilesError::ChangedWhileReplaced {
+                                path: self.path.clone(),
+                            });
+                        }
                     }
                 }
                 Ok(false) => {
@@ -178,28 +180,26 @@ impl Locked {
         })
     }
 
-    /// Temporary files of this file left by a write that was killed before its rename (they
-    /// hold a full copy of the file). Only a lock holder writes one, and the lock is ours now,
-    /// so every one found is stale.
-    fn remove_stale_temps(&self) {
-        let Some(name) = self
-            .path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-        else {
-            return;
-        };
-        let prefix = format!(".{name}.rolecall.");
-        let Ok(entries) = fs::read_dir(folder_of(&self.path)) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let file_name = entry.file_name();
-            let file_name = file_name.to_string_lossy();
-            if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") {
-                let _ = fs::remove_file(entry.path());
+    /// The new file's permissions: the old file's (0600 for a new one), except that a
+    /// credentials file open to the group or others becomes owner-only (`true`).
+    fn permissions_for(&self, old: Option<Permissions>) -> (Option<Permissions>, bool) {
+        #[cfg(unix)]
+        if self.kind == FileKind::Credentials
+            && let Some(old) = &old
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = old.mode() & 0o7777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    "{} could be read by other users (mode {mode:04o}); Rolecall made it \
+                     owner-only (mode {:04o})",
+                    self.path.display(),
+                    mode & 0o700
+                );
+                return (Some(Permissions::from_mode(mode & 0o700)), true);
             }
         }
+        (old, false)
     }
 
     fn snapshot(&self) -> Result<Snapshot, AwsFilesError> {
@@ -223,78 +223,39 @@ impl Locked {
         })
     }
 
-    /// A synced temporary file beside the target, with the target's permissions (0600 for a
-    /// new file).
-    fn write_temp(
-        &self,
-        bytes: &[u8],
-        permissions: Option<Permissions>,
-    ) -> Result<PathBuf, AwsFilesError> {
-        let dir = folder_of(&self.path);
-        let name = self
-            .path
-            .file_name()
-            .map_or_else(|| "aws".into(), |name| name.to_string_lossy());
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.subsec_nanos());
-        let mut attempt = 0u32;
-        let (temp, mut file) = loop {
-            let temp = dir.join(format!(
-                ".{name}.rolecall.{}.{nanos}.{attempt}.tmp",
-                std::process::id()
-            ));
-            let mut options = OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            match options.open(&temp) {
-                Ok(file) => break (temp, file),
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
-                    attempt += 1;
-                }
-                Err(source) => {
-                    return Err(AwsFilesError::Write {
-                        path: dir.to_owned(),
-                        source,
-                    });
-                }
-            }
-        };
-        let written = permissions
-            .map_or(Ok(()), |permissions| file.set_permissions(permissions))
-            .and_then(|()| file.write_all(bytes))
-            .and_then(|()| file.sync_all());
-        if let Err(source) = written {
-            drop(file);
-            let _ = fs::remove_file(&temp);
-            return Err(self.write_error(source));
-        }
-        Ok(temp)
-    }
-
     fn read_error(&self, source: io::Error) -> AwsFilesError {
-        AwsFilesError::Read {
+        AwsFilesError::File(store::StoreError::Read {
             path: self.path.clone(),
             source,
-        }
+        })
     }
 
     fn write_error(&self, source: io::Error) -> AwsFilesError {
-        AwsFilesError::Write {
+        AwsFilesError::File(store::StoreError::Write {
             path: self.path.clone(),
             source,
-        }
+        })
     }
 }
 
+/// What another program wrote into the file we replaced, after our last check.
+#[derive(Debug)]
+enum LateWrite {
+    Complete(Vec<u8>),
+    /// Still partial when we stopped waiting: it lacks a profile or key of the file we read,
+    /// is shorter than it, or ends mid-line.
+    Incomplete,
+}
+
 /// What another program wrote into `replaced` (the file as it was before our rename) if that
-/// is no longer `read`: its write landed after our last check. Waits briefly for such a write
-/// to finish.
-fn late_write(mut replaced: File, read: Option<&[u8]>) -> Option<Vec<u8>> {
+/// is no longer `read`: its write landed after our last check. Waits up to `wait` for such a
+/// write to settle (unchanged over 20 ms) and to look complete.
+fn late_write(
+    mut replaced: File,
+    read: Option<&[u8]>,
+    kind: FileKind,
+    wait: Duration,
+) -> Option<LateWrite> {
     use std::io::{Read, Seek};
     let contents = |file: &mut File| {
         let mut bytes = Vec::new();
@@ -306,26 +267,69 @@ fn late_write(mut replaced: File, read: Option<&[u8]>) -> Option<Vec<u8>> {
     if Some(seen.as_slice()) == read {
         return None;
     }
-    for _ in 0..10 {
-        std::thread::sleep(Duration::from_millis(20));
-        let again = contents(&mut replaced)?;
-        if again == seen {
-            break;
-        }
+    let step = Duration::from_millis(20);
+    let mut waited = Duration::ZERO;
+    loop {
+        std::thread::sleep(step);
+        waited += step;
+        let Some(again) = contents(&mut replaced) else {
+            return Some(LateWrite::Incomplete);
+        };
+        let settled = again == seen;
         seen = again;
+        if settled && looks_complete(&seen, read.unwrap_or_default(), kind) {
+            return Some(LateWrite::Complete(seen));
+        }
+        if waited >= wait {
+            return Some(LateWrite::Incomplete);
+        }
     }
-    Some(seen)
+}
+
+/// Whether `theirs`, a copy another program wrote over `read`, can stand for the whole file.
+/// A writer that truncates and rewrites in place (as `aws configure set` does) leaves a prefix
+/// of its new text while it is under way; such a prefix lacks the profiles and keys after its
+/// cut, or ends mid-line, or is shorter than the file was. Edits of values, new keys and new
+/// profiles pass. Deleting a profile or shortening a value does not, and is reported rather
+/// than guessed at.
+pub(super) fn looks_complete(theirs: &[u8], read: &[u8], kind: FileKind) -> bool {
+    let ends_a_line = |bytes: &[u8]| bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r'));
+    if theirs.len() < read.len() || (ends_a_line(read) && !ends_a_line(theirs)) {
+        return false;
+    }
+    let ours = shape(&Document::parse(read, kind));
+    let theirs = shape(&Document::parse(theirs, kind));
+    ours.iter().all(|(header, keys)| {
+        theirs
+            .get(header)
+            .is_some_and(|their_keys| keys.is_subset(their_keys))
+    })
+}
+
+/// Each section header (trimmed; empty for keys above the first) with the keys under it.
+fn shape(doc: &Document<'_>) -> BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> {
+    let mut shape: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> = BTreeMap::new();
+    let mut header: &[u8] = b"";
+    for line in &doc.lines {
+        match &line.kind {
+            LineKind::Header => {
+                header = lines::trim(line.content);
+                shape.entry(header.to_vec()).or_default();
+            }
+            LineKind::Property { key, .. } => {
+                shape
+                    .entry(header.to_vec())
+                    .or_default()
+                    .insert(key.clone());
+            }
+            _ => {}
+        }
+    }
+    shape
 }
 
 pub(super) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, AwsFilesError> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(AwsFilesError::Read {
-            path: path.to_owned(),
-            source,
-        }),
-    }
+    Ok(store::read_optional(path)?)
 }
 
 /// The file a path finally names. Only the last component is followed by hand: the link stays
@@ -335,72 +339,25 @@ fn follow_symlinks(path: &Path) -> Result<PathBuf, AwsFilesError> {
     for _ in 0..40 {
         match fs::symlink_metadata(&current) {
             Ok(metadata) if metadata.file_type().is_symlink() => {
-                let target = fs::read_link(&current).map_err(|source| AwsFilesError::Read {
-                    path: current.clone(),
-                    source,
+                let target = fs::read_link(&current).map_err(|source| {
+                    AwsFilesError::File(store::StoreError::Read {
+                        path: current.clone(),
+                        source,
+                    })
                 })?;
                 current = folder_of(&current).join(target);
             }
             Ok(_) => return Ok(current),
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(current),
             Err(source) => {
-                return Err(AwsFilesError::Read {
+                return Err(AwsFilesError::File(store::StoreError::Read {
                     path: current,
                     source,
-                });
+                }));
             }
         }
     }
     Err(AwsFilesError::SymlinkLoop {
         path: path.to_owned(),
     })
-}
-
-fn folder_of(path: &Path) -> &Path {
-    path.parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-#[cfg(not(windows))]
-fn replace(temp: &Path, path: &Path) -> io::Result<()> {
-    fs::rename(temp, path)
-}
-
-#[cfg(windows)]
-fn replace(temp: &Path, path: &Path) -> io::Result<()> {
-    // Windows refuses to replace a file that a reader opened without FILE_SHARE_DELETE (the
-    // AWS CLI, a virus scanner) for a moment; a short retry loop rides that out.
-    let mut tries = 0;
-    loop {
-        match fs::rename(temp, path) {
-            Err(err) if err.kind() == io::ErrorKind::PermissionDenied && tries < 20 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    // Makes the rename itself durable, so a crash cannot bring back the old file.
-    File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
 }

@@ -155,6 +155,21 @@ impl<'a> Document<'a> {
             .collect()
     }
 
+    /// The names of the profiles in the file, each once, in file order (names that are not
+    /// UTF-8 are left out: Rolecall never writes such a profile).
+    pub fn profile_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for section in &self.sections {
+            if let SectionName::Profile { name, .. } = section.name
+                && let Ok(name) = std::str::from_utf8(name)
+                && !names.iter().any(|seen| seen == name)
+            {
+                names.push(name.to_owned());
+            }
+        }
+        names
+    }
+
     /// The property lines of `sections`, in file order, with their keys.
     pub fn properties<'d>(
         &'d self,

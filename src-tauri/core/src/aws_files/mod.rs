@@ -23,8 +23,8 @@ mod lines;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeSet;
 use std::fmt;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use time::format_description::well_known::Rfc3339;
@@ -35,6 +35,7 @@ use self::edit::Want;
 use self::lines::{Document, FileKind};
 use crate::paths::AppPaths;
 use crate::secrets::Sensitive;
+use crate::store::StoreError;
 
 pub const ACCESS_KEY_ID: &str = "aws_access_key_id";
 pub const SECRET_ACCESS_KEY: &str = "aws_secret_access_key";
@@ -82,6 +83,9 @@ pub struct ProfileWrite {
     pub credentials: Credentials,
     pub region: Option<String>,
     pub output: Option<String>,
+    /// Rolecall's registry lists this profile as one it wrote, so temporary keys found there
+    /// are Rolecall's to replace. Without it, only a profile that holds no keys is written.
+    pub registered: bool,
 }
 
 /// A profile's keys as the credentials file holds them. Long-term keys written by another tool
@@ -128,6 +132,8 @@ pub enum Warning {
         profile: String,
         key: String,
     },
+    /// The credentials file could be read by other users; Rolecall made it owner-only.
+    MadePrivate { path: PathBuf },
 }
 
 impl fmt::Display for Warning {
@@ -145,6 +151,12 @@ impl fmt::Display for Warning {
                 "In {}, the `{key}` of the profile \"{profile}\" is followed by a comment on the \
                  same line, which the AWS CLI reads as part of the value. Move the comment to a \
                  line of its own.",
+                path.display()
+            ),
+            Warning::MadePrivate { path } => write!(
+                f,
+                "{} could be read by other users on this computer; Rolecall made it readable \
+                 by you only (mode 0600), as it holds your AWS keys.",
                 path.display()
             ),
             Warning::ByteOrderMark { path } => write!(
@@ -224,10 +236,16 @@ impl AwsFiles {
         let writes_config = config_edits.iter().any(|(_, wants)| !wants.is_empty());
 
         // Always credentials first, then config, so two Rolecalls cannot deadlock.
-        let credentials = disk::lock(&self.credentials, patience.lock_timeout, None)?;
+        let credentials = disk::lock(
+            &self.credentials,
+            FileKind::Credentials,
+            patience.lock_timeout,
+            None,
+        )?;
         let config = if writes_config {
             Some(disk::lock(
                 &self.config,
+                FileKind::Config,
                 patience.lock_timeout,
                 Some(&credentials),
             )?)
@@ -245,10 +263,12 @@ impl AwsFiles {
         }
 
         let mut warnings = Vec::new();
-        let credentials_change = credentials.edit(patience, |text| {
+        // Checked on every attempt, under the lock: what counts is the file as it is replaced.
+        let (credentials_change, made_private) = credentials.edit(patience, |text| {
             let doc = Document::parse(text, FileKind::Credentials);
-            for (name, _) in &credential_edits {
-                refuse_competing(&doc, name, &self.credentials)?;
+            for write in writes {
+                refuse_competing(&doc, &write.name, &self.credentials)?;
+                refuse_foreign_keys(&doc, &write.name, write.registered, &self.credentials)?;
             }
             Ok(edit::set_profiles(
                 text,
@@ -256,6 +276,11 @@ impl AwsFiles {
                 &credential_edits,
             ))
         })?;
+        if made_private {
+            warnings.push(Warning::MadePrivate {
+                path: self.credentials.clone(),
+            });
+        }
         collect_warnings(
             &credentials,
             &self.credentials,
@@ -271,7 +296,7 @@ impl AwsFiles {
                     .filter(|(_, wants)| !wants.is_empty())
                     .cloned()
                     .collect();
-                let change = config.edit(patience, |text| {
+                let (change, _) = config.edit(patience, |text| {
                     Ok(edit::set_profiles(text, FileKind::Config, &touched))
                 })?;
                 collect_warnings(
@@ -341,17 +366,84 @@ impl AwsFiles {
             (EXPIRATION, Want::Remove),
             (PRINCIPAL_ARN, Want::Remove),
         ];
-        let credentials = disk::lock(&self.credentials, patience.lock_timeout, None)?;
+        let credentials = disk::lock(
+            &self.credentials,
+            FileKind::Credentials,
+            patience.lock_timeout,
+            None,
+        )?;
         let edits: Vec<_> = names.iter().map(|name| (*name, wants.to_vec())).collect();
-        credentials.edit(patience, |text| {
-            let emptied = edit::set_profiles(text, FileKind::Credentials, &edits);
-            Ok(edit::remove_empty_sections(
-                &emptied,
-                FileKind::Credentials,
-                names,
-            ))
-        })
+        credentials
+            .edit(patience, |text| {
+                let emptied = edit::set_profiles(text, FileKind::Credentials, &edits);
+                Ok(edit::remove_empty_sections(
+                    &emptied,
+                    FileKind::Credentials,
+                    names,
+                ))
+            })
+            .map(|(change, _)| change)
     }
+
+    /// The profiles in these files that Rolecall may not write: keys it did not write (see
+    /// [`ProfileWrite::registered`]; `registered` says which profiles its registry lists), or
+    /// credentials that come from elsewhere (`credential_process`, SSO, `role_arn`...). New
+    /// profile names are chosen outside this set.
+    pub fn foreign_profiles(
+        &self,
+        registered: impl Fn(&str) -> bool,
+    ) -> Result<BTreeSet<String>, AwsFilesError> {
+        let mut foreign = BTreeSet::new();
+        for (path, kind) in [
+            (&self.credentials, FileKind::Credentials),
+            (&self.config, FileKind::Config),
+        ] {
+            let Some(bytes) = disk::read_optional(path)? else {
+                continue;
+            };
+            let doc = Document::parse(&bytes, kind);
+            for name in doc.profile_names() {
+                if refuse_profile(&doc, kind, &name, registered(&name), path).is_err() {
+                    foreign.insert(name);
+                }
+            }
+        }
+        Ok(foreign)
+    }
+
+    /// Refuses `profile`, with the reason, when Rolecall may not write it (see
+    /// [`AwsFiles::foreign_profiles`]). Writing checks again, under the files' lock.
+    pub fn check_writable(&self, profile: &str, registered: bool) -> Result<(), AwsFilesError> {
+        for (path, kind) in [
+            (&self.credentials, FileKind::Credentials),
+            (&self.config, FileKind::Config),
+        ] {
+            if let Some(bytes) = disk::read_optional(path)? {
+                refuse_profile(
+                    &Document::parse(&bytes, kind),
+                    kind,
+                    profile,
+                    registered,
+                    path,
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn refuse_profile(
+    doc: &Document<'_>,
+    kind: FileKind,
+    profile: &str,
+    registered: bool,
+    path: &Path,
+) -> Result<(), AwsFilesError> {
+    refuse_competing(doc, profile, path)?;
+    if kind == FileKind::Credentials {
+        refuse_foreign_keys(doc, profile, registered, path)?;
+    }
+    Ok(())
 }
 
 type Wants<'w> = Vec<(&'w str, Want<'w>)>;
@@ -476,6 +568,68 @@ fn refuse_competing(doc: &Document<'_>, profile: &str, path: &Path) -> Result<()
     }
 }
 
+/// Refuses to write `profile` when it holds keys Rolecall did not write. Rolecall's are
+/// temporary (a session token, never an `AKIA` long-term key) in a profile its registry lists;
+/// anything else there (`aws configure`'s IAM user keys, another tool's session) would be
+/// lost for good, as nothing else keeps a copy.
+fn refuse_foreign_keys(
+    doc: &Document<'_>,
+    profile: &str,
+    registered: bool,
+    path: &Path,
+) -> Result<(), AwsFilesError> {
+    let values = doc.effective(profile);
+    let get = |key: &str| {
+        values
+            .get(key.as_bytes())
+            .map(|&line| doc.value(line))
+            .filter(|value| !value.is_empty())
+    };
+    let access_key = get(ACCESS_KEY_ID);
+    let token = get(SESSION_TOKEN).or_else(|| get(LEGACY_SESSION_TOKEN));
+    if access_key.is_none() && get(SECRET_ACCESS_KEY).is_none() && token.is_none() {
+        return Ok(());
+    }
+    let kept = if access_key
+        .as_deref()
+        .is_some_and(|key| key.starts_with(b"AKIA"))
+    {
+        ForeignKeys::LongTerm
+    } else if token.is_none() {
+        ForeignKeys::NoSessionToken
+    } else if !registered {
+        ForeignKeys::NotRecorded
+    } else {
+        return Ok(());
+    };
+    Err(AwsFilesError::ForeignKeys {
+        profile: profile.to_owned(),
+        path: path.to_owned(),
+        kept,
+    })
+}
+
+/// Why the keys of a profile are not Rolecall's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForeignKeys {
+    /// An `AKIA…` access key: an IAM user's long-term key.
+    LongTerm,
+    /// Keys without a session token: long-term keys.
+    NoSessionToken,
+    /// Temporary keys in a profile Rolecall's registry does not list (another tool's).
+    NotRecorded,
+}
+
+impl fmt::Display for ForeignKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ForeignKeys::LongTerm => "an IAM user's long-term access key (AKIA…)",
+            ForeignKeys::NoSessionToken => "long-term keys, without a session token",
+            ForeignKeys::NotRecorded => "keys another program wrote",
+        })
+    }
+}
+
 fn collect_warnings(
     locked: &Locked,
     path: &Path,
@@ -549,45 +703,8 @@ fn stored_credentials(text: &[u8], profile: &str) -> Option<StoredCredentials> {
 /// says what to do; none holds a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum AwsFilesError {
-    #[error(
-        "Rolecall could not read {}: {source}. Check that you may read that file, then try again.",
-        path.display()
-    )]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-
-    #[error(
-        "Rolecall could not write {}: {source}. Check that you may write to it and to its \
-         folder, and that the disk is not full, then try again.",
-        path.display()
-    )]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-
-    #[error(
-        "Rolecall could not take the lock {}: {source}. Check that you may write to that \
-         folder, then try again.",
-        path.display()
-    )]
-    Lock {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-
-    #[error(
-        "Another program has held the lock {} for over {seconds} seconds, so Rolecall left the \
-         AWS file beside it alone. If no other Rolecall is running, delete the lock file and \
-         try again.",
-        path.display()
-    )]
-    LockBusy { path: PathBuf, seconds: u64 },
+    #[error(transparent)]
+    File(#[from] StoreError),
 
     #[error(
         "{} kept changing while Rolecall was updating it (another program is writing to it), \
@@ -595,6 +712,27 @@ pub enum AwsFilesError {
         path.display()
     )]
     KeptChanging { path: PathBuf },
+
+    #[error(
+        "Another program wrote to {} at the moment Rolecall replaced it, and what it wrote \
+         looked incomplete, so Rolecall did not build on it: the file holds what it held \
+         before, with Rolecall's profiles updated. Redo the other program's change (for \
+         example `aws configure set ...`) if it is missing.",
+        path.display()
+    )]
+    ChangedWhileReplaced { path: PathBuf },
+
+    #[error(
+        "The profile \"{profile}\" in {} holds {kept}, which Rolecall did not write and \
+         would destroy, so it changed neither AWS file. Choose another active profile in \
+         Rolecall's settings (or pass --profile NAME), or move those keys to another profile.",
+        path.display()
+    )]
+    ForeignKeys {
+        profile: String,
+        path: PathBuf,
+        kept: ForeignKeys,
+    },
 
     #[error(
         "The profile \"{profile}\" in {} has `{key}` (line {line}), so AWS tools would get its \

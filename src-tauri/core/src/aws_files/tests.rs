@@ -38,6 +38,7 @@ fn profile(name: &str, tag: &str) -> ProfileWrite {
         credentials: credentials(tag),
         region: None,
         output: None,
+        registered: true,
     }
 }
 
@@ -79,7 +80,20 @@ fn quick<'h>(hook: &'h dyn Fn(&Path)) -> Patience<'h> {
         lock_timeout: Duration::from_millis(300),
         attempts: 3,
         before_replace: hook,
+        after_check: &|_| {},
+        late_write_wait: Duration::from_millis(200),
     }
+}
+
+/// Mode 0600, as Rolecall leaves a credentials file (so no warning says it made it so).
+fn make_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 fn files_in(dir: &Path) -> AwsFiles {
@@ -230,11 +244,30 @@ fn corpus_writes_touch_only_managed_lines_read_back_and_are_idempotent() {
         fs::write(&target, &original).unwrap();
 
         let doc = Document::parse(&original, kind);
-        let names: Vec<&str> = ["default", "dev", "rolecall-new"]
+        let (names, refused): (Vec<&str>, Vec<&str>) = ["default", "dev", "rolecall-new"]
             .into_iter()
             .filter(|name| refuse_competing(&doc, name, &target).is_ok())
-            .collect();
+            .partition(|name| refuse_profile(&doc, kind, name, true, &target).is_ok());
         assert!(!names.is_empty(), "{why}: nothing to write");
+        // Keys Rolecall did not write (long-term ones) are never replaced: not a byte changes,
+        // alone or beside writable profiles.
+        for name in &refused {
+            let all: Vec<ProfileWrite> = ["rolecall-new", name]
+                .iter()
+                .map(|name| with_region(profile(name, "NEW"), "eu-west-1", "json"))
+                .collect();
+            let err = files.write_profiles(&all).unwrap_err();
+            assert!(
+                matches!(&err, AwsFilesError::ForeignKeys { profile, .. } if profile == name),
+                "{why}: {err}"
+            );
+            assert_eq!(fs::read(&target).unwrap(), original, "{why}: {name}");
+            let other = match kind {
+                FileKind::Credentials => files.config_file(),
+                FileKind::Config => files.credentials_file(),
+            };
+            assert!(!other.exists(), "{why}: {name}: the other file was created");
+        }
         let writes: Vec<ProfileWrite> = names
             .iter()
             .map(|name| with_region(profile(name, &format!("NEW{name}")), "eu-west-1", "json"))
@@ -1001,7 +1034,10 @@ fn the_side_lock_is_held_while_writing() {
     let err = files
         .write_profiles_with(&[profile("dev", "A")], quick(&|_| {}))
         .unwrap_err();
-    assert!(matches!(err, AwsFilesError::LockBusy { .. }), "{err}");
+    assert!(
+        matches!(err, AwsFilesError::File(StoreError::LockBusy { .. })),
+        "{err}"
+    );
     assert!(
         err.to_string().contains("credentials.rolecall.lock"),
         "{err}"
@@ -1171,7 +1207,7 @@ fn remove_profiles_takes_out_our_keys_and_empty_sections() {
     let dir = tempfile::tempdir().unwrap();
     let files = files_in(dir.path());
     fs::create_dir_all(dir.path().join(".aws")).unwrap();
-    let original = "# mine\n[keep]\naws_access_key_id = AKIA\nnote = x\n";
+    let original = "# mine\n[keep]\nnote = x\n";
     fs::write(files.credentials_file(), original).unwrap();
     files
         .write_profiles(&[profile("dev", "A"), profile("keep", "B")])
@@ -1209,6 +1245,7 @@ fn repeated_profiles_and_boms_are_reported() {
         "\u{feff}[dev]\nfoo = 1\n[dev]\nbar = 2\n",
     )
     .unwrap();
+    make_private(files.credentials_file());
     let report = files.write_profiles(&[profile("dev", "A")]).unwrap();
     let path = files.credentials_file().to_owned();
     assert_eq!(
@@ -1485,4 +1522,308 @@ fn the_region_of_a_profile_is_read_from_its_config_section() {
     );
     assert_eq!(files.read_region("bare").unwrap(), None);
     assert_eq!(files.read_region("missing").unwrap(), None);
+}
+
+// ---- Keys Rolecall did not write ----------------------------------------------------------
+
+fn fixture(name: &str) -> Vec<u8> {
+    fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/aws_files/credentials")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn unregistered(name: &str, tag: &str) -> ProfileWrite {
+    ProfileWrite {
+        registered: false,
+        ..with_region(profile(name, tag), "eu-west-1", "json")
+    }
+}
+
+/// What `aws configure` leaves: IAM user keys in `[default]`, a region in the config file.
+#[test]
+fn long_term_keys_are_never_replaced_and_neither_file_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = files_in(dir.path());
+    fs::create_dir_all(dir.path().join(".aws")).unwrap();
+    let credentials = fixture("aws-configure-default");
+    let config = b"[default]\nregion = us-east-1\noutput = json\n".to_vec();
+    fs::write(files.credentials_file(), &credentials).unwrap();
+    fs::write(files.config_file(), &config).unwrap();
+    for write in [
+        with_region(profile("default", "A"), "eu-west-1", "text"),
+        unregistered("default", "A"),
+    ] {
+        let err = files
+            .write_profiles(&[profile("dev", "B"), write])
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AwsFilesError::ForeignKeys {
+                    kept: ForeignKeys::LongTerm,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        for part in [
+            "\"default\"",
+            &files.credentials_file().display().to_string(),
+            "long-term access key",
+            "another active profile",
+            "--profile",
+            "move those keys to another profile",
+        ] {
+            assert!(message.contains(part), "{part:?} missing from: {message}");
+        }
+        assert_eq!(fs::read(files.credentials_file()).unwrap(), credentials);
+        assert_eq!(fs::read(files.config_file()).unwrap(), config);
+    }
+    assert_eq!(
+        files.foreign_profiles(|_| true).unwrap(),
+        BTreeSet::from(["default".to_owned()])
+    );
+    assert!(files.check_writable("default", true).is_err());
+    files.check_writable("dev", false).unwrap();
+}
+
+#[test]
+fn only_temporary_keys_rolecall_recorded_are_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = files_in(dir.path());
+    fs::create_dir_all(dir.path().join(".aws")).unwrap();
+    let text = "[sso-like]\naws_access_key_id = ASIAOTHERTOOL\naws_secret_access_key = s\n\
+                aws_session_token = t\n\n[static]\naws_access_key_id = LOCALSTACKKEY\n\
+                aws_secret_access_key = s\n\n[bare]\nregion = eu-west-1\n";
+    fs::write(files.credentials_file(), text).unwrap();
+    let refused = |write: ProfileWrite| match files.write_profiles(&[write]).unwrap_err() {
+        AwsFilesError::ForeignKeys { kept, .. } => kept,
+        other => panic!("{other}"),
+    };
+    assert_eq!(
+        refused(unregistered("sso-like", "A")),
+        ForeignKeys::NotRecorded,
+        "another tool's session is not Rolecall's to replace"
+    );
+    assert_eq!(
+        refused(with_region(profile("static", "A"), "eu-west-1", "json")),
+        ForeignKeys::NoSessionToken,
+        "keys without a token are long-term, whatever the registry says"
+    );
+    assert_eq!(fs::read_to_string(files.credentials_file()).unwrap(), text);
+    assert!(!files.config_file().exists());
+    assert_eq!(
+        files
+            .foreign_profiles(|name| name == "sso-like")
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["static"]
+    );
+
+    files
+        .write_profiles(&[unregistered("bare", "B"), profile("sso-like", "C")])
+        .unwrap();
+    let stored = files.read_credentials("bare").unwrap().unwrap();
+    assert_eq!(
+        stored.access_key_id, "ASIAB",
+        "a profile without keys is free"
+    );
+    let stored = files.read_credentials("sso-like").unwrap().unwrap();
+    assert_eq!(
+        stored.access_key_id, "ASIAC",
+        "a recorded profile is Rolecall's"
+    );
+}
+
+// ---- Writers that do not lock, after the last check ----------------------------------------
+
+const THREE_PROFILES: &str = "[one]\naws_access_key_id = AKIAONE\naws_secret_access_key = a\n\n\
+                              [two]\nregion = eu-west-2\n\n[three]\nx = 3\n";
+
+fn late_writer_files(dir: &Path) -> AwsFiles {
+    let files = files_in(dir);
+    fs::create_dir_all(dir.join(".aws")).unwrap();
+    fs::write(files.credentials_file(), THREE_PROFILES).unwrap();
+    files
+}
+
+/// A program truncates the file in place after our check and stops half-way (as
+/// `aws configure set` does for a moment): its partial text must never become the file.
+#[test]
+fn a_late_truncating_writer_never_leaves_the_file_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = late_writer_files(dir.path());
+    let hook = |path: &Path| {
+        use std::io::Write;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(path)
+            .unwrap();
+        file.write_all(&THREE_PROFILES.as_bytes()[..20]).unwrap();
+    };
+    let patience = Patience {
+        after_check: &hook,
+        ..quick(&|_| {})
+    };
+    let err = files
+        .write_profiles_with(&[profile("dev", "A")], patience)
+        .unwrap_err();
+    assert!(
+        matches!(err, AwsFilesError::ChangedWhileReplaced { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains(&files.credentials_file().display().to_string())
+    );
+    let text = fs::read_to_string(files.credentials_file()).unwrap();
+    assert!(
+        text.starts_with(THREE_PROFILES),
+        "every profile must survive: {text}"
+    );
+    assert_eq!(
+        files
+            .read_credentials("dev")
+            .unwrap()
+            .unwrap()
+            .access_key_id,
+        "ASIAA"
+    );
+    assert_no_temp_files(&dir.path().join(".aws"));
+}
+
+/// The same writer finishing its write: its change is kept and ours redone on top of it.
+#[test]
+fn a_late_complete_write_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = late_writer_files(dir.path());
+    let theirs = THREE_PROFILES.replace("x = 3\n", "x = 3\ny = 4\n");
+    let calls = AtomicUsize::new(0);
+    let hook = |path: &Path| {
+        if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            use std::io::Write;
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .unwrap();
+            file.write_all(theirs.as_bytes()).unwrap();
+        }
+    };
+    let patience = Patience {
+        after_check: &hook,
+        ..quick(&|_| {})
+    };
+    files
+        .write_profiles_with(&[profile("dev", "A")], patience)
+        .unwrap();
+    let text = fs::read_to_string(files.credentials_file()).unwrap();
+    assert!(text.starts_with(&theirs), "{text}");
+    assert_eq!(
+        files
+            .read_credentials("dev")
+            .unwrap()
+            .unwrap()
+            .access_key_id,
+        "ASIAA"
+    );
+}
+
+#[test]
+fn a_partial_copy_does_not_look_complete() {
+    let read = THREE_PROFILES.as_bytes();
+    let kind = FileKind::Credentials;
+    assert!(disk::looks_complete(read, read, kind));
+    for cut in 1..read.len() {
+        assert!(
+            !disk::looks_complete(&read[..cut], read, kind),
+            "a prefix of {cut} bytes"
+        );
+    }
+    let edited = THREE_PROFILES.replace("eu-west-2", "eu-central-1");
+    assert!(disk::looks_complete(edited.as_bytes(), read, kind));
+    let dropped = THREE_PROFILES.replace("[two]\nregion = eu-west-2\n\n", "");
+    let padded = format!("{dropped}# {}\n", "-".repeat(60));
+    assert!(
+        !disk::looks_complete(padded.as_bytes(), read, kind),
+        "a lost profile is lost, however long the rest"
+    );
+}
+
+// ---- Modes and odd files ----------------------------------------------------------------------
+
+#[cfg(unix)]
+#[test]
+fn a_credentials_file_others_can_read_is_made_private_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+    let dir = tempfile::tempdir().unwrap();
+    let files = files_in(dir.path());
+    fs::create_dir_all(dir.path().join(".aws")).unwrap();
+    fs::write(files.credentials_file(), "[other]\nx = 1\n").unwrap();
+    fs::set_permissions(files.credentials_file(), fs::Permissions::from_mode(0o644)).unwrap();
+    let report = files.write_profiles(&[profile("dev", "A")]).unwrap();
+    assert_eq!(mode(files.credentials_file()), 0o600);
+    let warning = Warning::MadePrivate {
+        path: files.credentials_file().to_owned(),
+    };
+    assert!(report.warnings.contains(&warning), "{:?}", report.warnings);
+    assert!(warning.to_string().contains("0600"));
+    let again = files.write_profiles(&[profile("dev", "B")]).unwrap();
+    assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_folder_at_an_aws_path_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = files_in(dir.path());
+    fs::create_dir_all(dir.path().join(".aws")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(files.credentials_file())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let refused = |err: AwsFilesError| {
+        assert!(
+            matches!(err, AwsFilesError::File(StoreError::NotAFile { .. })),
+            "{err:?}"
+        );
+        err.to_string()
+    };
+    let message = refused(files.write_profiles(&[profile("dev", "A")]).unwrap_err());
+    assert!(message.contains("FIFO"), "{message}");
+    refused(files.read_credentials("dev").unwrap_err());
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = fs::symlink_metadata(files.credentials_file())
+            .unwrap()
+            .file_type();
+        assert!(kind.is_fifo(), "the FIFO stays as it was");
+    }
+
+    fs::remove_file(files.credentials_file()).unwrap();
+    fs::create_dir(files.credentials_file()).unwrap();
+    let message = refused(files.write_profiles(&[profile("dev", "A")]).unwrap_err());
+    assert!(message.contains("is a folder"), "{message}");
+    assert!(files.credentials_file().is_dir());
+
+    fs::remove_dir(files.credentials_file()).unwrap();
+    fs::create_dir(files.config_file()).unwrap();
+    let message = refused(
+        files
+            .write_profiles(&[with_region(profile("dev", "A"), "eu-west-1", "json")])
+            .unwrap_err(),
+    );
+    assert!(message.contains("is a folder"), "{message}");
+    assert!(
+        !files.credentials_file().exists(),
+        "nothing is written when either file is refused"
+    );
 }

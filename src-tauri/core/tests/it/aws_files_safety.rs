@@ -117,6 +117,8 @@ fn write_of(writer: usize, profile: char, iteration: usize) -> ProfileWrite {
         },
         region: Some(writer_region(writer)),
         output: Some("json".to_owned()),
+        // These writers stand for Rolecall rewriting its own profiles.
+        registered: true,
     }
 }
 
@@ -411,6 +413,7 @@ fn generation_write(generation: u64) -> ProfileWrite {
         },
         region: None,
         output: None,
+        registered: true,
     }
 }
 

@@ -476,7 +476,7 @@ async fn aliases_come_from_the_sign_in_page_and_are_cached() {
     let endpoint = forms_endpoint(&sim, "alice");
     let done = signed_in(run(&endpoint, Some(DEMO_PASSWORD), &secrets, &NoPasscodes).await);
     let dir = tempfile::tempdir().unwrap();
-    let mut cache = AliasCache::load(dir.path());
+    let mut cache = AliasCache::load(dir.path()).unwrap();
 
     let (accounts, problem) = idp::accounts_of(&done, &endpoint, &mut cache).await;
 
@@ -487,7 +487,7 @@ async fn aliases_come_from_the_sign_in_page_and_are_cached() {
         "the demo accounts mostly have aliases: {accounts:?}"
     );
     assert_eq!(sim.stats().alias_page_posts, 1);
-    let reloaded = AliasCache::load(dir.path());
+    let reloaded = AliasCache::load(dir.path()).unwrap();
     assert_eq!(reloaded.all(), cache.all(), "the cache was saved");
     assert!(!reloaded.all().is_empty());
 }

@@ -215,8 +215,9 @@ async fn all_roles_of_a_large_assertion_are_written_in_one_update() {
         "{account_alias}-{role}",
         &Default::default(),
         "corp",
+        &Default::default(),
     );
-    let mut registry = Registry::load(dir.path());
+    let mut registry = Registry::load(dir.path()).unwrap();
 
     let written = profiles::assume_and_write(&writer, &assertion, named, &mut registry)
         .await
@@ -230,7 +231,7 @@ async fn all_roles_of_a_large_assertion_are_written_in_one_update() {
     let text = std::fs::read_to_string(files.credentials_file()).unwrap();
     assert_eq!(text.matches("aws_session_token").count(), 589);
     assert_eq!(
-        Registry::load(dir.path()).all().len(),
+        Registry::load(dir.path()).unwrap().all().len(),
         589,
         "every written profile knows where it came from"
     );

@@ -152,6 +152,10 @@ pub async fn save_endpoint(
         .ca_file
         .filter(|path| !path.trim().is_empty())
         .map(PathBuf::from);
+    // The window does not edit the trusted hosts: keep the ones the file lists.
+    if let Some(previous) = original.as_deref().and_then(|name| settings.endpoint(name)) {
+        endpoint.trusted_hosts = previous.trusted_hosts.clone();
+    }
     match &original {
         Some(name) => settings.update_endpoint(name, endpoint.clone()),
         None => settings.add_endpoint(endpoint.clone()),

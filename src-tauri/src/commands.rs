@@ -158,9 +158,16 @@ pub async fn save_endpoint(
         .ca_file
         .filter(|path| !path.trim().is_empty())
         .map(PathBuf::from);
-    Settings::update(&engine.config().paths, |settings| match &original {
-        Some(name) => settings.update_endpoint(name, endpoint.clone()),
-        None => settings.add_endpoint(endpoint.clone()),
+    Settings::update(&engine.config().paths, |settings| {
+        let mut endpoint = endpoint.clone();
+        // The window does not edit the trusted hosts: keep the ones the file lists.
+        if let Some(previous) = original.as_deref().and_then(|name| settings.endpoint(name)) {
+            endpoint.trusted_hosts = previous.trusted_hosts.clone();
+        }
+        match &original {
+            Some(name) => settings.update_endpoint(name, endpoint),
+            None => settings.add_endpoint(endpoint),
+        }
     })
     .map_err(|err| CommandError::new("rejected", err))?;
     let store = secrets(engine);

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::partition::Partition;
 use crate::saml::{RolePair, roles_by_account};
 use crate::secrets::Sensitive;
 use crate::store::{JsonFile, StoreError};
@@ -163,6 +164,11 @@ pub enum AliasError {
     )]
     InsecureDestination { host: String },
     #[error(
+        "The assertion was to go to {host}, which is not AWS's sign-in page, so Rolecall did \
+         not send it there to look up account names. Account ids are shown instead."
+    )]
+    NotAws { host: String },
+    #[error(
         "The AWS sign-in page at {host} did not answer within {budget:?}, so account ids are \
          shown instead of names. They appear at the next sign-in if the page answers then."
     )]
@@ -236,13 +242,30 @@ impl AliasCache {
 
 /// Looks aliases up within [`LOOKUP_BUDGET`], remembers what it found, and answers from the cache
 /// for the rest. The error, if any, is returned beside the aliases for the caller to show or log.
+/// Whether the assertion may be posted to `destination` to read account names: AWS's own
+/// `/saml` page, in any partition, or for an endpoint on this computer (the demo and the tests)
+/// the simulator's `…/saml` on loopback.
+pub fn is_alias_page(destination: &Url, endpoint_on_loopback: bool) -> bool {
+    Partition::from_saml_destination(destination.as_str()).is_some()
+        || (endpoint_on_loopback
+            && crate::http::is_loopback(destination)
+            && destination.path().ends_with("/saml"))
+}
+
+/// Reads the aliases at `destination` when it is an alias page ([`is_alias_page`]) and adds them
+/// to the cache; returns every alias known, and what went wrong, if anything.
 pub async fn resolve(
     client: &reqwest::Client,
     destination: &Url,
+    endpoint_on_loopback: bool,
     saml_response: &Sensitive<String>,
     cache: &mut AliasCache,
     budget: Duration,
 ) -> (Aliases, Option<AliasError>) {
+    if !is_alias_page(destination, endpoint_on_loopback) {
+        let host = destination.host_str().unwrap_or_default().to_owned();
+        return (cache.all().clone(), Some(AliasError::NotAws { host }));
+    }
     let problem = match fetch(client, destination, saml_response, budget).await {
         Ok(found) => {
             if let Err(err) = cache.remember(&found) {
@@ -354,6 +377,7 @@ mod tests {
         let (aliases, problem) = resolve(
             &reqwest::Client::new(),
             &url,
+            true,
             &assertion(),
             &mut cache,
             LOOKUP_BUDGET,
@@ -387,6 +411,7 @@ mod tests {
         let (aliases, problem) = resolve(
             &reqwest::Client::new(),
             &url,
+            true,
             &assertion(),
             &mut cache,
             budget,
@@ -404,6 +429,61 @@ mod tests {
             aliases.get("111122223333").map(String::as_str),
             Some("cached-name")
         );
+    }
+
+    /// The assertion is a credential: it goes to AWS's `/saml` only, or to the simulator's on
+    /// loopback when the endpoint itself is on loopback (the demo and the tests).
+    #[tokio::test]
+    async fn the_assertion_goes_only_to_an_aws_saml_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = AliasCache::load(dir.path());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let other = [
+            format!("http://{addr}/saml"),
+            format!("http://{addr}/collect"),
+        ];
+        for (url, endpoint_on_loopback) in [(&other[0], false), (&other[1], true)] {
+            let url = Url::parse(url).unwrap();
+            let (_, problem) = resolve(
+                &reqwest::Client::new(),
+                &url,
+                endpoint_on_loopback,
+                &assertion(),
+                &mut cache,
+                LOOKUP_BUDGET,
+            )
+            .await;
+            assert!(
+                matches!(&problem, Some(AliasError::NotAws { host }) if host == "127.0.0.1"),
+                "{url}: {problem:?}"
+            );
+        }
+        // `resolve` returned, so any connection it made is queued: there is none.
+        let accepted = listener.accept();
+        assert!(
+            matches!(&accepted, Err(err) if err.kind() == std::io::ErrorKind::WouldBlock),
+            "nothing may reach a page that is not AWS's: {accepted:?}"
+        );
+
+        for aws in [
+            "https://signin.aws.amazon.com/saml",
+            "https://eu-west-1.signin.aws.amazon.com/saml",
+            "https://signin.amazonaws-us-gov.com/saml",
+        ] {
+            assert!(is_alias_page(&Url::parse(aws).unwrap(), false), "{aws}");
+        }
+        for not_aws in [
+            "https://signin.aws.amazon.com.evil.example/saml",
+            "https://sts.corp.example/saml",
+            "https://signin.aws.amazon.com/federation",
+        ] {
+            assert!(
+                !is_alias_page(&Url::parse(not_aws).unwrap(), true),
+                "{not_aws}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 //! proxy apply to all of them (the IdP, its redirects, the AWS sign-in page). This module never
 //! sends anything itself.
 
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,9 @@ use crate::settings::ProxySetting;
 /// How long one request may take before Rolecall gives up on it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a proxy URL never carries: this computer's traffic, which plain `http` may be.
+const LOOPBACK_NO_PROXY: &str = "localhost,127.0.0.0/8,::1";
 
 /// What a client needs to know about the network around an endpoint.
 #[derive(Debug, Clone, Default)]
@@ -72,7 +76,16 @@ impl Network {
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             // NTLM authenticates a TCP connection: keep one per host so its legs share it.
-            .pool_max_idle_per_host(1);
+            .pool_max_idle_per_host(1)
+            // `localhost` is trusted as this computer by name, so it must be this computer:
+            // no resolver or hosts file is asked (RFC 6761 §6.3, as browsers do).
+            .resolve_to_addrs(
+                "localhost",
+                &[
+                    SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                    SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
+                ],
+            );
         if let Some(path) = &self.ca_file {
             builder = builder.tls_certs_merge(read_ca_file(path)?);
         }
@@ -84,7 +97,8 @@ impl Network {
                     proxy: url.to_string(),
                     detail: err.to_string(),
                 })?;
-                builder.proxy(proxy)
+                // Plain http to loopback stays on this computer, never through the proxy.
+                builder.proxy(proxy.no_proxy(reqwest::NoProxy::from_string(LOOPBACK_NO_PROXY)))
             }
         };
         Ok(builder)
@@ -110,7 +124,9 @@ fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, HttpError> {
     Ok(certificates)
 }
 
-/// Whether a URL's host is this machine: the only place Rolecall talks plain `http` to.
+/// Whether a URL's host is this machine: the only place Rolecall talks plain `http` to. A
+/// loopback address, or `localhost`, which Rolecall's clients always connect on loopback (no
+/// DNS asked) and never send through a proxy URL; `localhost.` and `*.localhost` are not it.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
@@ -171,6 +187,63 @@ mod tests {
         assert!(!ok("http://sts.corp.example/adfs/ls/"));
         assert!(!ok("http://127.0.0.1.nip.io/"));
         assert!(!ok("ftp://127.0.0.1/"));
+    }
+
+    /// Answers every request with `name`, so a test sees who answered.
+    async fn answering(name: &'static str) -> SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0; 8192];
+                let _ = socket.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{name}",
+                    name.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        addr
+    }
+
+    /// `http://localhost` carries passwords in the demo: it must stay on this computer, also
+    /// when the endpoint has a proxy, and reach loopback by name.
+    #[tokio::test]
+    async fn localhost_is_reached_on_loopback_and_never_through_the_proxy() {
+        let target = answering("target").await;
+        let proxy = answering("proxy").await;
+        let network = Network {
+            ca_file: None,
+            proxy: ProxySetting::Url(Url::parse(&format!("http://{proxy}")).unwrap()),
+        };
+        let client = network.client("test").unwrap();
+        for host in ["localhost", "127.0.0.1", "LOCALHOST"] {
+            let url = format!("http://{host}:{}/adfs/ls/", target.port());
+            let body = client.get(&url).send().await.unwrap().text().await.unwrap();
+            assert_eq!(body, "target", "{url} went through the proxy");
+        }
+        let elsewhere = format!("http://rolecall-test.invalid:{}/", target.port());
+        let body = client
+            .get(&elsewhere)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(body, "proxy", "other hosts still use the proxy");
+    }
+
+    #[test]
+    fn localhost_is_loopback_only_by_its_exact_name() {
+        let loopback = |u: &str| is_loopback(&Url::parse(u).unwrap());
+        assert!(loopback("http://localhost:1/"));
+        assert!(loopback("http://127.8.9.10/"));
+        assert!(!loopback("http://localhost.corp.example/"));
+        assert!(!loopback("http://app.localhost/"));
+        assert!(!loopback("http://localhost./"));
     }
 
     #[test]

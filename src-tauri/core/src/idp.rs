@@ -16,7 +16,8 @@
 
 pub mod page;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -49,9 +50,16 @@ const MAX_PAGES: usize = 12;
 const MAX_REDIRECTS: usize = 10;
 /// NTLM handshakes one sign-in starts before taking a refusal as final.
 const MAX_NTLM_ROUNDS: u32 = 3;
-const NTLM_LEG_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+const NTLM_LEG_PAUSE: Duration = Duration::from_millis(20);
 /// Wrong passcodes Rolecall lets a person retry before giving up.
 const MAX_PASSCODE_TRIES: u32 = 3;
+/// How long one whole sign-in may take: every page, redirect and integrated-auth leg. A person
+/// typing a passcode fits in it; a tarpitting IdP does not hold the profile (and every AWS CLI
+/// call waiting on it) for longer.
+pub const SIGN_IN_DEADLINE: Duration = Duration::from_secs(90);
+/// Pages at least this large are read off the async workers: the classifier is linear, but an
+/// 8 MiB page still takes a while.
+const CLASSIFY_INLINE_BYTES: usize = 64 * 1024;
 /// The largest page read. A 590-role auto-post page is about 130 KB; a response above the SAML
 /// reader's own limit still fits, so it can be refused with its own message.
 const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
@@ -167,8 +175,76 @@ pub enum SignedInVia {
 }
 
 /// Signs in to `request.endpoint` and returns the SAML assertion, or says that a person is
-/// needed.
+/// needed, within [`SIGN_IN_DEADLINE`].
 pub async fn sign_in(request: SignIn<'_>) -> Result<Outcome, SignInError> {
+    sign_in_within(request, SIGN_IN_DEADLINE).await
+}
+
+/// [`sign_in`] with another deadline. When it passes, the error names what Rolecall was still
+/// waiting for.
+pub async fn sign_in_within(
+    request: SignIn<'_>,
+    deadline: Duration,
+) -> Result<Outcome, SignInError> {
+    let endpoint = request.endpoint.name.clone();
+    let progress = Mutex::new(Waiting::Keyring);
+    match tokio::time::timeout(deadline, sign_in_steps(request, &progress)).await {
+        Ok(result) => result,
+        Err(_) => Err(SignInError::Deadline {
+            endpoint,
+            seconds: deadline.as_secs_f64(),
+            waiting: progress
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .to_string(),
+        }),
+    }
+}
+
+/// What a sign-in is waiting for, for the deadline's message.
+#[derive(Debug, Clone)]
+enum Waiting {
+    Keyring,
+    Answer { url: String, to: Step },
+}
+
+impl std::fmt::Display for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Waiting::Keyring => f.write_str("reading the keyring"),
+            Waiting::Answer { url, to } => write!(f, "waiting for {url} to answer {to}"),
+        }
+    }
+}
+
+/// Which request of the conversation is under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    SignOnPage,
+    Redirect,
+    LoginForm,
+    PasscodeForm,
+    Negotiate,
+    Ntlm,
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Step::SignOnPage => "the sign-in page",
+            Step::Redirect => "a redirect of the sign-in",
+            Step::LoginForm => "the posted sign-in form (username and password)",
+            Step::PasscodeForm => "the posted passcode",
+            Step::Negotiate => "a Kerberos (Negotiate) sign-in step",
+            Step::Ntlm => "an NTLM sign-in step",
+        })
+    }
+}
+
+async fn sign_in_steps(
+    request: SignIn<'_>,
+    progress: &Mutex<Waiting>,
+) -> Result<Outcome, SignInError> {
     let endpoint = request.endpoint;
     if endpoint.method == SignInMethod::Webview {
         return Ok(Outcome::NeedsPerson {
@@ -207,6 +283,7 @@ pub async fn sign_in(request: SignIn<'_>) -> Result<Outcome, SignInError> {
             Attempt::Password => FORMS_USER_AGENT,
         };
         if attempt.uses_password() && password.is_none() {
+            *progress.lock().unwrap_or_else(PoisonError::into_inner) = Waiting::Keyring;
             match read_secret(&request.secrets, &endpoint.name, SecretKind::Password).await {
                 Ok(stored) => password = stored,
                 // Without a keyring there is no stored password; the message says both.
@@ -217,6 +294,7 @@ pub async fn sign_in(request: SignIn<'_>) -> Result<Outcome, SignInError> {
         let session = network.session_with_jar(user_agent, Arc::clone(&jar))?;
         let mut conversation = Conversation {
             endpoint,
+            progress,
             session: &session,
             attempt: *attempt,
             password: password.as_ref(),
@@ -317,13 +395,25 @@ pub async fn accounts_of(
     endpoint: &Endpoint,
     cache: &mut AliasCache,
 ) -> (Vec<accounts::Account>, Option<AliasError>) {
-    let destination = signed_in.post_to.clone().or_else(|| {
-        signed_in
-            .assertion
-            .destination
-            .as_deref()
-            .and_then(|d| Url::parse(d).ok())
-    });
+    // The page's action first, then the assertion's Destination: the first that is AWS's.
+    let on_loopback = crate::http::is_loopback(&endpoint.url);
+    let candidates: Vec<Url> = signed_in
+        .post_to
+        .iter()
+        .cloned()
+        .chain(
+            signed_in
+                .assertion
+                .destination
+                .as_deref()
+                .and_then(|d| Url::parse(d).ok()),
+        )
+        .collect();
+    let destination = candidates
+        .iter()
+        .find(|url| accounts::is_alias_page(url, on_loopback))
+        .or(candidates.first())
+        .cloned();
     let network = Network {
         ca_file: endpoint.ca_file.clone(),
         proxy: endpoint.proxy.clone(),
@@ -333,6 +423,7 @@ pub async fn accounts_of(
             accounts::resolve(
                 &session.client,
                 &destination,
+                on_loopback,
                 &signed_in.assertion.raw,
                 cache,
                 accounts::LOOKUP_BUDGET,
@@ -368,6 +459,7 @@ impl Attempt {
 /// One pass through the IdP's pages.
 struct Conversation<'a> {
     endpoint: &'a Endpoint,
+    progress: &'a Mutex<Waiting>,
     session: &'a Session,
     attempt: Attempt,
     password: Option<&'a Sensitive<String>>,
@@ -386,17 +478,20 @@ struct Conversation<'a> {
 struct Request {
     method: Method,
     url: Url,
+    /// Only ever a form Rolecall filled in: it holds a password or a passcode.
     form: Option<Sensitive<Vec<(String, String)>>>,
     authorization: Option<Sensitive<String>>,
+    step: Step,
 }
 
 impl Request {
-    fn get(url: Url) -> Self {
+    fn get(url: Url, step: Step) -> Self {
         Request {
             method: Method::GET,
             url,
             form: None,
             authorization: None,
+            step,
         }
     }
 }
@@ -411,9 +506,9 @@ struct Fetched {
 
 impl<'a> Conversation<'a> {
     async fn run(&mut self) -> Result<Outcome, SignInError> {
-        let mut next = Request::get(self.endpoint.url.clone());
+        let mut next = Request::get(self.endpoint.url.clone(), Step::SignOnPage);
         for _ in 0..MAX_PAGES {
-            let fetched = self.fetch(next).await?;
+            let mut fetched = self.fetch(next).await?;
             if fetched.status == StatusCode::UNAUTHORIZED {
                 next = self.answer_challenge(&fetched)?;
                 if self.attempt == Attempt::Ntlm {
@@ -429,7 +524,17 @@ impl<'a> Conversation<'a> {
                     status: fetched.status.as_u16(),
                 });
             }
-            next = match classify(&fetched.body) {
+            let body = std::mem::take(&mut fetched.body);
+            let page = if body.len() < CLASSIFY_INLINE_BYTES {
+                classify(&body)
+            } else {
+                tokio::task::spawn_blocking(move || classify(&body))
+                    .await
+                    .map_err(|err| SignInError::Internal {
+                        detail: err.to_string(),
+                    })?
+            };
+            next = match page {
                 Page::SamlPost {
                     action,
                     saml_response,
@@ -518,6 +623,17 @@ impl<'a> Conversation<'a> {
                 .find(|(offered, _)| offered == scheme)
                 .map(|(_, token)| token.clone())
         };
+        if self.attempt != Attempt::Password && !self.trusts(&fetched.url) {
+            return Err(SignInError::ChallengeElsewhere {
+                endpoint_host: host_of(&self.endpoint.url),
+                other_host: host,
+                scheme: if self.attempt == Attempt::Ntlm {
+                    "NTLM"
+                } else {
+                    "Kerberos (Negotiate)"
+                },
+            });
+        }
         let (scheme, token) = match self.attempt {
             Attempt::Password => {
                 return Err(if offers.is_empty() {
@@ -542,7 +658,8 @@ impl<'a> Conversation<'a> {
                 let Some(server_token) = offer("ntlm") else {
                     return Err(SignInError::IntegratedOff { host });
                 };
-                ("NTLM", self.ntlm_step(&host, &server_token)?)
+                let target_host = fetched.url.host_str().unwrap_or_default();
+                ("NTLM", self.ntlm_step(&host, target_host, &server_token)?)
             }
         };
         Ok(Request {
@@ -553,6 +670,11 @@ impl<'a> Conversation<'a> {
                 "{scheme} {}",
                 STANDARD.encode(token.expose())
             ))),
+            step: if scheme == "NTLM" {
+                Step::Ntlm
+            } else {
+                Step::Negotiate
+            },
         })
     }
 
@@ -603,6 +725,7 @@ impl<'a> Conversation<'a> {
     fn ntlm_step(
         &mut self,
         host: &str,
+        target_host: &str,
         server_token: &str,
     ) -> Result<Sensitive<Vec<u8>>, SignInError> {
         if server_token.is_empty() {
@@ -616,7 +739,9 @@ impl<'a> Conversation<'a> {
                 }
             }
             let (username, password) = self.credentials()?;
-            let client = self.ntlm.insert(NtlmClient::new(&username, password)?);
+            let client = self
+                .ntlm
+                .insert(NtlmClient::new(&username, password, target_host)?);
             return Ok(client.negotiate()?);
         }
         let challenge =
@@ -695,11 +820,23 @@ impl<'a> Conversation<'a> {
                 keyring: None,
             });
         };
+        let request = self.post(page_url, form, Step::LoginForm)?;
+        if request.method != Method::POST {
+            // A GET would put the password in the address, and so in proxy and server logs.
+            return Err(SignInError::PasswordInAddress {
+                page_host: host_of(page_url),
+                target_host: host_of(&request.url),
+                endpoint_host: host_of(&self.endpoint.url),
+            });
+        }
         let mut fields = form.default_fields();
         set_field(&mut fields, username_field, &username);
         set_field(&mut fields, password_field, password.expose());
         self.posted_password = true;
-        self.post(page_url, form, fields)
+        Ok(Request {
+            form: Some(Sensitive::new(fields)),
+            ..request
+        })
     }
 
     fn answer_passcode(
@@ -735,34 +872,56 @@ impl<'a> Conversation<'a> {
                 },
             });
         };
+        let request = self.post(page_url, form, Step::PasscodeForm)?;
         let mut fields = form.default_fields();
         set_field(&mut fields, passcode_field, code.expose().trim());
-        self.post(page_url, form, fields)
+        Ok(Request {
+            form: Some(Sensitive::new(fields)),
+            ..request
+        })
     }
 
-    fn post(
-        &self,
-        page_url: &Url,
-        form: &Form,
-        fields: Vec<(String, String)>,
-    ) -> Result<Request, SignInError> {
+    /// Where and how `form` is sent, once its action is known to be a host that may receive
+    /// the endpoint's secrets. The caller adds the fields.
+    fn post(&self, page_url: &Url, form: &Form, step: Step) -> Result<Request, SignInError> {
         let action = form.action.as_deref().unwrap_or("");
         let url = page_url
             .join(action)
             .map_err(|_| SignInError::UnusableForm {
                 host: host_of(page_url),
             })?;
-        let method = if form.method == "get" {
-            Method::GET
-        } else {
+        if !self.trusts(&url) {
+            return Err(SignInError::FormElsewhere {
+                form: if step == Step::LoginForm {
+                    "sign-in form"
+                } else {
+                    "passcode form"
+                },
+                page_host: host_of(page_url),
+                other_host: host_of(&url),
+                endpoint_host: host_of(&self.endpoint.url),
+            });
+        }
+        // HTML's default method is GET; AD FS's forms all say `post`.
+        let method = if form.method.trim() == "post" {
             Method::POST
+        } else {
+            Method::GET
         };
         Ok(Request {
             method,
             url,
-            form: Some(Sensitive::new(fields)),
+            form: None,
             authorization: None,
+            step,
         })
+    }
+
+    /// Whether `url`'s host may receive this endpoint's password, passcodes, NTLM answers and
+    /// Kerberos tickets.
+    fn trusts(&self, url: &Url) -> bool {
+        url.host_str()
+            .is_some_and(|host| self.endpoint.trusts_host(host))
     }
 
     /// Sends `request` and follows redirects to the page at their end. A `302`/`303` (and
@@ -775,6 +934,22 @@ impl<'a> Conversation<'a> {
                     url: redact(&request.url),
                 });
             }
+            // Every secret goes through here: the checks where each is made name the case
+            // better, this one makes sure none is missed.
+            if (request.form.is_some() || request.authorization.is_some())
+                && !self.trusts(&request.url)
+            {
+                return Err(SignInError::FormElsewhere {
+                    form: "sign-in request",
+                    page_host: host_of(&request.url),
+                    other_host: host_of(&request.url),
+                    endpoint_host: host_of(&self.endpoint.url),
+                });
+            }
+            *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = Waiting::Answer {
+                url: redact(&request.url),
+                to: request.step,
+            };
             let mut builder = self
                 .session
                 .client
@@ -808,6 +983,17 @@ impl<'a> Conversation<'a> {
                     status,
                     StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
                 );
+                // Every form Rolecall sends holds a password or a passcode, so a re-post to
+                // another host is refused rather than sent, or sent without its body (which
+                // that host did not ask for either).
+                if keep_method && request.form.is_some() && !self.trusts(&target) {
+                    return Err(SignInError::RepostElsewhere {
+                        from_host: host_of(&request.url),
+                        status: status.as_u16(),
+                        other_host: host_of(&target),
+                        endpoint_host: host_of(&self.endpoint.url),
+                    });
+                }
                 request = if keep_method {
                     Request {
                         url: target,
@@ -815,7 +1001,7 @@ impl<'a> Conversation<'a> {
                         ..request
                     }
                 } else {
-                    Request::get(target)
+                    Request::get(target, Step::Redirect)
                 };
                 continue;
             }
@@ -1075,6 +1261,65 @@ pub enum SignInError {
     Insecure { url: String },
 
     #[error(
+        "The {form} at {page_host} would send your credentials to {other_host}, which is not \
+         the endpoint's host {endpoint_host}, so Rolecall sent nothing there. {}",
+        elsewhere_advice(other_host)
+    )]
+    FormElsewhere {
+        form: &'static str,
+        page_host: String,
+        other_host: String,
+        endpoint_host: String,
+    },
+
+    #[error(
+        "{from_host} answered the sign-in form with HTTP {status}, which would post it again, \
+         password included, to {other_host}, which is not the endpoint's host {endpoint_host}, \
+         so Rolecall sent nothing there. {}",
+        elsewhere_advice(other_host)
+    )]
+    RepostElsewhere {
+        from_host: String,
+        status: u16,
+        other_host: String,
+        endpoint_host: String,
+    },
+
+    #[error(
+        "The sign-in form at {page_host} would send your password to {target_host} inside the \
+         web address (a GET form), where proxies and server logs keep it, so Rolecall sent \
+         nothing (the endpoint's host is {endpoint_host}). Sign in with the Webview method, and \
+         tell your IT team."
+    )]
+    PasswordInAddress {
+        page_host: String,
+        target_host: String,
+        endpoint_host: String,
+    },
+
+    #[error(
+        "{other_host} asks for {scheme} sign-in, but it is not the endpoint's host \
+         {endpoint_host}, so Rolecall sent it no answer. {}",
+        elsewhere_advice(other_host)
+    )]
+    ChallengeElsewhere {
+        endpoint_host: String,
+        other_host: String,
+        scheme: &'static str,
+    },
+
+    #[error(
+        "The sign-in to endpoint \"{endpoint}\" did not finish within {seconds} seconds: \
+         Rolecall was still {waiting}. Try again later; if it keeps happening, check the \
+         endpoint URL, your network and proxy, or sign in with the Webview method."
+    )]
+    Deadline {
+        endpoint: String,
+        seconds: f64,
+        waiting: String,
+    },
+
+    #[error(
         "The sign-in at {host} went through more pages than any sign-in needs, so Rolecall \
          stopped. Sign in with the Webview method, or tell your AD FS administrator."
     )]
@@ -1138,6 +1383,18 @@ pub enum SignInError {
     Internal { detail: String },
 }
 
+fn elsewhere_advice(other_host: &str) -> String {
+    let host = other_host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(other_host, |(host, _)| host);
+    format!(
+        "If {host} is part of your company's sign-in, add it to the endpoint's trusted hosts \
+         (trusted_hosts in the settings file, or `rolecall endpoint add --trust-host {host}`); \
+         otherwise tell your IT team."
+    )
+}
+
 fn adfs_advice(code: &str) -> &'static str {
     match code {
         "MSIS7007" => {
@@ -1174,7 +1431,7 @@ impl SignInError {
             | SignInError::PasscodeExpired { .. } => FailureKind::Passcode,
             SignInError::Saml(SamlError::NoRoles) => FailureKind::NoRoles,
             SignInError::Tls { .. } => FailureKind::Tls,
-            SignInError::Network { .. } => FailureKind::Network,
+            SignInError::Network { .. } | SignInError::Deadline { .. } => FailureKind::Network,
             _ => FailureKind::Other,
         }
     }

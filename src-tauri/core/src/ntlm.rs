@@ -107,6 +107,9 @@ const CLIENT_FLAGS: u32 = NEGOTIATE_UNICODE
 const AV_EOL: u16 = 0;
 const AV_FLAGS: u16 = 6;
 const AV_TIMESTAMP: u16 = 7;
+/// MsvAvTargetName: the SPN the client meant to reach, inside the proof, so the answer cannot be
+/// relayed to another service (MS-NLMP 2.2.2.1, 3.1.5.1.2).
+const AV_TARGET_NAME: u16 = 9;
 /// MsvAvFlags bit: the AUTHENTICATE_MESSAGE carries a MIC.
 const AV_FLAG_MIC: u32 = 0x2;
 
@@ -129,6 +132,8 @@ const FILETIME_UNIX_EPOCH_SECS: u64 = 11_644_473_600;
 pub struct NtlmClient {
     user: String,
     domain: String,
+    /// `HTTP/<host>`, sent as MsvAvTargetName.
+    target_name: String,
     /// NTOWFv2 of the password.
     key: Sensitive<[u8; 16]>,
     state: State,
@@ -163,13 +168,19 @@ impl fmt::Debug for NtlmClient {
 
 impl NtlmClient {
     /// `username` as `DOMAIN\user`, `user@domain` or `user`. A UPN is sent whole with an empty
-    /// domain, as Windows does; a bare name leaves the domain to the server.
-    pub fn new(username: &str, password: &Sensitive<String>) -> Result<Self, NtlmError> {
+    /// domain, as Windows does; a bare name leaves the domain to the server. `host` is the
+    /// server's host name (no port): the answer names `HTTP/<host>` as its target.
+    pub fn new(
+        username: &str,
+        password: &Sensitive<String>,
+        host: &str,
+    ) -> Result<Self, NtlmError> {
         let (user, domain) = split_username(username)?;
         let key = ntowfv2(password.expose(), &user, &domain);
         Ok(Self {
             user,
             domain,
+            target_name: format!("HTTP/{}", host.to_ascii_lowercase()),
             key: Sensitive::new(key),
             state: State::New,
         })
@@ -242,7 +253,7 @@ impl NtlmClient {
         let mut pairs: Vec<(u16, Vec<u8>)> = parsed
             .target_info
             .iter()
-            .filter(|(id, _)| *id != AV_FLAGS)
+            .filter(|(id, _)| *id != AV_FLAGS && *id != AV_TARGET_NAME)
             .cloned()
             .collect();
         let server_av_flags = parsed
@@ -253,6 +264,10 @@ impl NtlmClient {
         if with_mic || server_av_flags != 0 {
             let av_flags = server_av_flags | if with_mic { AV_FLAG_MIC } else { 0 };
             pairs.push((AV_FLAGS, av_flags.to_le_bytes().to_vec()));
+        }
+        let target_name = utf16le(&self.target_name);
+        if target_name.len() <= usize::from(u16::MAX) {
+            pairs.push((AV_TARGET_NAME, target_name));
         }
         let responses = respond(
             self.key.expose(),
@@ -596,7 +611,12 @@ mod tests {
     }
 
     fn spec_client() -> NtlmClient {
-        NtlmClient::new("Domain\\User", &Sensitive::new("Password".to_owned())).expect("a client")
+        NtlmClient::new(
+            "Domain\\User",
+            &Sensitive::new("Password".to_owned()),
+            "Sts.Corp.Example",
+        )
+        .expect("a client")
     }
 
     #[test]
@@ -634,6 +654,35 @@ mod tests {
         assert!(
             pairs.contains(&(AV_FLAGS, AV_FLAG_MIC.to_le_bytes().to_vec())),
             "MsvAvFlags says there is a MIC: {pairs:?}"
+        );
+        assert!(
+            pairs.contains(&av(AV_TARGET_NAME, "HTTP/sts.corp.example")),
+            "MsvAvTargetName names the service the answer is for: {pairs:?}"
+        );
+    }
+
+    /// A server cannot choose the target name: its own MsvAvTargetName is replaced by ours.
+    #[test]
+    fn the_target_name_is_the_clients_never_the_servers() {
+        let mut client = spec_client();
+        client.negotiate().expect("type 1");
+        let challenge = challenge_message(
+            CLIENT_FLAGS | NEGOTIATE_TARGET_INFO,
+            &[av(2, "Domain"), av(AV_TARGET_NAME, "HTTP/relay.example")],
+        );
+        let message = client
+            .authenticate_with(&challenge, [0xaa; 8], UNIX_EPOCH)
+            .expect("type 3");
+        let nt = field(message.expose(), 20).expect("an NT response");
+        let pairs = av_pairs(&nt[44..]).expect("AV pairs in the blob");
+        let names: Vec<_> = pairs
+            .iter()
+            .filter(|(id, _)| *id == AV_TARGET_NAME)
+            .collect();
+        assert_eq!(
+            names,
+            [&av(AV_TARGET_NAME, "HTTP/sts.corp.example")],
+            "{pairs:?}"
         );
     }
 
@@ -693,8 +742,12 @@ mod tests {
 
     #[test]
     fn debug_shows_no_secret() {
-        let client = NtlmClient::new("CORP\\alice", &Sensitive::new("hunter2".to_owned()))
-            .expect("a client");
+        let client = NtlmClient::new(
+            "CORP\\alice",
+            &Sensitive::new("hunter2".to_owned()),
+            "sts.corp.example",
+        )
+        .expect("a client");
         assert_eq!(
             format!("{client:?}"),
             "NtlmClient { user: \"alice\", domain: \"CORP\", state: \"new\", .. }"

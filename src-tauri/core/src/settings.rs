@@ -62,6 +62,10 @@ pub struct Endpoint {
     /// Extra CA certificates (PEM) to trust for this endpoint, besides the system's.
     pub ca_file: Option<PathBuf>,
     pub proxy: ProxySetting,
+    /// Hosts besides the endpoint's own that may receive its password, NTLM answers and
+    /// Kerberos tickets (lowercase host names or IP addresses, no port). Empty for most: AD FS
+    /// signs in on its own host.
+    pub trusted_hosts: Vec<String>,
 }
 
 /// How Rolecall signs in to an endpoint.
@@ -298,6 +302,7 @@ impl Endpoint {
             username: None,
             ca_file: None,
             proxy: ProxySetting::System,
+            trusted_hosts: Vec::new(),
         };
         endpoint
             .check(1)
@@ -336,7 +341,47 @@ impl Endpoint {
                 reason,
             })?;
         }
+        for host in &self.trusted_hosts {
+            if trusted_host(host).as_deref() != Some(host.as_str()) {
+                return Err(Problem::TrustedHost {
+                    endpoint: endpoint(),
+                    value: host.clone(),
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// Whether `host` may receive this endpoint's secrets: the endpoint's own host or one the
+    /// person listed. Host names compare without case and without a trailing dot; ports do not
+    /// count (AD FS answers on one host, whatever the port).
+    pub fn trusts_host(&self, host: &str) -> bool {
+        let Some(host) = trusted_host(host) else {
+            return false;
+        };
+        self.url.host_str().and_then(trusted_host).as_deref() == Some(host.as_str())
+            || self.trusted_hosts.iter().any(|listed| *listed == host)
+    }
+}
+
+/// A host as [`Endpoint::trusted_hosts`] keeps it: a DNS name or an IP address, lowercase, no
+/// trailing dot, IPv6 in brackets; `None` for anything else (a port, a path, a scheme, a `*`).
+pub fn trusted_host(input: &str) -> Option<String> {
+    let input = input.trim();
+    let input = input.strip_suffix('.').unwrap_or(input);
+    let bracketed = input.starts_with('[') && input.ends_with(']');
+    if input.is_empty()
+        || input
+            .chars()
+            .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':')))
+        || (input.contains(':') && !bracketed)
+    {
+        return None;
+    }
+    match url::Host::parse(input).ok()? {
+        url::Host::Domain(name) => Some(name.to_ascii_lowercase()),
+        url::Host::Ipv4(ip) => Some(ip.to_string()),
+        url::Host::Ipv6(ip) => Some(format!("[{ip}]")),
     }
 }
 
@@ -738,6 +783,8 @@ struct FileEndpoint {
     #[serde(skip_serializing_if = "Option::is_none")]
     ca_file: Option<PathBuf>,
     proxy: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    trusted_hosts: Vec<String>,
 }
 
 impl From<&Settings> for FileSettings {
@@ -765,6 +812,7 @@ impl From<&Settings> for FileSettings {
                     username: endpoint.username.clone(),
                     ca_file: endpoint.ca_file.clone(),
                     proxy: Some(endpoint.proxy.as_setting()),
+                    trusted_hosts: endpoint.trusted_hosts.clone(),
                 })
                 .collect(),
         }
@@ -831,6 +879,16 @@ fn endpoint_from_file(file: FileEndpoint, position: usize) -> Result<Endpoint, P
             reason,
         })?,
     };
+    let trusted_hosts = file
+        .trusted_hosts
+        .iter()
+        .map(|value| {
+            trusted_host(value).ok_or_else(|| Problem::TrustedHost {
+                endpoint: name.clone(),
+                value: value.clone(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
     Ok(Endpoint {
         name,
         url,
@@ -838,6 +896,7 @@ fn endpoint_from_file(file: FileEndpoint, position: usize) -> Result<Endpoint, P
         username: file.username,
         ca_file: file.ca_file,
         proxy,
+        trusted_hosts,
     })
 }
 
@@ -1070,6 +1129,12 @@ pub enum Problem {
         path: PathBuf,
         reason: CaProblem,
     },
+
+    #[error(
+        "The trusted host {value:?} of endpoint \"{endpoint}\" is not a host name. List host \
+         names or IP addresses only, such as login.corp.example (no https://, port or path)."
+    )]
+    TrustedHost { endpoint: String, value: String },
 
     #[error("The proxy of endpoint \"{endpoint}\" ({value:?}) {reason}")]
     Proxy {
@@ -1437,6 +1502,59 @@ mod tests {
         assert_eq!(corp.username.as_deref(), Some("CORP\\alice"));
         assert_eq!(corp.ca_file.as_deref(), Some(pem.as_path()));
         assert_eq!(settings.preferences.default_output.as_deref(), Some("json"));
+    }
+
+    /// The hosts a person lists are the only ones besides the endpoint's that get its secrets:
+    /// they must be plain host names, kept as written in the file, compared without case.
+    #[test]
+    fn trusted_hosts_are_plain_host_names() {
+        let folder = folder();
+        folder.write(
+            "[[endpoints]]\nname = \"corp\"\nurl = \"sts.corp.example\"\n\
+             trusted_hosts = [\"Login.Corp.Example.\", \"10.0.0.7\", \"[::1]\"]\n",
+        );
+        let settings = folder.load().unwrap();
+        let corp = settings.endpoint("corp").unwrap();
+        assert_eq!(
+            corp.trusted_hosts,
+            ["login.corp.example", "10.0.0.7", "[::1]"]
+        );
+        for host in [
+            "sts.corp.example",
+            "STS.corp.example.",
+            "login.corp.example",
+            "10.0.0.7",
+            "[::1]",
+        ] {
+            assert!(corp.trusts_host(host), "{host} should be trusted");
+        }
+        for host in [
+            "corp.example",
+            "evil.example",
+            "login.corp.example.evil.example",
+            "127.0.0.2",
+        ] {
+            assert!(!corp.trusts_host(host), "{host} should not be trusted");
+        }
+
+        for bad in [
+            "https://login.corp.example",
+            "login.corp.example:443",
+            "*.corp.example",
+            "a/b",
+            "",
+        ] {
+            let message = folder.load_err(&format!(
+                "[[endpoints]]\nname = \"corp\"\nurl = \"sts.corp.example\"\ntrusted_hosts = [{bad:?}]\n"
+            ));
+            assert!(message.contains("is not a host name"), "{bad}: {message}");
+            assert!(message.contains("endpoint \"corp\""), "{bad}: {message}");
+        }
+        let mut settings = Settings::default();
+        let mut corp = endpoint("corp");
+        corp.trusted_hosts = vec!["Login.corp.example".to_owned()];
+        settings.endpoints.push(corp);
+        assert!(matches!(problem(&settings), Problem::TrustedHost { .. }));
     }
 
     #[test]

@@ -76,12 +76,33 @@ impl Sts {
         partition: Partition,
         region: &str,
     ) -> Result<Self, StsError> {
-        let endpoint = match env
-            .var("AWS_ENDPOINT_URL_STS")
-            .or_else(|| env.var("AWS_ENDPOINT_URL"))
-            .filter(|url| !url.trim().is_empty())
-        {
-            Some(url) => url.trim().to_owned(),
+        let overridden = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
+            .into_iter()
+            .find_map(|variable| {
+                env.var(variable)
+                    .filter(|url| !url.trim().is_empty())
+                    .map(|url| (variable, url))
+            });
+        let endpoint = match overridden {
+            Some((variable, url)) => {
+                // The assertion is a credential: the same https-or-loopback rule as every hop.
+                let parsed = url::Url::parse(url.trim())
+                    .ok()
+                    .filter(|parsed| crate::http::is_secure_target(parsed) && parsed.has_host());
+                let Some(parsed) = parsed else {
+                    return Err(StsError::InsecureOverride {
+                        variable,
+                        value: url::Url::parse(url.trim())
+                            .map(|parsed| crate::http::redact(&parsed))
+                            .unwrap_or_else(|_| "a value that is not a URL".to_owned()),
+                    });
+                };
+                tracing::warn!(
+                    "{variable} is set: AssumeRoleWithSAML goes to {} instead of AWS STS",
+                    crate::http::redact(&parsed)
+                );
+                url.trim().to_owned()
+            }
             None => partition
                 .sts_endpoint(region)
                 .ok_or_else(|| StsError::BadRegion {
@@ -395,6 +416,16 @@ impl HttpConnector for ReqwestClient {
 #[derive(Debug, thiserror::Error)]
 pub enum StsError {
     #[error(
+        "{variable} points STS at {value}, which is neither https nor this computer, so \
+         Rolecall did not send the assertion there. Use an https:// URL, or unset {variable} \
+         to use AWS STS."
+    )]
+    InsecureOverride {
+        variable: &'static str,
+        value: String,
+    },
+
+    #[error(
         "AWS no longer accepts this sign-in: an assertion must be used within 5 minutes of \
          signing in. Sign in again."
     )]
@@ -507,6 +538,34 @@ mod tests {
                 .get("arn:aws:iam::1:role/A"),
             Some(3600)
         );
+    }
+
+    /// The assertion is a credential: an override that is plain http beyond this computer
+    /// would send it in the clear.
+    #[test]
+    fn an_endpoint_override_must_be_https_or_loopback() {
+        let base = || Environment::new(crate::paths::Platform::Linux);
+        for (variable, value) in [
+            (
+                "AWS_ENDPOINT_URL_STS",
+                "http://localstack.corp.example:4566",
+            ),
+            ("AWS_ENDPOINT_URL", "http://10.0.0.5/sts"),
+            ("AWS_ENDPOINT_URL_STS", "ftp://127.0.0.1/"),
+            ("AWS_ENDPOINT_URL_STS", "not a url"),
+        ] {
+            let env = base().with(variable, value);
+            match Sts::new(&Network::default(), &env, Partition::Aws, "us-east-1") {
+                Err(err @ StsError::InsecureOverride { .. }) => {
+                    let message = err.to_string();
+                    assert!(message.contains(variable), "{message}");
+                }
+                other => panic!("{variable}={value} should be refused, got {other:?}"),
+            }
+        }
+        let env = base().with("AWS_ENDPOINT_URL_STS", "https://sts.vpce.example/");
+        let sts = Sts::new(&Network::default(), &env, Partition::Aws, "us-east-1").unwrap();
+        assert_eq!(sts.endpoint(), "https://sts.vpce.example/");
     }
 
     #[test]

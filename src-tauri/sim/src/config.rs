@@ -41,6 +41,36 @@ pub struct SimConfig {
     pub ntlm: bool,
     /// How the simulated STS at `<base>sts` behaves.
     pub sts: StsConfig,
+    /// An AD FS that tries to send a client's secrets elsewhere, or holds it up.
+    pub hostile: Option<Hostile>,
+}
+
+/// What a compromised or misconfigured AD FS does, so clients can be tested against it. The
+/// URLs are on another host (a second loopback address in the tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hostile {
+    /// The login form's `action` is this absolute URL.
+    LoginFormPostsTo(String),
+    /// A POST of the login form is answered with this redirect (307 or 308), which asks the
+    /// client to post it again at `location`.
+    LoginPostRedirects { status: u16, location: String },
+    /// The login form says `method="get"`.
+    GetLoginForm,
+    /// The login form has no `method`, which HTML reads as GET.
+    MethodlessLoginForm,
+    /// Integrated-capable agents are sent to this URL for integrated sign-in.
+    WiaAt(String),
+    /// This step is never answered: the request is held for an hour.
+    Tarpit(TarpitStep),
+}
+
+/// Which request a [`Hostile::Tarpit`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TarpitStep {
+    /// The first `GET` of the sign-on page.
+    SignOnPage,
+    /// The POST of the login form.
+    LoginPost,
 }
 
 /// How the simulated STS answers, and the error paths it can be made to take.
@@ -295,6 +325,7 @@ impl SimConfig {
                 )]),
                 ..StsConfig::default()
             },
+            hostile: None,
         }
     }
 

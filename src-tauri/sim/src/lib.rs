@@ -14,15 +14,20 @@ pub mod negotiate;
 pub mod ntlm;
 mod pages;
 mod random;
+mod recorder;
 mod server;
 mod signin;
 mod sts;
 mod wia;
 
-pub use config::{AWS_RELYING_PARTY, DEMO_PASSWORD, Fault, Mfa, Role, SimConfig, StsConfig, User};
+pub use config::{
+    AWS_RELYING_PARTY, DEMO_PASSWORD, Fault, Hostile, Mfa, Role, SimConfig, StsConfig, TarpitStep,
+    User,
+};
 pub use cookies::MSISAUTH_CHUNK;
 pub use federation::{CONSOLE_PATH, FEDERATION_PATH, OAUTH_PATH};
 pub use pages::{CONTEXT_EXPIRED_TEXT, WRONG_PASSCODE_TEXT, WRONG_PASSWORD_TEXT};
+pub use recorder::{Recorded, Recorder, RecorderAnswer};
 pub use server::{SIGN_ON_PATH, Sim, Stats};
 pub use sts::{IssuedCredentials, STS_PATH};
 pub use wia::{WIA_SCHEMES, WIA_USER_AGENTS, WiaAcceptor, WiaStep, is_wia_user_agent};

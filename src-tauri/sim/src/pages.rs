@@ -59,9 +59,18 @@ fn document(title: &str, body: &str) -> String {
     )
 }
 
-/// The forms login page. `action` is the relative sign-on URL incl. `client-request-id`.
-pub(crate) fn login(action: &str, username: &str, error: Option<&str>) -> String {
+/// The forms login page. `action` is the relative sign-on URL incl. `client-request-id`;
+/// `method` is `post` on every real AD FS (`None` leaves the attribute out).
+pub(crate) fn login(
+    action: &str,
+    method: Option<&str>,
+    username: &str,
+    error: Option<&str>,
+) -> String {
     let action = url_attribute(action);
+    let method = method
+        .map(|method| format!(" method=\"{}\"", markup(method)))
+        .unwrap_or_default();
     let username = markup(username);
     let error = markup(error.unwrap_or_default());
     document(
@@ -71,7 +80,7 @@ pub(crate) fn login(action: &str, username: &str, error: Option<&str>) -> String
     <div id="loginArea">
         <div id="loginMessage" class="groupMargin">Sign in with your organizational account</div>
 
-        <form method="post" id="loginForm" autocomplete="off" novalidate="novalidate" onKeyPress="if (event && event.keyCode == 13) Login.submitLoginRequest();" action="{action}" >
+        <form{method} id="loginForm" autocomplete="off" novalidate="novalidate" onKeyPress="if (event && event.keyCode == 13) Login.submitLoginRequest();" action="{action}" >
             <div id="error" class="fieldMargin error smallText">
                 <label id="errorText" for="">{error}</label>
             </div>

@@ -28,7 +28,7 @@ use url::Url;
 
 use crate::assertion::{self, Issue};
 use crate::clock::Clock;
-use crate::config::{AWS_RELYING_PARTY, Fault, SimConfig};
+use crate::config::{AWS_RELYING_PARTY, Fault, Hostile, SimConfig, TarpitStep};
 use crate::federation::{CONSOLE_PATH, FEDERATION_PATH, Federation};
 use crate::ntlm::{self, NtlmAcceptor};
 use crate::sts::{IssuedCredentials, STS_PATH, Sts};
@@ -41,6 +41,9 @@ pub const SIGN_ON_PATH: &str = "/adfs/ls/IdpInitiatedSignOn.aspx";
 /// Random bytes in an `MSISAuth` token: its base64 (4,800 characters) always spans three
 /// cookies, like the large tokens of real AD FS farms.
 const TOKEN_BYTES: usize = 3600;
+
+/// How long a tarpitted request is held: far beyond any client's patience.
+const TARPIT: Duration = Duration::from_secs(3600);
 
 /// Bytes of random data behind an MFA `Context`.
 const CONTEXT_BYTES: usize = 240;
@@ -327,6 +330,19 @@ async fn dispatch(
         connection,
     };
     let path = uri.path().to_ascii_lowercase();
+    if let Some(Hostile::Tarpit(step)) = &shared.config.hostile
+        && path == SIGN_ON_PATH.to_ascii_lowercase()
+    {
+        let held = match step {
+            TarpitStep::SignOnPage => request.method == Method::GET,
+            TarpitStep::LoginPost => {
+                request.method == Method::POST && field(&request.form(), "UserName").is_some()
+            }
+        };
+        if held {
+            tokio::time::sleep(TARPIT).await;
+        }
+    }
     match path.as_str() {
         "/adfs/ls/idpinitiatedsignon.aspx" | "/adfs/ls/idpinitiatedsignon" => {
             shared.sign_on(&request)
@@ -387,6 +403,32 @@ impl Shared {
         url
     }
 
+    /// AD FS writes absolute URLs with its federation service name, which is the name clients
+    /// reach it by: here the request's loopback `Host` (`localhost` or `127.0.0.1`), else the
+    /// base.
+    fn base_for(&self, request: &Request) -> Url {
+        let host = request.header(axum::http::header::HOST);
+        Url::parse(&format!("http://{host}/"))
+            .ok()
+            .filter(|url| {
+                url.port() == self.base.port()
+                    && match url.host() {
+                        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+                        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                        None => false,
+                    }
+            })
+            .unwrap_or_else(|| self.base.clone())
+    }
+
+    fn sign_on_url_for(&self, request: &Request, query: &str) -> Url {
+        let mut url = self.base_for(request);
+        url.set_path(SIGN_ON_PATH);
+        url.set_query(Some(query));
+        url
+    }
+
     fn saml_url(&self) -> Url {
         let mut url = self.base.clone();
         url.set_path("/saml");
@@ -431,6 +473,16 @@ impl Shared {
                 return self.mfa_post(request, &form);
             }
             if field(&form, "UserName").is_some() || field(&form, "Password").is_some() {
+                if let Some(Hostile::LoginPostRedirects { status, location }) = &self.config.hostile
+                {
+                    count(&self.counters.form_posts);
+                    let mut response = html(
+                        StatusCode::from_u16(*status).unwrap_or(StatusCode::TEMPORARY_REDIRECT),
+                        String::new(),
+                    );
+                    append(&mut response, LOCATION, location);
+                    return response;
+                }
                 return self.forms_post(request, &form);
             }
         }
@@ -438,7 +490,12 @@ impl Shared {
             return self.after_sign_in(&session);
         }
         if request.method == Method::GET && is_wia_user_agent(request.header(USER_AGENT)) {
-            let mut wia = self.base.clone();
+            if let Some(Hostile::WiaAt(elsewhere)) = &self.config.hostile {
+                let mut response = html(StatusCode::FOUND, String::new());
+                append(&mut response, LOCATION, elsewhere);
+                return response;
+            }
+            let mut wia = self.base_for(request);
             wia.set_path("/adfs/ls/wia");
             wia.set_query(Some(&request.raw_query));
             return redirect(&wia);
@@ -448,8 +505,18 @@ impl Shared {
 
     fn login_page(&self, request: &Request, username: &str, error: Option<&str>) -> Response {
         count(&self.counters.login_pages_served);
-        let action = format!("{SIGN_ON_PATH}?{}", request.query_with_request_id());
-        html(StatusCode::OK, pages::login(&action, username, error))
+        let mut action = format!("{SIGN_ON_PATH}?{}", request.query_with_request_id());
+        let mut method = Some("post");
+        match &self.config.hostile {
+            Some(Hostile::LoginFormPostsTo(elsewhere)) => action.clone_from(elsewhere),
+            Some(Hostile::GetLoginForm) => method = Some("get"),
+            Some(Hostile::MethodlessLoginForm) => method = None,
+            _ => {}
+        }
+        html(
+            StatusCode::OK,
+            pages::login(&action, method, username, error),
+        )
     }
 
     fn forms_post(&self, request: &Request, form: &[(String, String)]) -> Response {
@@ -472,7 +539,7 @@ impl Shared {
         let Some(account) = self.config.users.get(user) else {
             return html(StatusCode::INTERNAL_SERVER_ERROR, pages::unexpected_error());
         };
-        let action = self.sign_on_url(&request.query_with_request_id());
+        let action = self.sign_on_url_for(request, &request.query_with_request_id());
         if account.fault == Some(Fault::UnknownAdapter) {
             let context = self.new_mfa_context(user);
             return html(StatusCode::OK, pages::duo(action.as_str(), &context));
@@ -485,7 +552,7 @@ impl Shared {
                     pages::mfa(action.as_str(), &mfa.adapter, &context, None),
                 )
             }
-            None => self.start_session(user, &self.sign_on_url(&request.raw_query)),
+            None => self.start_session(user, &self.sign_on_url_for(request, &request.raw_query)),
         }
     }
 
@@ -520,10 +587,13 @@ impl Shared {
         };
         if field(form, "Passcode").is_some_and(|code| code.trim() == mfa.passcode) {
             lock(&self.mfa_contexts).remove(presented);
-            self.start_session(context.user, &self.sign_on_url(&request.raw_query))
+            self.start_session(
+                context.user,
+                &self.sign_on_url_for(request, &request.raw_query),
+            )
         } else {
             let fresh = self.new_mfa_context(context.user);
-            let action = self.sign_on_url(&request.query_with_request_id());
+            let action = self.sign_on_url_for(request, &request.query_with_request_id());
             let page = pages::mfa(
                 action.as_str(),
                 &mfa.adapter,

@@ -27,6 +27,10 @@ pub enum EndpointCommand {
         /// A PEM file of CA certificates to trust besides the system's.
         #[arg(long, value_name = "PEM")]
         ca_file: Option<PathBuf>,
+        /// Another host that may receive the password, NTLM answers and Kerberos tickets
+        /// (repeat for more); by default only the endpoint's own host does.
+        #[arg(long = "trust-host", value_name = "HOST")]
+        trust_hosts: Vec<String>,
     },
     /// List the endpoints.
     List,
@@ -64,6 +68,7 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
             auth,
             username,
             ca_file,
+            trust_hosts,
         } => {
             let Some(method) = SignInMethod::from_name(&auth) else {
                 return fail(
@@ -81,6 +86,12 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
             endpoint.method = method;
             endpoint.username = username;
             endpoint.ca_file = ca_file;
+            for host in trust_hosts {
+                // Kept as the settings file keeps it; anything else is refused on save.
+                endpoint
+                    .trusted_hosts
+                    .push(rolecall_core::settings::trusted_host(&host).unwrap_or(host));
+            }
             if let Err(err) =
                 Settings::update(&paths, |settings| settings.add_endpoint(endpoint.clone()))
             {
@@ -117,8 +128,13 @@ fn print_endpoints(settings: &Settings) {
             .as_deref()
             .map(|user| format!(", {user}"))
             .unwrap_or_default();
+        let trusted = if endpoint.trusted_hosts.is_empty() {
+            String::new()
+        } else {
+            format!(", also trusts {}", endpoint.trusted_hosts.join(", "))
+        };
         println!(
-            "{}  {} ({}{user})",
+            "{}  {} ({}{user}{trusted})",
             endpoint.name, endpoint.url, endpoint.method
         );
     }

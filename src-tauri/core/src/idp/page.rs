@@ -242,6 +242,10 @@ impl Node {
     }
 }
 
+/// Attributes kept per tag: real IdP tags have a dozen or two. The rest are read past, so a
+/// hostile tag with millions of them costs one pass over its text.
+const MAX_ATTRIBUTES: usize = 64;
+
 /// Elements whose content is not HTML.
 const RAW_TEXT: [&str; 4] = ["script", "style", "textarea", "title"];
 
@@ -405,8 +409,9 @@ fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
 
 /// Reads `name="value" name='value' name=value name` up to the tag's `>`; returns the
 /// attributes (names lowercased, values decoded) and what follows the tag.
+/// At most [`MAX_ATTRIBUTES`] are kept, the first of each name, as browsers do.
 fn scan_attributes(mut rest: &str) -> (Vec<(String, String)>, &str) {
-    let mut attributes = Vec::new();
+    let mut attributes: Vec<(String, String)> = Vec::new();
     loop {
         rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
         if rest.is_empty() {
@@ -419,7 +424,12 @@ fn scan_attributes(mut rest: &str) -> (Vec<(String, String)>, &str) {
             .find(|c: char| c.is_whitespace() || matches!(c, '=' | '>' | '/'))
             .unwrap_or(rest.len())
             .max(1);
-        let name = rest[..name_len].to_ascii_lowercase();
+        let keep = attributes.len() < MAX_ATTRIBUTES;
+        let name = if keep {
+            rest[..name_len].to_ascii_lowercase()
+        } else {
+            String::new()
+        };
         rest = rest[name_len..].trim_start();
         let mut value = String::new();
         if let Some(after_eq) = rest.strip_prefix('=') {
@@ -439,10 +449,13 @@ fn scan_attributes(mut rest: &str) -> (Vec<(String, String)>, &str) {
                     (&after_eq[..end], &after_eq[end..])
                 }
             };
-            value = decode_entities(raw);
+            if keep {
+                value = decode_entities(raw);
+            }
             rest = after;
         }
-        if !attributes.iter().any(|(seen, _)| *seen == name) {
+        // Linear in the kept attributes, which are few.
+        if keep && !attributes.iter().any(|(seen, _)| *seen == name) {
             attributes.push((name, value));
         }
     }
@@ -654,6 +667,32 @@ mod tests {
     fn a_form_inside_a_script_is_not_a_form() {
         let html = r#"<script>document.write('<form id="loginForm"><input name="UserName"><input name="Password" type="password"></form>')</script>"#;
         assert_eq!(classify(html), Page::Unknown);
+    }
+
+    /// A hostile page's tag with 100,000 attributes: the scanner keeps a bounded number, so
+    /// the work is one pass over the text, and the form around it still classifies.
+    #[test]
+    fn a_tag_with_100000_attributes_keeps_a_bounded_number() {
+        let junk: String = (0..100_000).map(|i| format!(" a{i}=\"x\"")).collect();
+        let tag = format!("{junk} a0=\"y\">rest");
+        let (attributes, after) = scan_attributes(&tag);
+        assert_eq!(attributes.len(), MAX_ATTRIBUTES, "at most the cap is kept");
+        assert_eq!(
+            attributes[0],
+            ("a0".to_owned(), "x".to_owned()),
+            "the first one wins"
+        );
+        assert_eq!(after, "rest");
+
+        let html = format!(
+            "<form id=\"loginForm\" method=\"post\" action=\"/adfs/ls/\">\
+             <input name=\"UserName\" type=\"email\"{junk}>\
+             <input name=\"Password\" type=\"password\"{junk}></form>"
+        );
+        assert!(
+            matches!(classify(&html), Page::Login { ref form, .. } if form.inputs.len() == 2),
+            "the login form is still found"
+        );
     }
 
     #[test]

@@ -116,8 +116,8 @@ fn sign_in_tampered(
 ) -> String {
     let sandbox = Sandbox::new();
     let mut acceptor = Acceptor::start(&sandbox, users);
-    let mut client =
-        NtlmClient::new(username, &Sensitive::new(password.to_owned())).expect("an NTLM client");
+    let mut client = NtlmClient::new(username, &Sensitive::new(password.to_owned()), "localhost")
+        .expect("an NTLM client");
     let negotiate = client.negotiate().expect("the NEGOTIATE_MESSAGE");
     let answer = acceptor.step(negotiate.expose());
     let Some(challenge) = answer.strip_prefix("CHALLENGE ") else {
@@ -190,10 +190,33 @@ fn a_message_changed_on_the_wire_is_rejected() {
     );
 }
 
+/// MsvAvTargetName is inside the NTLMv2 proof: pyspnego accepts Rolecall's answer with it (see
+/// above) and refuses one whose target name was changed on the way, so an answer meant for
+/// `HTTP/localhost` is no answer for any other service.
+#[test]
+fn the_target_name_is_sent_and_covered_by_the_proof() {
+    let users = [&format!("CORP:alice:{PASSWORD}")[..]];
+    let target: Vec<u8> = "HTTP/localhost"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let answer = sign_in_tampered(&users, "CORP\\alice", PASSWORD, |message| {
+        let at = message
+            .windows(target.len())
+            .position(|window| window == target)
+            .expect("MsvAvTargetName HTTP/localhost in the AUTHENTICATE_MESSAGE");
+        message[at + target.len() - 2] = b'u';
+    });
+    assert!(
+        answer.starts_with("REJECTED"),
+        "a changed target name must not pass, said {answer:?}"
+    );
+}
+
 /// A username that cannot be sent is refused before anything goes on the wire.
 #[test]
 fn an_unusable_username_is_refused_with_a_sentence() {
-    let err = NtlmClient::new("CORP\\", &Sensitive::new(PASSWORD.to_owned()))
+    let err = NtlmClient::new("CORP\\", &Sensitive::new(PASSWORD.to_owned()), "localhost")
         .expect_err("no user after the domain");
     assert!(matches!(err, NtlmError::BadUsername { .. }), "{err:?}");
     assert_eq!(
@@ -341,8 +364,12 @@ async fn the_ntlm_client_signs_in_to_the_simulators_wia_endpoint() {
     let sim = sim().await;
     for scheme in ["NTLM", "Negotiate"] {
         let http = http();
-        let mut client =
-            NtlmClient::new("CORP\\alice", &Sensitive::new(DEMO_PASSWORD.to_owned())).unwrap();
+        let mut client = NtlmClient::new(
+            "CORP\\alice",
+            &Sensitive::new(DEMO_PASSWORD.to_owned()),
+            "127.0.0.1",
+        )
+        .unwrap();
         let negotiate = client.negotiate().unwrap();
         let (status, headers) = leg(&http, &sim, scheme, negotiate.expose()).await;
         assert_eq!(
@@ -373,8 +400,12 @@ async fn the_simulator_refuses_a_wrong_password_and_a_leg_on_another_connection(
     let sim = sim().await;
     for (password, same_connection) in [("not the password", true), (DEMO_PASSWORD, false)] {
         let first = http();
-        let mut client =
-            NtlmClient::new("CORP\\alice", &Sensitive::new(password.to_owned())).unwrap();
+        let mut client = NtlmClient::new(
+            "CORP\\alice",
+            &Sensitive::new(password.to_owned()),
+            "127.0.0.1",
+        )
+        .unwrap();
         let negotiate = client.negotiate().unwrap();
         let (_, headers) = leg(&first, &sim, "NTLM", negotiate.expose()).await;
         let authenticate = client

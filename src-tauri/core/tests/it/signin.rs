@@ -16,7 +16,10 @@ use rolecall_core::idp::{
 use rolecall_core::saml::SamlError;
 use rolecall_core::secrets::{MemoryStore, SecretKind, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, SignInMethod};
-use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig, WRONG_PASSCODE_TEXT, WRONG_PASSWORD_TEXT};
+use rolecall_sim::{
+    DEMO_PASSWORD, Hostile, Recorder, RecorderAnswer, Sim, SimConfig, TarpitStep,
+    WRONG_PASSCODE_TEXT, WRONG_PASSWORD_TEXT,
+};
 
 async fn sim() -> Sim {
     sim_with(SimConfig::demo()).await
@@ -608,4 +611,235 @@ async fn sign_out_without_a_keyring_is_not_an_error() {
     let sim = sim().await;
     let endpoint = forms_endpoint(&sim, "alice");
     idp::sign_out(&endpoint, Arc::new(NoKeyring)).await.unwrap();
+}
+
+// ---- Secrets go only to the endpoint's host ------------------------------------------------
+
+/// The "other host": a recorder on the second loopback address, 127.0.0.2.
+async fn other_host(answer: RecorderAnswer) -> Recorder {
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0")
+        .await
+        .expect("127.0.0.2 is loopback on Linux");
+    Recorder::start(listener, answer).await.unwrap()
+}
+
+async fn hostile_sim(hostile: Hostile) -> Sim {
+    sim_with(SimConfig {
+        hostile: Some(hostile),
+        ..SimConfig::demo()
+    })
+    .await
+}
+
+fn host_of(url: &url::Url) -> String {
+    format!("{}:{}", url.host_str().unwrap(), url.port().unwrap())
+}
+
+/// The refusal names the endpoint's host and the other one, and never the password.
+fn names_both_hosts(err: &SignInError, sim: &Sim, other: &str) {
+    let message = err.to_string();
+    assert!(
+        message.contains(&host_of(&sim.base_url())),
+        "names the endpoint's host: {message}"
+    );
+    assert!(message.contains(other), "names the other host: {message}");
+    assert!(!message.contains(DEMO_PASSWORD), "{message}");
+}
+
+#[tokio::test]
+async fn a_login_form_posting_to_another_host_gets_no_password() {
+    let other = other_host(RecorderAnswer::Page).await;
+    let sim = hostile_sim(Hostile::LoginFormPostsTo(format!(
+        "{}adfs/ls/",
+        other.base_url()
+    )))
+    .await;
+    let secrets = Arc::new(MemoryStore::new());
+    let err = run(
+        &forms_endpoint(&sim, "alice"),
+        Some(DEMO_PASSWORD),
+        &secrets,
+        &NoPasscodes,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, SignInError::FormElsewhere { .. }), "{err:?}");
+    names_both_hosts(&err, &sim, &host_of(&other.base_url()));
+    assert!(
+        other.requests().is_empty(),
+        "127.0.0.2 got {:?}",
+        other.requests()
+    );
+}
+
+/// A 307 or 308 keeps the method and body: to another host it would post the password there.
+#[tokio::test]
+async fn a_cross_host_307_or_308_does_not_post_the_form_again() {
+    for status in [307, 308] {
+        let other = other_host(RecorderAnswer::Page).await;
+        let sim = hostile_sim(Hostile::LoginPostRedirects {
+            status,
+            location: format!("{}adfs/ls/", other.base_url()),
+        })
+        .await;
+        let secrets = Arc::new(MemoryStore::new());
+        let err = run(
+            &forms_endpoint(&sim, "alice"),
+            Some(DEMO_PASSWORD),
+            &secrets,
+            &NoPasscodes,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&err, SignInError::RepostElsewhere { status: s, .. } if *s == status),
+            "{err:?}"
+        );
+        names_both_hosts(&err, &sim, &host_of(&other.base_url()));
+        assert!(err.to_string().contains(&status.to_string()), "{err}");
+        assert_eq!(
+            sim.stats().form_posts,
+            1,
+            "the endpoint's own host got the form"
+        );
+        assert!(
+            other.requests().is_empty(),
+            "127.0.0.2 got {:?} after a {status}",
+            other.requests()
+        );
+    }
+}
+
+/// A GET form (or one without `method`, which HTML reads as GET) would put the password in the
+/// address; nothing is sent, not even to the endpoint's own host.
+#[tokio::test]
+async fn a_get_or_methodless_login_form_is_refused() {
+    for hostile in [Hostile::GetLoginForm, Hostile::MethodlessLoginForm] {
+        let other = other_host(RecorderAnswer::Page).await;
+        let sim = hostile_sim(hostile.clone()).await;
+        let secrets = Arc::new(MemoryStore::new());
+        let err = run(
+            &forms_endpoint(&sim, "alice"),
+            Some(DEMO_PASSWORD),
+            &secrets,
+            &NoPasscodes,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, SignInError::PasswordInAddress { .. }),
+            "{hostile:?}: {err:?}"
+        );
+        names_both_hosts(&err, &sim, &host_of(&sim.base_url()));
+        let stats = sim.stats();
+        assert_eq!(
+            (stats.login_pages_served, stats.form_posts),
+            (1, 0),
+            "{hostile:?}: only the login page was asked for"
+        );
+        assert!(other.requests().is_empty());
+    }
+}
+
+/// Integrated sign-in answers only the endpoint's host: a `401 NTLM`/`Negotiate` from another
+/// host gets no NTLM answer and no Kerberos ticket (not even the first NTLM leg).
+#[tokio::test]
+async fn a_401_from_another_host_gets_no_ntlm_answer_or_ticket() {
+    for method in [
+        SignInMethod::Ntlm,
+        SignInMethod::Kerberos,
+        SignInMethod::Windows,
+    ] {
+        let other = other_host(RecorderAnswer::IntegratedChallenge).await;
+        let sim = hostile_sim(Hostile::WiaAt(format!(
+            "{}adfs/ls/wia?loginToRp=urn:amazon:webservices",
+            other.base_url()
+        )))
+        .await;
+        let secrets = Arc::new(MemoryStore::new());
+        let mut endpoint = forms_endpoint(&sim, "CORP\\alice");
+        endpoint.method = method;
+        let err = run(&endpoint, Some(DEMO_PASSWORD), &secrets, &NoPasscodes)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, SignInError::ChallengeElsewhere { .. }),
+            "{method}: {err:?}"
+        );
+        names_both_hosts(&err, &sim, &host_of(&other.base_url()));
+        let seen = other.requests();
+        assert_eq!(seen.len(), 1, "{method}: only the redirect was followed");
+        assert!(
+            seen[0].headers.get("authorization").is_none() && seen[0].body.is_empty(),
+            "{method}: 127.0.0.2 got credentials"
+        );
+    }
+}
+
+/// A host the person lists for the endpoint may receive the password.
+#[tokio::test]
+async fn a_host_the_person_trusts_gets_the_form() {
+    let other = other_host(RecorderAnswer::Page).await;
+    let sim = hostile_sim(Hostile::LoginFormPostsTo(format!(
+        "{}adfs/ls/",
+        other.base_url()
+    )))
+    .await;
+    let secrets = Arc::new(MemoryStore::new());
+    let mut endpoint = forms_endpoint(&sim, "alice");
+    endpoint.trusted_hosts = vec!["127.0.0.2".to_owned()];
+    let outcome = run(&endpoint, Some(DEMO_PASSWORD), &secrets, &NoPasscodes).await;
+    assert!(
+        matches!(
+            outcome,
+            Ok(Outcome::NeedsPerson {
+                reason: PersonNeeded::UnknownPage,
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+    let seen = other.requests();
+    assert_eq!(seen.len(), 1, "the trusted host got the form");
+    assert_eq!(seen[0].method, "POST");
+}
+
+// ---- The sign-in's deadline ------------------------------------------------------------------
+
+/// An IdP that never answers ends the sign-in at its deadline, and the message says which
+/// request of which host was still waiting.
+#[tokio::test]
+async fn a_tarpitting_idp_ends_at_the_deadline_naming_the_step() {
+    for (step, what) in [
+        (TarpitStep::SignOnPage, "the sign-in page"),
+        (TarpitStep::LoginPost, "the posted sign-in form"),
+    ] {
+        let sim = hostile_sim(Hostile::Tarpit(step)).await;
+        let secrets = Arc::new(MemoryStore::new());
+        let endpoint = forms_endpoint(&sim, "alice");
+        let err = idp::sign_in_within(
+            SignIn {
+                endpoint: &endpoint,
+                password: Some(Sensitive::new(DEMO_PASSWORD.to_owned())),
+                secrets: Arc::clone(&secrets) as Arc<dyn SecretStore>,
+                passcodes: &NoPasscodes,
+            },
+            Duration::from_millis(500),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, SignInError::Deadline { .. }),
+            "{step:?}: {err:?}"
+        );
+        assert_eq!(err.kind(), FailureKind::Network);
+        let message = err.to_string();
+        assert!(message.contains("within 0.5 seconds"), "{message}");
+        assert!(message.contains(&host_of(&sim.base_url())), "{message}");
+        assert!(message.contains(what), "{step:?}: {message}");
+        assert!(
+            message.contains("/adfs/ls/IdpInitiatedSignOn.aspx"),
+            "names the page: {message}"
+        );
+    }
 }

@@ -61,9 +61,13 @@ fn document(title: &str, body: &str) -> String {
 
 /// The forms login page. `action` is the relative sign-on URL incl. `client-request-id`.
 pub(crate) fn login(action: &str, username: &str, error: Option<&str>) -> String {
+    login_with_error_html(action, username, &markup(error.unwrap_or_default()))
+}
+
+/// [`login`] with `error` as HTML, placed as it is.
+pub(crate) fn login_with_error_html(action: &str, username: &str, error: &str) -> String {
     let action = url_attribute(action);
     let username = markup(username);
-    let error = markup(error.unwrap_or_default());
     document(
         "Sign In",
         &format!(

@@ -18,6 +18,7 @@ use rolecall_core::idp::{
 use rolecall_core::paths::{AppPaths, Environment};
 use rolecall_core::secrets::{Keyring, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, Settings, SignInMethod};
+use rolecall_core::untrusted;
 
 /// Rolecall signs you in to AWS through AD FS or any SAML 2.0 identity provider.
 ///
@@ -245,7 +246,8 @@ pub(crate) fn with_runtime(work: impl Future<Output = ExitCode>) -> ExitCode {
 }
 
 pub(crate) fn fail(code: u8, message: &str) -> ExitCode {
-    eprintln!("rolecall: {message}");
+    // Messages quote the IdP's own text, which may carry escape sequences.
+    eprintln!("rolecall: {}", untrusted::for_terminal(message));
     ExitCode::from(code)
 }
 
@@ -347,11 +349,12 @@ impl PasscodeSource for CommandLinePasscodes {
             return None;
         }
         if let Some(error) = &prompt.error {
-            eprintln!("{error}");
+            eprintln!("{}", untrusted::for_terminal(error));
         }
         eprint!(
             "One-time passcode for {} ({}): ",
-            prompt.endpoint, prompt.adapter
+            prompt.endpoint,
+            untrusted::for_terminal(&prompt.adapter)
         );
         let _ = std::io::stderr().flush();
         let mut line = String::new();
@@ -507,7 +510,7 @@ fn print_accounts(session_name: &str, accounts: &[Account]) {
     );
     for account in accounts {
         println!();
-        println!("{}", account.label());
+        println!("{}", untrusted::for_terminal(&account.label()));
         let width = account
             .roles
             .iter()
@@ -515,7 +518,11 @@ fn print_accounts(session_name: &str, accounts: &[Account]) {
             .max()
             .unwrap_or(0);
         for role in &account.roles {
-            println!("  {:width$}  {}", role.role_name(), role.role_arn);
+            println!(
+                "  {:width$}  {}",
+                untrusted::for_terminal(role.role_name()),
+                untrusted::for_terminal(&role.role_arn)
+            );
         }
     }
 }

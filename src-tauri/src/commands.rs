@@ -62,7 +62,7 @@ pub struct EndpointForm {
     username: Option<String>,
     ca_file: Option<String>,
     /// A new password; `None` keeps the stored one, an empty string forgets it.
-    password: Option<String>,
+    password: Option<Sensitive<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,14 +178,12 @@ pub async fn save_endpoint(
         if let Some(old) = renamed_from {
             store.rename_endpoint(&old, &name)?;
         }
-        match password.as_deref() {
+        match password {
             None => Ok(()),
-            Some("") => store.delete(&name, SecretKind::Password),
-            Some(password) => store.set(
-                &name,
-                SecretKind::Password,
-                &Sensitive::new(password.to_owned()),
-            ),
+            Some(password) if password.expose().is_empty() => {
+                store.delete(&name, SecretKind::Password)
+            }
+            Some(password) => store.set(&name, SecretKind::Password, &password),
         }
     })
     .await
@@ -340,4 +338,26 @@ pub async fn set_region(
         })
         .await
         .map_err(|err| CommandError::new("rejected", err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoint_form_never_prints_its_password() {
+        let form: EndpointForm = serde_json::from_value(serde_json::json!({
+            "name": "corp",
+            "url": "https://sts.corp.example",
+            "method": "forms",
+            "username": "alice",
+            "ca_file": null,
+            "password": "hunter2",
+        }))
+        .unwrap();
+        let printed = format!("{form:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("<redacted>"), "{printed}");
+        assert_eq!(form.password.unwrap().expose(), "hunter2");
+    }
 }

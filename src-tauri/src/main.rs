@@ -16,14 +16,10 @@ fn main() -> ExitCode {
     let Some(command) = args.command else {
         return start_tray(args.demo);
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ROLECALL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    rolecall_core::logs::init(
+        std::env::var(rolecall_core::logs::VARIABLE).ok().as_deref(),
+        "error",
+    );
     cli::run(command)
 }
 
@@ -42,6 +38,8 @@ fn start_tray(demo: bool) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let mut command = std::process::Command::new(&tray);
+    // The tray never reads them; its webview and browser children would inherit them.
+    rolecall_core::browser_page::withhold_secrets(&mut command);
     if demo {
         command.arg("--demo");
     }

@@ -7,6 +7,7 @@
 
 use rolecall_core::engine::{Action, Engine, EngineError, Notice};
 use rolecall_core::refresh::WarningKind;
+use rolecall_core::untrusted;
 use tauri::AppHandle;
 use time::OffsetDateTime;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -90,12 +91,22 @@ fn show(app: &AppHandle, notice: &Notice, engine: &Engine) {
     }
 }
 
+/// Text as the notification server should show it: the reasons quote the IdP's own words, which
+/// may carry control characters, and freedesktop servers read the body as markup.
+fn as_shown(text: &str) -> String {
+    if cfg!(all(unix, not(target_os = "macos"))) {
+        untrusted::for_notification(text)
+    } else {
+        untrusted::for_terminal(text).into_owned()
+    }
+}
+
 /// A notification that says something went wrong and why.
 pub fn failure(summary: &str, body: &str) {
     let shown = notify_rust::Notification::new()
         .appname(APP_NAME)
-        .summary(summary)
-        .body(body)
+        .summary(&untrusted::for_terminal(summary))
+        .body(&as_shown(body))
         .show();
     if let Err(err) = shown {
         tracing::warn!("could not show a notification ({err}): {summary}: {body}");
@@ -105,8 +116,8 @@ pub fn failure(summary: &str, body: &str) {
 fn with_renew(summary: &str, body: &str, on_renew: impl FnOnce()) {
     let shown = notify_rust::Notification::new()
         .appname(APP_NAME)
-        .summary(summary)
-        .body(body)
+        .summary(&untrusted::for_terminal(summary))
+        .body(&as_shown(body))
         .action(RENEW, "Renew")
         .show();
     match shown {

@@ -16,14 +16,11 @@ mod windows;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ROLECALL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    withhold_secrets_from_children();
+    rolecall_core::logs::init(
+        std::env::var(rolecall_core::logs::VARIABLE).ok().as_deref(),
+        "warn",
+    );
     let mut demo = false;
     for arg in std::env::args_os().skip(1) {
         match arg.to_str() {
@@ -37,6 +34,29 @@ fn main() -> ExitCode {
         }
     }
     app::run(demo)
+}
+
+/// The tray reads no secret from its environment, but WebKit's processes and the browser would
+/// inherit `ROLECALL_PASSWORD` and `ROLECALL_MFA_CODE`: started with them, it starts again
+/// without (on Unix by `exec`, the same process). `rolecall` never passes them on.
+fn withhold_secrets_from_children() {
+    use rolecall_core::browser_page::{SECRET_VARIABLES, withhold_secrets};
+    if !SECRET_VARIABLES
+        .iter()
+        .any(|name| std::env::var_os(name).is_some())
+    {
+        return;
+    }
+    #[cfg(unix)]
+    if let Ok(exe) = std::env::current_exe() {
+        use std::os::unix::process::CommandExt;
+        let mut again = std::process::Command::new(exe);
+        withhold_secrets(&mut again).args(std::env::args_os().skip(1));
+        let err = again.exec();
+        eprintln!("rolecall-tray: could not restart without the secret variables: {err}");
+    }
+    #[cfg(not(unix))]
+    let _ = withhold_secrets;
 }
 
 const USAGE: &str = "usage: rolecall-tray [--demo]  (--demo: try Rolecall against a stand-in AD FS \

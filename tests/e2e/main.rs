@@ -14,6 +14,7 @@ mod consumers;
 mod demo;
 mod foreign_keys;
 mod kerberos;
+mod leaks;
 mod login;
 mod notifications;
 mod roles;

@@ -7,12 +7,14 @@
 
 pub mod accounts;
 pub mod aws_files;
+pub mod browser_page;
 pub mod console;
 pub mod credential_process;
 pub mod engine;
 pub mod http;
 pub mod idp;
 pub mod ipc;
+pub mod logs;
 pub mod negotiate;
 pub mod ntlm;
 pub mod partition;
@@ -24,3 +26,4 @@ pub mod secrets;
 pub mod settings;
 pub mod store;
 pub mod sts;
+pub mod untrusted;

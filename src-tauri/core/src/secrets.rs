@@ -66,6 +66,14 @@ impl<T> fmt::Debug for Sensitive<T> {
     }
 }
 
+/// A secret can arrive in a message (the settings window sends a new password); it still never
+/// leaves as one.
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Sensitive<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Self)
+    }
+}
+
 impl<T> fmt::Display for Sensitive<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
@@ -272,6 +280,18 @@ mod tests {
         assert_eq!(format!("{secret}"), "<redacted>");
         assert_eq!(format!("{:?}", Some(&secret)), "Some(<redacted>)");
         assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn a_deserialized_secret_is_as_redacted_as_any_other() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code, reason = "read through Debug only")]
+        struct Form {
+            password: Option<Sensitive<String>>,
+        }
+        let form: Form = serde_json::from_str(r#"{"password":"hunter2"}"#).unwrap();
+        assert_eq!(format!("{form:?}"), "Form { password: Some(<redacted>) }");
+        assert_eq!(form.password.unwrap().expose(), "hunter2");
     }
 
     #[test]

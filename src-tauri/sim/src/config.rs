@@ -32,6 +32,10 @@ pub struct SimConfig {
     pub destination: Option<String>,
     /// The SAML provider name in the role pairs (`saml-provider/<name>`).
     pub provider_name: String,
+    /// The login page's `errorText` after a refused password, as HTML: AD FS operators set it
+    /// (`Set-AdfsGlobalWebContent`), markup and character references included. `None`: AD FS's
+    /// own sentence ([`crate::WRONG_PASSWORD_TEXT`]).
+    pub wrong_password_html: Option<String>,
     /// Decides the `Negotiate` tokens sent to `/adfs/ls/wia` (and the NTLM ones too when
     /// [`Self::ntlm`] is off), e.g. [`crate::negotiate::KerberosWia`]; `None` answers them with
     /// the 401 challenge, as AD FS does when it cannot authenticate the caller.
@@ -315,6 +319,7 @@ impl SimConfig {
             mfa_context_lifetime: Duration::from_secs(5 * 60),
             destination: None,
             provider_name: "ADFS".to_owned(),
+            wrong_password_html: None,
             wia: None,
             ntlm: true,
             sts: StsConfig {

@@ -50,6 +50,8 @@ const MAX_TOKENS: usize = 1024;
 #[derive(Debug, Default)]
 pub(crate) struct Federation {
     tokens: Mutex<HashMap<String, Token>>,
+    /// Every token issued, newest last (for [`crate::HandedOut`]).
+    issued: Mutex<Vec<String>>,
     /// The assumed-role ARN of the last console sign-in, until a sign-out.
     signed_in: Mutex<Option<String>>,
     sign_ins: AtomicU64,
@@ -84,6 +86,10 @@ fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
 impl Federation {
     pub(crate) fn sign_ins(&self) -> u64 {
         self.sign_ins.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn signin_tokens(&self) -> Vec<String> {
+        lock(&self.issued).clone()
     }
 
     pub(crate) fn sign_outs(&self) -> u64 {
@@ -147,6 +153,13 @@ impl Federation {
                     assumed_role_arn: credentials.assumed_role_arn.clone(),
                 },
             );
+        }
+        {
+            let mut issued = lock(&self.issued);
+            if issued.len() >= crate::server::HANDED_OUT_KEPT {
+                issued.remove(0);
+            }
+            issued.push(token.clone());
         }
         let body = serde_json::json!({ "SigninToken": token }).to_string();
         response(StatusCode::OK, "application/json", body)

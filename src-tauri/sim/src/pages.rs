@@ -67,12 +67,21 @@ pub(crate) fn login(
     username: &str,
     error: Option<&str>,
 ) -> String {
+    login_with_error_html(action, method, username, &markup(error.unwrap_or_default()))
+}
+
+/// [`login`] with `error` as HTML, placed as it is.
+pub(crate) fn login_with_error_html(
+    action: &str,
+    method: Option<&str>,
+    username: &str,
+    error: &str,
+) -> String {
     let action = url_attribute(action);
     let method = method
         .map(|method| format!(" method=\"{}\"", markup(method)))
         .unwrap_or_default();
     let username = markup(username);
-    let error = markup(error.unwrap_or_default());
     document(
         "Sign In",
         &format!(

@@ -73,6 +73,28 @@ pub struct Stats {
     pub console_sign_outs: u64,
 }
 
+/// Secrets the simulator handed out, for tests that look for them where they must never be
+/// (logs, command lines). The newest [`HANDED_OUT_KEPT`] of each kind are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HandedOut {
+    /// Every `SAMLResponse` value served in an auto-post page, base64 as sent.
+    pub saml_responses: Vec<String>,
+    /// The value of every `MSISAuth`, `MSISAuth1`, … session cookie set.
+    pub sso_cookies: Vec<String>,
+    /// Every `SigninToken` the federation endpoint issued.
+    pub signin_tokens: Vec<String>,
+}
+
+/// How many secrets of each kind [`HandedOut`] keeps.
+pub const HANDED_OUT_KEPT: usize = 256;
+
+fn keep(list: &mut Vec<String>, value: String) {
+    if list.len() >= HANDED_OUT_KEPT {
+        list.remove(0);
+    }
+    list.push(value);
+}
+
 /// A running simulator on a loopback listener; dropping it shuts the server down.
 #[derive(Debug)]
 pub struct Sim {
@@ -88,6 +110,7 @@ struct Shared {
     sessions: Mutex<HashMap<String, Session>>,
     mfa_contexts: Mutex<HashMap<String, MfaContext>>,
     counters: Counters,
+    handed_out: Mutex<HandedOut>,
     sts: Sts,
     federation: Federation,
     /// The built-in NTLM acceptor, when `config.ntlm` is on.
@@ -150,6 +173,7 @@ impl Sim {
             sessions: Mutex::default(),
             mfa_contexts: Mutex::default(),
             counters: Counters::default(),
+            handed_out: Mutex::default(),
             sts: Sts::default(),
             federation: Federation::default(),
         });
@@ -223,6 +247,13 @@ impl Sim {
     /// Moves the simulator's clock forward: sessions, MFA contexts and assertions age by `by`.
     pub fn advance_clock(&self, by: Duration) {
         self.shared.clock.advance(by);
+    }
+
+    /// The secrets handed out so far (with the credentials of [`Self::issued_credentials`]).
+    pub fn handed_out(&self) -> HandedOut {
+        let mut handed_out = lock(&self.shared.handed_out).clone();
+        handed_out.signin_tokens = self.shared.federation.signin_tokens();
+        handed_out
     }
 
     pub fn stats(&self) -> Stats {
@@ -530,7 +561,17 @@ impl Shared {
             .position(|u| u.answers_to(typed) && u.password == password);
         match user {
             Some(user) => self.primary_authenticated(request, user),
-            None => self.login_page(request, typed, Some(pages::WRONG_PASSWORD_TEXT)),
+            None => match &self.config.wrong_password_html {
+                Some(error) => {
+                    count(&self.counters.login_pages_served);
+                    let action = format!("{SIGN_ON_PATH}?{}", request.query_with_request_id());
+                    html(
+                        StatusCode::OK,
+                        pages::login_with_error_html(&action, Some("post"), typed, error),
+                    )
+                }
+                None => self.login_page(request, typed, Some(pages::WRONG_PASSWORD_TEXT)),
+            },
         }
     }
 
@@ -615,7 +656,22 @@ impl Shared {
         };
         lock(&self.sessions).insert(token.clone(), session);
         let mut response = redirect(location);
-        for cookie in cookies::session_set_cookies(&token, now) {
+        let set_cookies = cookies::session_set_cookies(&token, now);
+        {
+            let mut handed_out = lock(&self.handed_out);
+            for cookie in &set_cookies {
+                if let Some(value) = cookie
+                    .split(';')
+                    .next()
+                    .and_then(|pair| pair.split_once('='))
+                    .filter(|(name, _)| *name != "MSISAuthenticated")
+                    .map(|(_, value)| value.to_owned())
+                {
+                    keep(&mut handed_out.sso_cookies, value);
+                }
+            }
+        }
+        for cookie in set_cookies {
             append(&mut response, SET_COOKIE, &cookie);
         }
         response
@@ -655,6 +711,7 @@ impl Shared {
         };
         let value = assertion::form_value(&issue);
         self.sts.remember(&value, &issue);
+        keep(&mut lock(&self.handed_out).saml_responses, value.clone());
         count(&self.counters.assertions_issued);
         html(StatusCode::OK, pages::auto_post(&destination, &value))
     }

@@ -10,6 +10,7 @@ use rolecall_core::profiles::{self, Registry, Writer};
 use rolecall_core::saml::RolePair;
 use rolecall_core::secrets::mask_access_key;
 use rolecall_core::sts::{SessionLimits, Sts};
+use rolecall_core::untrusted;
 use time::OffsetDateTime;
 
 use super::{Session, SignInArgs, exit, fail, sign_in};
@@ -145,7 +146,7 @@ pub async fn run(request: Request) -> ExitCode {
         let minutes = (credentials.expiration - now).whole_minutes();
         println!(
             "{name}: {} ({}), expires in {}h{:02}m",
-            role.role_arn,
+            untrusted::for_terminal(&role.role_arn),
             mask_access_key(&credentials.access_key_id),
             minutes / 60,
             minutes % 60
@@ -163,7 +164,8 @@ pub async fn run(request: Request) -> ExitCode {
         }
     }
     for (name, role, err) in &written.failed {
-        eprintln!("rolecall: {name} ({}): {err}", role.role_arn);
+        let line = format!("{name} ({}): {err}", role.role_arn);
+        eprintln!("rolecall: {}", untrusted::for_terminal(&line));
     }
     if written.failed.is_empty() {
         ExitCode::SUCCESS

@@ -23,3 +23,4 @@ pub mod saml;
 pub mod secrets;
 pub mod settings;
 pub mod sts;
+pub mod webview;

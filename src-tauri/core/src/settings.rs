@@ -61,6 +61,9 @@ pub struct Endpoint {
     /// Extra CA certificates (PEM) to trust for this endpoint, besides the system's.
     pub ca_file: Option<PathBuf>,
     pub proxy: ProxySetting,
+    /// The `Issuer` of the first SAML response the sign-in window took for this endpoint: a
+    /// later response from another issuer is refused. Editing the endpoint can forget it.
+    pub issuer: Option<String>,
 }
 
 /// How Rolecall signs in to an endpoint.
@@ -297,6 +300,7 @@ impl Endpoint {
             username: None,
             ca_file: None,
             proxy: ProxySetting::System,
+            issuer: None,
         };
         endpoint
             .check(1)
@@ -696,6 +700,8 @@ struct FileEndpoint {
     #[serde(skip_serializing_if = "Option::is_none")]
     ca_file: Option<PathBuf>,
     proxy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<String>,
 }
 
 impl From<&Settings> for FileSettings {
@@ -723,6 +729,7 @@ impl From<&Settings> for FileSettings {
                     username: endpoint.username.clone(),
                     ca_file: endpoint.ca_file.clone(),
                     proxy: Some(endpoint.proxy.as_setting()),
+                    issuer: endpoint.issuer.clone(),
                 })
                 .collect(),
         }
@@ -796,6 +803,7 @@ fn endpoint_from_file(file: FileEndpoint, position: usize) -> Result<Endpoint, P
         username: file.username,
         ca_file: file.ca_file,
         proxy,
+        issuer: file.issuer,
     })
 }
 
@@ -1474,13 +1482,18 @@ mod tests {
              session_duration_secs = 7200\nrefresh_lead_minutes = 5\nnotify_lead_minutes = 0\n\
              default_region = \"us-gov-west-1\"\ndefault_output = \"json\"\n\n\
              [[endpoints]]\nname = \"corp\"\nurl = \"sts.corp.example\"\nmethod = \"ntlm\"\n\
-             username = \"CORP\\\\alice\"\nca_file = {:?}\nproxy = \"none\"\n",
+             username = \"CORP\\\\alice\"\nca_file = {:?}\nproxy = \"none\"\n\
+             issuer = \"http://adfs.corp.example/adfs/services/trust\"\n",
             pem.display().to_string()
         ));
         let settings = folder.load().unwrap();
         let corp = settings.endpoint("corp").unwrap();
         assert_eq!(corp.username.as_deref(), Some("CORP\\alice"));
         assert_eq!(corp.ca_file.as_deref(), Some(pem.as_path()));
+        assert_eq!(
+            corp.issuer.as_deref(),
+            Some("http://adfs.corp.example/adfs/services/trust")
+        );
         assert_eq!(settings.preferences.default_output.as_deref(), Some("json"));
     }
 
@@ -1518,6 +1531,7 @@ mod tests {
         .unwrap();
         okta.method = SignInMethod::Webview;
         okta.proxy = ProxySetting::None;
+        okta.issuer = Some("http://www.okta.com/exk1".to_owned());
         Settings {
             endpoints: vec![corp, okta],
             preferences: Preferences {

@@ -36,6 +36,11 @@ function render(view) {
     const who = endpoint.username ? `, ${endpoint.username}` : "";
     const password = endpoint.has_password ? ", password in keyring" : "";
     details.textContent = ` ${endpoint.url} (${endpoint.method}${who}${password})`;
+    const issuer = document.createElement("span");
+    issuer.className = "muted issuer";
+    issuer.textContent = endpoint.issuer
+      ? `IdP issuer (pinned at the first sign-in in the window): ${endpoint.issuer}`
+      : "";
     const result = document.createElement("span");
     result.className = "result";
     result.setAttribute("role", "status");
@@ -54,7 +59,9 @@ function render(view) {
       if (!confirm(`Remove ${endpoint.name} and forget its password?`)) return;
       await act(() => invoke("remove_endpoint", { name: endpoint.name }));
     });
-    item.append(title, details, document.createElement("br"), edit, test, remove, result);
+    item.append(title, details);
+    if (endpoint.issuer) item.append(document.createElement("br"), issuer);
+    item.append(document.createElement("br"), edit, test, remove, result);
     list.append(item);
   }
   const prefs = view.preferences;
@@ -100,6 +107,9 @@ function startEdit(endpoint) {
   field(endpointForm, "password").placeholder = endpoint.has_password
     ? "leave empty to keep the stored password"
     : "kept in your keyring, never in a file";
+  field(endpointForm, "forget_issuer").checked = false;
+  $("#forget-issuer").hidden = !endpoint.issuer;
+  $("#pinned-issuer").textContent = endpoint.issuer ?? "";
   $("#cancel-edit").hidden = false;
   field(endpointForm, "name").focus();
 }
@@ -108,6 +118,7 @@ function resetEdit() {
   endpointForm.reset();
   field(endpointForm, "original").value = "";
   $("#endpoint-form-title").textContent = "Add an endpoint";
+  $("#forget-issuer").hidden = true;
   $("#cancel-edit").hidden = true;
 }
 
@@ -134,6 +145,7 @@ endpointForm.addEventListener("submit", async (event) => {
     ca_file: field(endpointForm, "ca_file").value || null,
     // Editing with an empty password keeps the stored one.
     password: password === "" ? null : password,
+    forget_issuer: field(endpointForm, "forget_issuer").checked,
   };
   if (await act(() => invoke("save_endpoint", { original, form }))) resetEdit();
 });

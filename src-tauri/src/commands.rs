@@ -39,6 +39,8 @@ pub struct EndpointView {
     username: Option<String>,
     ca_file: Option<PathBuf>,
     has_password: bool,
+    /// The IdP's Issuer pinned by the first sign-in in the window.
+    issuer: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -63,6 +65,9 @@ pub struct EndpointForm {
     ca_file: Option<String>,
     /// A new password; `None` keeps the stored one, an empty string forgets it.
     password: Option<Sensitive<String>>,
+    /// Forget the pinned Issuer: the next sign-in in the window pins its own.
+    #[serde(default)]
+    forget_issuer: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +115,7 @@ async fn view(engine: &Engine) -> Result<SettingsView, CommandError> {
                 username: endpoint.username.clone(),
                 ca_file: endpoint.ca_file.clone(),
                 has_password,
+                issuer: endpoint.issuer.clone(),
             })
             .collect(),
         preferences: settings.preferences.clone(),
@@ -139,6 +145,7 @@ pub async fn settings_view(
 /// Adds an endpoint (`original` is `None`) or changes one, and its password.
 #[tauri::command]
 pub async fn save_endpoint(
+    app: tauri::AppHandle,
     state: State<'_, SettingsWindow>,
     original: Option<String>,
     form: EndpointForm,
@@ -158,12 +165,19 @@ pub async fn save_endpoint(
         .ca_file
         .filter(|path| !path.trim().is_empty())
         .map(PathBuf::from);
+    let forget_issuer = form.forget_issuer;
     Settings::update(&engine.config().paths, |settings| {
         let mut endpoint = endpoint.clone();
+        let previous = original.as_deref().and_then(|name| settings.endpoint(name));
         // The window does not edit the trusted hosts: keep the ones the file lists.
-        if let Some(previous) = original.as_deref().and_then(|name| settings.endpoint(name)) {
+        if let Some(previous) = previous {
             endpoint.trusted_hosts = previous.trusted_hosts.clone();
         }
+        // The pin stays with the endpoint through an edit of the same IdP, unless the person
+        // forgets it.
+        endpoint.issuer = previous
+            .filter(|old| !forget_issuer && old.url == endpoint.url)
+            .and_then(|old| old.issuer.clone());
         match &original {
             Some(name) => settings.update_endpoint(name, endpoint),
             None => settings.add_endpoint(endpoint),
@@ -173,6 +187,11 @@ pub async fn save_endpoint(
     let store = secrets(engine);
     let name = endpoint.name.clone();
     let renamed_from = original.filter(|old| *old != name);
+    if let Some(old) = &renamed_from {
+        crate::signin_window::rename(&app, old, &name)
+            .await
+            .map_err(|err| CommandError::new("internal", err))?;
+    }
     let password = form.password;
     tokio::task::spawn_blocking(move || {
         if let Some(old) = renamed_from {
@@ -195,6 +214,7 @@ pub async fn save_endpoint(
 
 #[tauri::command]
 pub async fn remove_endpoint(
+    app: tauri::AppHandle,
     state: State<'_, SettingsWindow>,
     name: String,
 ) -> Result<SettingsView, CommandError> {
@@ -203,6 +223,10 @@ pub async fn remove_endpoint(
         settings.remove_endpoint(&name).map(drop)
     })
     .map_err(|err| CommandError::new("rejected", err))?;
+    // The IdP's cookies and the cache of its sign-in window go with it.
+    crate::signin_window::forget(&app, &name, crate::signin_window::Forget::Everything)
+        .await
+        .map_err(|err| CommandError::new("internal", err))?;
     let store = secrets(engine);
     tokio::task::spawn_blocking(move || store.forget_endpoint(&name))
         .await

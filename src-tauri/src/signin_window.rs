@@ -2,151 +2,48 @@
 //! page submits the SAML response toward AWS, Rolecall takes the value and closes the window:
 //! the assertion never reaches AWS from here, and no remote page gets IPC.
 //!
-//! How the value is taken (DESIGN §7): an initialization script in every frame hooks
-//! `HTMLFormElement.prototype.submit` (an auto-post page's `form.submit()` fires no `submit`
-//! event) and listens for `submit` in the capture phase; a form carrying `SAMLResponse` goes to
-//! a sentinel URL instead, `https://rolecall-capture.invalid/?SAMLResponse=…&action=…`, which
-//! [`on_navigation`](tauri::webview::WebviewWindowBuilder::on_navigation) reads and refuses.
-//! The page needs no IPC for that, and an IdP's `form-action` CSP does not stop a navigation.
-//! Navigations to AWS's `/saml` hosts are refused too, as a safety net.
+//! What the window may load and which response it takes is decided in the core
+//! ([`rolecall_core::webview`]): a capture script in every frame hands the response over
+//! through a sentinel navigation that only the IdP's own top-level page can make, navigations
+//! off `https` (loopback `http` for the demo), to the app's own origin and to AWS's `/saml`
+//! are refused, and downloads and pop-ups are denied here. The engine then checks the
+//! response's Issuer against the one pinned for the endpoint.
 //!
-//! The window never gets a capability: `capabilities/settings.json` is bound to the `settings`
-//! window label only, so a `signin-<n>` window's pages cannot call any command.
+//! The window never gets a capability, and every app command is in the ACL (`build.rs`): only
+//! the `settings` window may call them.
 //!
 //! It starts hidden: with the IdP's SSO cookie (kept in a data directory per endpoint) the
 //! response arrives without a person, and no window flashes. It shows when a page stays put
 //! (the IdP wants the person) or after [`SHOW_AFTER`] at the latest, and gives up after
-//! [`GIVE_UP_AFTER`].
+//! [`GIVE_UP_AFTER`]. Signing out clears that data, removing the endpoint deletes it, and a
+//! rename moves it ([`forget`], [`rename`]).
 //!
-//! This module never logs or shows the SAML response; it lives in [`Sensitive`] until the
-//! engine reads it.
+//! This module never logs or shows the SAML response; it lives in
+//! [`Sensitive`](rolecall_core::secrets::Sensitive) until the engine reads it.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rolecall_core::engine::{Engine, Phase};
-use rolecall_core::http::is_loopback;
-use rolecall_core::partition::Partition;
 use rolecall_core::paths::AppPaths;
-use rolecall_core::secrets::Sensitive;
-use tauri::webview::{NewWindowResponse, PageLoadEvent};
+use rolecall_core::settings::Settings;
+use rolecall_core::webview::{self, Navigation, SignInPolicy};
+use tauri::webview::{DownloadEvent, NewWindowResponse, PageLoadEvent};
 use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 use crate::notifications;
 
 /// Labels of sign-in windows start with this; no capability names them.
 pub const LABEL_PREFIX: &str = "signin-";
-/// The host the capture script navigates to; `.invalid` never resolves (RFC 6761).
-const CAPTURE_HOST: &str = "rolecall-capture.invalid";
 /// The window shows at the latest this long after it opened without a response.
 const SHOW_AFTER: Duration = Duration::from_secs(8);
 /// A page that stays this long after loading wants the person: the window shows.
 const SETTLED_AFTER: Duration = Duration::from_secs(2);
 /// The window closes and the sign-in fails this long after it opened.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(5 * 60);
-
-/// Hooks form submission in every frame; see the module docs. The getters are taken from the
-/// prototype once, so a page's input named `elements` or `action` cannot shadow them.
-const CAPTURE_SCRIPT: &str = r#"(function () {
-  'use strict';
-  var proto = window.HTMLFormElement && window.HTMLFormElement.prototype;
-  if (!proto || proto.__rolecallCapture) { return; }
-  var elements = Object.getOwnPropertyDescriptor(proto, 'elements').get;
-  var action = Object.getOwnPropertyDescriptor(proto, 'action').get;
-  var submit = proto.submit;
-  function capture(form) {
-    if (!(form instanceof window.HTMLFormElement)) { return false; }
-    var field = elements.call(form).namedItem('SAMLResponse');
-    if (!field || typeof field.value !== 'string' || field.value === '') { return false; }
-    // `location.replace` is an own, unforgeable property of `location` (not on its
-    // prototype): a page cannot swap it.
-    window.location.replace('https://rolecall-capture.invalid/?SAMLResponse=' +
-      encodeURIComponent(field.value) + '&action=' + encodeURIComponent(action.call(form)));
-    return true;
-  }
-  Object.defineProperty(proto, '__rolecallCapture', { value: true });
-  proto.submit = function () {
-    if (!capture(this)) { return submit.apply(this, arguments); }
-  };
-  window.addEventListener('submit', function (event) {
-    if (capture(event.target)) {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-    }
-  }, true);
-})();"#;
-
-/// What a navigation in the sign-in window means.
-#[derive(Debug)]
-enum Navigation {
-    /// The capture script's sentinel: the response, and where the page would have posted it
-    /// when that is an AWS sign-in page (it serves the account aliases).
-    Captured {
-        saml_response: Sensitive<String>,
-        post_to: Option<Url>,
-    },
-    /// The sentinel without a response: nothing to sign in with.
-    Empty,
-    /// Toward AWS's `/saml` past the capture script: refused, the response is not readable.
-    TowardAws,
-    Allowed,
-}
-
-/// Reads one navigation. `endpoint_on_loopback`: the endpoint is the simulator (demo, tests).
-fn classify(url: &Url, endpoint_on_loopback: bool) -> Navigation {
-    if url.scheme() == "https" && url.host_str() == Some(CAPTURE_HOST) {
-        let mut saml_response = None;
-        let mut action = None;
-        for (key, value) in url.query_pairs() {
-            match key.as_ref() {
-                "SAMLResponse" => saml_response = Some(Sensitive::new(value.into_owned())),
-                "action" => action = Url::parse(&value).ok(),
-                _ => {}
-            }
-        }
-        return match saml_response {
-            Some(saml_response) if !saml_response.expose().is_empty() => Navigation::Captured {
-                saml_response,
-                // Only an AWS sign-in page gets the assertion (for the aliases): a page could
-                // name any action.
-                post_to: action.filter(|action| is_aws_saml(action, endpoint_on_loopback)),
-            },
-            _ => Navigation::Empty,
-        };
-    }
-    if is_aws_saml(url, endpoint_on_loopback) {
-        return Navigation::TowardAws;
-    }
-    Navigation::Allowed
-}
-
-/// AWS's `/saml` page in any partition, regional hosts too. The simulator stands in for AWS at
-/// `<its base>/saml` on loopback, so for an endpoint on loopback a loopback `…/saml` counts as
-/// AWS's: otherwise the demo's response would reach the simulator's page and never be taken.
-fn is_aws_saml(url: &Url, endpoint_on_loopback: bool) -> bool {
-    if Partition::from_saml_destination(url.as_str()).is_some() {
-        return true;
-    }
-    endpoint_on_loopback && is_loopback(url) && url.path().ends_with("/saml")
-}
-
-/// The folder of an endpoint's webview data (cookies, storage): one per endpoint, so one IdP's
-/// SSO session never signs in to another endpoint. Every byte outside `[A-Za-z0-9_-]` is
-/// written as `%XX`, so any endpoint name is one safe, distinct folder name.
-fn data_directory(config_dir: &std::path::Path, endpoint: &str) -> PathBuf {
-    let mut name = String::with_capacity(endpoint.len());
-    for byte in endpoint.bytes() {
-        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
-            name.push(char::from(byte));
-        } else {
-            name.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    config_dir.join("webview").join(name)
-}
 
 /// Whether windows must show at once: WebDriver cannot drive or photograph a hidden window.
 fn automation() -> bool {
@@ -158,6 +55,16 @@ fn automation() -> bool {
 struct SignInWindows {
     next: AtomicU64,
     open: Mutex<BTreeMap<String, String>>,
+    /// Data folders with a web context in this process: the webview keeps one per folder for
+    /// the app's lifetime, with the cookies in memory too, so clearing them takes the webview.
+    live: Mutex<BTreeSet<PathBuf>>,
+}
+
+fn config_dir(app: &AppHandle) -> tauri::Result<PathBuf> {
+    match app.try_state::<AppPaths>() {
+        Some(paths) => Ok(paths.config_dir.clone()),
+        None => app.path().app_config_dir(),
+    }
 }
 
 /// One window's progress, shared by its callbacks and its timers.
@@ -234,7 +141,7 @@ fn try_open(
     endpoint: &str,
     url: Url,
     visibility: Visibility,
-) -> tauri::Result<()> {
+) -> Result<(), String> {
     app.manage(SignInWindows::default());
     let windows = app.state::<SignInWindows>();
     let existing = windows
@@ -253,11 +160,15 @@ fn try_open(
         "{LABEL_PREFIX}{}",
         windows.next.fetch_add(1, Ordering::Relaxed)
     );
-    let config_dir = match app.try_state::<AppPaths>() {
-        Some(paths) => paths.config_dir.clone(),
-        None => app.path().app_config_dir()?,
-    };
-    let loopback = is_loopback(&url);
+    let config_dir = config_dir(app).map_err(|err| err.to_string())?;
+    // The IdP's origin is the endpoint's, whatever page the window starts on.
+    let endpoint_url = Settings::load(&engine.config().paths)
+        .ok()
+        .and_then(|settings| settings.endpoint(endpoint).map(|e| e.url.clone()))
+        .unwrap_or_else(|| url.clone());
+    let policy = SignInPolicy::new(&endpoint_url, &[]).map_err(|err| err.to_string())?;
+    let script = policy.script();
+    let idp_origins = policy.origins().join(", ");
     let silent = visibility == Visibility::Never;
     let shown = visibility == Visibility::Now || (automation() && !silent);
     let progress = Arc::new(Progress::default());
@@ -270,23 +181,39 @@ fn try_open(
         let progress = Arc::clone(&progress);
         move |url: &Url| {
             progress.navigations.fetch_add(1, Ordering::SeqCst);
-            let navigation = classify(url, loopback);
-            // The host and path only: the sentinel's query is the SAML response.
+            let navigation = policy.navigation(url);
+            // The scheme, host and path only: the sentinel's query is the SAML response.
             tracing::debug!(
+                scheme = url.scheme(),
                 host = url.host_str(),
                 path = url.path(),
                 ?navigation,
                 "sign-in window navigation"
             );
-            if matches!(navigation, Navigation::Allowed) {
-                return true;
+            match navigation {
+                Navigation::Allowed => return true,
+                Navigation::Refused => {
+                    tracing::info!(
+                        scheme = url.scheme(),
+                        host = url.host_str(),
+                        "the sign-in window does not load this page"
+                    );
+                    return false;
+                }
+                // Made up by a page or frame that is not the IdP's top page: it changes
+                // nothing, and the IdP's own flow goes on.
+                Navigation::Forged => {
+                    tracing::warn!("ignored a SAML response that did not come from the IdP's page");
+                    return false;
+                }
+                _ => {}
             }
             // Once done (taken, refused or given up), nothing more is taken from this window.
             if progress.done.swap(true, Ordering::SeqCst) {
                 return false;
             }
             match navigation {
-                Navigation::Allowed => true,
+                Navigation::Allowed | Navigation::Refused | Navigation::Forged => false,
                 Navigation::Captured {
                     saml_response,
                     post_to,
@@ -302,6 +229,18 @@ fn try_open(
                             notifications::failure("Could not sign in", &err.to_string());
                         }
                     });
+                    false
+                }
+                Navigation::NotTheIdp { origin } => {
+                    close(&app, &label);
+                    let reason = format!(
+                        "A page at {origin} tried to hand Rolecall a sign-in for \"{endpoint}\", \
+                         but the endpoint's IdP is at {idp_origins}, so nothing was taken. Sign \
+                         in again; if your IdP really ends its sign-in on {origin}, tell your IT \
+                         department."
+                    );
+                    engine.sign_in_abandoned(&endpoint, &reason);
+                    notifications::failure("Could not sign in", &reason);
                     false
                 }
                 Navigation::Empty | Navigation::TowardAws => {
@@ -347,21 +286,27 @@ fn try_open(
         }
     };
 
+    let data = webview::data_directory(&config_dir, endpoint);
     let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::External(url))
         .title(format!("Sign in to {endpoint} — Rolecall"))
         .inner_size(520.0, 680.0)
         .center()
         .visible(shown)
         .focused(shown)
-        .data_directory(data_directory(&config_dir, endpoint))
-        .initialization_script_for_all_frames(CAPTURE_SCRIPT)
+        .data_directory(data.clone())
+        .initialization_script_for_all_frames(&script)
         .on_navigation(on_navigation)
         .on_page_load(on_page_load)
         // A pop-up would be a window without the capture script and the safety net.
         .on_new_window(|_, _| NewWindowResponse::Deny)
-        .build()?;
+        .on_download(refuse_download)
+        .build()
+        .map_err(|err| err.to_string())?;
     if let Ok(mut open) = windows.open.lock() {
         open.insert(endpoint.to_owned(), label.clone());
+    }
+    if let Ok(mut live) = windows.live.lock() {
+        live.insert(data);
     }
 
     let app = app.clone();
@@ -392,6 +337,101 @@ fn try_open(
         );
     });
     Ok(())
+}
+
+/// Nothing is saved from a sign-in window: an IdP page has no business downloading files.
+fn refuse_download(_: tauri::Webview, event: DownloadEvent<'_>) -> bool {
+    if let DownloadEvent::Requested { url, .. } = event {
+        tracing::info!(
+            scheme = url.scheme(),
+            host = url.host_str(),
+            "refused a download in the sign-in window"
+        );
+    }
+    false
+}
+
+/// What happens to an endpoint's sign-in window data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forget {
+    /// Signed out: the cookies, cache and storage are cleared; the folder stays for the next
+    /// sign-in.
+    Session,
+    /// The endpoint is gone: its folder goes too.
+    Everything,
+}
+
+/// Ends the IdP session the sign-in window kept for `endpoint`: closes its window, clears
+/// what the webview holds of it, and with [`Forget::Everything`] deletes its folder.
+pub async fn forget(app: &AppHandle, endpoint: &str, what: Forget) -> Result<(), String> {
+    let config_dir = config_dir(app).map_err(|err| err.to_string())?;
+    app.manage(SignInWindows::default());
+    let windows = app.state::<SignInWindows>();
+    let open = windows
+        .open
+        .lock()
+        .ok()
+        .and_then(|mut open| open.remove(endpoint))
+        .and_then(|label| app.get_webview_window(&label));
+    if let Some(window) = open {
+        window.destroy().map_err(|err| err.to_string())?;
+    }
+    let data = webview::data_directory(&config_dir, endpoint);
+    let live = windows
+        .live
+        .lock()
+        .map(|live| live.contains(&data))
+        .unwrap_or(true);
+    if live {
+        clear_live(app, &windows, &data)?;
+    }
+    if what == Forget::Everything || !live {
+        // With no web context for it in this process, the folder is all there is.
+        webview::delete_data(&config_dir, endpoint).map_err(|err| err.to_string())?;
+    }
+    Ok(())
+}
+
+/// Moves a renamed endpoint's sign-in window data to its new name.
+pub async fn rename(app: &AppHandle, from: &str, to: &str) -> Result<(), String> {
+    let config_dir = config_dir(app).map_err(|err| err.to_string())?;
+    webview::move_data(&config_dir, from, to).map_err(|err| err.to_string())?;
+    app.manage(SignInWindows::default());
+    let windows = app.state::<SignInWindows>();
+    let old = webview::data_directory(&config_dir, from);
+    let live = windows
+        .live
+        .lock()
+        .map(|live| live.contains(&old))
+        .unwrap_or(true);
+    if live {
+        // The web context under the old name still holds the cookies in memory: an endpoint
+        // added later with that name must not sign in with them.
+        clear_live(app, &windows, &old)?;
+    }
+    Ok(())
+}
+
+/// Clears the cookies, cache and storage of the web context of `data` through a window that
+/// never shows and loads nothing.
+fn clear_live(app: &AppHandle, windows: &SignInWindows, data: &Path) -> Result<(), String> {
+    let label = format!(
+        "{LABEL_PREFIX}clear-{}",
+        windows.next.fetch_add(1, Ordering::Relaxed)
+    );
+    let blank = Url::parse("about:blank").map_err(|err| err.to_string())?;
+    let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::External(blank))
+        .visible(false)
+        .focused(false)
+        .data_directory(data.to_path_buf())
+        .on_navigation(|url| url.as_str() == "about:blank")
+        .on_new_window(|_, _| NewWindowResponse::Deny)
+        .on_download(refuse_download)
+        .build()
+        .map_err(|err| err.to_string())?;
+    let cleared = window.clear_all_browsing_data();
+    window.destroy().map_err(|err| err.to_string())?;
+    cleared.map_err(|err| err.to_string())
 }
 
 fn show(window: &WebviewWindow) {
@@ -428,155 +468,6 @@ mod tests {
 
     use super::*;
 
-    fn url(text: &str) -> Url {
-        Url::parse(text).unwrap()
-    }
-
-    fn sentinel(saml_response: &str, action: &str) -> Url {
-        let mut url = url("https://rolecall-capture.invalid/");
-        url.query_pairs_mut()
-            .append_pair("SAMLResponse", saml_response)
-            .append_pair("action", action);
-        url
-    }
-
-    #[test]
-    fn the_sentinel_gives_the_response_and_an_aws_action() {
-        // Base64 has `+`, `/` and `=`, which the script percent-encodes.
-        let value = "PHNhbWxwOlJlc3BvbnNl+/==";
-        let Navigation::Captured {
-            saml_response,
-            post_to,
-        } = classify(
-            &sentinel(value, "https://signin.aws.amazon.com:443/saml"),
-            false,
-        )
-        else {
-            panic!("the sentinel is a capture");
-        };
-        assert_eq!(saml_response.expose(), value);
-        assert_eq!(
-            post_to.map(String::from).as_deref(),
-            Some("https://signin.aws.amazon.com/saml"),
-            "the AWS action is kept for the aliases"
-        );
-    }
-
-    #[test]
-    fn the_sentinel_as_the_script_writes_it_with_encode_uri_component() {
-        // encodeURIComponent("a+b/c=") and of the action.
-        let written = url(
-            "https://rolecall-capture.invalid/?SAMLResponse=a%2Bb%2Fc%3D&action=https%3A%2F%2Fus-east-2.signin.aws.amazon.com%2Fsaml",
-        );
-        let Navigation::Captured {
-            saml_response,
-            post_to,
-        } = classify(&written, false)
-        else {
-            panic!("the sentinel is a capture");
-        };
-        assert_eq!(saml_response.expose(), "a+b/c=");
-        assert!(post_to.is_some(), "a regional sign-in host is AWS's");
-    }
-
-    /// A page names the action: the assertion must only ever go to an AWS sign-in page.
-    #[test]
-    fn an_action_that_is_not_aws_is_dropped() {
-        for action in [
-            "https://evil.example/saml",
-            "https://signin.aws.amazon.com.evil.example/saml",
-            "http://127.0.0.1:8080/saml",
-            "",
-        ] {
-            let Navigation::Captured { post_to, .. } = classify(&sentinel("x", action), false)
-            else {
-                panic!("the sentinel is a capture");
-            };
-            assert!(
-                post_to.is_none(),
-                "{action:?} is not where the response goes"
-            );
-        }
-    }
-
-    #[test]
-    fn the_simulators_saml_page_counts_as_aws_for_a_loopback_endpoint() {
-        let Navigation::Captured { post_to, .. } =
-            classify(&sentinel("x", "http://127.0.0.1:8080/saml"), true)
-        else {
-            panic!("the sentinel is a capture");
-        };
-        assert!(post_to.is_some());
-        assert!(matches!(
-            classify(&url("http://127.0.0.1:8080/saml"), true),
-            Navigation::TowardAws
-        ));
-        assert!(matches!(
-            classify(&url("http://127.0.0.1:8080/saml"), false),
-            Navigation::Allowed
-        ));
-    }
-
-    #[test]
-    fn a_sentinel_without_a_response_is_refused() {
-        assert!(matches!(
-            classify(&url("https://rolecall-capture.invalid/?action=x"), false),
-            Navigation::Empty
-        ));
-        assert!(matches!(
-            classify(&sentinel("", "https://signin.aws.amazon.com/saml"), false),
-            Navigation::Empty
-        ));
-    }
-
-    #[test]
-    fn navigations_to_aws_saml_hosts_of_every_partition_are_blocked() {
-        for target in [
-            "https://signin.aws.amazon.com/saml",
-            "https://signin.aws.amazon.com:443/saml",
-            "https://eu-west-1.signin.aws.amazon.com/saml",
-            "https://signin.amazonaws-us-gov.com/saml",
-            "https://us-gov-west-1.signin.amazonaws-us-gov.com/saml",
-            "https://signin.amazonaws.cn/saml",
-            "https://cn-north-1.signin.amazonaws.cn/saml",
-        ] {
-            assert!(
-                matches!(classify(&url(target), false), Navigation::TowardAws),
-                "{target} is AWS's /saml"
-            );
-        }
-    }
-
-    #[test]
-    fn the_idps_own_pages_are_allowed() {
-        for target in [
-            "https://sts.corp.example/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=urn:amazon:webservices",
-            "https://login.microsoftonline.com/common/saml2",
-            "https://signin.aws.amazon.com/console",
-            "https://rolecall-capture.invalid.evil.example/?SAMLResponse=x",
-            "http://rolecall-capture.invalid/?SAMLResponse=x",
-        ] {
-            assert!(
-                matches!(classify(&url(target), false), Navigation::Allowed),
-                "{target} is the IdP's business"
-            );
-        }
-    }
-
-    #[test]
-    fn each_endpoint_has_its_own_safe_data_folder() {
-        let base = std::path::Path::new("/config");
-        assert_eq!(
-            data_directory(base, "corp"),
-            base.join("webview").join("corp")
-        );
-        assert_eq!(
-            data_directory(base, "../x y"),
-            base.join("webview").join("%2E%2E%2Fx%20y")
-        );
-        assert_ne!(data_directory(base, "a/b"), data_directory(base, "a_b"));
-    }
-
     /// Remote pages get no IPC: no capability may reach a sign-in window, by label, by a
     /// pattern or by remote URL.
     #[test]
@@ -607,9 +498,63 @@ mod tests {
         }
     }
 
+    fn quoted_names(text: &str) -> BTreeSet<String> {
+        text.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// With the app's commands in the ACL, a command missing from `build.rs` or from the
+    /// settings capability would be refused to the settings window too; one granted to any
+    /// other window would reach pages it must not.
     #[test]
-    fn the_capture_script_goes_to_the_sentinel_host() {
-        assert!(CAPTURE_SCRIPT.contains(&format!("https://{CAPTURE_HOST}/?SAMLResponse=")));
-        assert!(CAPTURE_SCRIPT.contains("'submit'"));
+    fn every_app_command_is_in_the_acl_and_granted_to_the_settings_window_alone() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let build = std::fs::read_to_string(root.join("build.rs")).unwrap();
+        let listed = build
+            .split_once("const COMMANDS: &[&str] = &[")
+            .and_then(|(_, rest)| rest.split_once("];"))
+            .map(|(list, _)| quoted_names(list))
+            .unwrap();
+        let app = std::fs::read_to_string(root.join("src/app.rs")).unwrap();
+        let handled: BTreeSet<String> = app
+            .split_once("generate_handler![")
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map(|(list, _)| {
+                list.split(',')
+                    .map(|name| name.trim().trim_start_matches("commands::").to_owned())
+                    .filter(|name| !name.is_empty())
+                    .collect()
+            })
+            .unwrap();
+        assert_eq!(
+            listed, handled,
+            "build.rs lists every command the app handles"
+        );
+
+        let granted: BTreeSet<String> = std::fs::read_dir(root.join("capabilities"))
+            .unwrap()
+            .flat_map(|entry| {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                let capability: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(capability["windows"], serde_json::json!(["settings"]));
+                capability["permissions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let expected: BTreeSet<String> = handled
+            .iter()
+            .map(|name| format!("allow-{}", name.replace('_', "-")))
+            .collect();
+        assert_eq!(
+            granted, expected,
+            "the settings window may call every command"
+        );
     }
 }

@@ -108,6 +108,11 @@ pub enum Notice {
         endpoint: String,
         url: String,
     },
+    /// The person signed out of the endpoint: the shell clears the sign-in window's cookies
+    /// and cache for it, so its IdP session ends too.
+    SignedOut {
+        endpoint: String,
+    },
 }
 
 /// One snapshot of everything the tray shows.
@@ -399,6 +404,15 @@ impl Engine {
                 return Err(EngineError::SignIn(SignInError::Saml(err)));
             }
         };
+        if let Err(err) = self.check_issuer(name, &endpoint, &assertion) {
+            self.set_phase(
+                name,
+                Phase::Failed {
+                    message: err.to_string(),
+                },
+            );
+            return Err(err);
+        }
         let signed_in = idp::SignedIn {
             assertion,
             post_to,
@@ -408,6 +422,48 @@ impl Engine {
         self.publish();
         self.shared.replan.notify_one();
         Ok(())
+    }
+
+    /// A response from the sign-in window counts only when every `Issuer` in it is the one
+    /// pinned for the endpoint; the first one taken pins its issuer. A page in the window's
+    /// flow could hand over another IdP's genuine response (for the attacker's own account):
+    /// the pin refuses it from the second sign-in on.
+    fn check_issuer(
+        &self,
+        name: &str,
+        endpoint: &Endpoint,
+        assertion: &Assertion,
+    ) -> Result<(), EngineError> {
+        let Some(issuer) = assertion.issuers.first() else {
+            return Err(EngineError::NoIssuer {
+                endpoint: name.to_owned(),
+            });
+        };
+        if let Some(other) = assertion.issuers.iter().find(|other| *other != issuer) {
+            return Err(EngineError::MixedIssuers {
+                endpoint: name.to_owned(),
+                first: shown_issuer(issuer),
+                other: shown_issuer(other),
+            });
+        }
+        match &endpoint.issuer {
+            Some(pinned) if pinned == issuer => Ok(()),
+            Some(pinned) => Err(EngineError::OtherIssuer {
+                endpoint: name.to_owned(),
+                pinned: shown_issuer(pinned),
+                seen: shown_issuer(issuer),
+            }),
+            None => {
+                let paths = &self.shared.config.paths;
+                let mut settings = Settings::load(paths)?;
+                let mut pinned = endpoint.clone();
+                pinned.issuer = Some(issuer.clone());
+                settings.update_endpoint(name, pinned)?;
+                settings.save(paths)?;
+                tracing::info!(endpoint = name, issuer = %shown_issuer(issuer), "pinned the IdP's issuer");
+                Ok(())
+            }
+        }
     }
 
     /// A sign-in in the IdP's own pages ended without a SAML response (the window gave up, or
@@ -479,6 +535,10 @@ impl Engine {
             state.phases.insert(name.to_owned(), Phase::SignedOut);
         }
         idp::sign_out(&endpoint, Arc::clone(&self.shared.config.secrets)).await?;
+        // The sign-in window's cookies would sign in again without anyone: they go too.
+        let _ = self.shared.notices.send(Notice::SignedOut {
+            endpoint: name.to_owned(),
+        });
         Ok(())
     }
 
@@ -948,4 +1008,45 @@ pub enum EngineError {
     Console(#[from] crate::console::ConsoleError),
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    #[error(
+        "The SAML response the sign-in window took for \"{endpoint}\" names no issuer, so \
+         Rolecall cannot tell which IdP sent it and did not use it. Sign in again; if this \
+         keeps happening, report it."
+    )]
+    NoIssuer { endpoint: String },
+    #[error(
+        "The SAML response the sign-in window took for \"{endpoint}\" names two issuers \
+         ({first} and {other}), so Rolecall did not use it. Sign in again; if this keeps \
+         happening, report it."
+    )]
+    MixedIssuers {
+        endpoint: String,
+        first: String,
+        other: String,
+    },
+    #[error(
+        "The SAML response the sign-in window took for \"{endpoint}\" was issued by {seen}, \
+         not by {pinned} as before, so Rolecall did not use it: a page in the sign-in may have \
+         slipped in another IdP's answer. If your company really moved to a new IdP, edit the \
+         endpoint in Settings, choose \"Forget the pinned issuer\" and sign in again."
+    )]
+    OtherIssuer {
+        endpoint: String,
+        pinned: String,
+        seen: String,
+    },
+}
+
+/// An issuer as a message shows it: the IdP wrote it, so no control characters, and not
+/// more than a line.
+fn shown_issuer(issuer: &str) -> String {
+    let mut shown: String = issuer
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    if issuer.chars().count() > 200 {
+        shown.push('…');
+    }
+    format!("\"{shown}\"")
 }

@@ -27,3 +27,4 @@ pub mod settings;
 pub mod store;
 pub mod sts;
 pub mod untrusted;
+pub mod webview;

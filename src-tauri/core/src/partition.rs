@@ -123,6 +123,31 @@ impl Partition {
     }
 }
 
+/// Whether a navigation to `url` heads for one of AWS's SAML sign-in pages: any partition's
+/// sign-in host (regional ones too), and any path under `/saml` (`/saml`, `/saml/`,
+/// `/saml/acs/…`), with any query. Unlike [`Partition::from_saml_destination`], which reads
+/// what an IdP wrote, this stops a browser: it errs on the side of stopping, so the scheme, the
+/// port and the case of the path do not matter.
+pub fn is_saml_page(url: &url::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    let aws = Partition::ALL.into_iter().any(|partition| {
+        let signin = partition.signin_host();
+        host == signin
+            || host
+                .strip_suffix(signin)
+                .is_some_and(|rest| rest.ends_with('.'))
+    });
+    if !aws {
+        return false;
+    }
+    let path = url.path().to_ascii_lowercase();
+    path.strip_prefix("/saml")
+        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+}
+
 impl fmt::Display for Partition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.id())
@@ -390,6 +415,45 @@ mod tests {
             None,
             "a provider id is one path segment"
         );
+    }
+
+    #[test]
+    fn saml_pages_are_recognised_under_any_path_below_saml() {
+        for target in [
+            "https://signin.aws.amazon.com/saml",
+            "https://signin.aws.amazon.com/saml/",
+            "https://signin.aws.amazon.com/saml?x=1",
+            "https://signin.aws.amazon.com/saml/?x",
+            "https://signin.aws.amazon.com/saml#top",
+            "https://signin.aws.amazon.com/SAML",
+            "https://signin.aws.amazon.com:443/saml",
+            "https://signin.aws.amazon.com:8443/saml",
+            "http://signin.aws.amazon.com/saml",
+            "https://signin.aws.amazon.com./saml",
+            "https://eu-west-1.signin.aws.amazon.com/saml/acs/SAMLSP4SHN3UIS2D558H46",
+            "https://us-gov-west-1.signin.amazonaws-us-gov.com/saml?x",
+            "https://signin.amazonaws.cn/saml/",
+        ] {
+            let url = url::Url::parse(target).unwrap_or_else(|err| panic!("{target}: {err}"));
+            assert!(is_saml_page(&url), "{target} is AWS's SAML page");
+        }
+    }
+
+    #[test]
+    fn other_pages_are_not_saml_pages() {
+        for target in [
+            "https://signin.aws.amazon.com/console",
+            "https://signin.aws.amazon.com/samlx",
+            "https://signin.aws.amazon.com/",
+            "https://signin.aws.amazon.com/federation?x=/saml",
+            "https://signin.aws.amazon.com.evil.example/saml",
+            "https://evilsignin.aws.amazon.com/saml",
+            "https://sts.corp.example/saml",
+            "https://sts.corp.example/adfs/ls/?to=https://signin.aws.amazon.com/saml",
+        ] {
+            let url = url::Url::parse(target).unwrap_or_else(|err| panic!("{target}: {err}"));
+            assert!(!is_saml_page(&url), "{target} is not AWS's SAML page");
+        }
     }
 
     #[test]

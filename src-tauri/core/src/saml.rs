@@ -73,6 +73,9 @@ pub struct Assertion {
     pub region: Option<String>,
     /// The response's `Issuer` (or the assertion's, when the response has none).
     pub issuer: Option<String>,
+    /// Every `Issuer` of the response and of its assertions, in document order: the response's
+    /// is not signed, so a check of who issued the response looks at all of them.
+    pub issuers: Vec<String>,
     /// Every distinct role, in the order the IdP listed them.
     pub roles: Vec<RolePair>,
     pub role_session_name: String,
@@ -402,6 +405,7 @@ struct Walk {
     saw_assertion: bool,
     saw_encrypted: bool,
     issuer: Option<String>,
+    issuers: Vec<String>,
     attribute: Option<(AttributeKind, usize)>,
     capture: Option<(Capture, usize)>,
     text: String,
@@ -434,10 +438,7 @@ impl Walk {
                 self.saw_assertion = true;
             }
             Element::EncryptedAssertion | Element::EncryptedAttribute => self.saw_encrypted = true,
-            Element::Issuer
-                if self.issuer.is_none()
-                    && (depth == 2 || self.assertion_depth == Some(depth - 1)) =>
-            {
+            Element::Issuer if depth == 2 || self.assertion_depth == Some(depth - 1) => {
                 self.begin_capture(Capture::Issuer, depth);
             }
             Element::Conditions | Element::SubjectConfirmationData if in_assertion => {
@@ -490,7 +491,8 @@ impl Walk {
                 Capture::Issuer => {
                     let issuer = text.trim();
                     if !issuer.is_empty() {
-                        self.issuer = Some(issuer.to_owned());
+                        self.issuer.get_or_insert_with(|| issuer.to_owned());
+                        self.issuers.push(issuer.to_owned());
                     }
                 }
                 Capture::Value(AttributeKind::Role) => {
@@ -699,6 +701,7 @@ fn finish(walk: Walk, raw: Sensitive<String>) -> Result<Assertion, SamlError> {
         partition,
         region,
         issuer: walk.issuer,
+        issuers: walk.issuers,
         roles,
         role_session_name,
         session_duration,
@@ -1651,6 +1654,22 @@ mod tests {
         assert_eq!(
             parse_ok(&xml).issuer.as_deref(),
             Some("urn:response-issuer")
+        );
+    }
+
+    #[test]
+    fn every_issuer_of_the_response_and_its_assertion_is_listed() {
+        let xml = adfs(&[&role(ACCOUNT_A, "Admin")]).replacen(
+            "http://adfs.corp.example/adfs/services/trust",
+            "urn:response-issuer",
+            1,
+        );
+        assert_eq!(
+            parse_ok(&xml).issuers,
+            [
+                "urn:response-issuer",
+                "http://adfs.corp.example/adfs/services/trust"
+            ]
         );
     }
 

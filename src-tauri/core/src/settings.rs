@@ -66,6 +66,9 @@ pub struct Endpoint {
     /// Kerberos tickets (lowercase host names or IP addresses, no port). Empty for most: AD FS
     /// signs in on its own host.
     pub trusted_hosts: Vec<String>,
+    /// The `Issuer` of the first SAML response the sign-in window took for this endpoint: a
+    /// later response from another issuer is refused. Editing the endpoint can forget it.
+    pub issuer: Option<String>,
 }
 
 /// How Rolecall signs in to an endpoint.
@@ -303,6 +306,7 @@ impl Endpoint {
             ca_file: None,
             proxy: ProxySetting::System,
             trusted_hosts: Vec::new(),
+            issuer: None,
         };
         endpoint
             .check(1)
@@ -785,6 +789,8 @@ struct FileEndpoint {
     proxy: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     trusted_hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<String>,
 }
 
 impl From<&Settings> for FileSettings {
@@ -813,6 +819,7 @@ impl From<&Settings> for FileSettings {
                     ca_file: endpoint.ca_file.clone(),
                     proxy: Some(endpoint.proxy.as_setting()),
                     trusted_hosts: endpoint.trusted_hosts.clone(),
+                    issuer: endpoint.issuer.clone(),
                 })
                 .collect(),
         }
@@ -897,6 +904,7 @@ fn endpoint_from_file(file: FileEndpoint, position: usize) -> Result<Endpoint, P
         ca_file: file.ca_file,
         proxy,
         trusted_hosts,
+        issuer: file.issuer,
     })
 }
 
@@ -1494,13 +1502,18 @@ mod tests {
              session_duration_secs = 7200\nrefresh_lead_minutes = 5\nnotify_lead_minutes = 0\n\
              default_region = \"us-gov-west-1\"\ndefault_output = \"json\"\n\n\
              [[endpoints]]\nname = \"corp\"\nurl = \"sts.corp.example\"\nmethod = \"ntlm\"\n\
-             username = \"CORP\\\\alice\"\nca_file = {:?}\nproxy = \"none\"\n",
+             username = \"CORP\\\\alice\"\nca_file = {:?}\nproxy = \"none\"\n\
+             issuer = \"http://adfs.corp.example/adfs/services/trust\"\n",
             pem.display().to_string()
         ));
         let settings = folder.load().unwrap();
         let corp = settings.endpoint("corp").unwrap();
         assert_eq!(corp.username.as_deref(), Some("CORP\\alice"));
         assert_eq!(corp.ca_file.as_deref(), Some(pem.as_path()));
+        assert_eq!(
+            corp.issuer.as_deref(),
+            Some("http://adfs.corp.example/adfs/services/trust")
+        );
         assert_eq!(settings.preferences.default_output.as_deref(), Some("json"));
     }
 
@@ -1591,6 +1604,7 @@ mod tests {
         .unwrap();
         okta.method = SignInMethod::Webview;
         okta.proxy = ProxySetting::None;
+        okta.issuer = Some("http://www.okta.com/exk1".to_owned());
         Settings {
             endpoints: vec![corp, okta],
             preferences: Preferences {

@@ -478,3 +478,113 @@ async fn a_webview_endpoints_renewal_is_tried_silently_and_finishes_with_its_res
         "no failure and no warning were needed"
     );
 }
+
+/// `raw` (a base64 SAML response) with `issuer` replaced by `by`, `count` times.
+fn with_issuer(raw: &str, issuer: &str, by: &str, count: usize) -> Sensitive<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    let xml = String::from_utf8(STANDARD.decode(raw).unwrap()).unwrap();
+    assert!(xml.contains(issuer));
+    Sensitive::new(STANDARD.encode(xml.replacen(issuer, by, count)))
+}
+
+/// The sign-in window takes whatever a page in its flow hands over: the first response pins
+/// its IdP's Issuer in the settings, and a later one from another issuer, or one that names
+/// the pinned issuer only in its unsigned outer element, is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_window_response_pins_its_issuer_and_another_issuer_is_refused() {
+    let world = world().await;
+    let paths = world.engine.config().paths.clone();
+    let endpoint = Settings::load(&paths).unwrap().endpoints[0].clone();
+    assert_eq!(endpoint.issuer, None);
+    let signed_in = response_of(&endpoint).await;
+    let issuer = signed_in.assertion.issuer.clone().unwrap();
+
+    world
+        .engine
+        .accept_saml_response("corp", &signed_in.assertion.raw, None)
+        .await
+        .unwrap();
+    let pinned = Settings::load(&paths).unwrap().endpoints[0].issuer.clone();
+    assert_eq!(
+        pinned.as_deref(),
+        Some(issuer.as_str()),
+        "pinned at first use"
+    );
+
+    let signed_in = response_of(&endpoint).await;
+    let raw = signed_in.assertion.raw.expose();
+    let other = "http://adfs.evil.example/adfs/services/trust";
+    let refused = world
+        .engine
+        .accept_saml_response("corp", &with_issuer(raw, &issuer, other, usize::MAX), None)
+        .await
+        .unwrap_err();
+    let message = refused.to_string();
+    assert!(
+        message.contains(other) && message.contains(&issuer) && message.contains("Forget"),
+        "{message}"
+    );
+    assert!(matches!(
+        world.engine.status().endpoints[0].phase,
+        Phase::Failed { .. }
+    ));
+
+    // The response's own Issuer is not signed: naming the pinned issuer there is not enough.
+    let assertion_only = with_issuer(raw, &issuer, other, usize::MAX);
+    let outer_pinned = {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::STANDARD;
+        let xml = String::from_utf8(STANDARD.decode(assertion_only.expose()).unwrap()).unwrap();
+        Sensitive::new(STANDARD.encode(xml.replacen(other, &issuer, 1)))
+    };
+    let refused = world
+        .engine
+        .accept_saml_response("corp", &outer_pinned, None)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("two issuers"), "{refused}");
+
+    // The genuine IdP still signs in, and the pin stays.
+    world
+        .engine
+        .accept_saml_response("corp", &signed_in.assertion.raw, None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        world.engine.status().endpoints[0].phase,
+        Phase::SignedIn { .. }
+    ));
+    assert_eq!(
+        Settings::load(&paths).unwrap().endpoints[0].issuer,
+        pinned,
+        "the pin stays"
+    );
+}
+
+/// Signing out tells the shell to clear the sign-in window's cookies for the endpoint.
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_asks_the_shell_to_forget_the_windows_session() {
+    let mut world = world().await;
+    world
+        .engine
+        .act(Action::SignIn {
+            endpoint: "corp".to_owned(),
+        })
+        .await
+        .unwrap();
+    world
+        .engine
+        .act(Action::SignOut {
+            endpoint: "corp".to_owned(),
+        })
+        .await
+        .unwrap();
+    let notice = world.notices.try_recv().unwrap();
+    assert_eq!(
+        notice,
+        Notice::SignedOut {
+            endpoint: "corp".to_owned()
+        }
+    );
+}

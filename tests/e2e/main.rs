@@ -13,6 +13,7 @@ mod console;
 mod consumers;
 mod demo;
 mod kerberos;
+mod lockout;
 mod login;
 mod notifications;
 mod roles;

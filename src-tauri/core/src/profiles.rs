@@ -416,16 +416,35 @@ pub async fn assume_and_write(
             output: writer.output.clone(),
         })
         .collect();
-    written.report = Some(writer.files.write_profiles(&writes)?);
-    let sources = written.profiles.iter().map(|(name, role, _)| {
-        (
-            name.clone(),
-            ProfileSource::new(writer.endpoint, role, writer.region_of(role).as_deref()),
-        )
-    });
-    if let Err(err) = registry.record(sources) {
-        tracing::warn!("could not note where the profiles came from: {err}");
-    }
+    let sources: Vec<(String, ProfileSource)> = written
+        .profiles
+        .iter()
+        .map(|(name, role, _)| {
+            (
+                name.clone(),
+                ProfileSource::new(writer.endpoint, role, writer.region_of(role).as_deref()),
+            )
+        })
+        .collect();
+    // The lock wait and the fsyncs block: they run off the async workers.
+    let files = writer.files.clone();
+    let mut kept = std::mem::take(registry);
+    let (report, kept) = tokio::task::spawn_blocking(move || {
+        let report = files.write_profiles(&writes);
+        if report.is_ok()
+            && let Err(err) = kept.record(sources)
+        {
+            tracing::warn!("could not note where the profiles came from: {err}");
+        }
+        (report, kept)
+    })
+    .await
+    .map_err(|err| AwsFilesError::Write {
+        path: writer.files.credentials_file().to_owned(),
+        source: std::io::Error::other(err.to_string()),
+    })?;
+    *registry = kept;
+    written.report = Some(report?);
     Ok(written)
 }
 

@@ -16,6 +16,7 @@ use rolecall_core::idp::{
     self, FailureKind, Outcome, PasscodePrompt, PasscodeSource, SignIn, SignInError,
 };
 use rolecall_core::paths::{AppPaths, Environment};
+use rolecall_core::refused_passwords::{self, GuardedSignInError, RefusedPasswords};
 use rolecall_core::secrets::{Keyring, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, Settings, SignInMethod};
 use rolecall_core::untrusted;
@@ -412,9 +413,10 @@ pub(crate) async fn sign_in(args: &SignInArgs) -> Result<Session, ExitCode> {
                 .map(Sensitive::new),
         ),
     };
+    let refused = RefusedPasswords::new(&paths.config_dir);
     let mut cache =
         AliasCache::load(&paths.config_dir).map_err(|err| fail(exit::OTHER, &err.to_string()))?;
-    let signed_in = sign_in_to(&endpoint, password, &passcodes).await?;
+    let signed_in = sign_in_to(&endpoint, password, &passcodes, &refused).await?;
     let (accounts, alias_problem) = idp::accounts_of(&signed_in, &endpoint, &mut cache).await;
     if let Some(problem) = &alias_problem {
         tracing::warn!("{problem}");
@@ -433,16 +435,20 @@ async fn sign_in_to(
     endpoint: &Endpoint,
     password: Option<Sensitive<String>>,
     passcodes: &dyn PasscodeSource,
+    refused: &RefusedPasswords,
 ) -> Result<Box<idp::SignedIn>, ExitCode> {
     let secrets: Arc<dyn SecretStore> = Arc::new(Keyring::new());
-    match idp::sign_in(SignIn {
-        endpoint,
-        password,
-        secrets,
-        passcodes,
-    })
-    .await
-    {
+    let outcome = refused_passwords::sign_in(
+        SignIn {
+            endpoint,
+            password,
+            secrets,
+            passcodes,
+        },
+        refused,
+    )
+    .await;
+    match outcome {
         Ok(Outcome::SignedIn(signed_in)) => Ok(signed_in),
         Ok(Outcome::NeedsPerson { url, reason }) => Err(fail(
             exit::NEEDS_PERSON,
@@ -453,7 +459,10 @@ async fn sign_in_to(
                 rolecall_core::http::redact(&url)
             ),
         )),
-        Err(err) => Err(fail(exit_code_of(&err), &err.to_string())),
+        Err(err @ GuardedSignInError::PasswordRefused { .. }) => {
+            Err(fail(exit::BAD_CREDENTIALS, &err.to_string()))
+        }
+        Err(GuardedSignInError::SignIn(err)) => Err(fail(exit_code_of(&err), &err.to_string())),
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rolecall_core::engine::{Action, Engine, Phase};
+use rolecall_core::refused_passwords::RefusedPasswords;
 use rolecall_core::secrets::{SecretKind, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, Preferences, Settings, SignInMethod};
 use serde::{Deserialize, Serialize};
@@ -193,17 +194,28 @@ pub async fn save_endpoint(
             .map_err(|err| CommandError::new("internal", err))?;
     }
     let password = form.password;
+    let refused = RefusedPasswords::new(&engine.config().paths.config_dir);
     tokio::task::spawn_blocking(move || {
         if let Some(old) = renamed_from {
             store.rename_endpoint(&old, &name)?;
+            if let Err(err) = refused.rename(&old, &name) {
+                tracing::warn!("could not move the refused-password note of {old:?}: {err}");
+            }
         }
-        match password {
-            None => Ok(()),
+        let changed = match password {
+            None => return Ok(()),
             Some(password) if password.expose().is_empty() => {
                 store.delete(&name, SecretKind::Password)
             }
             Some(password) => store.set(&name, SecretKind::Password, &password),
+        };
+        // The person entered the password again: background sign-ins may use it.
+        if changed.is_ok()
+            && let Err(err) = refused.clear(&name)
+        {
+            tracing::warn!("could not forget that the old password of {name:?} was refused: {err}");
         }
+        changed
     })
     .await
     .map_err(|err| CommandError::new("internal", err))?
@@ -228,10 +240,14 @@ pub async fn remove_endpoint(
         .await
         .map_err(|err| CommandError::new("internal", err))?;
     let store = secrets(engine);
-    tokio::task::spawn_blocking(move || store.forget_endpoint(&name))
-        .await
-        .map_err(|err| CommandError::new("internal", err))?
-        .map_err(|err| CommandError::new("keyring", err))?;
+    let refused = RefusedPasswords::new(&engine.config().paths.config_dir);
+    tokio::task::spawn_blocking(move || {
+        let _ = refused.clear(&name);
+        store.forget_endpoint(&name)
+    })
+    .await
+    .map_err(|err| CommandError::new("internal", err))?
+    .map_err(|err| CommandError::new("keyring", err))?;
     engine.refresh_status();
     view(engine).await
 }

@@ -15,6 +15,7 @@ mod demo;
 mod foreign_keys;
 mod kerberos;
 mod leaks;
+mod lockout;
 mod login;
 mod notifications;
 mod roles;

@@ -22,6 +22,7 @@ use crate::http::Network;
 use crate::idp::{self, NoPasscodes, Outcome, SignIn, SignInError};
 use crate::paths::{AppPaths, Environment};
 use crate::profiles::{self, ProfileSource, Registry, Writer};
+use crate::refused_passwords::{self, GuardedSignInError, RefusedPasswords};
 use crate::secrets::SecretStore;
 use crate::settings::{Settings, SettingsError};
 use crate::sts::{SessionLimits, Sts, StsError};
@@ -67,15 +68,25 @@ pub fn to_json(stored: &StoredCredentials) -> Option<String> {
     .ok()
 }
 
+/// How long a renewal waits for another Rolecall process renewing the same profile: longer
+/// than a whole sign-in may take, so only a stuck process makes it give up.
+pub const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(150);
+/// How often a waiting renewal looks whether the lock is free.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Held while one process renews a profile; others wait for it.
 #[derive(Debug)]
 pub struct ProfileLock {
     _file: File,
 }
 
-/// Takes the renewal lock of `profile` (a file in Rolecall's `locks` folder), waiting for a
-/// renewal that is already under way.
-pub fn lock(config_dir: &Path, profile: &str) -> Result<ProfileLock, RenewError> {
+/// Takes the renewal lock of `profile` (a file in Rolecall's `locks` folder), waiting up to
+/// `timeout` for a renewal that is already under way. Blocks: call it off the async workers.
+pub fn lock(
+    config_dir: &Path,
+    profile: &str,
+    timeout: std::time::Duration,
+) -> Result<ProfileLock, RenewError> {
     let folder = config_dir.join("locks");
     let path = folder.join(format!("{}.lock", lock_name(profile)));
     let failed = |source: std::io::Error| RenewError::Lock {
@@ -89,8 +100,23 @@ pub fn lock(config_dir: &Path, profile: &str) -> Result<ProfileLock, RenewError>
         .write(true)
         .open(&path)
         .map_err(failed)?;
-    file.lock().map_err(failed)?;
-    Ok(ProfileLock { _file: file })
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(ProfileLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < timeout => {
+                std::thread::sleep(LOCK_POLL);
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(RenewError::Busy {
+                    profile: profile.to_owned(),
+                    path: path.clone(),
+                    waited_secs: timeout.as_secs(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(source)) => return Err(failed(source)),
+        }
+    }
 }
 
 /// A file name for a profile name (which may hold `/` and `:`).
@@ -133,17 +159,27 @@ pub async fn renew(
         profile: profile.to_owned(),
         endpoint: endpoint.name.clone(),
     };
-    let outcome = idp::sign_in(SignIn {
-        endpoint: &endpoint,
-        password: None,
-        secrets: Arc::clone(&renewal.secrets),
-        passcodes: &NoPasscodes,
-    })
+    let refused = RefusedPasswords::new(renewal.config_dir);
+    let outcome = refused_passwords::sign_in(
+        SignIn {
+            endpoint: &endpoint,
+            password: None,
+            secrets: Arc::clone(&renewal.secrets),
+            passcodes: &NoPasscodes,
+        },
+        &refused,
+    )
     .await;
     let signed_in = match outcome {
         Ok(Outcome::SignedIn(signed_in)) => signed_in,
         Ok(Outcome::NeedsPerson { .. }) => return Err(needs_person()),
-        Err(err)
+        Err(GuardedSignInError::PasswordRefused { endpoint }) => {
+            return Err(RenewError::PasswordRefused {
+                profile: profile.to_owned(),
+                endpoint,
+            });
+        }
+        Err(GuardedSignInError::SignIn(err))
             if matches!(
                 err.kind(),
                 idp::FailureKind::Passcode | idp::FailureKind::BadCredentials
@@ -152,7 +188,7 @@ pub async fn renew(
             tracing::info!("renewal needs a person: {err}");
             return Err(needs_person());
         }
-        Err(err) => return Err(RenewError::SignIn(err)),
+        Err(GuardedSignInError::SignIn(err)) => return Err(RenewError::SignIn(err)),
     };
     let role = source.role();
     if !signed_in.assertion.roles.contains(&role) {
@@ -172,7 +208,17 @@ pub async fn renew(
         proxy: endpoint.proxy.clone(),
     };
     let sts = Sts::new(&network, renewal.env, partition, &region)?;
-    let limits = Arc::new(Mutex::new(SessionLimits::load(renewal.config_dir)?));
+    let (limits, mut registry) = {
+        let config_dir = renewal.config_dir.to_owned();
+        blocking(move || {
+            Ok::<_, RenewError>((
+                SessionLimits::load(&config_dir)?,
+                Registry::load(&config_dir)?,
+            ))
+        })
+        .await??
+    };
+    let limits = Arc::new(Mutex::new(limits));
     let writer = Writer {
         sts: &sts,
         role_regions: Default::default(),
@@ -183,7 +229,6 @@ pub async fn renew(
         setting_secs: renewal.settings.preferences.session_duration_secs,
         limits: &limits,
     };
-    let mut registry = Registry::load(renewal.config_dir)?;
     let assertion = Arc::new(signed_in.assertion);
     let mut written = profiles::assume_and_write(
         &writer,
@@ -195,11 +240,23 @@ pub async fn renew(
     if let Some((_, _, err)) = written.failed.pop() {
         return Err(RenewError::Sts(err));
     }
-    renewal
-        .files
-        .read_credentials(profile)?
+    let files = renewal.files.clone();
+    let name = profile.to_owned();
+    blocking(move || files.read_credentials(&name))
+        .await??
         .ok_or_else(|| RenewError::NotWritten {
             profile: profile.to_owned(),
+        })
+}
+
+/// Runs file work on a blocking thread, off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RenewError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| RenewError::Internal {
+            detail: err.to_string(),
         })
 }
 
@@ -215,32 +272,34 @@ pub struct Service {
 /// fresh, renewed otherwise. Concurrent callers, in this process or others, share one renewal.
 pub async fn serve(profile: &str, service: &Service) -> Result<StoredCredentials, RenewError> {
     let files = AwsFiles::from_paths(&service.paths);
-    let fresh = |files: &AwsFiles| -> Result<Option<StoredCredentials>, RenewError> {
-        Ok(files
-            .read_credentials(profile)?
-            .filter(|stored| is_fresh(stored, OffsetDateTime::now_utc())))
+    let fresh = |files: &AwsFiles, profile: String| {
+        let files = files.clone();
+        blocking(move || {
+            Ok::<_, RenewError>(
+                files
+                    .read_credentials(&profile)?
+                    .filter(|stored| is_fresh(stored, OffsetDateTime::now_utc())),
+            )
+        })
     };
-    if let Some(stored) = fresh(&files)? {
+    if let Some(stored) = fresh(&files, profile.to_owned()).await?? {
         return Ok(stored);
     }
-    let registry = Registry::load(&service.paths.config_dir)?;
-    let source = registry
-        .get(profile)
-        .cloned()
-        .ok_or_else(|| RenewError::NotManaged {
-            profile: profile.to_owned(),
-        })?;
-    let settings = Settings::load(&service.paths)?;
+    let paths = service.paths.clone();
+    let name = profile.to_owned();
+    let (source, settings) = blocking(move || {
+        let source = Registry::load(&paths.config_dir)?
+            .get(&name)
+            .cloned()
+            .ok_or(RenewError::NotManaged { profile: name })?;
+        Ok::<_, RenewError>((source, Settings::load(&paths)?))
+    })
+    .await??;
     let config_dir = service.paths.config_dir.clone();
     let name = profile.to_owned();
-    let _lock = tokio::task::spawn_blocking(move || lock(&config_dir, &name))
-        .await
-        .map_err(|err| RenewError::Lock {
-            path: service.paths.config_dir.join("locks"),
-            source: std::io::Error::other(err.to_string()),
-        })??;
+    let _lock = blocking(move || lock(&config_dir, &name, LOCK_TIMEOUT)).await??;
     // Whoever held the lock before may have renewed the profile already.
-    if let Some(stored) = fresh(&files)? {
+    if let Some(stored) = fresh(&files, profile.to_owned()).await?? {
         return Ok(stored);
     }
     renew(
@@ -278,8 +337,28 @@ impl Renewals {
             Ok(mut in_flight) => Arc::clone(in_flight.entry(profile.to_owned()).or_default()),
             Err(_) => Arc::default(),
         };
-        let _turn = gate.lock().await;
-        serve(profile, &self.service).await
+        let served = {
+            let _turn = gate.lock().await;
+            serve(profile, &self.service).await
+        };
+        // The last caller of a profile takes its gate away, so the map holds only the profiles
+        // being served now, not every name ever asked for.
+        if let Ok(mut in_flight) = self.in_flight.lock()
+            && in_flight
+                .get(profile)
+                .is_some_and(|kept| Arc::ptr_eq(kept, &gate) && Arc::strong_count(kept) == 2)
+        {
+            in_flight.remove(profile);
+        }
+        served
+    }
+
+    /// How many profiles are being served now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+            .lock()
+            .map(|in_flight| in_flight.len())
+            .unwrap_or(0)
     }
 
     /// A handler for [`crate::ipc::serve`].
@@ -341,6 +420,30 @@ pub enum RenewError {
         source: std::io::Error,
     },
 
+    #[error(
+        "Another Rolecall process has been renewing the profile \"{profile}\" for over \
+         {waited_secs} seconds (it holds {}). Wait for it to finish, or end that process, then \
+         try again.",
+        path.display()
+    )]
+    Busy {
+        profile: String,
+        path: PathBuf,
+        waited_secs: u64,
+    },
+
+    #[error(
+        "The identity provider refused the password Rolecall keeps for endpoint \"{endpoint}\", \
+         so Rolecall no longer tries it on its own (every try counts toward locking your \
+         account) and cannot renew the profile \"{profile}\". Store the current password with \
+         `rolecall password set --endpoint {endpoint}` or in Settings → Endpoints, then try \
+         again."
+    )]
+    PasswordRefused { profile: String, endpoint: String },
+
+    #[error("Rolecall stopped unexpectedly while renewing ({detail}). Try again.")]
+    Internal { detail: String },
+
     #[error(transparent)]
     Settings(#[from] SettingsError),
     #[error(transparent)]
@@ -397,6 +500,39 @@ mod tests {
         assert_eq!(json["SecretAccessKey"], "secret");
         assert_eq!(json["SessionToken"], "token");
         assert_eq!(json["Expiration"], "2026-12-01T12:30:00Z");
+    }
+
+    #[test]
+    fn the_profile_lock_gives_up_with_a_sentence_when_another_process_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock(dir.path(), "work", LOCK_TIMEOUT).unwrap();
+        let config_dir = dir.path().to_owned();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(lock(
+                &config_dir,
+                "work",
+                std::time::Duration::from_millis(300),
+            ));
+        });
+        let waited = receiver
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the wait for the lock is bounded");
+        let Err(err) = waited else {
+            panic!("the lock is held: {waited:?}");
+        };
+        assert!(matches!(err, RenewError::Busy { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains("Another Rolecall process has been renewing the profile \"work\""),
+            "{message}"
+        );
+        assert!(
+            lock(dir.path(), "other", LOCK_TIMEOUT).is_ok(),
+            "other profiles are free"
+        );
+        drop(held);
+        assert!(lock(dir.path(), "work", LOCK_TIMEOUT).is_ok());
     }
 
     #[test]

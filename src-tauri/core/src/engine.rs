@@ -23,6 +23,7 @@ use crate::idp::{self, NoPasscodes, Outcome, SignIn, SignInError};
 use crate::paths::{AppPaths, Environment};
 use crate::profiles::{self, Registry, Writer};
 use crate::refresh::{self, Policy, Tracked, Warning, WarningKind};
+use crate::refused_passwords::{self, GuardedSignInError, RefusedPasswords};
 use crate::saml::{Assertion, RolePair};
 use crate::secrets::SecretStore;
 use crate::settings::{Endpoint, Settings, SettingsError};
@@ -348,29 +349,46 @@ impl Engine {
     async fn sign_in(&self, name: &str) -> Result<Arc<Assertion>, EngineError> {
         let (_, endpoint) = self.endpoint(name)?;
         self.set_phase(name, Phase::Working);
-        let outcome = idp::sign_in(SignIn {
-            endpoint: &endpoint,
-            password: None,
-            secrets: Arc::clone(&self.shared.config.secrets),
-            passcodes: &NoPasscodes,
-        })
+        let refused = RefusedPasswords::new(&self.shared.config.paths.config_dir);
+        let outcome = refused_passwords::sign_in(
+            SignIn {
+                endpoint: &endpoint,
+                password: None,
+                secrets: Arc::clone(&self.shared.config.secrets),
+                passcodes: &NoPasscodes,
+            },
+            &refused,
+        )
         .await;
+        let needs_person = |url: &url::Url, reason: String| {
+            self.set_phase(
+                name,
+                Phase::NeedsPerson {
+                    url: url.to_string(),
+                    reason: reason.clone(),
+                },
+            );
+            EngineError::NeedsPerson {
+                endpoint: name.to_owned(),
+                reason,
+            }
+        };
         let signed_in = match outcome {
             Ok(Outcome::SignedIn(signed_in)) => signed_in,
             Ok(Outcome::NeedsPerson { url, reason }) => {
-                self.set_phase(
-                    name,
-                    Phase::NeedsPerson {
-                        url: url.to_string(),
-                        reason: reason.to_string(),
-                    },
-                );
-                return Err(EngineError::NeedsPerson {
-                    endpoint: name.to_owned(),
-                    reason: reason.to_string(),
-                });
+                return Err(needs_person(&url, reason.to_string()));
             }
-            Err(err) => {
+            // The IdP's own pages in the window still let the person in; the stored password
+            // waits for a new one.
+            Err(GuardedSignInError::PasswordRefused { .. }) => {
+                let reason = format!(
+                    "the identity provider refused the stored password, which Rolecall no \
+                     longer tries; store the current one in Settings → Endpoints or with \
+                     `rolecall password set --endpoint {name}`"
+                );
+                return Err(needs_person(&endpoint.url, reason));
+            }
+            Err(GuardedSignInError::SignIn(err)) => {
                 self.set_phase(
                     name,
                     Phase::Failed {

@@ -21,6 +21,7 @@ pub mod partition;
 pub mod paths;
 pub mod profiles;
 pub mod refresh;
+pub mod refused_passwords;
 pub mod saml;
 pub mod secrets;
 pub mod settings;

@@ -506,7 +506,7 @@ pub async fn assume_and_write(
             registered: false,
         })
         .collect();
-    let sources = written
+    let sources: Vec<(String, ProfileSource)> = written
         .profiles
         .iter()
         .map(|(name, role, _)| {
@@ -516,7 +516,20 @@ pub async fn assume_and_write(
             )
         })
         .collect();
-    written.report = Some(registry.write_and_record(writer.files, writes, sources)?);
+    // The lock waits and the fsyncs block: they run off the async workers.
+    let files = writer.files.clone();
+    let mut kept = registry.clone();
+    let (report, kept) = tokio::task::spawn_blocking(move || {
+        let report = kept.write_and_record(&files, writes, sources);
+        (report, kept)
+    })
+    .await
+    .map_err(|err| AwsFilesError::Write {
+        path: writer.files.credentials_file().to_owned(),
+        source: std::io::Error::other(err.to_string()),
+    })?;
+    *registry = kept;
+    written.report = Some(report?);
     Ok(written)
 }
 

@@ -2,8 +2,10 @@
 //!
 //! The fast path (credentials with more than 15 minutes left) reads one file and prints: no
 //! runtime, no keyring, no network, so every AWS CLI call stays quick. Otherwise the running
-//! app is asked (it can ask the person); without one, Rolecall renews by itself.
+//! app is asked (it can ask the person); without one, Rolecall renews by itself. Either way a
+//! stored password the IdP refused is not sent again until a new one is stored.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -30,7 +32,10 @@ pub fn run(profile: &str) -> ExitCode {
     }
     let env = Environment::from_process();
     with_runtime(async {
-        match ipc::request_credentials(&ipc::socket_path(&paths, &env), profile).await {
+        // At a terminal a person may be waiting for the tray; without one (CI, a scheduled
+        // job) the wait is shorter.
+        let wait = ipc::wait_for(std::io::stdin().is_terminal());
+        match ipc::request_credentials(&ipc::socket_path(&paths, &env), profile, wait).await {
             Some(Ok(json)) => {
                 println!("{json}");
                 return ExitCode::SUCCESS;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use rolecall_core::refused_passwords::RefusedPasswords;
 use rolecall_core::secrets::{Keyring, SecretKind, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, Settings, SignInMethod};
 
@@ -106,6 +107,7 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
             {
                 return fail(exit::USAGE, &err.to_string());
             }
+            let _ = RefusedPasswords::new(&paths.config_dir).clear(&name);
             if let Err(err) = Keyring::new().forget_endpoint(&name) {
                 eprintln!("rolecall: removed \"{name}\", but its secrets stay: {err}");
                 return ExitCode::from(exit::OTHER);
@@ -181,6 +183,23 @@ pub fn password(command: PasswordCommand) -> ExitCode {
         }
         PasswordCommand::Forget { .. } => keyring.delete(name, SecretKind::Password),
     };
+    // A password stored or forgotten by the person is no longer the one the IdP refused.
+    if result.is_ok()
+        && let Err(err) = RefusedPasswords::new(&paths.config_dir).clear(name)
+    {
+        return fail(
+            exit::OTHER,
+            &format!(
+                "the keyring has the change, but Rolecall could not forget that the old password \
+                 of \"{name}\" was refused ({err}). Delete the file \"{name}\" in {}, then try \
+                 again.",
+                paths
+                    .config_dir
+                    .join(rolecall_core::refused_passwords::FOLDER)
+                    .display()
+            ),
+        );
+    }
     match result {
         Ok(()) => {
             match command {

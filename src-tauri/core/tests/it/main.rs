@@ -12,5 +12,6 @@ mod engine;
 mod keyring;
 mod negotiate;
 mod ntlm;
+mod refused_passwords;
 mod signin;
 mod sts;

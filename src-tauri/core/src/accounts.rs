@@ -436,7 +436,7 @@ mod tests {
     #[tokio::test]
     async fn the_assertion_goes_only_to_an_aws_saml_page() {
         let dir = tempfile::tempdir().unwrap();
-        let mut cache = AliasCache::load(dir.path());
+        let mut cache = AliasCache::load(dir.path()).unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();

@@ -524,9 +524,11 @@ pub async fn assume_and_write(
         (report, kept)
     })
     .await
-    .map_err(|err| AwsFilesError::Write {
-        path: writer.files.credentials_file().to_owned(),
-        source: std::io::Error::other(err.to_string()),
+    .map_err(|err| {
+        AwsFilesError::File(StoreError::Write {
+            path: writer.files.credentials_file().to_owned(),
+            source: std::io::Error::other(err.to_string()),
+        })
     })?;
     *registry = kept;
     written.report = Some(report?);

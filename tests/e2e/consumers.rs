@@ -597,8 +597,7 @@ async fn aws_sdk_rust_reads_the_profiles_as_rolecall_does() {
     world.set("AWS_ENDPOINT_URL_STS", sim.sts_url().as_str());
     std::fs::write(
         world.sandbox.aws_credentials_file(),
-        "[twice]\naws_access_key_id = AKIAOLDCOPYEXAMPLE01\naws_secret_access_key = old\n\
-         note = from the first copy\n\n[other]\naws_access_key_id = AKIAOTHEREXAMPLE0001\n\
+        "[twice]\nnote = from the first copy\n\n[other]\naws_access_key_id = AKIAOTHEREXAMPLE0001\n\
          aws_secret_access_key = other\n\n[twice]\n# the second copy\nextra = kept\n",
     )
     .unwrap();
@@ -680,10 +679,11 @@ async fn aws_sdk_rust_reads_the_profiles_as_rolecall_does() {
     let twice = set.get_profile("twice").unwrap();
     assert_eq!(twice.get("note"), Some("from the first copy"), "merged");
     assert_eq!(twice.get("extra"), Some("kept"));
-    assert_ne!(
-        twice.get("aws_access_key_id"),
-        Some("AKIAOLDCOPYEXAMPLE01"),
-        "the last copy wins, and Rolecall wrote there"
+    let credentials = std::fs::read_to_string(world.sandbox.aws_credentials_file()).unwrap();
+    let second = credentials.rfind("# the second copy").unwrap();
+    assert!(
+        credentials[second..].contains(&world.stored("twice").access_key_id),
+        "Rolecall wrote the last copy, which wins: {credentials}"
     );
     assert_eq!(
         set.get_profile("twice").and_then(|p| p.get("region")),

@@ -134,3 +134,81 @@ async fn all_roles_give_a_hand_written_profile_name_to_no_role() {
         "the hand-written profile and alice's five: {after}"
     );
 }
+
+async fn credential_process(sandbox: &Arc<Sandbox>, sim: &Sim, profile: &str) -> Output {
+    let mut command = sandbox.command(rolecall_binary());
+    command
+        .args(["credential-process", "--profile", profile])
+        .env("ROLECALL_PASSWORD", DEMO_PASSWORD)
+        .env("AWS_ENDPOINT_URL_STS", sim.sts_url().as_str());
+    let keep = Arc::clone(sandbox);
+    tokio::task::spawn_blocking(move || {
+        let output = command.output().unwrap();
+        drop(keep);
+        output
+    })
+    .await
+    .unwrap()
+}
+
+/// Rolecall wrote `work`; then `aws configure set` put an IAM user key into it (beside
+/// Rolecall's session token and expiry). `credential-process` must neither hand out that mix
+/// nor renew over the key.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renewal_refuses_a_profile_whose_key_aws_configure_replaced() {
+    let sim = sim().await;
+    let sandbox = Arc::new(Sandbox::new());
+    let output = rolecall(
+        &sandbox,
+        &sim,
+        &["--role", "corp-prod/Admin", "--profile", "work"],
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    aws_configure_set(&sandbox, "aws_access_key_id", USER_KEY, "work");
+    aws_configure_set(&sandbox, "aws_secret_access_key", USER_SECRET, "work");
+    let credentials = bytes(&sandbox.aws_credentials_file());
+    let config = std::fs::read(sandbox.aws_config_file()).ok();
+    let calls = sim.stats().sts_calls;
+
+    let output = credential_process(&sandbox, &sim, "work").await;
+
+    assert!(!output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("\"work\"") && stderr.contains("long-term access key"),
+        "{stderr}"
+    );
+    assert_eq!(bytes(&sandbox.aws_credentials_file()), credentials);
+    assert_eq!(std::fs::read(sandbox.aws_config_file()).ok(), config);
+    assert_eq!(
+        sim.stats().sts_calls,
+        calls,
+        "refused before assuming the role"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupt_registry_is_an_error_that_names_it() {
+    let sim = sim().await;
+    let sandbox = Arc::new(Sandbox::new());
+    let registry = sandbox.config_dir().join("profiles.json");
+    std::fs::create_dir_all(sandbox.config_dir()).unwrap();
+    std::fs::write(&registry, "{\"work\": {").unwrap();
+
+    let output = rolecall(
+        &sandbox,
+        &sim,
+        &["--role", "corp-prod/Admin", "--profile", "work"],
+    )
+    .await;
+
+    assert!(!output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&registry.display().to_string()) && stderr.contains("move it away"),
+        "{stderr}"
+    );
+    assert_eq!(bytes(&registry), b"{\"work\": {");
+    assert!(!sandbox.aws_credentials_file().exists());
+}

@@ -436,6 +436,12 @@ async fn the_settings_window_adds_tests_and_explains() {
 
     let work = tokio::task::spawn_blocking(move || {
         let sandbox = Sandbox::new();
+        // `aws configure`'s IAM user keys in [default]: the window proposes another name.
+        std::fs::write(
+            sandbox.aws_credentials_file(),
+            "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n",
+        )
+        .unwrap();
         let desktop = Desktop::start();
         let service = rolecall_tests::keyring::SecretService::start_on(
             &sandbox,
@@ -463,6 +469,20 @@ async fn the_settings_window_adds_tests_and_explains() {
             })
             .expect("the settings window is the session's window");
             session.find("#no-endpoints");
+            let proposed = session.execute(
+                "return [document.querySelector('#preferences-form [name=active_profile]').value, \
+                 document.querySelector('#active-profile-note').hidden, \
+                 document.querySelector('#active-profile-note').textContent];",
+            );
+            assert_eq!(proposed[0], "default-2", "{proposed}");
+            assert_eq!(proposed[1], false, "{proposed}");
+            assert!(
+                proposed[2]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("did not write"),
+                "{proposed}"
+            );
 
             session.type_into("#endpoint-form [name=name]", "corp");
             session.type_into("#endpoint-form [name=url]", &url);
@@ -489,6 +509,12 @@ async fn the_settings_window_adds_tests_and_explains() {
                     .unwrap()
                     .contains(DEMO_PASSWORD),
                 "and not into the settings file"
+            );
+            assert!(
+                std::fs::read_to_string(sandbox.config_dir().join("settings.toml"))
+                    .unwrap()
+                    .contains("active_profile = \"default-2\""),
+                "the first save takes the free name"
             );
 
             session.execute(

@@ -31,9 +31,11 @@ use crate::sts::{SessionLimits, Sts, StsError};
 /// within it, and call again at once.
 pub const MIN_REMAINING: Duration = Duration::minutes(15);
 
-/// Whether `stored` can be handed out at `now`.
+/// Whether `stored` can be handed out at `now`: temporary keys (a session token, never an
+/// `AKIA` long-term key someone put there since) with time left.
 pub fn is_fresh(stored: &StoredCredentials, now: OffsetDateTime) -> bool {
     stored.session_token.is_some()
+        && !stored.access_key_id.starts_with("AKIA")
         && stored
             .expiration
             .is_some_and(|expiration| expiration - now > MIN_REMAINING)
@@ -93,7 +95,7 @@ pub fn lock(
         path: path.clone(),
         source,
     };
-    std::fs::create_dir_all(&folder).map_err(failed)?;
+    crate::store::create_private_dir(&folder).map_err(failed)?;
     let file = File::options()
         .create(true)
         .truncate(false)
@@ -149,6 +151,8 @@ pub async fn renew(
     source: &ProfileSource,
     renewal: Renewal<'_>,
 ) -> Result<StoredCredentials, RenewError> {
+    // Before any sign-in: keys put there since Rolecall wrote the profile are not its own.
+    renewal.files.check_writable(profile, true)?;
     let endpoint = source
         .endpoint(&renewal.settings.endpoints)
         .ok_or_else(|| RenewError::UnknownEndpoint {
@@ -485,6 +489,12 @@ mod tests {
         assert!(
             !is_fresh(&long_term, now),
             "keys without a token are not ours"
+        );
+        let mut replaced = stored(60, now);
+        replaced.access_key_id = "AKIAIOSFODNN7EXAMPLE".to_owned();
+        assert!(
+            !is_fresh(&replaced, now),
+            "an IAM user key beside our token is not ours"
         );
     }
 

@@ -664,7 +664,10 @@ impl Settings {
         settings
     }
 
+    /// Writes the file; the caller holds its lock, so temporary files left by a killed save
+    /// are stale and go first.
     fn write(&self, path: &Path) -> Result<(), SettingsError> {
+        store::remove_stale_temps(path);
         let body =
             toml::to_string(&FileSettings::from(self)).map_err(|err| SettingsError::Write {
                 path: path.to_owned(),

@@ -249,6 +249,13 @@ fn corpus_writes_touch_only_managed_lines_read_back_and_are_idempotent() {
             .filter(|name| refuse_competing(&doc, name, &target).is_ok())
             .partition(|name| refuse_profile(&doc, kind, name, true, &target).is_ok());
         assert!(!names.is_empty(), "{why}: nothing to write");
+        if fixture.ends_with("aws-configure-default") {
+            assert_eq!(
+                refused,
+                ["default"],
+                "{why}: IAM user keys are not Rolecall's"
+            );
+        }
         // Keys Rolecall did not write (long-term ones) are never replaced: not a byte changes,
         // alone or beside writable profiles.
         for name in &refused {

@@ -586,5 +586,72 @@ async fn signing_out_asks_the_shell_to_forget_the_windows_session() {
         Notice::SignedOut {
             endpoint: "corp".to_owned()
         }
+/// Use, All roles and the status, with IAM user keys in `[default]` and a hand-written profile
+/// that the template would name, and then a registry that no longer parses.
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_rolecall_did_not_write_are_left_alone_and_a_corrupt_registry_is_shown() {
+    let world = world().await;
+    let paths = world.engine.config().paths.clone();
+    let handmade = "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n\
+                    aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n\n\
+                    [corp-prod-Admin]\naws_access_key_id = AKIAIOSFODNN7EXAMPLF\n\
+                    aws_secret_access_key = x\n";
+    std::fs::create_dir_all(paths.aws_credentials_file.parent().unwrap()).unwrap();
+    std::fs::write(&paths.aws_credentials_file, handmade).unwrap();
+
+    let refused = world
+        .engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: ADMIN.to_owned(),
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("\"default\""), "{refused}");
+    assert!(refused.contains("another active profile"), "{refused}");
+    assert_eq!(
+        std::fs::read_to_string(&paths.aws_credentials_file).unwrap(),
+        handmade
+    );
+    assert_eq!(world.sim.stats().sts_calls, 0, "refused before STS");
+
+    world
+        .engine
+        .act(Action::AllRoles {
+            endpoint: "corp".to_owned(),
+        })
+        .await
+        .unwrap();
+    let status = world.engine.status();
+    let names: Vec<&str> = status.profiles.iter().map(|p| p.name.as_str()).collect();
+    assert!(names.contains(&"corp-prod-Admin-2"), "{names:?}");
+    assert!(!names.contains(&"corp-prod-Admin"), "{names:?}");
+    let written = std::fs::read_to_string(&paths.aws_credentials_file).unwrap();
+    assert!(written.starts_with(handmade), "{written}");
+    assert!(status.problems.is_empty(), "{:?}", status.problems);
+
+    let registry = paths.config_dir.join("profiles.json");
+    std::fs::write(&registry, "{\"corp-prod-Admin-2\": ").unwrap();
+    world.engine.refresh_status();
+    let status = world.engine.status();
+    assert_eq!(status.problems.len(), 1, "{:?}", status.problems);
+    assert!(
+        status.problems[0].contains(&registry.display().to_string()),
+        "{:?}",
+        status.problems
+    );
+    let err = world
+        .engine
+        .act(Action::AllRoles {
+            endpoint: "corp".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("profiles.json"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&registry).unwrap(),
+        "{\"corp-prod-Admin-2\": ",
+        "a corrupt registry is never written over"
     );
 }

@@ -364,7 +364,7 @@ impl Endpoint {
             return false;
         };
         self.url.host_str().and_then(trusted_host).as_deref() == Some(host.as_str())
-            || self.trusted_hosts.iter().any(|listed| *listed == host)
+            || self.trusted_hosts.contains(&host)
     }
 }
 

@@ -83,20 +83,23 @@ fn pieces(secret: &str) -> Vec<String> {
         .collect()
 }
 
-/// The spellings a secret travels in: as it is, and form- or query-encoded.
+/// The spellings a secret travels in: as it is, and form- or query-encoded (either hex case).
 fn spellings(secret: &str) -> Vec<String> {
-    let encoded: String = secret
-        .bytes()
-        .map(|b| match b {
-            b if b.is_ascii_alphanumeric() || b"*-._".contains(&b) => char::from(b).to_string(),
-            b' ' => "+".to_owned(),
-            b => format!("%{b:02X}"),
-        })
-        .collect();
-    let mut all = vec![secret.to_owned()];
-    if encoded != secret {
-        all.push(encoded);
-    }
+    let encode = |upper: bool| -> String {
+        secret
+            .bytes()
+            .map(|b| match b {
+                b if b.is_ascii_alphanumeric() || b"*-._".contains(&b) => char::from(b).to_string(),
+                b' ' => "+".to_owned(),
+                b if upper => format!("%{b:02X}"),
+                b => format!("%{b:02x}"),
+            })
+            .collect()
+    };
+    let mut all = vec![secret.to_owned(), encode(true), encode(false)];
+    all.dedup();
+    all.sort();
+    all.dedup();
     all
 }
 
@@ -265,15 +268,20 @@ async fn a_trace_log_of_sign_in_assume_console_and_credential_process_holds_no_s
         secrets.push(("the SigninToken".into(), token.clone()));
     }
 
-    let haystack = stderr.to_ascii_lowercase();
     let mut searched = 0;
-    let mut leaks = Vec::new();
+    let mut leaked = std::collections::BTreeMap::<String, Vec<String>>::new();
     for (what, secret) in &secrets {
         for spelling in spellings(secret) {
             for piece in pieces(&spelling) {
                 searched += 1;
-                if haystack.contains(&piece.to_ascii_lowercase()) {
-                    leaks.push(format!("{what}: …{piece}…"));
+                if let Some(at) = stderr.find(&piece) {
+                    // Where it was: the start of the log line (time, level, target).
+                    let line_start = stderr[..at].rfind('\n').map_or(0, |n| n + 1);
+                    let prefix: String = stderr[line_start..].chars().take(90).collect();
+                    leaked
+                        .entry(what.clone())
+                        .or_default()
+                        .push(format!("{piece} in {prefix}"));
                 }
             }
         }
@@ -283,12 +291,20 @@ async fn a_trace_log_of_sign_in_assume_console_and_credential_process_holds_no_s
         secrets.len(),
         stderr.len()
     );
+    let report: Vec<String> = leaked
+        .iter()
+        .map(|(what, lines)| {
+            let mut lines = lines.clone();
+            lines.sort();
+            lines.dedup();
+            format!("{what} ({} pieces), in: {}", lines.len(), lines.join(" | "))
+        })
+        .collect();
     assert!(
-        leaks.is_empty(),
-        "secrets on stderr at ROLECALL_LOG=trace ({} of {} secrets searched):\n{}",
-        leaks.len(),
-        secrets.len(),
-        leaks.join("\n")
+        leaked.is_empty(),
+        "secrets on stderr at ROLECALL_LOG=trace ({} kinds):\n{}",
+        leaked.len(),
+        report.join("\n")
     );
     drop(service);
 }
@@ -356,7 +372,8 @@ fn fake_opener(dir: &Path, record: &Path) -> PathBuf {
              stat -c 'folder: %a' \"$(dirname \"$arg\")\"\n\
              cat \"$arg\" > '{}.page'\n\
            done\n\
-         }} > '{}'\n",
+         }} > '{}'\n\
+         exit 0\n",
         record.display(),
         record.display()
     );

@@ -526,3 +526,132 @@ async fn the_tray_app_does_not_keep_the_secret_variables() {
     });
     work.await.unwrap();
 }
+
+/// A background renewal refused with the IdP's errorText (`&#27;[31m`, `<b>`) is announced in a
+/// notification whose body holds the words as text: no escape character, the markup escaped.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_idps_error_text_reaches_a_notification_as_plain_text() {
+    use rolecall_tests::keyring::SessionBus;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Sim::start(
+        listener,
+        SimConfig {
+            wrong_password_html: Some(
+                "&#27;[31mYour password has expired&#27;[0m &lt;b&gt;Call the helpdesk&lt;/b&gt;"
+                    .to_owned(),
+            ),
+            ..SimConfig::demo()
+        },
+    )
+    .await
+    .unwrap();
+    let url = sim.sign_on_url().to_string();
+    let sts = sim.sts_url().to_string();
+
+    let work = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new();
+        let desktop = Desktop::start();
+        let service = SecretService::start_on(
+            &sandbox,
+            SessionBus::existing(desktop.bus_address()),
+            "login password",
+        );
+        let rolecall = |args: &[&str], stdin: &str| {
+            let mut child = desktop
+                .command(&sandbox, rolecall_binary())
+                .args(args)
+                .envs(service.env())
+                .env("AWS_ENDPOINT_URL_STS", &sts)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(stdin.as_bytes())
+                .unwrap();
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "rolecall {args:?}: {output:?}");
+        };
+        rolecall(
+            &[
+                "endpoint",
+                "add",
+                "corp",
+                "--url",
+                &url,
+                "--auth",
+                "forms",
+                "--username",
+                "alice",
+            ],
+            "",
+        );
+        rolecall(
+            &["password", "set", "--endpoint", "corp"],
+            &format!("{DEMO_PASSWORD}\n"),
+        );
+        rolecall(&["login", "--endpoint", "corp", "--role", ROLE], "");
+        // The password changed at the IdP since, and the SSO session is gone: the renewal
+        // posts the stored password and AD FS refuses it with its own words.
+        rolecall(
+            &["password", "set", "--endpoint", "corp"],
+            "an old password\n",
+        );
+        rolecall(&["sign-out", "--endpoint", "corp"], "");
+
+        let file = sandbox.aws_credentials_file();
+        let soon = (time::OffsetDateTime::now_utc() + time::Duration::minutes(8))
+            .replace_nanosecond(0)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let text: String = std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                if line.starts_with("x_security_token_expires") {
+                    format!("x_security_token_expires = {soon}\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&file, text).unwrap();
+
+        let log = sandbox.root().join("notifications.log");
+        let _monitor = Running::spawn(
+            std::process::Command::new("dbus-monitor")
+                .args(["--address", desktop.bus_address()])
+                .arg("interface='org.freedesktop.Notifications',member='Notify'")
+                .stdout(std::fs::File::create(&log).unwrap())
+                .stderr(Stdio::null()),
+        );
+        let mut command = desktop.command(&sandbox, rolecall_binary());
+        command
+            .envs(service.env())
+            .env("AWS_ENDPOINT_URL_STS", &sts);
+        let mut app = Running::spawn(&mut command);
+        let seen = eventually(Duration::from_secs(90), || {
+            assert!(app.is_running(), "the app exited");
+            let text = std::fs::read(&log).unwrap_or_default();
+            let text = String::from_utf8_lossy(&text).into_owned();
+            text.contains("Call the helpdesk").then_some(text)
+        })
+        .expect("the refused renewal is announced");
+        drop(app);
+        seen
+    });
+    let seen = work.await.unwrap();
+    assert!(
+        seen.contains("&lt;b&gt;Call the helpdesk&lt;/b&gt;"),
+        "the IdP's markup is shown as text: {seen}"
+    );
+    assert!(
+        !seen.contains("<b>") && !seen.contains('\u{1b}'),
+        "no markup and no escape character reach the notification server: {seen:?}"
+    );
+}

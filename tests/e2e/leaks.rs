@@ -83,20 +83,23 @@ fn pieces(secret: &str) -> Vec<String> {
         .collect()
 }
 
-/// The spellings a secret travels in: as it is, and form- or query-encoded.
+/// The spellings a secret travels in: as it is, and form- or query-encoded (either hex case).
 fn spellings(secret: &str) -> Vec<String> {
-    let encoded: String = secret
-        .bytes()
-        .map(|b| match b {
-            b if b.is_ascii_alphanumeric() || b"*-._".contains(&b) => char::from(b).to_string(),
-            b' ' => "+".to_owned(),
-            b => format!("%{b:02X}"),
-        })
-        .collect();
-    let mut all = vec![secret.to_owned()];
-    if encoded != secret {
-        all.push(encoded);
-    }
+    let encode = |upper: bool| -> String {
+        secret
+            .bytes()
+            .map(|b| match b {
+                b if b.is_ascii_alphanumeric() || b"*-._".contains(&b) => char::from(b).to_string(),
+                b' ' => "+".to_owned(),
+                b if upper => format!("%{b:02X}"),
+                b => format!("%{b:02x}"),
+            })
+            .collect()
+    };
+    let mut all = vec![secret.to_owned(), encode(true), encode(false)];
+    all.dedup();
+    all.sort();
+    all.dedup();
     all
 }
 
@@ -265,15 +268,20 @@ async fn a_trace_log_of_sign_in_assume_console_and_credential_process_holds_no_s
         secrets.push(("the SigninToken".into(), token.clone()));
     }
 
-    let haystack = stderr.to_ascii_lowercase();
     let mut searched = 0;
-    let mut leaks = Vec::new();
+    let mut leaked = std::collections::BTreeMap::<String, Vec<String>>::new();
     for (what, secret) in &secrets {
         for spelling in spellings(secret) {
             for piece in pieces(&spelling) {
                 searched += 1;
-                if haystack.contains(&piece.to_ascii_lowercase()) {
-                    leaks.push(format!("{what}: …{piece}…"));
+                if let Some(at) = stderr.find(&piece) {
+                    // Where it was: the start of the log line (time, level, target).
+                    let line_start = stderr[..at].rfind('\n').map_or(0, |n| n + 1);
+                    let prefix: String = stderr[line_start..].chars().take(90).collect();
+                    leaked
+                        .entry(what.clone())
+                        .or_default()
+                        .push(format!("{piece} in {prefix}"));
                 }
             }
         }
@@ -283,12 +291,20 @@ async fn a_trace_log_of_sign_in_assume_console_and_credential_process_holds_no_s
         secrets.len(),
         stderr.len()
     );
+    let report: Vec<String> = leaked
+        .iter()
+        .map(|(what, lines)| {
+            let mut lines = lines.clone();
+            lines.sort();
+            lines.dedup();
+            format!("{what} ({} pieces), in: {}", lines.len(), lines.join(" | "))
+        })
+        .collect();
     assert!(
-        leaks.is_empty(),
-        "secrets on stderr at ROLECALL_LOG=trace ({} of {} secrets searched):\n{}",
-        leaks.len(),
-        secrets.len(),
-        leaks.join("\n")
+        leaked.is_empty(),
+        "secrets on stderr at ROLECALL_LOG=trace ({} kinds):\n{}",
+        leaked.len(),
+        report.join("\n")
     );
     drop(service);
 }
@@ -356,7 +372,8 @@ fn fake_opener(dir: &Path, record: &Path) -> PathBuf {
              stat -c 'folder: %a' \"$(dirname \"$arg\")\"\n\
              cat \"$arg\" > '{}.page'\n\
            done\n\
-         }} > '{}'\n",
+         }} > '{}'\n\
+         exit 0\n",
         record.display(),
         record.display()
     );
@@ -508,4 +525,133 @@ async fn the_tray_app_does_not_keep_the_secret_variables() {
         }
     });
     work.await.unwrap();
+}
+
+/// A background renewal refused with the IdP's errorText (`&#27;[31m`, `<b>`) is announced in a
+/// notification whose body holds the words as text: no escape character, the markup escaped.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_idps_error_text_reaches_a_notification_as_plain_text() {
+    use rolecall_tests::keyring::SessionBus;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Sim::start(
+        listener,
+        SimConfig {
+            wrong_password_html: Some(
+                "&#27;[31mYour password has expired&#27;[0m &lt;b&gt;Call the helpdesk&lt;/b&gt;"
+                    .to_owned(),
+            ),
+            ..SimConfig::demo()
+        },
+    )
+    .await
+    .unwrap();
+    let url = sim.sign_on_url().to_string();
+    let sts = sim.sts_url().to_string();
+
+    let work = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new();
+        let desktop = Desktop::start();
+        let service = SecretService::start_on(
+            &sandbox,
+            SessionBus::existing(desktop.bus_address()),
+            "login password",
+        );
+        let rolecall = |args: &[&str], stdin: &str| {
+            let mut child = desktop
+                .command(&sandbox, rolecall_binary())
+                .args(args)
+                .envs(service.env())
+                .env("AWS_ENDPOINT_URL_STS", &sts)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(stdin.as_bytes())
+                .unwrap();
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "rolecall {args:?}: {output:?}");
+        };
+        rolecall(
+            &[
+                "endpoint",
+                "add",
+                "corp",
+                "--url",
+                &url,
+                "--auth",
+                "forms",
+                "--username",
+                "alice",
+            ],
+            "",
+        );
+        rolecall(
+            &["password", "set", "--endpoint", "corp"],
+            &format!("{DEMO_PASSWORD}\n"),
+        );
+        rolecall(&["login", "--endpoint", "corp", "--role", ROLE], "");
+        // The password changed at the IdP since, and the SSO session is gone: the renewal
+        // posts the stored password and AD FS refuses it with its own words.
+        rolecall(
+            &["password", "set", "--endpoint", "corp"],
+            "an old password\n",
+        );
+        rolecall(&["sign-out", "--endpoint", "corp"], "");
+
+        let file = sandbox.aws_credentials_file();
+        let soon = (time::OffsetDateTime::now_utc() + time::Duration::minutes(8))
+            .replace_nanosecond(0)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let text: String = std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                if line.starts_with("x_security_token_expires") {
+                    format!("x_security_token_expires = {soon}\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&file, text).unwrap();
+
+        let log = sandbox.root().join("notifications.log");
+        let _monitor = Running::spawn(
+            std::process::Command::new("dbus-monitor")
+                .args(["--address", desktop.bus_address()])
+                .arg("interface='org.freedesktop.Notifications',member='Notify'")
+                .stdout(std::fs::File::create(&log).unwrap())
+                .stderr(Stdio::null()),
+        );
+        let mut command = desktop.command(&sandbox, rolecall_binary());
+        command
+            .envs(service.env())
+            .env("AWS_ENDPOINT_URL_STS", &sts);
+        let mut app = Running::spawn(&mut command);
+        let seen = eventually(Duration::from_secs(90), || {
+            assert!(app.is_running(), "the app exited");
+            let text = std::fs::read(&log).unwrap_or_default();
+            let text = String::from_utf8_lossy(&text).into_owned();
+            text.contains("Call the helpdesk").then_some(text)
+        })
+        .expect("the refused renewal is announced");
+        drop(app);
+        seen
+    });
+    let seen = work.await.unwrap();
+    assert!(
+        seen.contains("&lt;b&gt;Call the helpdesk&lt;/b&gt;"),
+        "the IdP's markup is shown as text: {seen}"
+    );
+    assert!(
+        !seen.contains("<b>") && !seen.contains('\u{1b}'),
+        "no markup and no escape character reach the notification server: {seen:?}"
+    );
 }

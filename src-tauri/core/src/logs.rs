@@ -2,10 +2,11 @@
 //!
 //! `ROLECALL_LOG` picks the levels (`EnvFilter` syntax: `debug`, `rolecall_core=trace,warn`, …),
 //! with two limits it cannot lift:
-//! - other crates never log below `debug`: at `trace` the AWS SDK prints whole requests and
-//!   responses (the SAML assertion, the secret key, the session token), and the HTTP and D-Bus
-//!   crates print connection bytes and messages. Rolecall's own crates log hosts, paths and
-//!   sentences, never secrets, at every level.
+//! - other crates never log below `debug`, and only those whose `debug` lines were read and
+//!   hold no secret go that far ([`DEBUG_CRATES`]); every other stops at `info`. At `trace` the
+//!   AWS SDK prints whole requests and responses (the SAML assertion, the secret key, the session
+//!   token), and at `debug` the cookie store prints every `Set-Cookie` (the SSO cookies).
+//!   Rolecall's own crates log hosts, paths and sentences, never secrets, at every level.
 //! - every line is masked before it is written: values under names that hold secrets
 //!   (`Password=`, `<SessionToken>`, `MSISAuth…=`, …) and long runs that look like tokens become
 //!   `<redacted>`, and control characters (an IdP's text can carry ESC) are dropped. This is the
@@ -27,7 +28,24 @@ use tracing_subscriber::{Layer, Registry};
 pub const VARIABLE: &str = "ROLECALL_LOG";
 
 /// The lowest level other crates may log at, whatever `ROLECALL_LOG` says.
-pub const OTHER_CRATES_CAP: LevelFilter = LevelFilter::DEBUG;
+pub const OTHER_CRATES_CAP: LevelFilter = LevelFilter::INFO;
+
+/// Crates (target prefixes) whose `debug` lines say what happens on the network (hosts, TLS,
+/// retries, D-Bus errors) and print no body, header value or cookie: they may log at `debug`.
+/// Their `trace` lines are another matter (the SDK's carry whole requests and responses).
+pub const DEBUG_CRATES: &[&str] = &[
+    "aws_smithy",
+    "aws_sdk_sts",
+    "aws_runtime",
+    "reqwest",
+    "hyper",
+    "h2",
+    "rustls",
+    "zbus",
+    "tauri",
+    "tao",
+    "wry",
+];
 
 /// What a masked value is replaced with.
 pub const MASK: &str = "<redacted>";
@@ -62,10 +80,14 @@ fn env_filter(spec: Option<&str>, default: &str) -> EnvFilter {
 }
 
 /// Rolecall's crates (`rolecall`, `rolecall_core`, `rolecall_tray`, `rolecall_sim`) at any
-/// level; everything else at most [`OTHER_CRATES_CAP`].
+/// level, [`DEBUG_CRATES`] down to `debug`, everything else at most [`OTHER_CRATES_CAP`].
 fn caps() -> Targets {
-    Targets::new()
-        .with_default(OTHER_CRATES_CAP)
+    DEBUG_CRATES
+        .iter()
+        .fold(
+            Targets::new().with_default(OTHER_CRATES_CAP),
+            |targets, name| targets.with_target(*name, LevelFilter::DEBUG),
+        )
         .with_target("rolecall", LevelFilter::TRACE)
 }
 
@@ -321,6 +343,8 @@ mod tests {
                 tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "transmitting request SAMLAssertion=PHNhbWw");
                 tracing::trace!(target: "hyper_util::client", "trace from hyper");
                 tracing::trace!(target: "zbus::connection", "trace from zbus");
+                tracing::debug!(target: "cookie_store::cookie_store", "inserting Set-Cookie from cookie_store");
+                tracing::info!(target: "cookie_store::cookie_store", "info from cookie_store");
                 tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "beginning attempt #1");
                 tracing::trace!(target: "rolecall_core::idp", "a trace line of Rolecall's own");
             });
@@ -328,6 +352,13 @@ mod tests {
                 !text.contains("transmitting") && !text.contains("trace from"),
                 "{spec}: no other crate logs at trace: {text}"
             );
+            assert!(
+                !text.contains("Set-Cookie from"),
+                "{spec}: crates not known to be clean stop at info: {text}"
+            );
+            if spec.starts_with("trace") {
+                assert!(text.contains("info from cookie_store"), "{spec}: {text}");
+            }
             assert!(
                 text.contains("a trace line of Rolecall's own"),
                 "{spec}: Rolecall's own trace lines stay: {text}"

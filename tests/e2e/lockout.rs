@@ -1,7 +1,8 @@
 //! A stored password that the IdP refuses (the person changed it) is sent once, not on every
-//! AWS CLI call: the real `rolecall credential-process`, renewing by itself against the
-//! simulator with the password in a real Secret Service, stops after the first refusal and says
-//! how to fix it, until `rolecall password set` stores the right one.
+//! AWS CLI call: the real `rolecall credential-process`, renewing by itself or through the
+//! running tray app, against the simulator with the password in a real Secret Service, stops
+//! after the first refusal and says how to fix it, until `rolecall password set` stores the
+//! right one.
 
 use std::io::Write;
 use std::process::{Output, Stdio};
@@ -17,6 +18,9 @@ const CALLS: usize = 20;
 struct World {
     sandbox: Sandbox,
     env: Vec<(String, std::ffi::OsString)>,
+    /// Whether `credential-process` runs without the keyring's bus, so only the tray app can
+    /// renew.
+    callers_without_keyring: bool,
 }
 
 impl World {
@@ -27,7 +31,11 @@ impl World {
         command
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .envs(extra.iter().copied())
+            .envs(extra.iter().copied());
+        if self.callers_without_keyring && args.first() == Some(&"credential-process") {
+            command.env_remove("DBUS_SESSION_BUS_ADDRESS");
+        }
+        command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -78,19 +86,22 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_refused_stored_password_is_posted_once_in_twenty_credential_process_calls() {
+/// The simulator, and a sandbox with a real Secret Service where `rolecall` signed in to
+/// endpoint `corp` and wrote the profile `work`; then the password changed at the IdP (the
+/// keyring keeps the old one), the IdP's SSO session ended and `work` is about to expire.
+async fn after_a_password_change() -> (Sim, World, SecretService) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = Sim::start(listener, SimConfig::demo()).await.unwrap();
     let mut world = World {
         sandbox: Sandbox::new(),
         env: Vec::new(),
+        callers_without_keyring: false,
     };
     let service = tokio::task::block_in_place(|| SecretService::start(&world.sandbox, "pw"));
     world.env = service
         .env()
         .into_iter()
-        .map(|(key, value)| (key.to_owned(), value.into()))
+        .map(|(key, value)| (key.to_owned(), value))
         .collect();
     world.env.push((
         "AWS_ENDPOINT_URL_STS".to_owned(),
@@ -141,8 +152,6 @@ async fn a_refused_stored_password_is_posted_once_in_twenty_credential_process_c
         .await;
     assert!(login.status.success(), "{login:?}");
 
-    // The person changes the password at the IdP's side; the keyring keeps the old one, and
-    // the IdP's SSO session has ended.
     let changed = world
         .rolecall(
             &["password", "set", "--endpoint", "corp"],
@@ -153,8 +162,11 @@ async fn a_refused_stored_password_is_posted_once_in_twenty_credential_process_c
     assert!(changed.status.success(), "{changed:?}");
     sim.advance_clock(std::time::Duration::from_secs(9 * 60 * 60));
     world.expire_soon("work");
-    let before = sim.stats().form_posts;
+    (sim, world, service)
+}
 
+/// `CALLS` refused calls, each saying what happened and what to do.
+async fn refused_calls(world: &World) {
     for call in 0..CALLS {
         let refused = world
             .rolecall(&["credential-process", "--profile", "work"], "", &[])
@@ -168,12 +180,10 @@ async fn a_refused_stored_password_is_posted_once_in_twenty_credential_process_c
             "call {call} says what happened and what to do: {message}"
         );
     }
-    assert_eq!(
-        sim.stats().form_posts - before,
-        1,
-        "the IdP saw the old password once in {CALLS} calls"
-    );
+}
 
+/// `password set` with the right password, then one call that is served.
+async fn fixed(world: &World) {
     let fixed = world
         .rolecall(
             &["password", "set", "--endpoint", "corp"],
@@ -188,5 +198,60 @@ async fn a_refused_stored_password_is_posted_once_in_twenty_credential_process_c
     assert!(renewed.status.success(), "{renewed:?}");
     let json: serde_json::Value = serde_json::from_slice(&renewed.stdout).unwrap();
     assert_eq!(json["Version"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_stored_password_is_posted_once_in_twenty_credential_process_calls() {
+    let (sim, world, _service) = after_a_password_change().await;
+    let before = sim.stats().form_posts;
+    refused_calls(&world).await;
+    assert_eq!(
+        sim.stats().form_posts - before,
+        1,
+        "the IdP saw the old password once in {CALLS} calls"
+    );
+    fixed(&world).await;
     assert_eq!(sim.stats().form_posts - before, 2, "the new password, once");
+}
+
+/// The same through the running tray app: `credential-process` (without the keyring, so only
+/// the app can sign in) asks it over the credential socket, and the app's renewals heed the
+/// refusal too.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tray_app_also_posts_a_refused_password_once_for_twenty_callers() {
+    use rolecall_tests::{Desktop, Running, eventually};
+
+    let (sim, mut world, service) = after_a_password_change().await;
+    world.callers_without_keyring = true;
+    let desktop = Desktop::start();
+    let mut command = desktop.command(&world.sandbox, rolecall_binary());
+    command.envs(service.env()).envs(
+        world
+            .env
+            .iter()
+            .filter(|(key, _)| key == "AWS_ENDPOINT_URL_STS")
+            .map(|(k, v)| (k, v)),
+    );
+    let mut app = Running::spawn(&mut command);
+    let socket = world
+        .sandbox
+        .runtime_dir()
+        .join("rolecall")
+        .join("credentials.sock");
+    eventually(std::time::Duration::from_secs(90), || {
+        assert!(app.is_running(), "the app exited");
+        socket.exists().then_some(())
+    })
+    .expect("the app opens its credential socket");
+
+    let before = sim.stats().form_posts;
+    refused_calls(&world).await;
+    assert_eq!(
+        sim.stats().form_posts - before,
+        1,
+        "the IdP saw the old password once in {CALLS} calls through the app"
+    );
+    fixed(&world).await;
+    assert_eq!(sim.stats().form_posts - before, 2, "the new password, once");
+    assert!(app.is_running());
 }

@@ -12,6 +12,7 @@ mod engine;
 mod keyring;
 mod negotiate;
 mod ntlm;
+mod off_the_workers;
 mod refused_passwords;
 mod signin;
 mod sts;

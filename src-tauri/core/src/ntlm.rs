@@ -276,6 +276,16 @@ impl NtlmClient {
             time,
             &pairs,
         );
+        // The NT response echoes the server's TargetInfo behind a 16-bit length: one too long
+        // for it cannot be answered (a saturated length would send a broken message).
+        if u16::try_from(responses.nt.len()).is_err() {
+            return Err(NtlmError::BadChallenge {
+                detail: format!(
+                    "the TargetInfo makes an NT response of {} bytes, over 65,535",
+                    responses.nt.len()
+                ),
+            });
+        }
         let lm_response = if with_mic {
             vec![0u8; 24]
         } else {
@@ -738,6 +748,29 @@ mod tests {
         let err = client.authenticate(&oem).expect_err("OEM only");
         assert!(matches!(err, NtlmError::Unsupported { .. }), "{err:?}");
         assert!(client.authenticate(&good).is_err(), "a conversation ends");
+    }
+
+    #[test]
+    fn a_target_info_too_long_to_echo_is_refused_not_sent_with_a_wrong_length() {
+        let flags = CLIENT_FLAGS | NEGOTIATE_TARGET_INFO;
+        let mut client = spec_client();
+        client.negotiate().expect("type 1");
+        let long = challenge_message(flags, &[(1, vec![0x41; 65_000])]);
+        let message = client.authenticate(&long).expect("type 3");
+        assert_eq!(
+            field(message.expose(), 20).map(<[u8]>::len),
+            Some(16 + 28 + 4 + 65_000 + 8),
+            "the whole NT response, TargetInfo echoed"
+        );
+
+        // Near the most a challenge can carry, the echo no longer fits a 16-bit length.
+        let mut client = spec_client();
+        client.negotiate().expect("type 1");
+        let too_long = challenge_message(flags, &[(1, vec![0x41; 65_500])]);
+        let err = client
+            .authenticate(&too_long)
+            .expect_err("too long to answer");
+        assert!(matches!(err, NtlmError::BadChallenge { .. }), "{err:?}");
     }
 
     #[test]

@@ -586,6 +586,9 @@ async fn signing_out_asks_the_shell_to_forget_the_windows_session() {
         Notice::SignedOut {
             endpoint: "corp".to_owned()
         }
+    );
+}
+
 /// Use, All roles and the status, with IAM user keys in `[default]` and a hand-written profile
 /// that the template would name, and then a registry that no longer parses.
 #[tokio::test(flavor = "multi_thread")]

@@ -210,6 +210,28 @@ async fn a_refused_stored_password_is_posted_once_in_twenty_credential_process_c
         1,
         "the IdP saw the old password once in {CALLS} calls"
     );
+    // `rolecall login` without a typed password does not send the refused one either.
+    let login = world
+        .rolecall(
+            &[
+                "login",
+                "--endpoint",
+                "corp",
+                "--role",
+                "corp-prod/ReadOnly",
+                "--profile",
+                "work",
+            ],
+            "",
+            &[],
+        )
+        .await;
+    assert!(!login.status.success(), "{login:?}");
+    assert!(
+        text(&login.stderr).contains("refused the password Rolecall keeps"),
+        "{login:?}"
+    );
+    assert_eq!(sim.stats().form_posts - before, 1);
     fixed(&world).await;
     assert_eq!(sim.stats().form_posts - before, 2, "the new password, once");
 }

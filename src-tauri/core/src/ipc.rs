@@ -250,6 +250,8 @@ mod unix {
                 let stream = match listener.accept().await {
                     Ok((stream, _)) => stream,
                     Err(err) => {
+                        #[cfg(test)]
+                        tests::ACCEPT_ERRORS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         tracing::warn!("the credential socket could not accept a caller: {err}");
                         tokio::time::sleep(limits.accept_pause).await;
                         continue;
@@ -443,6 +445,9 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// How often the server's `accept` failed, in this process.
+    pub(super) static ACCEPT_ERRORS: AtomicUsize = AtomicUsize::new(0);
 
     /// Long enough for any machine; only a broken bound makes a test wait for it.
     const GUARD: Duration = Duration::from_secs(60);
@@ -870,5 +875,68 @@ mod tests {
             "at most {CAP} at once, saw {}",
             most.load(Ordering::SeqCst)
         );
+    }
+
+    const EMFILE_CHILD: &str = "ROLECALL_TEST_EMFILE_CHILD";
+    const EMFILE_TEST: &str = "ipc::tests::accept_errors_pause_instead_of_spinning";
+
+    /// Out of file descriptors, `accept` fails at once for as long as a caller waits: the
+    /// server pauses between tries instead of spinning. The limit is the process's, so the
+    /// test runs itself again in a child process.
+    #[test]
+    fn accept_errors_pause_instead_of_spinning() {
+        if std::env::var_os(EMFILE_CHILD).is_none() {
+            let output = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([EMFILE_TEST, "--exact", "--nocapture", "--test-threads=1"])
+                .env(EMFILE_CHILD, "1")
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(output.status.success(), "{output:?}");
+            let errors: usize = stdout
+                .lines()
+                .find_map(|line| line.split_once("accept errors: ").map(|(_, count)| count))
+                .unwrap_or_else(|| panic!("the child reports its count: {stdout}"))
+                .trim()
+                .parse()
+                .unwrap();
+            // One second with a 100 ms pause: about ten tries. A spinning loop makes thousands.
+            assert!(
+                (1..=50).contains(&errors),
+                "accept failed {errors} times in one second"
+            );
+            return;
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run").join("credentials.sock");
+        let limits = Limits {
+            accept_pause: Duration::from_millis(100),
+            ..Limits::default()
+        };
+        let _server = runtime
+            .block_on(serve_with(&path, answering(), limits))
+            .unwrap();
+        // A caller waits in the listen queue while no descriptor is left to accept it with.
+        let _caller = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        let mut hoard = Vec::new();
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        rustix::process::setrlimit(
+            rustix::process::Resource::Nofile,
+            rustix::process::Rlimit {
+                current: Some(256),
+                maximum: limit.maximum,
+            },
+        )
+        .unwrap();
+        while let Ok(file) = std::fs::File::open("/dev/null") {
+            hoard.push(file);
+        }
+        runtime.block_on(async { tokio::time::sleep(Duration::from_secs(1)).await });
+        println!("accept errors: {}", ACCEPT_ERRORS.load(Ordering::SeqCst));
+        drop(hoard);
     }
 }

@@ -241,8 +241,10 @@ async fn mark_off_thread(
     let secrets = Arc::clone(secrets);
     let marked = tokio::task::spawn_blocking(move || {
         refused.mark(&endpoint)?;
-        let now = secrets.get(&endpoint, SecretKind::Password).ok().flatten();
-        if now != sent {
+        // A keyring that cannot be read now keeps the mark: nothing is known to have changed.
+        if let Ok(now) = secrets.get(&endpoint, SecretKind::Password)
+            && now != sent
+        {
             refused.clear(&endpoint)?;
         }
         Ok::<_, std::io::Error>(())

@@ -227,3 +227,76 @@ async fn a_typed_password_is_always_tried_and_clears_the_refusal_only_when_it_is
         "the IdP took the stored password again"
     );
 }
+
+/// The person stores a new password while a renewal is posting the old one: the old one's
+/// refusal must not stick to the new one.
+#[derive(Debug)]
+struct ReplacedDuringSignIn {
+    reads: std::sync::atomic::AtomicUsize,
+    sso: MemoryStore,
+}
+
+impl SecretStore for ReplacedDuringSignIn {
+    fn get(
+        &self,
+        endpoint: &str,
+        kind: SecretKind,
+    ) -> Result<Option<Sensitive<String>>, rolecall_core::secrets::SecretsError> {
+        if kind != SecretKind::Password {
+            return self.sso.get(endpoint, kind);
+        }
+        let read = self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let password = if read == 0 {
+            "an-old-password"
+        } else {
+            DEMO_PASSWORD
+        };
+        Ok(Some(Sensitive::new(password.to_owned())))
+    }
+
+    fn set(
+        &self,
+        endpoint: &str,
+        kind: SecretKind,
+        value: &Sensitive<String>,
+    ) -> Result<(), rolecall_core::secrets::SecretsError> {
+        self.sso.set(endpoint, kind, value)
+    }
+
+    fn delete(
+        &self,
+        endpoint: &str,
+        kind: SecretKind,
+    ) -> Result<(), rolecall_core::secrets::SecretsError> {
+        self.sso.delete(endpoint, kind)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_replaced_while_the_old_one_was_refused_is_not_marked() {
+    let world = world("unused").await;
+    let secrets = Arc::new(ReplacedDuringSignIn {
+        reads: Default::default(),
+        sso: MemoryStore::new(),
+    });
+    let refused = world.refused();
+    let outcome = refused_passwords::sign_in(
+        SignIn {
+            endpoint: &world.endpoint,
+            password: None,
+            secrets: Arc::clone(&secrets) as Arc<dyn SecretStore>,
+            passcodes: &NoPasscodes,
+        },
+        &refused,
+    )
+    .await;
+    assert!(
+        matches!(outcome, Err(GuardedSignInError::PasswordRefused { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(world.sim.stats().form_posts, 1, "the old one was posted");
+    assert!(
+        !refused.is_refused("corp"),
+        "the new password is not blamed for the old one"
+    );
+}

@@ -9,7 +9,20 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::lines::{self, Document, FileKind, LineKind};
-use super::{AwsFilesError, FileChange};
+use super::{
+    ACCESS_KEY_ID, AwsFilesError, EXPIRATION, FileChange, LEGACY_SESSION_TOKEN, OUTPUT,
+    PRINCIPAL_ARN, REGION, SECRET_ACCESS_KEY, SESSION_TOKEN,
+};
+
+/// The keys Rolecall writes in a credentials file's profile.
+const MANAGED_CREDENTIAL_KEYS: [&str; 6] = [
+    ACCESS_KEY_ID,
+    SECRET_ACCESS_KEY,
+    SESSION_TOKEN,
+    LEGACY_SESSION_TOKEN,
+    EXPIRATION,
+    PRINCIPAL_ARN,
+];
 use crate::store::{self, FileLock, folder_of};
 
 /// How long the edit of one file may wait and retry; tests shorten these.
@@ -288,29 +301,42 @@ fn late_write(
 
 /// Whether `theirs`, a copy another program wrote over `read`, can stand for the whole file.
 /// A writer that truncates and rewrites in place (as `aws configure set` does) leaves a prefix
-/// of its new text while it is under way; such a prefix lacks the profiles and keys after its
-/// cut, or ends mid-line, or is shorter than the file was. Edits of values, new keys and new
-/// profiles pass. Deleting a profile or shortening a value does not, and is reported rather
-/// than guessed at.
+/// of its new text while it is under way: it is empty, or ends mid-line, or lacks the sections
+/// after its cut. A complete copy may still lack what Rolecall wrote since that program read
+/// the file (it wrote from an older copy), which Rolecall writes again at its next renewal. So
+/// every section of `read` must still be there with all its keys, except sections of
+/// temporary keys (credentials file) or of only `region`/`output` (config file), which may be
+/// missing. Deleting a profile by hand the same moment is reported rather than guessed at.
 pub(super) fn looks_complete(theirs: &[u8], read: &[u8], kind: FileKind) -> bool {
     let ends_a_line = |bytes: &[u8]| bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r'));
-    if theirs.len() < read.len() || (ends_a_line(read) && !ends_a_line(theirs)) {
+    if (!read.is_empty() && theirs.is_empty()) || (ends_a_line(read) && !ends_a_line(theirs)) {
         return false;
     }
-    let ours = shape(&Document::parse(read, kind));
-    let theirs = shape(&Document::parse(theirs, kind));
-    ours.iter().all(|(header, keys)| {
-        theirs
-            .get(header)
-            .is_some_and(|their_keys| keys.is_subset(their_keys))
-    })
+    let theirs = shape(&Document::parse(theirs, kind), kind);
+    shape(&Document::parse(read, kind), kind)
+        .into_iter()
+        .filter(|(_, section)| !section.renewable)
+        .all(|(header, section)| {
+            theirs
+                .get(&header)
+                .is_some_and(|their| section.keys.is_subset(&their.keys))
+        })
 }
 
-/// Each section header (trimmed; empty for keys above the first) with the keys under it.
-fn shape(doc: &Document<'_>) -> BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> {
-    let mut shape: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> = BTreeMap::new();
+/// What a section holds, for [`looks_complete`].
+#[derive(Debug, Default)]
+struct SectionShape {
+    keys: BTreeSet<Vec<u8>>,
+    /// Only keys Rolecall (or another tool) writes again on its own.
+    renewable: bool,
+}
+
+/// Each section header (trimmed; empty for keys above the first) with its keys.
+fn shape(doc: &Document<'_>, kind: FileKind) -> BTreeMap<Vec<u8>, SectionShape> {
+    let mut shape: BTreeMap<Vec<u8>, SectionShape> = BTreeMap::new();
+    let mut temporary: BTreeMap<Vec<u8>, (bool, bool)> = BTreeMap::new();
     let mut header: &[u8] = b"";
-    for line in &doc.lines {
+    for (index, line) in doc.lines.iter().enumerate() {
         match &line.kind {
             LineKind::Header => {
                 header = lines::trim(line.content);
@@ -320,10 +346,39 @@ fn shape(doc: &Document<'_>) -> BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> {
                 shape
                     .entry(header.to_vec())
                     .or_default()
+                    .keys
                     .insert(key.clone());
+                let (token, long_term) = temporary.entry(header.to_vec()).or_default();
+                let value = doc.value(index);
+                if (key == SESSION_TOKEN.as_bytes() || key == LEGACY_SESSION_TOKEN.as_bytes())
+                    && !value.is_empty()
+                {
+                    *token = true;
+                }
+                if key == ACCESS_KEY_ID.as_bytes() && value.starts_with(b"AKIA") {
+                    *long_term = true;
+                }
             }
             _ => {}
         }
+    }
+    for (header, section) in &mut shape {
+        let managed: &[&str] = match kind {
+            FileKind::Credentials => &MANAGED_CREDENTIAL_KEYS,
+            FileKind::Config => &[REGION, OUTPUT],
+        };
+        let only_managed = !section.keys.is_empty()
+            && section
+                .keys
+                .iter()
+                .all(|key| managed.iter().any(|m| m.as_bytes() == key.as_slice()));
+        let temporary_keys = match kind {
+            FileKind::Credentials => temporary
+                .get(header)
+                .is_some_and(|&(token, long_term)| token && !long_term),
+            FileKind::Config => true,
+        };
+        section.renewable = !header.is_empty() && only_managed && temporary_keys;
     }
     shape
 }

@@ -1755,6 +1755,23 @@ fn a_partial_copy_does_not_look_complete() {
     }
     let edited = THREE_PROFILES.replace("eu-west-2", "eu-central-1");
     assert!(disk::looks_complete(edited.as_bytes(), read, kind));
+    assert!(!disk::looks_complete(b"", read, kind), "an emptied file");
+    // Written from a copy read before Rolecall's last write: only Rolecall's session is
+    // missing, which Rolecall writes again; a hand-written profile must all be there.
+    let ours = "[one]\nx = 1\n\n[rolecall]\naws_access_key_id = ASIAOURS\n\
+                aws_secret_access_key = s\naws_session_token = t\n";
+    assert!(disk::looks_complete(
+        b"[one]\nx = 1\ny = 2\n",
+        ours.as_bytes(),
+        kind
+    ));
+    let handmade = "[one]\nx = 1\n\n[keys]\naws_access_key_id = AKIAMINE\n\
+                    aws_secret_access_key = s\n";
+    assert!(!disk::looks_complete(
+        b"[one]\nx = 1\n",
+        handmade.as_bytes(),
+        kind
+    ));
     let dropped = THREE_PROFILES.replace("[two]\nregion = eu-west-2\n\n", "");
     let padded = format!("{dropped}# {}\n", "-".repeat(60));
     assert!(

@@ -67,3 +67,54 @@ fn paths_without_home_says_what_to_do() {
         "the message should say what to set: {stderr}"
     );
 }
+
+/// `endpoint add --trust-host` lists the other hosts that may get the endpoint's secrets: kept
+/// as host names in the settings file, shown by `endpoint list`, and anything else is refused.
+#[test]
+fn endpoint_add_keeps_the_hosts_the_person_trusts() {
+    let sandbox = Sandbox::new();
+    let run = |args: &[&str]| {
+        sandbox
+            .command(rolecall_binary())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let added = run(&[
+        "endpoint",
+        "add",
+        "corp",
+        "--url",
+        "sts.corp.example",
+        "--trust-host",
+        "Login.Corp.Example",
+        "--trust-host",
+        "10.0.0.7",
+    ]);
+    assert!(added.status.success(), "{added:?}");
+    let settings = std::fs::read_to_string(sandbox.config_dir().join("settings.toml")).unwrap();
+    assert!(
+        settings.contains(r#"trusted_hosts = ["login.corp.example", "10.0.0.7"]"#),
+        "{settings}"
+    );
+    let listed = run(&["endpoint", "list"]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("also trusts login.corp.example, 10.0.0.7"),
+        "{text}"
+    );
+
+    let refused = run(&[
+        "endpoint",
+        "add",
+        "lab",
+        "--url",
+        "sts.lab.example",
+        "--trust-host",
+        "https://evil.example/",
+    ]);
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{message}");
+    assert!(message.contains("is not a host name"), "{message}");
+}

@@ -16,7 +16,7 @@
 
 pub mod page;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -53,9 +53,10 @@ const MAX_NTLM_ROUNDS: u32 = 3;
 const NTLM_LEG_PAUSE: Duration = Duration::from_millis(20);
 /// Wrong passcodes Rolecall lets a person retry before giving up.
 const MAX_PASSCODE_TRIES: u32 = 3;
-/// How long one whole sign-in may take: every page, redirect and integrated-auth leg. A person
-/// typing a passcode fits in it; a tarpitting IdP does not hold the profile (and every AWS CLI
-/// call waiting on it) for longer.
+/// How long the IdP may take to answer one whole sign-in, all its pages, redirects and
+/// integrated-auth legs together. A slow or tarpitting IdP then holds the profile (and every
+/// AWS CLI call waiting on it) no longer; the time a person takes to type a passcode does not
+/// count.
 pub const SIGN_IN_DEADLINE: Duration = Duration::from_secs(90);
 /// Pages at least this large are read off the async workers: the classifier is linear, but an
 /// 8 MiB page still takes a while.
@@ -180,41 +181,24 @@ pub async fn sign_in(request: SignIn<'_>) -> Result<Outcome, SignInError> {
     sign_in_within(request, SIGN_IN_DEADLINE).await
 }
 
-/// [`sign_in`] with another deadline. When it passes, the error names what Rolecall was still
-/// waiting for.
+/// [`sign_in`] with another deadline for the IdP's answers. When it passes, the error names the
+/// request that was still waiting.
 pub async fn sign_in_within(
     request: SignIn<'_>,
     deadline: Duration,
 ) -> Result<Outcome, SignInError> {
-    let endpoint = request.endpoint.name.clone();
-    let progress = Mutex::new(Waiting::Keyring);
-    match tokio::time::timeout(deadline, sign_in_steps(request, &progress)).await {
-        Ok(result) => result,
-        Err(_) => Err(SignInError::Deadline {
-            endpoint,
-            seconds: deadline.as_secs_f64(),
-            waiting: progress
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .to_string(),
-        }),
-    }
+    let mut budget = Budget {
+        deadline,
+        left: deadline,
+    };
+    sign_in_steps(request, &mut budget).await
 }
 
-/// What a sign-in is waiting for, for the deadline's message.
-#[derive(Debug, Clone)]
-enum Waiting {
-    Keyring,
-    Answer { url: String, to: Step },
-}
-
-impl std::fmt::Display for Waiting {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Waiting::Keyring => f.write_str("reading the keyring"),
-            Waiting::Answer { url, to } => write!(f, "waiting for {url} to answer {to}"),
-        }
-    }
+/// The IdP's time left in one sign-in.
+#[derive(Debug)]
+struct Budget {
+    deadline: Duration,
+    left: Duration,
 }
 
 /// Which request of the conversation is under way.
@@ -241,10 +225,7 @@ impl std::fmt::Display for Step {
     }
 }
 
-async fn sign_in_steps(
-    request: SignIn<'_>,
-    progress: &Mutex<Waiting>,
-) -> Result<Outcome, SignInError> {
+async fn sign_in_steps(request: SignIn<'_>, budget: &mut Budget) -> Result<Outcome, SignInError> {
     let endpoint = request.endpoint;
     if endpoint.method == SignInMethod::Webview {
         return Ok(Outcome::NeedsPerson {
@@ -283,7 +264,6 @@ async fn sign_in_steps(
             Attempt::Password => FORMS_USER_AGENT,
         };
         if attempt.uses_password() && password.is_none() {
-            *progress.lock().unwrap_or_else(PoisonError::into_inner) = Waiting::Keyring;
             match read_secret(&request.secrets, &endpoint.name, SecretKind::Password).await {
                 Ok(stored) => password = stored,
                 // Without a keyring there is no stored password; the message says both.
@@ -294,7 +274,7 @@ async fn sign_in_steps(
         let session = network.session_with_jar(user_agent, Arc::clone(&jar))?;
         let mut conversation = Conversation {
             endpoint,
-            progress,
+            budget: &mut *budget,
             session: &session,
             attempt: *attempt,
             password: password.as_ref(),
@@ -459,7 +439,7 @@ impl Attempt {
 /// One pass through the IdP's pages.
 struct Conversation<'a> {
     endpoint: &'a Endpoint,
-    progress: &'a Mutex<Waiting>,
+    budget: &'a mut Budget,
     session: &'a Session,
     attempt: Attempt,
     password: Option<&'a Sensitive<String>>,
@@ -946,10 +926,6 @@ impl<'a> Conversation<'a> {
                     endpoint_host: host_of(&self.endpoint.url),
                 });
             }
-            *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = Waiting::Answer {
-                url: redact(&request.url),
-                to: request.step,
-            };
             let mut builder = self
                 .session
                 .client
@@ -964,10 +940,15 @@ impl<'a> Conversation<'a> {
             if let Some(authorization) = &request.authorization {
                 builder = builder.header(AUTHORIZATION, authorization.expose().as_str());
             }
-            let response = builder
-                .send()
-                .await
-                .map_err(|err| request_error(&request.url, &err))?;
+            let url = request.url.clone();
+            let response = self
+                .within(&request, async move {
+                    builder
+                        .send()
+                        .await
+                        .map_err(|err| request_error(&url, &err))
+                })
+                .await?;
             let status = response.status();
             if status.is_redirection()
                 && let Some(location) = response.headers().get(LOCATION)
@@ -1007,7 +988,7 @@ impl<'a> Conversation<'a> {
             }
             let url = response.url().clone();
             let headers = response.headers().clone();
-            let body = read_body(response, &url).await?;
+            let body = self.within(&request, read_body(response, &url)).await?;
             return Ok(Fetched {
                 url,
                 status,
@@ -1017,6 +998,26 @@ impl<'a> Conversation<'a> {
         }
         Err(SignInError::TooManyPages {
             host: host_of(&request.url),
+        })
+    }
+}
+
+impl Conversation<'_> {
+    /// Runs `work` (a request, or reading its answer) within the IdP's time left.
+    async fn within<T>(
+        &mut self,
+        request: &Request,
+        work: impl Future<Output = Result<T, SignInError>>,
+    ) -> Result<T, SignInError> {
+        let started = tokio::time::Instant::now();
+        let done = tokio::time::timeout(self.budget.left, work).await;
+        self.budget.left = self.budget.left.saturating_sub(started.elapsed());
+        done.unwrap_or_else(|_| {
+            Err(SignInError::Deadline {
+                endpoint: self.endpoint.name.clone(),
+                seconds: self.budget.deadline.as_secs_f64(),
+                waiting: format!("{} to answer {}", redact(&request.url), request.step),
+            })
         })
     }
 }
@@ -1309,9 +1310,10 @@ pub enum SignInError {
     },
 
     #[error(
-        "The sign-in to endpoint \"{endpoint}\" did not finish within {seconds} seconds: \
-         Rolecall was still {waiting}. Try again later; if it keeps happening, check the \
-         endpoint URL, your network and proxy, or sign in with the Webview method."
+        "The identity provider of endpoint \"{endpoint}\" took more than {seconds} seconds in \
+         all to answer the sign-in: Rolecall was still waiting for {waiting}. Try again later; \
+         if it keeps happening, check the endpoint URL, your network and proxy, or sign in with \
+         the Webview method."
     )]
     Deadline {
         endpoint: String,

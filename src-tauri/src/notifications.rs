@@ -93,21 +93,6 @@ async fn show(app: &AppHandle, notice: &Notice, engine: &Engine, waiting: Arc<Se
             Ok(url) => crate::signin_window::open_silently(app, engine.clone(), endpoint, url),
             Err(err) => tracing::warn!("no silent sign-in for {endpoint:?}: {err}"),
         },
-        Notice::SignedOut { endpoint } => {
-            let app = app.clone();
-            let endpoint = endpoint.clone();
-            tauri::async_runtime::spawn(async move {
-                let forgot = crate::signin_window::forget(
-                    &app,
-                    &endpoint,
-                    crate::signin_window::Forget::Session,
-                )
-                .await;
-                if let Err(err) = forgot {
-                    failure("Could not end the sign-in window's session", &err);
-                }
-            });
-        }
         Notice::RenewalFailed { endpoint, message } => {
             failure(
                 &format!("Could not renew the profiles of \"{endpoint}\""),

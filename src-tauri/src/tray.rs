@@ -436,6 +436,14 @@ fn dispatch(app: &AppHandle, id: MenuId) {
     };
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
+        // The sign-in window's cookies would sign in again without anyone: they go first, so
+        // a Sign in right after the menu says "signed out" meets the IdP's login page.
+        if let Action::SignOut { endpoint } = &action
+            && let Err(err) =
+                signin_window::forget(&app, endpoint, signin_window::Forget::Session).await
+        {
+            notifications::failure("Could not end the sign-in window's session", &err);
+        }
         match engine.act(action).await {
             Ok(()) => {}
             // The person is at the screen (they chose this): the IdP's own pages take over, in

@@ -206,6 +206,33 @@ impl Session<'_> {
         self.post("/execute/sync", json!({"script": script, "args": []}))
     }
 
+    fn execute_async(&self, script: &str) -> Value {
+        self.post("/execute/async", json!({"script": script, "args": []}))
+    }
+
+    /// The visible text of the element `css` selects.
+    fn text(&self, css: &str) -> String {
+        let element = self.find(css);
+        self.get(&format!("/element/{element}/text"))
+            .ok()
+            .and_then(|text| text.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    fn url(&self) -> Option<String> {
+        self.get("/url").ok()?.as_str().map(str::to_owned)
+    }
+
+    /// Asks the window to go to `url`, as a link would; the answer does not matter, where the
+    /// window is afterwards does.
+    fn navigate(&self, url: &str) {
+        let _ = self.driver.try_send(
+            reqwest::Method::POST,
+            &format!("/session/{}/url", self.id),
+            Some(json!({ "url": url })),
+        );
+    }
+
     /// A PNG of the current window, written to `path`: a test artifact, so a failure to take
     /// it is reported, not fatal (WebKitWebDriver's screenshots hang now and then under load).
     fn screenshot(&self, path: &Path) {
@@ -333,7 +360,6 @@ async fn signing_in_in_the_webview_window_takes_the_saml_response_and_lists_the_
                 (!session.window_handles().contains(&handle)).then_some(())
             })
             .expect("the window closes once the SAML response is taken");
-            drop(session);
 
             let account = eventually(LIMIT, || {
                 labels(desktop.submenu(&item, &["corp"]))
@@ -398,24 +424,36 @@ async fn signing_in_in_the_webview_window_takes_the_saml_response_and_lists_the_
             })
             .expect("the hidden window's silent sign-in renews the profile");
 
-            // The IdP's SSO cookie stayed in the endpoint's own webview folder: the next
-            // sign-in needs nobody (here nothing drives the window).
+            // The IdP's SSO cookie is kept in the endpoint's own webview folder.
             assert!(
                 sandbox.config_dir().join("webview/corp").is_dir(),
                 "the endpoint has its own webview data folder"
             );
+            // Sign out ends the IdP session of the window too: the next sign-in is not
+            // silent, the IdP's login page asks for the person again.
             desktop.click_path(&item, &["corp", "Sign out"]);
             eventually(LIMIT, || {
                 (labels(desktop.submenu(&item, &["corp"])) == ["Sign in"]).then_some(())
             })
             .expect("signed out");
             desktop.click_path(&item, &["corp", "Sign in"]);
-            eventually(LIMIT, || {
-                labels(desktop.submenu(&item, &["corp"]))
-                    .contains(&"Signed in as bob@corp.example".to_owned())
-                    .then_some(())
+            let again = eventually(LIMIT, || {
+                session.window_handles().into_iter().find(|handle| {
+                    session.switch_to(handle);
+                    session.title().as_deref() == Some("Sign In")
+                })
             })
-            .expect("the second sign-in is silent, through the IdP's SSO cookie");
+            .expect("after Sign out, the IdP asks for the person again");
+            session.switch_to(&again);
+            session.find("#userNameInput");
+            assert!(
+                !labels(desktop.submenu(&item, &["corp"]))
+                    .iter()
+                    .any(|label| label.starts_with("Signed in as ")),
+                "{:?}",
+                labels(desktop.submenu(&item, &["corp"]))
+            );
+            drop(session);
             desktop.click(&item, "Quit Rolecall");
         });
         let _ = std::io::stderr().flush();
@@ -805,6 +843,330 @@ async fn a_third_party_idp_in_the_window_simplesamlphp_posting_to_aws() {
             "nothing but Rolecall's alias lookup tried to leave the machine: {left:?}"
         );
         let _ = std::io::stderr().flush();
+    });
+    work.await.unwrap();
+}
+
+/// What a page of the flow would hand over: a SAML response of the simulator for `user`, got
+/// with the forms method.
+async fn saml_response_of(sim: &Sim, user: &str, passcode: &str) -> String {
+    use rolecall_core::idp::{self, Outcome, PasscodePrompt, PasscodeSource, SignIn};
+    use rolecall_core::secrets::{MemoryStore, Sensitive};
+    use rolecall_core::settings::{Endpoint, SignInMethod};
+    struct Passcode(String);
+    impl PasscodeSource for Passcode {
+        fn passcode(&self, _: &PasscodePrompt) -> Option<Sensitive<String>> {
+            Some(Sensitive::new(self.0.clone()))
+        }
+    }
+    let mut endpoint = Endpoint::new("sim", sim.sign_on_url().as_str()).unwrap();
+    endpoint.method = SignInMethod::Forms;
+    endpoint.username = Some(user.to_owned());
+    let outcome = idp::sign_in(SignIn {
+        endpoint: &endpoint,
+        password: Some(Sensitive::new(DEMO_PASSWORD.to_owned())),
+        secrets: std::sync::Arc::new(MemoryStore::new()),
+        passcodes: &Passcode(passcode.to_owned()),
+    })
+    .await
+    .unwrap();
+    match outcome {
+        Outcome::SignedIn(signed_in) => signed_in.assertion.raw.expose().clone(),
+        other => panic!("{user} signs in: {other:?}"),
+    }
+}
+
+/// A few fixed pages over plain HTTP on one loopback address.
+struct Pages {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Pages {
+    fn listen(ip: &str) -> std::net::TcpListener {
+        let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        listener
+    }
+
+    fn serve(listener: std::net::TcpListener, pages: Vec<(&'static str, String)>) -> Self {
+        use std::io::{BufRead, BufReader};
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::<std::sync::atomic::AtomicBool>::default();
+        let thread = {
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok((mut stream, _)) = listener.accept() else {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    };
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut request_line = String::new();
+                    let mut reader = BufReader::new(&stream);
+                    let _ = reader.read_line(&mut request_line);
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
+                        line.clear();
+                    }
+                    let path = request_line.split(' ').nth(1).unwrap_or_default();
+                    let response = match pages.iter().find(|(at, _)| *at == path) {
+                        Some((_, body)) => format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
+                             Cache-Control: no-store\r\nContent-Length: {}\r\n\
+                             Connection: close\r\n\r\n{body}",
+                            body.len()
+                        ),
+                        None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\
+                                 Connection: close\r\n\r\n"
+                            .to_owned(),
+                    };
+                    let _ = stream.write_all(response.as_bytes());
+                }
+            })
+        };
+        Self {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A page of the flow embeds a frame of another origin (`127.0.0.2`), which tries to slip
+/// bob's genuine response in for alice's: it submits a form with it, and it navigates to a
+/// made-up sentinel claiming to be the IdP's top page. Both are ignored: the window stays,
+/// the IdP's own page then hands over alice's response, and alice is signed in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_response_from_a_cross_origin_frame_is_ignored() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Sim::start(listener, SimConfig::demo()).await.unwrap();
+    let sts = sim.sts_url().to_string();
+    let aws = sim.signin_saml_url().to_string();
+    let alice = saml_response_of(&sim, "alice", "").await;
+    let bob = saml_response_of(&sim, "bob", "123456").await;
+    let runtime = tokio::runtime::Handle::current();
+
+    let idp_listener = Pages::listen("127.0.0.1");
+    let frame_listener = Pages::listen("127.0.0.2");
+    let idp_origin = format!(
+        "http://127.0.0.1:{}",
+        idp_listener.local_addr().unwrap().port()
+    );
+    let frame_origin = format!(
+        "http://127.0.0.2:{}",
+        frame_listener.local_addr().unwrap().port()
+    );
+    let start = format!(
+        r#"<!doctype html><title>Corp sign-in</title>
+<p id="state">waiting</p>
+<iframe src="{frame_origin}/frame"></iframe>
+<form method="post" action="{aws}"><input type="hidden" name="SAMLResponse" value="{alice}">
+<button id="continue" type="submit">Continue</button></form>
+<script>
+window.addEventListener('message', function (event) {{
+  if (event.data === 'forged') {{ document.getElementById('state').textContent = 'forged'; }}
+}});
+</script>"#
+    );
+    let forged_sentinel = format!(
+        "https://rolecall-capture.invalid/?key=00112233445566778899aabbccddeeff&origin={}&SAMLResponse={}&action={}",
+        urlencode(&idp_origin),
+        urlencode(&bob),
+        urlencode(&aws)
+    );
+    let frame = format!(
+        r#"<!doctype html><title>Widget</title>
+<form id="f" method="post" action="{aws}"><input type="hidden" name="SAMLResponse" value="{bob}"></form>
+<script>
+document.getElementById('f').submit();
+window.location.replace('{forged_sentinel}');
+parent.postMessage('forged', '*');
+</script>"#
+    );
+    let _idp = Pages::serve(idp_listener, vec![("/start", start)]);
+    let _frame = Pages::serve(frame_listener, vec![("/frame", frame)]);
+
+    let work = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new();
+        let desktop = Desktop::start();
+        let url = format!("{idp_origin}/start");
+        let output = desktop
+            .command(&sandbox, rolecall_binary())
+            .args([
+                "endpoint", "add", "corp", "--url", &url, "--auth", "webview",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "rolecall endpoint add: {output:?}");
+        let application = rolecall_binary().with_file_name("rolecall-tray");
+        let (_driver_process, driver) = start_driver(
+            &desktop,
+            &sandbox,
+            runtime,
+            &[("AWS_ENDPOINT_URL_STS", &sts)],
+        );
+
+        std::thread::scope(|scope| {
+            let session = scope.spawn(|| driver.new_session(&application));
+            let pid = eventually(LIMIT, || app_pid(&desktop, &application))
+                .expect("WebKitWebDriver starts rolecall-tray");
+            let item: TrayItem =
+                eventually(LIMIT, || desktop.tray_item_of(pid)).expect("the tray item appears");
+            desktop.click_path(&item, &["corp", "Sign in"]);
+            let session = session.join().expect("the WebDriver session starts");
+            let handle = eventually(LIMIT, || {
+                session.window_handles().into_iter().find(|handle| {
+                    session.switch_to(handle);
+                    session.title().as_deref() == Some("Corp sign-in")
+                })
+            })
+            .expect("the sign-in window shows the IdP's page");
+            session.switch_to(&handle);
+            eventually(LIMIT, || (session.text("#state") == "forged").then_some(()))
+                .expect("the frame made its attempts");
+            assert!(
+                session.window_handles().contains(&handle),
+                "the window is still there: nothing was taken from the frame"
+            );
+            assert!(
+                !labels(desktop.submenu(&item, &["corp"]))
+                    .iter()
+                    .any(|label| label.starts_with("Signed in as ")),
+                "{:?}",
+                labels(desktop.submenu(&item, &["corp"]))
+            );
+
+            session.click("#continue");
+            eventually(LIMIT, || {
+                (!session.window_handles().contains(&handle)).then_some(())
+            })
+            .expect("the IdP's own page hands over the response");
+            let signed_in = eventually(LIMIT, || {
+                labels(desktop.submenu(&item, &["corp"]))
+                    .into_iter()
+                    .find(|label| label.starts_with("Signed in as "))
+            })
+            .expect("signed in");
+            assert_eq!(signed_in, "Signed in as alice@corp.example", "not bob");
+            let settings =
+                std::fs::read_to_string(sandbox.config_dir().join("settings.toml")).unwrap();
+            assert!(
+                settings.contains("issuer = "),
+                "the IdP's issuer is pinned: {settings}"
+            );
+            drop(session);
+            desktop.click(&item, "Quit Rolecall");
+        });
+    });
+    work.await.unwrap();
+}
+
+fn urlencode(text: &str) -> String {
+    let mut url = reqwest::Url::parse("https://x.invalid/").unwrap();
+    url.query_pairs_mut().append_pair("v", text);
+    url.query().unwrap().trim_start_matches("v=").to_owned()
+}
+
+/// An IdP page is not the app: the app's own pages, files, `data:` and plain `http` never
+/// load in the sign-in window, and the app's commands refuse a page there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_in_the_sign_in_window_cannot_call_the_app_or_open_its_pages() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Sim::start(listener, SimConfig::demo()).await.unwrap();
+    let url = sim.sign_on_url().to_string();
+    let sts = sim.sts_url().to_string();
+    let runtime = tokio::runtime::Handle::current();
+
+    let work = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new();
+        let desktop = Desktop::start();
+        let output = desktop
+            .command(&sandbox, rolecall_binary())
+            .args([
+                "endpoint", "add", "corp", "--url", &url, "--auth", "webview",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "rolecall endpoint add: {output:?}");
+        let application = rolecall_binary().with_file_name("rolecall-tray");
+        let (_driver_process, driver) = start_driver(
+            &desktop,
+            &sandbox,
+            runtime,
+            &[("AWS_ENDPOINT_URL_STS", &sts)],
+        );
+
+        std::thread::scope(|scope| {
+            let session = scope.spawn(|| driver.new_session(&application));
+            let pid = eventually(LIMIT, || app_pid(&desktop, &application))
+                .expect("WebKitWebDriver starts rolecall-tray");
+            let item: TrayItem =
+                eventually(LIMIT, || desktop.tray_item_of(pid)).expect("the tray item appears");
+            desktop.click_path(&item, &["corp", "Sign in"]);
+            let session = session.join().expect("the WebDriver session starts");
+            let handle = eventually(LIMIT, || {
+                session.window_handles().into_iter().find(|handle| {
+                    session.switch_to(handle);
+                    session.title().as_deref() == Some("Sign In")
+                })
+            })
+            .expect("the sign-in window shows the IdP's login page");
+            session.switch_to(&handle);
+            session.find("#userNameInput");
+
+            // This script stands in for a hostile IdP page: the one use of script here that a
+            // person's IdP would not run. It calls an app command as the settings window does.
+            let answer = session.execute_async(
+                "const done = arguments[arguments.length - 1];
+                 const ipc = window.__TAURI_INTERNALS__;
+                 if (!ipc || typeof ipc.invoke !== 'function') { done('no IPC'); return; }
+                 ipc.invoke('settings_view').then(
+                   (view) => done('answered: ' + JSON.stringify(view)),
+                   (error) => done('refused: ' + String(error)));",
+            );
+            let answer = answer.as_str().unwrap_or_default().to_owned();
+            assert!(
+                answer.starts_with("refused: ") || answer == "no IPC",
+                "an IdP page must not get the settings: {answer}"
+            );
+
+            // A refused navigation never loads: the driver waits for a page this long.
+            session.post("/timeouts", json!({ "pageLoad": 3000 }));
+            let idp_page = session.url().unwrap();
+            for target in [
+                "tauri://localhost/index.html",
+                "http://tauri.localhost/index.html",
+                "file:///etc/hostname",
+                "data:text/html,<title>data</title>",
+                "http://sts.corp.example/adfs/ls/",
+            ] {
+                session.navigate(target);
+                assert_eq!(
+                    session.title().as_deref(),
+                    Some("Sign In"),
+                    "{target} must not load in the sign-in window"
+                );
+                assert_eq!(
+                    session.url().as_deref(),
+                    Some(idp_page.as_str()),
+                    "{target}"
+                );
+            }
+            drop(session);
+            desktop.click(&item, "Quit Rolecall");
+        });
     });
     work.await.unwrap();
 }

@@ -109,11 +109,6 @@ pub enum Notice {
         endpoint: String,
         url: String,
     },
-    /// The person signed out of the endpoint: the shell clears the sign-in window's cookies
-    /// and cache for it, so its IdP session ends too.
-    SignedOut {
-        endpoint: String,
-    },
 }
 
 /// One snapshot of everything the tray shows.
@@ -553,10 +548,6 @@ impl Engine {
             state.phases.insert(name.to_owned(), Phase::SignedOut);
         }
         idp::sign_out(&endpoint, Arc::clone(&self.shared.config.secrets)).await?;
-        // The sign-in window's cookies would sign in again without anyone: they go too.
-        let _ = self.shared.notices.send(Notice::SignedOut {
-            endpoint: name.to_owned(),
-        });
         Ok(())
     }
 

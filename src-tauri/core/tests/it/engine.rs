@@ -562,33 +562,6 @@ async fn the_first_window_response_pins_its_issuer_and_another_issuer_is_refused
     );
 }
 
-/// Signing out tells the shell to clear the sign-in window's cookies for the endpoint.
-#[tokio::test(flavor = "multi_thread")]
-async fn signing_out_asks_the_shell_to_forget_the_windows_session() {
-    let mut world = world().await;
-    world
-        .engine
-        .act(Action::SignIn {
-            endpoint: "corp".to_owned(),
-        })
-        .await
-        .unwrap();
-    world
-        .engine
-        .act(Action::SignOut {
-            endpoint: "corp".to_owned(),
-        })
-        .await
-        .unwrap();
-    let notice = world.notices.try_recv().unwrap();
-    assert_eq!(
-        notice,
-        Notice::SignedOut {
-            endpoint: "corp".to_owned()
-        }
-    );
-}
-
 /// Use, All roles and the status, with IAM user keys in `[default]` and a hand-written profile
 /// that the template would name, and then a registry that no longer parses.
 #[tokio::test(flavor = "multi_thread")]

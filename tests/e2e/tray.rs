@@ -158,3 +158,29 @@ fn start_at_login_writes_and_removes_the_autostart_entry() {
     desktop.click(&item, "Quit Rolecall");
     assert!(app.wait_for_exit(EXIT_LIMIT).is_some());
 }
+
+/// A registry that no longer parses is named in the menu, and left as it was.
+#[test]
+fn a_corrupt_registry_shows_in_the_menu() {
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::new();
+    let registry = sandbox.config_dir().join("profiles.json");
+    std::fs::create_dir_all(sandbox.config_dir()).unwrap();
+    std::fs::write(&registry, "{\"work\": ").unwrap();
+    let (mut app, item) = start_app(&desktop, &sandbox);
+
+    let labels = labels(&desktop, &item);
+    let problem = labels
+        .iter()
+        .find(|label| label.starts_with('⚠'))
+        .unwrap_or_else(|| panic!("no problem line in {labels:?}"));
+    assert!(
+        problem.contains(&registry.display().to_string()) && problem.contains("move it away"),
+        "{problem}"
+    );
+    assert_eq!(std::fs::read(&registry).unwrap(), b"{\"work\": ");
+
+    desktop.click(&item, "Quit Rolecall");
+    app.wait_for_exit(EXIT_LIMIT)
+        .expect("Quit should end the app");
+}

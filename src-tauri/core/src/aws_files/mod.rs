@@ -18,6 +18,9 @@
 
 mod disk;
 mod edit;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod lines;
 
 #[cfg(test)]

@@ -431,6 +431,12 @@ async fn signing_in_in_the_webview_window_takes_the_saml_response_and_lists_the_
             );
             // Sign out ends the IdP session of the window too: the next sign-in is not
             // silent, the IdP's login page asks for the person again.
+            eventually(LIMIT, || {
+                labels(desktop.submenu(&item, &["corp"]))
+                    .contains(&"Sign out".to_owned())
+                    .then_some(())
+            })
+            .expect("the menu offers Sign out");
             desktop.click_path(&item, &["corp", "Sign out"]);
             eventually(LIMIT, || {
                 (labels(desktop.submenu(&item, &["corp"])) == ["Sign in"]).then_some(())
@@ -1042,6 +1048,25 @@ parent.postMessage('forged', '*');
             drop(session);
             desktop.click(&item, "Quit Rolecall");
         });
+        // Removing the endpoint deletes the sign-in window's data with the IdP's cookies.
+        let data = sandbox.config_dir().join("webview/corp");
+        assert!(
+            data.is_dir(),
+            "the window kept its data in {}",
+            data.display()
+        );
+        let output = desktop
+            .command(&sandbox, rolecall_binary())
+            .args(["endpoint", "remove", "corp"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        // This desktop has no keyring, so the command says the secrets stay; the folder goes.
+        assert!(
+            !data.exists(),
+            "removing the endpoint deletes {}: {output:?}",
+            data.display()
+        );
     });
     work.await.unwrap();
 }

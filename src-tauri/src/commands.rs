@@ -161,11 +161,9 @@ pub async fn save_endpoint(
         .map(PathBuf::from);
     // The pin stays with the endpoint through an edit of the same IdP, unless the person
     // forgets it.
-    endpoint.issuer = original
-        .as_deref()
-        .and_then(|name| settings.endpoint(name))
-        .filter(|old| !form.forget_issuer && old.url == endpoint.url)
-        .and_then(|old| old.issuer.clone());
+    if let Some(previous) = original.as_deref().and_then(|name| settings.endpoint(name)) {
+        endpoint.keep_issuer_of(previous, form.forget_issuer);
+    }
     match &original {
         Some(name) => settings.update_endpoint(name, endpoint.clone()),
         None => settings.add_endpoint(endpoint.clone()),

@@ -169,16 +169,13 @@ pub async fn save_endpoint(
     let forget_issuer = form.forget_issuer;
     Settings::update(&engine.config().paths, |settings| {
         let mut endpoint = endpoint.clone();
-        let previous = original.as_deref().and_then(|name| settings.endpoint(name));
-        // The window does not edit the trusted hosts: keep the ones the file lists.
-        if let Some(previous) = previous {
+        if let Some(previous) = original.as_deref().and_then(|name| settings.endpoint(name)) {
+            // The window does not edit the trusted hosts: keep the ones the file lists.
             endpoint.trusted_hosts = previous.trusted_hosts.clone();
+            // The pin stays with the endpoint through an edit of the same IdP, unless the
+            // person forgets it.
+            endpoint.keep_issuer_of(previous, forget_issuer);
         }
-        // The pin stays with the endpoint through an edit of the same IdP, unless the person
-        // forgets it.
-        endpoint.issuer = previous
-            .filter(|old| !forget_issuer && old.url == endpoint.url)
-            .and_then(|old| old.issuer.clone());
         match &original {
             Some(name) => settings.update_endpoint(name, endpoint),
             None => settings.add_endpoint(endpoint),

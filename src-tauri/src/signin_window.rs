@@ -472,7 +472,7 @@ mod tests {
     /// pattern or by remote URL.
     #[test]
     fn no_capability_reaches_a_sign_in_window() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("capabilities");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("capabilities");
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
@@ -511,7 +511,7 @@ mod tests {
     /// other window would reach pages it must not.
     #[test]
     fn every_app_command_is_in_the_acl_and_granted_to_the_settings_window_alone() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let build = std::fs::read_to_string(root.join("build.rs")).unwrap();
         let listed = build
             .split_once("const COMMANDS: &[&str] = &[")

@@ -431,6 +431,12 @@ async fn signing_in_in_the_webview_window_takes_the_saml_response_and_lists_the_
             );
             // Sign out ends the IdP session of the window too: the next sign-in is not
             // silent, the IdP's login page asks for the person again.
+            eventually(LIMIT, || {
+                labels(desktop.submenu(&item, &["corp"]))
+                    .contains(&"Sign out".to_owned())
+                    .then_some(())
+            })
+            .expect("the menu offers Sign out");
             desktop.click_path(&item, &["corp", "Sign out"]);
             eventually(LIMIT, || {
                 (labels(desktop.submenu(&item, &["corp"])) == ["Sign in"]).then_some(())
@@ -1068,6 +1074,25 @@ parent.postMessage('forged', '*');
             drop(session);
             desktop.click(&item, "Quit Rolecall");
         });
+        // Removing the endpoint deletes the sign-in window's data with the IdP's cookies.
+        let data = sandbox.config_dir().join("webview/corp");
+        assert!(
+            data.is_dir(),
+            "the window kept its data in {}",
+            data.display()
+        );
+        let output = desktop
+            .command(&sandbox, rolecall_binary())
+            .args(["endpoint", "remove", "corp"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        // This desktop has no keyring, so the command says the secrets stay; the folder goes.
+        assert!(
+            !data.exists(),
+            "removing the endpoint deletes {}: {output:?}",
+            data.display()
+        );
     });
     work.await.unwrap();
 }
@@ -1164,6 +1189,75 @@ async fn a_page_in_the_sign_in_window_cannot_call_the_app_or_open_its_pages() {
                     "{target}"
                 );
             }
+            drop(session);
+            desktop.click(&item, "Quit Rolecall");
+        });
+    });
+    work.await.unwrap();
+}
+
+/// The settings window shows the Issuer the sign-in window pinned, keeps it through an edit,
+/// and forgets it when the person asks.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_settings_window_shows_the_pinned_issuer_and_forgets_it_on_request() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Sim::start(listener, SimConfig::demo()).await.unwrap();
+    let url = sim.sign_on_url().to_string();
+    let runtime = tokio::runtime::Handle::current();
+
+    let work = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new();
+        let desktop = Desktop::start();
+        let issuer = "http://adfs.corp.example/adfs/services/trust";
+        std::fs::create_dir_all(sandbox.config_dir()).unwrap();
+        std::fs::write(
+            sandbox.config_dir().join("settings.toml"),
+            format!(
+                "[[endpoints]]\nname = \"corp\"\nurl = \"{url}\"\nmethod = \"webview\"\n\
+                 issuer = \"{issuer}\"\n"
+            ),
+        )
+        .unwrap();
+        let application = rolecall_binary().with_file_name("rolecall-tray");
+        let (_driver_process, driver) = start_driver(&desktop, &sandbox, runtime, &[]);
+
+        std::thread::scope(|scope| {
+            let session = scope.spawn(|| driver.new_session(&application));
+            let pid = eventually(LIMIT, || app_pid(&desktop, &application))
+                .expect("WebKitWebDriver starts rolecall-tray");
+            let item: TrayItem =
+                eventually(LIMIT, || desktop.tray_item_of(pid)).expect("the tray item appears");
+            desktop.click(&item, "Settings…");
+            let session = session.join().expect("the WebDriver session starts");
+            eventually(LIMIT, || {
+                (session.title().as_deref() == Some("Rolecall settings")).then_some(())
+            })
+            .expect("the settings window is the session's window");
+            eventually(LIMIT, || {
+                session
+                    .text("#endpoints")
+                    .contains(&format!(
+                        "IdP issuer (pinned at the first sign-in in the window): {issuer}"
+                    ))
+                    .then_some(())
+            })
+            .expect("the pinned issuer is shown");
+            let settings =
+                || std::fs::read_to_string(sandbox.config_dir().join("settings.toml")).unwrap();
+
+            // An edit of something else keeps the pin.
+            session.click("#endpoints button");
+            session.type_into("#endpoint-form [name=username]", "alice");
+            session.click("#save-endpoint");
+            eventually(LIMIT, || settings().contains("alice").then_some(()))
+                .expect("the edit is saved");
+            assert!(settings().contains(issuer), "the pin stays: {}", settings());
+
+            session.click("#endpoints button");
+            session.click("#endpoint-form [name=forget_issuer]");
+            session.click("#save-endpoint");
+            eventually(LIMIT, || (!settings().contains("issuer")).then_some(()))
+                .expect("the pin is forgotten");
             drop(session);
             desktop.click(&item, "Quit Rolecall");
         });

@@ -314,6 +314,16 @@ impl Endpoint {
             .map(|()| endpoint)
     }
 
+    /// Takes over the Issuer pinned for `previous`, the same endpoint before an edit, unless the
+    /// person chose to forget it or the edit points the endpoint at another URL (another IdP
+    /// pins its own at its first sign-in).
+    pub fn keep_issuer_of(&mut self, previous: &Endpoint, forget: bool) {
+        self.issuer = previous
+            .issuer
+            .clone()
+            .filter(|_| !forget && previous.url == self.url);
+    }
+
     /// Checks everything about this endpoint alone; `position` (from 1) names it when it has
     /// no name.
     fn check(&self, position: usize) -> Result<(), Problem> {
@@ -2070,6 +2080,20 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("contains a password"), "{message}");
+    }
+
+    #[test]
+    fn an_edit_keeps_the_pinned_issuer_unless_it_is_forgotten_or_the_url_changes() {
+        let mut before = endpoint("corp");
+        before.issuer = Some("http://sts.corp.example/adfs/services/trust".to_owned());
+        let mut edited = endpoint("corp");
+        edited.keep_issuer_of(&before, false);
+        assert_eq!(edited.issuer, before.issuer, "an edit keeps the pin");
+        edited.keep_issuer_of(&before, true);
+        assert_eq!(edited.issuer, None, "the person forgot it");
+        let mut moved = Endpoint::new("corp", "https://idp.other.example/sso/aws").unwrap();
+        moved.keep_issuer_of(&before, false);
+        assert_eq!(moved.issuer, None, "another IdP pins its own");
     }
 
     #[test]

@@ -108,6 +108,11 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
                 return fail(exit::USAGE, &err.to_string());
             }
             let _ = RefusedPasswords::new(&paths.config_dir).clear(&name);
+            // The sign-in window's cookies and cache for the endpoint go with it.
+            if let Err(err) = rolecall_core::webview::delete_data(&paths.config_dir, &name) {
+                eprintln!("rolecall: removed \"{name}\", but {err}");
+                return ExitCode::from(exit::OTHER);
+            }
             if let Err(err) = Keyring::new().forget_endpoint(&name) {
                 eprintln!("rolecall: removed \"{name}\", but its secrets stay: {err}");
                 return ExitCode::from(exit::OTHER);

@@ -162,11 +162,16 @@ fn try_open(
     );
     let config_dir = config_dir(app).map_err(|err| err.to_string())?;
     // The IdP's origin is the endpoint's, whatever page the window starts on.
-    let endpoint_url = Settings::load(&engine.config().paths)
+    // The hosts the person trusts for the endpoint may end its sign-in too.
+    let (endpoint_url, trusted_hosts) = Settings::load(&engine.config().paths)
         .ok()
-        .and_then(|settings| settings.endpoint(endpoint).map(|e| e.url.clone()))
-        .unwrap_or_else(|| url.clone());
-    let policy = SignInPolicy::new(&endpoint_url, &[]).map_err(|err| err.to_string())?;
+        .and_then(|settings| {
+            settings
+                .endpoint(endpoint)
+                .map(|e| (e.url.clone(), e.trusted_hosts.clone()))
+        })
+        .unwrap_or_else(|| (url.clone(), Vec::new()));
+    let policy = SignInPolicy::new(&endpoint_url, &trusted_hosts).map_err(|err| err.to_string())?;
     let script = policy.script();
     let idp_origins = policy.origins().join(", ");
     let silent = visibility == Visibility::Never;

@@ -177,7 +177,7 @@ pub async fn renew(
     let signed_in = match outcome {
         Ok(Outcome::SignedIn(signed_in)) => signed_in,
         Ok(Outcome::NeedsPerson { .. }) => return Err(needs_person()),
-        Err(GuardedSignInError::PasswordRefused { endpoint }) => {
+        Err(GuardedSignInError::PasswordRefused { endpoint, .. }) => {
             return Err(RenewError::PasswordRefused {
                 profile: profile.to_owned(),
                 endpoint,

@@ -373,9 +373,19 @@ impl Engine {
             Ok(Outcome::NeedsPerson { url, reason }) => {
                 return Err(needs_person(&url, reason.to_string()));
             }
-            // The IdP's own pages in the window still let the person in; the stored password
-            // waits for a new one.
-            Err(GuardedSignInError::PasswordRefused { .. }) => {
+            // The one time the stored password is sent and refused, the person hears the
+            // IdP's own words; it is not sent again until they store a new one.
+            Err(err @ GuardedSignInError::PasswordRefused { said: Some(_), .. }) => {
+                self.set_phase(
+                    name,
+                    Phase::Failed {
+                        message: err.to_string(),
+                    },
+                );
+                return Err(EngineError::PasswordRefused(err));
+            }
+            // Later on, the IdP's own pages in the window still let the person in.
+            Err(GuardedSignInError::PasswordRefused { said: None, .. }) => {
                 let reason = format!(
                     "the identity provider refused the stored password, which Rolecall no \
                      longer tries; store the current one in Settings → Endpoints or with \
@@ -830,11 +840,13 @@ impl Engine {
                 });
                 return;
             }
-            let needs_person = matches!(err, EngineError::NeedsPerson { .. })
-                || matches!(&err, EngineError::SignIn(sign_in) if matches!(
-                    sign_in.kind(),
-                    idp::FailureKind::BadCredentials | idp::FailureKind::Passcode
-                ));
+            let needs_person = matches!(
+                err,
+                EngineError::NeedsPerson { .. } | EngineError::PasswordRefused(_)
+            ) || matches!(&err, EngineError::SignIn(sign_in) if matches!(
+                sign_in.kind(),
+                idp::FailureKind::BadCredentials | idp::FailureKind::Passcode
+            ));
             if let Ok(mut state) = self.shared.state.lock() {
                 state.failed_at.insert(name.to_owned(), Instant::now());
                 if needs_person {
@@ -994,6 +1006,8 @@ pub enum EngineError {
         "Endpoint \"{endpoint}\" needs you to sign in ({reason}). Choose Sign in from the tray."
     )]
     NeedsPerson { endpoint: String, reason: String },
+    #[error(transparent)]
+    PasswordRefused(GuardedSignInError),
     #[error("Your sign-in does not grant {role}. Sign in again to see your current roles.")]
     NoRole { role: String },
     #[error("Rolecall does not manage a profile named \"{profile}\".")]

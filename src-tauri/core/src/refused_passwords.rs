@@ -146,12 +146,18 @@ fn uses_password(method: SignInMethod) -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum GuardedSignInError {
     #[error(
-        "The identity provider refused the password Rolecall keeps for endpoint \"{endpoint}\", \
+        "The identity provider refused the password Rolecall keeps for endpoint \"{endpoint}\"{}, \
          so Rolecall no longer tries it on its own (every try counts toward locking your \
          account). Store the current one with `rolecall password set --endpoint {endpoint}` or \
-         in Settings → Endpoints, then try again."
+         in Settings → Endpoints, then try again.",
+        said.as_deref().map(|said| format!(" ({said})")).unwrap_or_default()
     )]
-    PasswordRefused { endpoint: String },
+    PasswordRefused {
+        endpoint: String,
+        /// What the IdP said when it refused the password, the one time it is sent; later
+        /// refusals come from the marker and have nothing new to say.
+        said: Option<String>,
+    },
     #[error(transparent)]
     SignIn(#[from] SignInError),
 }
@@ -187,9 +193,10 @@ pub async fn sign_in(
                 reason: PersonNeeded::NoSilentMethod,
                 ..
             })
-            | Err(SignInError::NoPassword { .. }) => {
-                Err(GuardedSignInError::PasswordRefused { endpoint: name })
-            }
+            | Err(SignInError::NoPassword { .. }) => Err(GuardedSignInError::PasswordRefused {
+                endpoint: name,
+                said: None,
+            }),
             other => Ok(other?),
         };
     }
@@ -200,7 +207,10 @@ pub async fn sign_in(
         Err(err) if is_password_refusal(&err) => {
             tracing::info!(endpoint = %name, "the stored password was refused: {err}");
             mark_off_thread(refused, &name, &request.secrets, sent).await;
-            Err(GuardedSignInError::PasswordRefused { endpoint: name })
+            Err(GuardedSignInError::PasswordRefused {
+                endpoint: name,
+                said: Some(err.to_string()),
+            })
         }
         other => Ok(other?),
     }

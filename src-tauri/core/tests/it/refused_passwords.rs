@@ -95,8 +95,13 @@ async fn a_refused_stored_password_is_posted_once_by_every_engine_until_a_new_on
 
     let first = world.engine().act(sign_in.clone()).await;
     assert!(
-        matches!(&first, Err(EngineError::NeedsPerson { reason, .. }) if reason.contains("refused the stored password") && reason.contains("rolecall password set --endpoint corp")),
-        "{first:?}"
+        matches!(&first, Err(err @ EngineError::PasswordRefused(_)) if err.to_string().contains("refused the password Rolecall keeps") && err.to_string().contains("rolecall password set --endpoint corp")),
+        "the first refusal says what to do: {first:?}"
+    );
+    let said = first.unwrap_err().to_string();
+    assert!(
+        said.contains(rolecall_sim::WRONG_PASSWORD_TEXT),
+        "and quotes the IdP's own words: {said}"
     );
     assert_eq!(world.sim.stats().form_posts, 1);
     assert!(world.refused().is_refused("corp"), "the refusal is kept");
@@ -121,7 +126,7 @@ async fn a_refused_stored_password_is_posted_once_by_every_engine_until_a_new_on
     assert!(reason.contains("refused the stored password"), "{reason}");
     let guarded = world.sign_in(None).await;
     assert!(
-        matches!(&guarded, Err(GuardedSignInError::PasswordRefused { endpoint }) if endpoint == "corp"),
+        matches!(&guarded, Err(GuardedSignInError::PasswordRefused { endpoint, .. }) if endpoint == "corp"),
         "{guarded:?}"
     );
     assert_eq!(

@@ -198,3 +198,84 @@ async fn an_unknown_profile_says_how_to_create_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("rolecall login --profile nope"), "{stderr}");
 }
+
+/// Behind a company's TLS inspection AWS's sign-in endpoint shows a certificate of the company's
+/// CA: the console's federation call trusts the CA file of the endpoint the profile came from.
+/// The endpoint here is the simulator's federation endpoint behind a TLS front
+/// (`tests/peers/tls_front.py`) whose certificate only that CA file vouches for.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_federation_call_trusts_the_endpoints_ca_file() {
+    use std::io::BufRead as _;
+    let sim = sim().await;
+    let sandbox = Arc::new(Sandbox::new());
+    let (ca, cert, key) = crate::roles::make_certificates(sandbox.root());
+    let python = std::env::var_os("ROLECALL_PYTHON").unwrap_or_else(|| "python3".into());
+    let mut front = std::process::Command::new(&python);
+    front
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/tls_front.py"))
+        .arg(&cert)
+        .arg(&key)
+        .arg(sim.federation_url().port().unwrap().to_string())
+        .stdout(std::process::Stdio::piped());
+    let mut front = Front(front.stdin(std::process::Stdio::null()).spawn().unwrap());
+    let mut port = String::new();
+    std::io::BufReader::new(front.0.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let federation = format!("https://localhost:{}/federation", port.trim());
+
+    let url = sim.sign_on_url().to_string();
+    let ca = ca.to_str().unwrap().to_owned();
+    let login = rolecall(
+        &sandbox,
+        &sim,
+        &[
+            "login",
+            "--url",
+            &url,
+            "--auth",
+            "forms",
+            "--username",
+            "alice",
+            "--role",
+            "111122223333/Admin",
+            "--profile",
+            "work",
+            "--ca-file",
+            &ca,
+        ],
+        &[],
+    )
+    .await;
+    assert!(login.status.success(), "login: {login:?}");
+
+    let output = rolecall(
+        &sandbox,
+        &sim,
+        &["console", "--profile", "work", "--print"],
+        &[("ROLECALL_SIGNIN_ENDPOINT", federation.clone())],
+    )
+    .await;
+    drop(front);
+
+    let url = printed_url(&output);
+    assert!(
+        url.starts_with(&format!("{federation}?Action=login&")),
+        "{url}"
+    );
+    assert_eq!(
+        sim.handed_out().signin_tokens.len(),
+        1,
+        "getSigninToken went through the front to the simulator"
+    );
+}
+
+/// The TLS front, stopped when the test ends however it ends.
+struct Front(std::process::Child);
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -264,7 +264,7 @@ fn plain_http_beyond_loopback_is_refused_before_anything_is_sent() {
 }
 
 /// A certificate authority and a `localhost` certificate it signed, made with `openssl`.
-fn make_certificates(
+pub(crate) fn make_certificates(
     dir: &std::path::Path,
 ) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
     let ca_key = dir.join("ca.key");

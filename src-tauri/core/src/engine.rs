@@ -705,7 +705,7 @@ impl Engine {
         };
         let partition = crate::console::partition_of(&stored, region.as_deref());
         let endpoints = crate::console::Endpoints::for_partition(partition, &config.env)?;
-        let client = Network::default().client(crate::console::USER_AGENT)?;
+        let client = crate::console::network_of(&endpoint).client(crate::console::USER_AGENT)?;
         let sign_in = crate::console::SignIn {
             credentials: &stored,
             profile: &profile,

@@ -938,7 +938,7 @@ impl Engine {
                     .and_then(|stored| stored.expiration),
                 active: *name == active,
                 keep_refreshed: source.keep_refreshed,
-                last_error: state.profile_errors.get(name).cloned(),
+                last_error: state.profile_errors.get(name).map(|error| shown(error)),
             })
             .collect();
         let endpoints: Vec<EndpointStatus> = settings
@@ -949,12 +949,11 @@ impl Engine {
                 phase: state
                     .phases
                     .get(&endpoint.name)
-                    .cloned()
-                    .unwrap_or(Phase::SignedOut),
+                    .map_or(Phase::SignedOut, shown_phase),
                 accounts: state
                     .accounts
                     .get(&endpoint.name)
-                    .cloned()
+                    .map(|accounts| accounts.iter().map(shown_account).collect())
                     .unwrap_or_default(),
             })
             .collect();
@@ -980,8 +979,40 @@ impl Engine {
             active_profile: active,
             favourites: settings.preferences.favourites.clone(),
             overall,
-            problems,
+            problems: problems.iter().map(|problem| shown(problem)).collect(),
         });
+    }
+}
+
+/// The snapshot's free text comes from outside (the IdP's messages and session names, aliases
+/// from AWS's sign-in page, errors quoting them): every front end gets it without the controls
+/// that would hide, reorder or colour what it shows.
+fn shown(text: &str) -> String {
+    crate::untrusted::for_terminal(text).into_owned()
+}
+
+fn shown_phase(phase: &Phase) -> Phase {
+    match phase {
+        Phase::SignedOut => Phase::SignedOut,
+        Phase::Working => Phase::Working,
+        Phase::SignedIn { session_name } => Phase::SignedIn {
+            session_name: shown(session_name),
+        },
+        Phase::NeedsPerson { url, reason } => Phase::NeedsPerson {
+            url: url.clone(),
+            reason: shown(reason),
+        },
+        Phase::Failed { message } => Phase::Failed {
+            message: shown(message),
+        },
+    }
+}
+
+fn shown_account(account: &Account) -> Account {
+    Account {
+        id: account.id.clone(),
+        alias: account.alias.as_deref().map(shown),
+        roles: account.roles.clone(),
     }
 }
 

@@ -326,6 +326,23 @@ async fn an_abandoned_webview_sign_in_shows_why_and_a_new_sign_in_still_works() 
     );
 }
 
+/// Text from outside reaches the tray's snapshot without escape sequences or the controls that
+/// reorder what follows: a tray menu, a terminal and the settings window all show it as text.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_snapshot_shows_outside_text_without_controls() {
+    let world = world().await;
+    world.engine.sign_in_abandoned(
+        "corp",
+        "\u{1b}[31mMSIS7012\u{1b}[0m: call \u{202E}kseplehdeht\u{202C} now\r",
+    );
+    assert_eq!(
+        world.engine.status().endpoints[0].phase,
+        Phase::Failed {
+            message: "[31mMSIS7012[0m: call kseplehdeht now".to_owned()
+        }
+    );
+}
+
 /// The webview method: signing in needs the person, and the SAML response the IdP's pages
 /// produced (captured by the sign-in window) becomes the endpoint's sign-in.
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,7 @@ use std::process::Output;
 use std::sync::Arc;
 
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
-use rolecall_tests::{Sandbox, rolecall_binary};
+use rolecall_tests::{Sandbox, rolecall_binary, tls};
 
 async fn sim() -> Sim {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -205,27 +205,14 @@ async fn an_unknown_profile_says_how_to_create_it() {
 /// (`tests/peers/tls_front.py`) whose certificate only that CA file vouches for.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_federation_call_trusts_the_endpoints_ca_file() {
-    use std::io::BufRead as _;
     let sim = sim().await;
     let sandbox = Arc::new(Sandbox::new());
-    let (ca, cert, key) = crate::roles::make_certificates(sandbox.root());
-    let python = std::env::var_os("ROLECALL_PYTHON").unwrap_or_else(|| "python3".into());
-    let mut front = std::process::Command::new(&python);
-    front
-        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/tls_front.py"))
-        .arg(&cert)
-        .arg(&key)
-        .arg(sim.federation_url().port().unwrap().to_string())
-        .stdout(std::process::Stdio::piped());
-    let mut front = Front(front.stdin(std::process::Stdio::null()).spawn().unwrap());
-    let mut port = String::new();
-    std::io::BufReader::new(front.0.stdout.take().unwrap())
-        .read_line(&mut port)
-        .unwrap();
-    let federation = format!("https://localhost:{}/federation", port.trim());
+    let certificates = tls::certificates(sandbox.root());
+    let front = tls::TlsFront::start(&certificates, sim.federation_url().port().unwrap());
+    let federation = front.url("/federation");
 
     let url = sim.sign_on_url().to_string();
-    let ca = ca.to_str().unwrap().to_owned();
+    let ca = certificates.ca.to_str().unwrap().to_owned();
     let login = rolecall(
         &sandbox,
         &sim,
@@ -256,7 +243,6 @@ async fn the_federation_call_trusts_the_endpoints_ca_file() {
         &[("ROLECALL_SIGNIN_ENDPOINT", federation.clone())],
     )
     .await;
-    drop(front);
 
     let url = printed_url(&output);
     assert!(
@@ -268,14 +254,4 @@ async fn the_federation_call_trusts_the_endpoints_ca_file() {
         1,
         "getSigninToken went through the front to the simulator"
     );
-}
-
-/// The TLS front, stopped when the test ends however it ends.
-struct Front(std::process::Child);
-
-impl Drop for Front {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -36,6 +36,11 @@ function render(view) {
     const who = endpoint.username ? `, ${endpoint.username}` : "";
     const password = endpoint.has_password ? ", password in keyring" : "";
     details.textContent = ` ${endpoint.url} (${endpoint.method}${who}${password})`;
+    const refused = document.createElement("span");
+    refused.className = "refused";
+    refused.textContent = endpoint.password_refused
+      ? "The IdP refused the stored password, so Rolecall no longer tries it: Edit and enter it again."
+      : "";
     const issuer = document.createElement("span");
     issuer.className = "muted issuer";
     issuer.textContent = endpoint.issuer
@@ -60,6 +65,7 @@ function render(view) {
       await act(() => invoke("remove_endpoint", { name: endpoint.name }));
     });
     item.append(title, details);
+    if (endpoint.password_refused) item.append(document.createElement("br"), refused);
     if (endpoint.issuer) item.append(document.createElement("br"), issuer);
     item.append(document.createElement("br"), edit, test, remove, result);
     list.append(item);
@@ -104,9 +110,11 @@ function startEdit(endpoint) {
   field(endpointForm, "username").value = endpoint.username ?? "";
   field(endpointForm, "ca_file").value = endpoint.ca_file ?? "";
   field(endpointForm, "password").value = "";
-  field(endpointForm, "password").placeholder = endpoint.has_password
-    ? "leave empty to keep the stored password"
-    : "kept in your keyring, never in a file";
+  field(endpointForm, "password").placeholder = endpoint.password_refused
+    ? "the IdP refused the stored password: enter it again"
+    : endpoint.has_password
+      ? "leave empty to keep the stored password"
+      : "kept in your keyring, never in a file";
   field(endpointForm, "forget_issuer").checked = false;
   $("#forget-issuer").hidden = !endpoint.issuer;
   $("#pinned-issuer").textContent = endpoint.issuer ?? "";

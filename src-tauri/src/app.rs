@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use rolecall_core::credential_process::{Renewals as CredentialRenewals, Service};
 use rolecall_core::engine::{Engine, EngineConfig, Renewals, SystemClock};
-use rolecall_core::ipc;
 use rolecall_core::paths::{AppPaths, Environment};
 use rolecall_core::secrets::{Keyring, SecretStore};
+use rolecall_core::{browser_page, ipc};
 use tauri::{AppHandle, Manager, RunEvent};
 use tauri_plugin_autostart::MacosLauncher;
 
@@ -66,6 +66,12 @@ pub fn run(demo: bool) -> ExitCode {
             });
             let renewals = tauri::async_runtime::block_on(async { engine.start_renewals() });
             app.manage(Background(renewals));
+            // Console pages a previous run left behind (it quit before removing them).
+            browser_page::sweep(
+                &browser_page::folder(&paths, &env),
+                browser_page::KEEP,
+                std::time::SystemTime::now(),
+            );
             // The sign-in windows keep their webview data in Rolecall's own folder.
             app.manage(paths.clone());
             notifications::spawn(app.handle().clone(), notices, engine.clone());

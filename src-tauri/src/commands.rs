@@ -40,6 +40,8 @@ pub struct EndpointView {
     username: Option<String>,
     ca_file: Option<PathBuf>,
     has_password: bool,
+    /// The IdP refused the stored password: no sign-in tries it again until a new one is saved.
+    password_refused: bool,
     /// The IdP's Issuer pinned by the first sign-in in the window.
     issuer: Option<String>,
 }
@@ -104,6 +106,7 @@ async fn view(engine: &Engine) -> Result<SettingsView, CommandError> {
     .await
     .map_err(|err| CommandError::new("internal", err))?;
     let paths = &engine.config().paths;
+    let refused = RefusedPasswords::new(&paths.config_dir);
     Ok(SettingsView {
         endpoints: settings
             .endpoints
@@ -116,6 +119,7 @@ async fn view(engine: &Engine) -> Result<SettingsView, CommandError> {
                 username: endpoint.username.clone(),
                 ca_file: endpoint.ca_file.clone(),
                 has_password,
+                password_refused: refused.is_refused(&endpoint.name),
                 issuer: endpoint.issuer.clone(),
             })
             .collect(),
@@ -395,5 +399,55 @@ mod tests {
         let printed = format!("{form:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("<redacted>"), "{printed}");
+    }
+
+    /// The window tells which stored passwords the IdP refused, so the person enters them again.
+    #[test]
+    fn the_view_shows_a_stored_password_the_idp_refused() {
+        use rolecall_core::engine::{EngineConfig, SystemClock};
+        use rolecall_core::paths::{AppPaths, Environment, Platform};
+        use rolecall_core::secrets::MemoryStore;
+
+        let dir = tempfile::tempdir().unwrap();
+        let env = Environment::new(Platform::current())
+            .with("HOME", dir.path().to_string_lossy())
+            .with(
+                "ROLECALL_CONFIG_DIR",
+                dir.path().join("config").to_string_lossy(),
+            );
+        let paths = AppPaths::resolve(&env).unwrap();
+        let mut settings = Settings::default();
+        for name in ["corp", "lab"] {
+            let endpoint = Endpoint::new(name, "https://sts.corp.example").unwrap();
+            settings.add_endpoint(endpoint).unwrap();
+        }
+        settings.save(&paths).unwrap();
+        let secrets = Arc::new(MemoryStore::new());
+        for name in ["corp", "lab"] {
+            secrets
+                .set(
+                    name,
+                    SecretKind::Password,
+                    &Sensitive::new("old".to_owned()),
+                )
+                .unwrap();
+        }
+        RefusedPasswords::new(&paths.config_dir)
+            .mark("corp")
+            .unwrap();
+        let (engine, _notices) = Engine::new(EngineConfig {
+            paths,
+            env,
+            secrets,
+            clock: Arc::new(SystemClock),
+        });
+
+        let view = tauri::async_runtime::block_on(view(&engine)).unwrap();
+        let shown: Vec<(&str, bool, bool)> = view
+            .endpoints
+            .iter()
+            .map(|e| (e.name.as_str(), e.has_password, e.password_refused))
+            .collect();
+        assert_eq!(shown, [("corp", true, true), ("lab", true, false)]);
     }
 }

@@ -5,7 +5,7 @@ use std::process::Output;
 use std::sync::Arc;
 
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
-use rolecall_tests::{Sandbox, rolecall_binary};
+use rolecall_tests::{Sandbox, rolecall_binary, tls};
 
 async fn sim() -> Sim {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -197,4 +197,61 @@ async fn an_unknown_profile_says_how_to_create_it() {
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("rolecall login --profile nope"), "{stderr}");
+}
+
+/// Behind a company's TLS inspection AWS's sign-in endpoint shows a certificate of the company's
+/// CA: the console's federation call trusts the CA file of the endpoint the profile came from.
+/// The endpoint here is the simulator's federation endpoint behind a TLS front
+/// (`tests/peers/tls_front.py`) whose certificate only that CA file vouches for.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_federation_call_trusts_the_endpoints_ca_file() {
+    let sim = sim().await;
+    let sandbox = Arc::new(Sandbox::new());
+    let certificates = tls::certificates(sandbox.root());
+    let front = tls::TlsFront::start(&certificates, sim.federation_url().port().unwrap());
+    let federation = front.url("/federation");
+
+    let url = sim.sign_on_url().to_string();
+    let ca = certificates.ca.to_str().unwrap().to_owned();
+    let login = rolecall(
+        &sandbox,
+        &sim,
+        &[
+            "login",
+            "--url",
+            &url,
+            "--auth",
+            "forms",
+            "--username",
+            "alice",
+            "--role",
+            "111122223333/Admin",
+            "--profile",
+            "work",
+            "--ca-file",
+            &ca,
+        ],
+        &[],
+    )
+    .await;
+    assert!(login.status.success(), "login: {login:?}");
+
+    let output = rolecall(
+        &sandbox,
+        &sim,
+        &["console", "--profile", "work", "--print"],
+        &[("ROLECALL_SIGNIN_ENDPOINT", federation.clone())],
+    )
+    .await;
+
+    let url = printed_url(&output);
+    assert!(
+        url.starts_with(&format!("{federation}?Action=login&")),
+        "{url}"
+    );
+    assert_eq!(
+        sim.handed_out().signin_tokens.len(),
+        1,
+        "getSigninToken went through the front to the simulator"
+    );
 }

@@ -263,82 +263,13 @@ fn plain_http_beyond_loopback_is_refused_before_anything_is_sent() {
     assert!(stderr(&output).contains("https"), "{output:?}");
 }
 
-/// A certificate authority and a `localhost` certificate it signed, made with `openssl`.
-fn make_certificates(
-    dir: &std::path::Path,
-) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let ca_key = dir.join("ca.key");
-    let ca = dir.join("ca.pem");
-    let key = dir.join("server.key");
-    let csr = dir.join("server.csr");
-    let cert = dir.join("server.pem");
-    let ext = dir.join("server.ext");
-    std::fs::write(
-        &ext,
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    let openssl = |args: &[&std::ffi::OsStr]| {
-        let output = std::process::Command::new("openssl")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "openssl {args:?}: {output:?}");
-    };
-    let s = |text: &'static str| std::ffi::OsStr::new(text);
-    openssl(&[
-        s("req"),
-        s("-x509"),
-        s("-newkey"),
-        s("rsa:2048"),
-        s("-nodes"),
-        s("-days"),
-        s("2"),
-        s("-subj"),
-        s("/CN=Rolecall Test CA"),
-        s("-keyout"),
-        ca_key.as_os_str(),
-        s("-out"),
-        ca.as_os_str(),
-    ]);
-    openssl(&[
-        s("req"),
-        s("-newkey"),
-        s("rsa:2048"),
-        s("-nodes"),
-        s("-subj"),
-        s("/CN=localhost"),
-        s("-keyout"),
-        key.as_os_str(),
-        s("-out"),
-        csr.as_os_str(),
-    ]);
-    openssl(&[
-        s("x509"),
-        s("-req"),
-        s("-in"),
-        csr.as_os_str(),
-        s("-CA"),
-        ca.as_os_str(),
-        s("-CAkey"),
-        ca_key.as_os_str(),
-        s("-CAcreateserial"),
-        s("-days"),
-        s("2"),
-        s("-extfile"),
-        ext.as_os_str(),
-        s("-out"),
-        cert.as_os_str(),
-    ]);
-    (ca, cert, key)
-}
-
 /// A TLS server (`openssl s_server -www`) with a certificate from a private CA: untrusted until
 /// the CA file is given, as behind a company's own certificate authority.
 #[test]
 fn an_untrusted_certificate_names_the_ca_file_option() {
     let sandbox = Sandbox::new();
-    let (ca, cert, key) = make_certificates(sandbox.root());
+    let rolecall_tests::tls::Certificates { ca, cert, key } =
+        rolecall_tests::tls::certificates(sandbox.root());
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()

@@ -68,6 +68,31 @@ fn tray_item_is_registered_and_quit_exits_cleanly() {
     assert!(exit.success(), "Quit should exit with status 0, got {exit}");
 }
 
+/// A console page an earlier run left behind (it quit within a minute of opening the console)
+/// is gone once the app is up.
+#[test]
+fn a_console_page_left_behind_is_removed_at_start() {
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::new();
+    let folder = sandbox.runtime_dir().join("rolecall/browser");
+    std::fs::create_dir_all(&folder).unwrap();
+    let page = folder.join("open-left-behind.html");
+    std::fs::File::create(&page)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    let mine = folder.join("notes.txt");
+    std::fs::write(&mine, "not a page").unwrap();
+
+    let (mut app, item) = start_app(&desktop, &sandbox);
+    assert!(!page.exists(), "the old page was removed");
+    assert!(mine.exists(), "other files stay");
+
+    desktop.click(&item, "Quit Rolecall");
+    app.wait_for_exit(EXIT_LIMIT)
+        .expect("Quit should end the app");
+}
+
 #[test]
 fn settings_opens_from_the_tray_without_ending_it() {
     let desktop = Desktop::start();

@@ -25,10 +25,13 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::aws_files::StoredCredentials;
-use crate::http::{self, HttpError};
+use crate::http::{self, HttpError, Network};
 use crate::partition::{self, Partition, is_region_name};
-use crate::paths::Environment;
+use crate::paths::{AppPaths, Environment};
+use crate::profiles::Registry;
 use crate::secrets::{Sensitive, mask_access_key};
+use crate::settings::{Endpoint, Settings, SettingsError};
+use crate::store::StoreError;
 
 /// Overrides the federation endpoint (`https://signin.aws.amazon.com/federation` and the
 /// partition's twins), e.g. for a private sign-in endpoint or a test's simulator.
@@ -90,6 +93,28 @@ fn parse_override(name: &'static str, raw: &str) -> Result<Url, ConsoleError> {
             name,
             value: raw.to_owned(),
         }),
+    }
+}
+
+/// The network the federation call of `profile` crosses: the CA file and proxy of the endpoint
+/// Rolecall wrote the profile from (behind a company's TLS inspection or proxy, AWS is reached
+/// the same way as the IdP), else the system's.
+pub fn network_of_profile(paths: &AppPaths, profile: &str) -> Result<Network, ConsoleError> {
+    let registry = Registry::load(&paths.config_dir)?;
+    let Some(source) = registry.get(profile) else {
+        return Ok(Network::default());
+    };
+    let settings = Settings::load(paths)?;
+    Ok(source
+        .endpoint(&settings.endpoints)
+        .map_or_else(Network::default, |endpoint| network_of(&endpoint)))
+}
+
+/// The network of an endpoint's sign-ins, for its console sign-ins too.
+pub fn network_of(endpoint: &Endpoint) -> Network {
+    Network {
+        ca_file: endpoint.ca_file.clone(),
+        proxy: endpoint.proxy.clone(),
     }
 }
 
@@ -434,6 +459,10 @@ pub enum ConsoleError {
     },
     #[error(transparent)]
     Http(#[from] HttpError),
+    #[error(transparent)]
+    Records(#[from] StoreError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
     #[error("Rolecall could not build a console URL ({detail}). This is a bug: please report it.")]
     Bug { detail: String },
 }

@@ -715,7 +715,7 @@ impl Engine {
         };
         let partition = crate::console::partition_of(&stored, region.as_deref());
         let endpoints = crate::console::Endpoints::for_partition(partition, &config.env)?;
-        let client = Network::default().client(crate::console::USER_AGENT)?;
+        let client = crate::console::network_of(&endpoint).client(crate::console::USER_AGENT)?;
         let sign_in = crate::console::SignIn {
             credentials: &stored,
             profile: &profile,
@@ -950,7 +950,7 @@ impl Engine {
                     .and_then(|stored| stored.expiration),
                 active: *name == active,
                 keep_refreshed: source.keep_refreshed,
-                last_error: state.profile_errors.get(name).cloned(),
+                last_error: state.profile_errors.get(name).map(|error| shown(error)),
             })
             .collect();
         let endpoints: Vec<EndpointStatus> = settings
@@ -961,12 +961,11 @@ impl Engine {
                 phase: state
                     .phases
                     .get(&endpoint.name)
-                    .cloned()
-                    .unwrap_or(Phase::SignedOut),
+                    .map_or(Phase::SignedOut, shown_phase),
                 accounts: state
                     .accounts
                     .get(&endpoint.name)
-                    .cloned()
+                    .map(|accounts| accounts.iter().map(shown_account).collect())
                     .unwrap_or_default(),
             })
             .collect();
@@ -992,8 +991,40 @@ impl Engine {
             active_profile: active,
             favourites: settings.preferences.favourites.clone(),
             overall,
-            problems,
+            problems: problems.iter().map(|problem| shown(problem)).collect(),
         });
+    }
+}
+
+/// The snapshot's free text comes from outside (the IdP's messages and session names, aliases
+/// from AWS's sign-in page, errors quoting them): every front end gets it without the controls
+/// that would hide, reorder or colour what it shows.
+fn shown(text: &str) -> String {
+    crate::untrusted::for_terminal(text).into_owned()
+}
+
+fn shown_phase(phase: &Phase) -> Phase {
+    match phase {
+        Phase::SignedOut => Phase::SignedOut,
+        Phase::Working => Phase::Working,
+        Phase::SignedIn { session_name } => Phase::SignedIn {
+            session_name: shown(session_name),
+        },
+        Phase::NeedsPerson { url, reason } => Phase::NeedsPerson {
+            url: url.clone(),
+            reason: shown(reason),
+        },
+        Phase::Failed { message } => Phase::Failed {
+            message: shown(message),
+        },
+    }
+}
+
+fn shown_account(account: &Account) -> Account {
+    Account {
+        id: account.id.clone(),
+        alias: account.alias.as_deref().map(shown),
+        roles: account.roles.clone(),
     }
 }
 

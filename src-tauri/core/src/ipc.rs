@@ -8,7 +8,8 @@
 //! The socket lives in a folder only its owner may open (`$XDG_RUNTIME_DIR/rolecall`, else
 //! Rolecall's own folder). Both sides check that folder (not a link, this user's, mode 0700),
 //! the server checks that each caller is the same user, and the caller checks the same of the
-//! server before it trusts an answer. One request per connection: a JSON line in, a JSON line
+//! server before it trusts an answer. A server holds `credentials.lock` beside the socket while
+//! it runs, so two starting apps never unlink each other's socket. One request per connection: a JSON line in, a JSON line
 //! out, each bounded in size and time. Unix only for now; elsewhere no app
 //! is ever found and `credential-process` renews by itself.
 
@@ -99,19 +100,35 @@ impl Default for Limits {
     }
 }
 
-/// A running server; dropping it stops it and removes the socket.
+/// A running server; dropping it stops it and removes its socket, unless another app has
+/// bound a socket of its own at the path since.
 #[derive(Debug)]
 pub struct Server {
     path: PathBuf,
     #[cfg(unix)]
     task: tokio::task::JoinHandle<()>,
+    /// The device and inode of the socket this server bound.
+    #[cfg(unix)]
+    bound: Option<(u64, u64)>,
+    /// Held while the server runs (`credentials.lock` beside the socket): a second app that
+    /// starts finds it taken and leaves the socket alone, even before the first one listens.
+    #[cfg(unix)]
+    _lock: std::fs::File,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         #[cfg(unix)]
-        self.task.abort();
-        let _ = std::fs::remove_file(&self.path);
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            self.task.abort();
+            // Checked while the lock is still held, so no other Rolecall binds in between.
+            let ours = std::fs::symlink_metadata(&self.path)
+                .is_ok_and(|meta| Some((meta.dev(), meta.ino())) == self.bound);
+            if ours {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
     }
 }
 
@@ -227,8 +244,35 @@ mod unix {
         check_folder(folder).map_err(IpcError::UnsafeFolder)
     }
 
+    /// Takes the lock file beside the socket, for as long as the returned file is open.
+    fn take_lock(path: &Path) -> Result<std::fs::File, IpcError> {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let socket_error = |source| IpcError::Socket {
+            path: path.to_owned(),
+            source,
+        };
+        let lock = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path.with_extension("lock"))
+            .map_err(socket_error)?;
+        match lock.try_lock() {
+            Ok(()) => Ok(lock),
+            Err(std::fs::TryLockError::WouldBlock) => Err(IpcError::InUse {
+                path: path.to_owned(),
+            }),
+            Err(std::fs::TryLockError::Error(source)) => Err(socket_error(source)),
+        }
+    }
+
     pub async fn serve(path: &Path, handler: Handler, limits: Limits) -> Result<Server, IpcError> {
         private_folder(path)?;
+        let lock = take_lock(path)?;
+        // An app that answers without the lock (an older Rolecall) keeps its socket.
         if UnixStream::connect(path).await.is_ok() {
             return Err(IpcError::InUse {
                 path: path.to_owned(),
@@ -240,6 +284,9 @@ mod unix {
             path: path.to_owned(),
             source,
         })?;
+        let bound = std::fs::symlink_metadata(path)
+            .ok()
+            .map(|meta| (meta.dev(), meta.ino()));
         let owner = euid();
         let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
         let task = tokio::spawn(async move {
@@ -274,6 +321,8 @@ mod unix {
         Ok(Server {
             path: path.to_owned(),
             task,
+            bound,
+            _lock: lock,
         })
     }
 
@@ -540,6 +589,37 @@ mod tests {
             None,
             "no app: None"
         );
+    }
+
+    /// Two apps starting at once: the second never unlinks the first one's socket, even when
+    /// it finds no socket to connect to (the first has not bound yet, or its file was removed).
+    #[tokio::test]
+    async fn a_second_server_is_refused_while_the_first_holds_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run").join("credentials.sock");
+        let first = serve(&path, answering()).await.unwrap();
+        std::fs::remove_file(&path).unwrap();
+
+        let second = serve(&path, answering()).await;
+        assert!(matches!(second, Err(IpcError::InUse { .. })), "{second:?}");
+        assert!(!path.exists(), "the second app bound nothing");
+
+        drop(first);
+        let again = serve(&path, answering()).await;
+        assert!(again.is_ok(), "the lock goes with the server: {again:?}");
+    }
+
+    /// A server whose socket was replaced leaves the new one where it is when it stops.
+    #[tokio::test]
+    async fn dropping_a_server_keeps_a_socket_that_is_not_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run").join("credentials.sock");
+        let server = serve(&path, answering()).await.unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let _other = std::os::unix::net::UnixListener::bind(&path).unwrap();
+
+        drop(server);
+        assert!(path.exists(), "the other socket stays");
     }
 
     #[test]

@@ -181,7 +181,7 @@ impl NtlmClient {
             user,
             domain,
             target_name: format!("HTTP/{}", host.to_ascii_lowercase()),
-            key: Sensitive::new(key),
+            key,
             state: State::New,
         })
     }
@@ -329,7 +329,7 @@ impl NtlmClient {
         if with_mic {
             // The exported session key is the session base key, as there is no key exchange.
             let mic = hmac_md5(
-                &responses.session_base_key,
+                responses.session_base_key.expose(),
                 &[&negotiate, challenge, &message],
             );
             message[MIC_OFFSET..MIC_OFFSET + 16].copy_from_slice(&mic);
@@ -366,10 +366,11 @@ fn split_username(username: &str) -> Result<(String, String), NtlmError> {
 
 /// NTOWFv2 (MS-NLMP 3.3.2): HMAC-MD5 keyed with MD4(UTF-16LE(password)) over
 /// UTF-16LE(uppercase(user) + domain).
-fn ntowfv2(password: &str, user: &str, domain: &str) -> [u8; 16] {
-    let nt_hash: [u8; 16] = Md4::digest(utf16le(password)).into();
+fn ntowfv2(password: &str, user: &str, domain: &str) -> Sensitive<[u8; 16]> {
+    let unicode = Sensitive::new(utf16le(password));
+    let nt_hash: Sensitive<[u8; 16]> = Sensitive::new(Md4::digest(unicode.expose()).into());
     let identity = format!("{}{domain}", upcase(user));
-    hmac_md5(&nt_hash, &[&utf16le(&identity)])
+    Sensitive::new(hmac_md5(nt_hash.expose(), &[&utf16le(&identity)]))
 }
 
 /// Upper case one character at a time, as Windows does: a character whose upper case is more
@@ -389,7 +390,7 @@ fn upcase(text: &str) -> String {
 struct Responses {
     nt: Vec<u8>,
     lmv2: Vec<u8>,
-    session_base_key: [u8; 16],
+    session_base_key: Sensitive<[u8; 16]>,
 }
 
 /// NTLMv2's responses (MS-NLMP 3.3.2) for the AV pairs `pairs` (without the terminator).
@@ -421,7 +422,7 @@ fn respond(
     Responses {
         nt,
         lmv2,
-        session_base_key: hmac_md5(key, &[&proof]),
+        session_base_key: Sensitive::new(hmac_md5(key, &[&proof])),
     }
 }
 
@@ -552,10 +553,14 @@ mod tests {
     #[test]
     fn ntlmv2_matches_the_specification_example() {
         let key = ntowfv2("Password", "User", "Domain");
-        assert_eq!(hex(&key), "0c868a403bfd7a93a3001ef22ef02e3f", "NTOWFv2");
+        assert_eq!(
+            hex(key.expose()),
+            "0c868a403bfd7a93a3001ef22ef02e3f",
+            "NTOWFv2"
+        );
         let pairs = [av(2, "Domain"), av(1, "Server")];
         let responses = respond(
-            &key,
+            key.expose(),
             &[0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef],
             &[0xaa; 8],
             0,
@@ -572,7 +577,7 @@ mod tests {
             "LMv2"
         );
         assert_eq!(
-            hex(&responses.session_base_key),
+            hex(responses.session_base_key.expose()),
             "8de40ccadbc14a82f15cb0ad0de95ca3",
             "SessionBaseKey"
         );

@@ -3,7 +3,8 @@
 //!
 //! [`Sensitive`] holds a secret so that it can never be printed by accident: its `Debug` and
 //! `Display` say `<redacted>` and it does not implement `Serialize`. Code that must write the
-//! secret where it belongs calls [`Sensitive::expose`] at that one place.
+//! secret where it belongs calls [`Sensitive::expose`] at that one place. When it is dropped its
+//! bytes are overwritten ([`Wipe`]), so the secret does not linger in freed memory.
 //!
 //! [`SecretStore`] is where secrets that outlive the process live: an endpoint's password and its
 //! IdP single sign-on cookies. [`Keyring`] keeps them in the OS keyring (Keychain, Windows
@@ -22,6 +23,8 @@
 
 use std::fmt;
 
+use zeroize::Zeroize as _;
+
 mod chunks;
 mod keyring;
 mod memory;
@@ -37,9 +40,9 @@ pub const KEYRING_SERVICE: &str = "rolecall";
 pub const ENTRY_LIMIT_UTF16: usize = 1280;
 
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Sensitive<T>(T);
+pub struct Sensitive<T: Wipe>(T);
 
-impl<T> Sensitive<T> {
+impl<T: Wipe> Sensitive<T> {
     pub fn new(value: T) -> Self {
         Self(value)
     }
@@ -49,18 +52,76 @@ impl<T> Sensitive<T> {
         &self.0
     }
 
-    pub fn into_inner(self) -> T {
-        self.0
+    /// The secret, out of its wrapper, for a caller that keeps it; the wrapper's own copy is
+    /// wiped.
+    pub fn into_inner(self) -> T
+    where
+        T: Clone,
+    {
+        self.0.clone()
     }
 }
 
-impl<T> From<T> for Sensitive<T> {
+impl<T: Wipe> Drop for Sensitive<T> {
+    fn drop(&mut self) {
+        self.0.wipe();
+    }
+}
+
+/// A value whose bytes can be overwritten in place, so that a dropped [`Sensitive`] leaves no
+/// copy of its secret behind. Implemented with `zeroize` for the kinds of secret Rolecall
+/// keeps.
+pub trait Wipe {
+    /// Overwrites the value's bytes and leaves it empty.
+    fn wipe(&mut self);
+}
+
+impl Wipe for String {
+    fn wipe(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl Wipe for Vec<u8> {
+    fn wipe(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl<const N: usize> Wipe for [u8; N] {
+    fn wipe(&mut self) {
+        self.zeroize();
+    }
+}
+
+/// Form fields (a password among them).
+impl Wipe for Vec<(String, String)> {
+    fn wipe(&mut self) {
+        for (name, value) in self.iter_mut() {
+            name.zeroize();
+            value.zeroize();
+        }
+        self.clear();
+    }
+}
+
+/// A URL that carries a token: its text is overwritten, `about:blank` is left.
+impl Wipe for url::Url {
+    fn wipe(&mut self) {
+        if let Ok(blank) = url::Url::parse("about:blank") {
+            let mut text: String = std::mem::replace(self, blank).into();
+            text.zeroize();
+        }
+    }
+}
+
+impl<T: Wipe> From<T> for Sensitive<T> {
     fn from(value: T) -> Self {
         Self(value)
     }
 }
 
-impl<T> fmt::Debug for Sensitive<T> {
+impl<T: Wipe> fmt::Debug for Sensitive<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
     }
@@ -68,13 +129,13 @@ impl<T> fmt::Debug for Sensitive<T> {
 
 /// A secret can arrive in a message (the settings window sends a new password); it still never
 /// leaves as one.
-impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Sensitive<T> {
+impl<'de, T: Wipe + serde::Deserialize<'de>> serde::Deserialize<'de> for Sensitive<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         T::deserialize(deserializer).map(Self)
     }
 }
 
-impl<T> fmt::Display for Sensitive<T> {
+impl<T: Wipe> fmt::Display for Sensitive<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
     }
@@ -272,6 +333,48 @@ pub enum SecretsError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A secret that counts how often it was wiped.
+    #[derive(Clone)]
+    struct Counted(std::rc::Rc<std::cell::Cell<u32>>);
+
+    impl Wipe for Counted {
+        fn wipe(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+
+    #[test]
+    fn a_dropped_secret_is_wiped_once_and_one_taken_out_is_left_whole() {
+        let wiped = std::rc::Rc::new(std::cell::Cell::new(0));
+        drop(Sensitive::new(Counted(std::rc::Rc::clone(&wiped))));
+        assert_eq!(wiped.get(), 1, "dropping wipes");
+
+        let kept = Sensitive::new(Counted(std::rc::Rc::clone(&wiped))).into_inner();
+        assert_eq!(wiped.get(), 2, "the wrapper's own copy is wiped");
+        drop(kept);
+        assert_eq!(wiped.get(), 2, "what the caller took out is the caller's");
+    }
+
+    #[test]
+    fn wiping_overwrites_and_empties_each_kind_of_secret() {
+        let mut password = "hunter2".to_owned();
+        password.wipe();
+        assert!(password.is_empty());
+        let mut token = b"AUTHENTICATE".to_vec();
+        token.wipe();
+        assert!(token.is_empty());
+        let mut key = [7_u8; 16];
+        key.wipe();
+        assert_eq!(key, [0; 16]);
+        let mut fields = vec![("Password".to_owned(), "hunter2".to_owned())];
+        fields.wipe();
+        assert!(fields.is_empty());
+        let mut url =
+            url::Url::parse("https://signin.aws.amazon.com/federation?SigninToken=x").unwrap();
+        url.wipe();
+        assert_eq!(url.as_str(), "about:blank");
+    }
 
     #[test]
     fn debug_and_display_never_show_the_secret() {

@@ -4,8 +4,9 @@
 //!
 //! An IdP page can carry any character (`&#27;[31m` decodes to ESC), so a terminal would obey
 //! its escape sequences and a notification server its markup. The front ends pass such text
-//! through [`for_terminal`] or [`for_notification`] where they show it; this module never
-//! shortens or rewords it.
+//! through [`for_terminal`] or [`for_notification`] where they show it (the engine's status
+//! snapshot, which the tray menu shows, already comes through [`for_terminal`]); this module
+//! never shortens or rewords it.
 
 use std::borrow::Cow;
 

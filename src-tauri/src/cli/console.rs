@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use rolecall_core::aws_files::AwsFiles;
 use rolecall_core::console::{self, ConsoleError, Endpoints, SignIn};
-use rolecall_core::http::Network;
 use rolecall_core::paths::Environment;
 use time::OffsetDateTime;
 
@@ -54,7 +53,11 @@ pub async fn run(request: Request) -> ExitCode {
         Ok(endpoints) => endpoints,
         Err(err) => return fail(exit_code_of(&err), &err.to_string()),
     };
-    let client = match Network::default().client(console::USER_AGENT) {
+    let network = match console::network_of_profile(&paths, profile) {
+        Ok(network) => network,
+        Err(err) => return fail(exit::OTHER, &err.to_string()),
+    };
+    let client = match network.client(console::USER_AGENT) {
         Ok(client) => client,
         Err(err) => return fail(exit::OTHER, &err.to_string()),
     };

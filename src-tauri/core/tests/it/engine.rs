@@ -39,18 +39,31 @@ struct World {
 async fn world() -> World {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = Sim::start(listener, SimConfig::demo()).await.unwrap();
+    world_with(sim, Vec::new(), None)
+}
+
+/// [`world`] with `sim`, more environment and the endpoint's CA file.
+fn world_with(
+    sim: Sim,
+    more_env: Vec<(&str, String)>,
+    ca_file: Option<std::path::PathBuf>,
+) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let env = Environment::new(Platform::current())
+    let mut env = Environment::new(Platform::current())
         .with("HOME", dir.path().to_string_lossy())
         .with(
             "ROLECALL_CONFIG_DIR",
             dir.path().join("config").to_string_lossy(),
         )
         .with("AWS_ENDPOINT_URL_STS", sim.sts_url());
+    for (name, value) in more_env {
+        env = env.with(name, value);
+    }
     let paths = AppPaths::resolve(&env).unwrap();
     let mut endpoint = Endpoint::new("corp", sim.sign_on_url().as_str()).unwrap();
     endpoint.method = SignInMethod::Forms;
     endpoint.username = Some("alice".to_owned());
+    endpoint.ca_file = ca_file;
     let mut settings = Settings::default();
     settings.add_endpoint(endpoint).unwrap();
     settings.save(&paths).unwrap();
@@ -323,6 +336,65 @@ async fn an_abandoned_webview_sign_in_shows_why_and_a_new_sign_in_still_works() 
         ),
         "signing in again after an abandoned window works: {:?}",
         world.engine.status()
+    );
+}
+
+/// The tray's Open console crosses the network as the endpoint's sign-ins do: behind TLS
+/// inspection AWS's federation endpoint shows a certificate only the endpoint's CA file trusts.
+#[tokio::test(flavor = "multi_thread")]
+async fn open_console_trusts_the_endpoints_ca_file() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Sim::start(listener, SimConfig::demo()).await.unwrap();
+    let certs_dir = tempfile::tempdir().unwrap();
+    let certificates = rolecall_tests::tls::certificates(certs_dir.path());
+    let front =
+        rolecall_tests::tls::TlsFront::start(&certificates, sim.federation_url().port().unwrap());
+    let world = world_with(
+        sim,
+        vec![("ROLECALL_SIGNIN_ENDPOINT", front.url("/federation"))],
+        Some(certificates.ca.clone()),
+    );
+    world
+        .engine
+        .act(Action::SignIn {
+            endpoint: "corp".to_owned(),
+        })
+        .await
+        .unwrap();
+    world
+        .engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: ADMIN.to_owned(),
+        })
+        .await
+        .unwrap();
+
+    let url = world.engine.console_url("corp", ADMIN).await.unwrap();
+    assert!(
+        url.expose()
+            .as_str()
+            .starts_with(&front.url("/federation?Action=login&")),
+        "{}",
+        rolecall_core::http::redact(url.expose())
+    );
+    assert_eq!(world.sim.handed_out().signin_tokens.len(), 1);
+}
+
+/// Text from outside reaches the tray's snapshot without escape sequences or the controls that
+/// reorder what follows: a tray menu, a terminal and the settings window all show it as text.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_snapshot_shows_outside_text_without_controls() {
+    let world = world().await;
+    world.engine.sign_in_abandoned(
+        "corp",
+        "\u{1b}[31mMSIS7012\u{1b}[0m: call \u{202E}kseplehdeht\u{202C} now\r",
+    );
+    assert_eq!(
+        world.engine.status().endpoints[0].phase,
+        Phase::Failed {
+            message: "[31mMSIS7012[0m: call kseplehdeht now".to_owned()
+        }
     );
 }
 

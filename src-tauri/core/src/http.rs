@@ -29,10 +29,20 @@ pub struct Network {
 }
 
 /// A client with a cookie jar of its own, and the jar, so a sign-in can read and seed cookies.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Session {
     pub client: reqwest::Client,
     pub jar: Arc<reqwest::cookie::Jar>,
+}
+
+// The jar holds the IdP's session cookies (MSISAuth): its own Debug would print them.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("client", &self.client)
+            .field("jar", &"<redacted>")
+            .finish()
+    }
 }
 
 impl Network {
@@ -176,6 +186,26 @@ pub enum HttpError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sessions_debug_never_shows_its_cookies() {
+        use reqwest::cookie::CookieStore as _;
+        let session = Network::default().session("Rolecall").unwrap();
+        let url = Url::parse("https://sts.corp.example/adfs/ls/").unwrap();
+        let cookie = reqwest::header::HeaderValue::from_static(
+            "MSISAuth=c2Vzc2lvbi1jb29raWUtc2VjcmV0; path=/adfs",
+        );
+        session.jar.set_cookies(&mut std::iter::once(&cookie), &url);
+        assert!(
+            session.jar.cookies(&url).is_some(),
+            "the jar holds the cookie"
+        );
+        let shown = format!("{session:?}");
+        assert!(
+            !shown.contains("c2Vzc2lvbi1jb29raWUtc2VjcmV0"),
+            "no cookie in Debug: {shown}"
+        );
+    }
 
     #[test]
     fn only_https_or_loopback_http_carries_secrets() {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
-use super::lines::{Document, FileKind, LineKind, is_blank};
+use super::lines::{Document, FileKind, LineKind, comment_start, is_blank};
 
 /// What to do with one key of a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +167,11 @@ fn replace_value(
         text.push(b' ');
     }
     text.extend_from_slice(value.as_bytes());
+    // A value read up to an inline comment (its sign after a `\r` or form feed, which belong to
+    // the value) would run into it: a blank keeps the comment a comment.
+    if range.end < line.content.len() && range.end == comment_start(line.content) {
+        text.push(b' ');
+    }
     changes.push(Change {
         range: line.start + range.start..line.start + range.end,
         text,

@@ -203,7 +203,16 @@ fn insert_keys(
         text.extend_from_slice(terminator(line.content, newline));
     }
     let spaced = separator_style(doc, doc.sections[section].lines.clone(), file_spaced);
+    // The next header would read as the new keys' continuation if indented deeper than them.
+    let indent = doc
+        .lines
+        .get(doc.sections[section].lines.end)
+        .map_or(&[][..], |next| {
+            let blanks = next.content.iter().take_while(|&&b| is_blank(b)).count();
+            &next.content[..blanks]
+        });
     for (key, value) in keys {
+        text.extend_from_slice(indent);
         key_line(&mut text, key, value, spaced, newline);
     }
     Change {

@@ -350,6 +350,29 @@ fn an_inline_comment_after_a_value_is_kept() {
     );
 }
 
+/// A header indented deeper than the keys added above it would read as their continuation
+/// (the way configparser reads an indented line after a key): the keys take its indentation.
+#[test]
+fn keys_added_before_an_indented_header_keep_it_a_header() {
+    let text = "[dev]\n  [prod]\naws_access_key_id = PROD\n";
+    let once = set_keys(
+        text.as_bytes(),
+        FileKind::Credentials,
+        "dev",
+        &[(ACCESS_KEY_ID, Want::Set("NEW"))],
+    );
+    let shown = String::from_utf8_lossy(&once).into_owned();
+    for (profile, value) in [("dev", "NEW"), ("prod", "PROD")] {
+        assert_eq!(
+            effective_values(&once, FileKind::Credentials, profile)
+                .get(ACCESS_KEY_ID)
+                .map(String::as_str),
+            Some(value),
+            "{profile} in {shown:?}"
+        );
+    }
+}
+
 /// A comment sign after a carriage return or a form feed starts a comment too, and the SDK
 /// reads that character as the end of the value: the value written in its place must not run
 /// into the comment.

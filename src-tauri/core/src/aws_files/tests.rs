@@ -350,6 +350,21 @@ fn an_inline_comment_after_a_value_is_kept() {
     );
 }
 
+/// An indented line after a line the tools reject still continues the key above (as
+/// `classify` reads it): removing the key removes it too, so it cannot become a key itself.
+#[test]
+fn removing_a_key_removes_its_continuation_after_a_rejected_line() {
+    let text = "[default]\naws_access_key_id = OLD\nnot a key\n\taws_access_key_id = X\n";
+    let removes = [(ACCESS_KEY_ID, Want::Remove)];
+    let once = set_keys(text.as_bytes(), FileKind::Credentials, "default", &removes);
+    assert_eq!(
+        effective_values(&once, FileKind::Credentials, "default").get(ACCESS_KEY_ID),
+        None,
+        "{:?}",
+        String::from_utf8_lossy(&once)
+    );
+}
+
 /// A header indented deeper than the keys added above it would read as their continuation
 /// (the way configparser reads an indented line after a key): the keys take its indentation.
 #[test]

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
-use super::lines::{Document, FileKind, LineKind, is_blank};
+use super::lines::{Document, FileKind, LineKind, comment_start, is_blank};
 
 /// What to do with one key of a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +167,11 @@ fn replace_value(
         text.push(b' ');
     }
     text.extend_from_slice(value.as_bytes());
+    // A value read up to an inline comment (its sign after a `\r` or form feed, which belong to
+    // the value) would run into it: a blank keeps the comment a comment.
+    if range.end < line.content.len() && range.end == comment_start(line.content) {
+        text.push(b' ');
+    }
     changes.push(Change {
         range: line.start + range.start..line.start + range.end,
         text,
@@ -198,7 +203,16 @@ fn insert_keys(
         text.extend_from_slice(terminator(line.content, newline));
     }
     let spaced = separator_style(doc, doc.sections[section].lines.clone(), file_spaced);
+    // The next header would read as the new keys' continuation if indented deeper than them.
+    let indent = doc
+        .lines
+        .get(doc.sections[section].lines.end)
+        .map_or(&[][..], |next| {
+            let blanks = next.content.iter().take_while(|&&b| is_blank(b)).count();
+            &next.content[..blanks]
+        });
     for (key, value) in keys {
+        text.extend_from_slice(indent);
         key_line(&mut text, key, value, spaced, newline);
     }
     Change {

@@ -201,7 +201,9 @@ impl<'a> Document<'a> {
         for (index, next) in self.lines.iter().enumerate().skip(line + 1) {
             match next.kind {
                 LineKind::Continuation => found.push(index),
-                LineKind::Blank | LineKind::Comment => {}
+                // A line the tools reject keeps the key's indentation in force (see `classify`),
+                // so the indented lines after it still continue this value.
+                LineKind::Blank | LineKind::Comment | LineKind::Other => {}
                 _ => break,
             }
         }

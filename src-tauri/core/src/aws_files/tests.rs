@@ -390,6 +390,72 @@ fn an_inline_comment_after_a_value_is_kept() {
     );
 }
 
+/// An indented line after a line the tools reject still continues the key above (as
+/// `classify` reads it): removing the key removes it too, so it cannot become a key itself.
+#[test]
+fn removing_a_key_removes_its_continuation_after_a_rejected_line() {
+    let text = "[default]\naws_access_key_id = OLD\nnot a key\n\taws_access_key_id = X\n";
+    let removes = [(ACCESS_KEY_ID, Want::Remove)];
+    let once = set_keys(text.as_bytes(), FileKind::Credentials, "default", &removes);
+    assert_eq!(
+        effective_values(&once, FileKind::Credentials, "default").get(ACCESS_KEY_ID),
+        None,
+        "{:?}",
+        String::from_utf8_lossy(&once)
+    );
+}
+
+/// A header indented deeper than the keys added above it would read as their continuation
+/// (the way configparser reads an indented line after a key): the keys take its indentation.
+#[test]
+fn keys_added_before_an_indented_header_keep_it_a_header() {
+    let text = "[dev]\n  [prod]\naws_access_key_id = PROD\n";
+    let once = set_keys(
+        text.as_bytes(),
+        FileKind::Credentials,
+        "dev",
+        &[(ACCESS_KEY_ID, Want::Set("NEW"))],
+    );
+    let shown = String::from_utf8_lossy(&once).into_owned();
+    for (profile, value) in [("dev", "NEW"), ("prod", "PROD")] {
+        assert_eq!(
+            effective_values(&once, FileKind::Credentials, profile)
+                .get(ACCESS_KEY_ID)
+                .map(String::as_str),
+            Some(value),
+            "{profile} in {shown:?}"
+        );
+    }
+}
+
+/// A comment sign after a carriage return or a form feed starts a comment too, and the SDK
+/// reads that character as the end of the value: the value written in its place must not run
+/// into the comment.
+#[test]
+fn a_value_that_runs_up_to_an_inline_comment_stays_apart_from_it() {
+    for (text, comment) in [
+        ("[dev]\naws_access_key_id = OLD\r;note\n", ";note\n"),
+        ("[dev]\naws_access_key_id =\x0c#note\n", "#note\n"),
+    ] {
+        let wants = [(ACCESS_KEY_ID, Want::Set("NEW"))];
+        let once = set_keys(text.as_bytes(), FileKind::Credentials, "dev", &wants);
+        let shown = String::from_utf8_lossy(&once).into_owned();
+        assert_eq!(
+            effective_values(&once, FileKind::Credentials, "dev")
+                .get(ACCESS_KEY_ID)
+                .map(String::as_str),
+            Some("NEW"),
+            "{shown:?}"
+        );
+        assert!(shown.ends_with(comment), "the comment is kept: {shown:?}");
+        assert_eq!(
+            set_keys(&once, FileKind::Credentials, "dev", &wants),
+            once,
+            "a second write changes nothing"
+        );
+    }
+}
+
 #[test]
 fn an_empty_value_gets_a_blank_after_the_equals_sign_like_its_neighbours() {
     let text = "[dev]\naws_access_key_id =\naws_session_token=\n";

@@ -116,10 +116,22 @@ impl Network {
 }
 
 fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, HttpError> {
-    let pem = std::fs::read(path).map_err(|err| HttpError::CaFile {
-        path: path.to_owned(),
-        detail: err.to_string(),
-    })?;
+    // Never a FIFO or a device: opening one for reading would wait for ever.
+    let pem = match crate::store::read_optional(path) {
+        Ok(Some(pem)) => pem,
+        Ok(None) => {
+            return Err(HttpError::CaFile {
+                path: path.to_owned(),
+                detail: "it does not exist".to_owned(),
+            });
+        }
+        Err(err) => {
+            return Err(HttpError::CaFile {
+                path: path.to_owned(),
+                detail: err.to_string(),
+            });
+        }
+    };
     let certificates =
         reqwest::Certificate::from_pem_bundle(&pem).map_err(|err| HttpError::CaFile {
             path: path.to_owned(),
@@ -297,5 +309,26 @@ mod tests {
         };
         let err = network.session("x").unwrap_err().to_string();
         assert!(err.contains(&path.display().to_string()), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_as_the_ca_file_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("corp.pem");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let network = Network {
+            ca_file: Some(fifo.clone()),
+            proxy: ProxySetting::System,
+        };
+        let err = network.session("x").unwrap_err().to_string();
+        assert!(
+            err.contains(&fifo.display().to_string()) && err.contains("FIFO"),
+            "{err}"
+        );
     }
 }

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::File;
 use std::io::{self, Read};
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -432,12 +431,19 @@ fn check_ca_file(path: &Path) -> Result<(), CaProblem> {
     if !path.is_absolute() {
         return Err(CaProblem::NotAbsolute);
     }
-    let mut bytes = Vec::new();
-    match File::open(path).and_then(|file| file.take(MAX_CA_FILE_BYTES).read_to_end(&mut bytes)) {
-        Ok(_) => {}
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(CaProblem::Missing),
+    // Never a FIFO or a device: opening one for reading would wait for ever.
+    let file = match store::open_regular(path) {
+        Ok(Some(file)) => file,
+        Ok(None) => return Err(CaProblem::Missing),
+        Err(StoreError::NotAFile { kind, .. }) => {
+            return Err(CaProblem::Unreadable(format!("it is a {kind}")));
+        }
         Err(err) => return Err(CaProblem::Unreadable(err.to_string())),
-    }
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_CA_FILE_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|err| CaProblem::Unreadable(err.to_string()))?;
     if !bytes
         .windows(PEM_CERTIFICATE.len())
         .any(|window| window == PEM_CERTIFICATE)
@@ -1319,6 +1325,23 @@ pub enum NameProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_as_the_ca_file_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("corp.pem");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let problem = check_ca_file(&fifo).unwrap_err();
+        assert!(
+            matches!(&problem, CaProblem::Unreadable(why) if why.contains("FIFO")),
+            "{problem:?}"
+        );
+    }
     use proptest::prelude::*;
     use std::fs;
 

@@ -15,13 +15,16 @@ const USERS: [(&str, &str, &str); 3] = [
     ("Jürgen", "Jürgen", ""),
 ];
 
+/// The endpoint's host: the answer names it as its target (MsvAvTargetName).
+const HOST: &str = "sts.corp.example";
+
 fuzz_target!(|data: &[u8]| {
     let Some((&which, challenge)) = data.split_first() else {
         return;
     };
     let (username, user, domain) = USERS[usize::from(which) % USERS.len()];
     let password = Sensitive::new("pässw0rd".to_owned());
-    let mut client = NtlmClient::new(username, &password).expect("a valid username");
+    let mut client = NtlmClient::new(username, &password, HOST).expect("a valid username");
     let negotiate = client.negotiate().expect("the first leg");
     check_header(negotiate.expose(), 1);
     match client.authenticate(challenge) {
@@ -100,6 +103,11 @@ fn check_authenticate(message: &[u8], user: &str, domain: &str) {
         nt.len()
     );
     assert_eq!(&nt[16..18], &[1, 1], "the NTLMv2 blob's version");
+    let target = utf16le(&format!("HTTP/{HOST}"));
+    assert!(
+        nt.windows(target.len()).any(|window| window == target),
+        "the answer names its target"
+    );
     let lm = payload(0);
     assert!(lm.len() == 24, "an LMv2 response of {} bytes", lm.len());
     assert_ne!(u32_at(message, 60) & 1, 0, "not Unicode");

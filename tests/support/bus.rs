@@ -6,6 +6,7 @@
 
 use crate::Desktop;
 use std::process::Command;
+use std::time::Duration;
 
 const ITEM_ROOT: &str = "/org/ayatana/NotificationItem";
 
@@ -162,36 +163,44 @@ impl Desktop {
     /// Clicks the entry at the end of `path` (its submenus' labels, then its own).
     pub fn click_path(&self, item: &TrayItem, path: &[&str]) {
         let (label, parents) = path.split_last().expect("a path to click");
-        let menu = self.submenu(item, parents);
-        let entry = menu
-            .iter()
-            .find(|entry| entry.label == *label)
-            .unwrap_or_else(|| panic!("no menu entry {path:?} in {menu:#?}"));
-        let id = entry.id.to_string();
-        self.call(
-            &item.connection,
-            &format!("{}/Menu", item.path),
-            "com.canonical.dbusmenu.Event",
-            &[&id, "clicked", "<\"\">", "0"],
-        )
-        .unwrap_or_else(|| panic!("clicking {path:?} over D-Bus failed"));
+        self.click_found(item, &format!("{path:?}"), || {
+            let menu = self.submenu(item, parents);
+            menu.iter()
+                .find(|entry| entry.label == *label)
+                .map(|entry| entry.id)
+                .ok_or_else(|| format!("no menu entry {path:?} in {menu:#?}"))
+        });
+    }
+
+    /// Looks the entry up and clicks it. The app rebuilds its menu when its state changes,
+    /// which gives the entries new ids: a click that lands just then finds its id gone, and
+    /// is made again on the new menu, as a person would click again.
+    fn click_found(&self, item: &TrayItem, what: &str, find: impl Fn() -> Result<i32, String>) {
+        for attempt in 1..=3 {
+            let id = find().unwrap_or_else(|missing| panic!("{missing}"));
+            let clicked = self.call(
+                &item.connection,
+                &format!("{}/Menu", item.path),
+                "com.canonical.dbusmenu.Event",
+                &[&id.to_string(), "clicked", "<\"\">", "0"],
+            );
+            if clicked.is_some() {
+                return;
+            }
+            assert!(attempt < 3, "clicking {what} over D-Bus failed");
+            std::thread::sleep(Duration::from_millis(300));
+        }
     }
 
     /// Clicks the entry labelled `label`, as a panel does.
     pub fn click(&self, item: &TrayItem, label: &str) {
-        let menu = self.menu(item);
-        let entry = menu
-            .iter()
-            .find(|entry| entry.label == label)
-            .unwrap_or_else(|| panic!("no menu entry {label:?} in {menu:#?}"));
-        let id = entry.id.to_string();
-        self.call(
-            &item.connection,
-            &format!("{}/Menu", item.path),
-            "com.canonical.dbusmenu.Event",
-            &[&id, "clicked", "<\"\">", "0"],
-        )
-        .unwrap_or_else(|| panic!("clicking {label:?} over D-Bus failed"));
+        self.click_found(item, &format!("{label:?}"), || {
+            let menu = self.menu(item);
+            menu.iter()
+                .find(|entry| entry.label == label)
+                .map(|entry| entry.id)
+                .ok_or_else(|| format!("no menu entry {label:?} in {menu:#?}"))
+        });
     }
 }
 

@@ -47,7 +47,10 @@ impl Default for Patience<'_> {
             attempts: 5,
             before_replace: &|_| {},
             after_check: &|_| {},
-            late_write_wait: Duration::from_secs(1),
+            // A tool that truncates the file and then writes it (`aws configure set`) can be
+            // held up for seconds between the two on a busy machine; only the rare write that
+            // lands in the window after the check waits this long.
+            late_write_wait: Duration::from_secs(5),
         }
     }
 }

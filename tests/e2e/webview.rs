@@ -513,6 +513,8 @@ async fn the_settings_window_adds_tests_and_explains() {
             })
             .expect("the settings window is the session's window");
             session.find("#no-endpoints");
+            // Script only reads the form's state for the assertion; nothing is clicked for the
+            // person.
             let proposed = session.execute(
                 "return [document.querySelector('#preferences-form [name=active_profile]').value, \
                  document.querySelector('#active-profile-note').hidden, \

@@ -247,9 +247,7 @@ impl AliasCache {
 /// the simulator's `…/saml` on loopback.
 pub fn is_alias_page(destination: &Url, endpoint_on_loopback: bool) -> bool {
     Partition::from_saml_destination(destination.as_str()).is_some()
-        || (endpoint_on_loopback
-            && crate::http::is_loopback(destination)
-            && destination.path().ends_with("/saml"))
+        || crate::partition::is_loopback_stand_in(destination, endpoint_on_loopback)
 }
 
 /// Reads the aliases at `destination` when it is an alias page ([`is_alias_page`]) and adds them

@@ -123,6 +123,12 @@ impl Partition {
     }
 }
 
+/// Whether `url` is the stand-in for AWS's `/saml` page that the simulator serves on loopback
+/// (the demo and the tests). Only an endpoint that is itself on loopback has one.
+pub fn is_loopback_stand_in(url: &url::Url, endpoint_on_loopback: bool) -> bool {
+    endpoint_on_loopback && crate::http::is_loopback(url) && url.path().ends_with("/saml")
+}
+
 /// Whether a navigation to `url` heads for one of AWS's SAML sign-in pages: any partition's
 /// sign-in host (regional ones too), and any path under `/saml` (`/saml`, `/saml/`,
 /// `/saml/acs/…`), with any query. Unlike [`Partition::from_saml_destination`], which reads

@@ -197,7 +197,7 @@ impl SignInPolicy {
     /// and never be taken.
     fn is_aws_saml(&self, url: &Url) -> bool {
         partition::is_saml_page(url)
-            || (self.endpoint_on_loopback && is_loopback(url) && url.path().ends_with("/saml"))
+            || partition::is_loopback_stand_in(url, self.endpoint_on_loopback)
     }
 
     fn may_load(&self, url: &Url) -> bool {

@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use rolecall_core::browser_page;
 use rolecall_core::engine::{Action, Engine, EngineError, Overall, Phase, ProfileStatus, Status};
 use tauri::image::Image;
 use tauri::menu::{
@@ -16,7 +17,7 @@ use time::OffsetDateTime;
 
 use crate::demo::Demo;
 use crate::menu::{MenuId, RoleAt};
-use crate::{browser, notifications, signin_window, windows};
+use crate::{notifications, signin_window, windows};
 
 const TRAY_ID: &str = "rolecall";
 /// How often the countdowns in the menu move on.
@@ -416,8 +417,14 @@ fn dispatch(app: &AppHandle, id: MenuId) {
                 tauri::async_runtime::spawn(async move {
                     match engine.console_url(&endpoint, &role_arn).await {
                         Ok(url) => {
-                            if let Err(problem) = browser::open(&url) {
-                                notifications::failure("Could not open the console", &problem);
+                            let config = engine.config();
+                            if let Err(problem) =
+                                browser_page::open(&config.paths, &config.env, &url)
+                            {
+                                notifications::failure(
+                                    "Could not open the console",
+                                    &problem.to_string(),
+                                );
                             }
                         }
                         Err(err) => {

@@ -341,7 +341,7 @@ pub fn rolecall_binary() -> PathBuf {
     let binary = profile_dir.join(format!("rolecall{}", std::env::consts::EXE_SUFFIX));
     assert!(
         binary.exists(),
-        "{} does not exist: build it first with `cargo build -p rolecall` (scripts/test does)",
+        "{} does not exist: build it first with `cargo build --workspace` (scripts/test does)",
         binary.display()
     );
     binary

@@ -1,10 +1,8 @@
-//! `rolecall-tray`: the tray app. `rolecall` without a subcommand starts it.
-
-// No console window next to the tray app on Windows release builds.
-#![cfg_attr(all(not(debug_assertions), windows), windows_subsystem = "windows")]
+//! The tray app, `rolecall-tray` (its binary is `main.rs`). `rolecall` without a subcommand
+//! starts it. It renders the core's state and forwards the person's actions; the decisions are
+//! the core's.
 
 mod app;
-mod browser;
 mod commands;
 mod demo;
 mod menu;
@@ -15,7 +13,8 @@ mod windows;
 
 use std::process::ExitCode;
 
-fn main() -> ExitCode {
+/// Runs the tray app with the process's arguments until it quits.
+pub fn main() -> ExitCode {
     withhold_secrets_from_children();
     rolecall_core::logs::init(
         std::env::var(rolecall_core::logs::VARIABLE).ok().as_deref(),

@@ -53,6 +53,59 @@ pub enum BrowserPageError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "could not start {program} to open the browser: {source}. Install it (xdg-utils on \
+         Linux), or use --print and open the URL yourself."
+    )]
+    Opener {
+        program: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{program} could not open the browser ({status}). Use --print and open the URL yourself.")]
+    OpenerFailed {
+        program: &'static str,
+        status: std::process::ExitStatus,
+    },
+}
+
+/// Hands the URL to the desktop's default browser through a private page, so it never goes on
+/// the opener's command line (which other local users can read). The opener is started without
+/// a shell and without Rolecall's secret variables. The page is removed after [`KEEP`] if this
+/// process still runs, else by the next [`sweep`].
+pub fn open(
+    paths: &AppPaths,
+    env: &Environment,
+    url: &Sensitive<Url>,
+) -> Result<(), BrowserPageError> {
+    let page = write(&folder(paths, env), url)?;
+    let (program, leading): (&'static str, &[&str]) = if cfg!(target_os = "macos") {
+        ("open", &[])
+    } else if cfg!(windows) {
+        ("rundll32", &["url.dll,FileProtocolHandler"])
+    } else {
+        ("xdg-open", &[])
+    };
+    let mut command = Command::new(program);
+    withhold_secrets(&mut command)
+        .args(leading)
+        .arg(&page)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let status = command.status();
+    let remove = page.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(KEEP);
+        let _ = fs::remove_file(remove);
+    });
+    let status = status.map_err(|source| BrowserPageError::Opener { program, source })?;
+    if status.success() {
+        Ok(())
+    } else {
+        let _ = fs::remove_file(&page);
+        Err(BrowserPageError::OpenerFailed { program, status })
+    }
 }
 
 /// The folder the pages go in: `$XDG_RUNTIME_DIR/rolecall/browser`, else Rolecall's own

@@ -82,7 +82,7 @@ pub async fn run(request: Request) -> ExitCode {
         println!("{}", url.expose());
         return ExitCode::SUCCESS;
     }
-    match crate::browser::open(&url) {
+    match rolecall_core::browser_page::open(&paths, &env, &url) {
         Ok(()) => {
             println!(
                 "Opened the AWS console for profile \"{profile}\" in your browser (the link \
@@ -92,10 +92,7 @@ pub async fn run(request: Request) -> ExitCode {
         }
         Err(problem) => fail(
             exit::OTHER,
-            &format!(
-                "could not open your browser ({problem}). Run rolecall console --profile \
-                 {profile} --print and open the URL yourself."
-            ),
+            &format!("{problem} (rolecall console --profile {profile} --print)"),
         ),
     }
 }

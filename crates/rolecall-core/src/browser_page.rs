@@ -62,7 +62,9 @@ pub enum BrowserPageError {
         #[source]
         source: io::Error,
     },
-    #[error("{program} could not open the browser ({status}). Use --print and open the URL yourself.")]
+    #[error(
+        "{program} could not open the browser ({status}). Use --print and open the URL yourself."
+    )]
     OpenerFailed {
         program: &'static str,
         status: std::process::ExitStatus,

@@ -1,0 +1,227 @@
+//! Signing in and out: the IdP conversation, the sign-in window's responses and the
+//! assertion kept for more roles.
+
+use super::*;
+
+impl Engine {
+    /// Signs in (silently where the method allows) and keeps the roles and the assertion.
+    pub(super) async fn sign_in(&self, name: &str) -> Result<Arc<Assertion>, EngineError> {
+        let (_, endpoint) = self.endpoint(name)?;
+        self.set_phase(name, Phase::Working);
+        let refused = RefusedPasswords::new(&self.shared.config.paths.config_dir);
+        let outcome = refused_passwords::sign_in(
+            SignIn {
+                endpoint: &endpoint,
+                password: None,
+                secrets: Arc::clone(&self.shared.config.secrets),
+                passcodes: &NoPasscodes,
+            },
+            &refused,
+        )
+        .await;
+        let needs_person = |url: &url::Url, reason: String| {
+            self.set_phase(
+                name,
+                Phase::NeedsPerson {
+                    url: url.to_string(),
+                    reason: reason.clone(),
+                },
+            );
+            EngineError::NeedsPerson {
+                endpoint: name.to_owned(),
+                reason,
+            }
+        };
+        let signed_in = match outcome {
+            Ok(Outcome::SignedIn(signed_in)) => signed_in,
+            Ok(Outcome::NeedsPerson { url, reason }) => {
+                return Err(needs_person(&url, reason.to_string()));
+            }
+            // The one time the stored password is sent and refused, the person hears the
+            // IdP's own words; it is not sent again until they store a new one.
+            Err(err @ GuardedSignInError::PasswordRefused { said: Some(_), .. }) => {
+                self.set_phase(
+                    name,
+                    Phase::Failed {
+                        message: err.to_string(),
+                    },
+                );
+                return Err(EngineError::PasswordRefused(err));
+            }
+            // Later on, the IdP's own pages in the window still let the person in.
+            Err(GuardedSignInError::PasswordRefused { said: None, .. }) => {
+                let reason = format!(
+                    "the identity provider refused the stored password, which Rolecall no \
+                     longer tries; store the current one in Settings → Endpoints or with \
+                     `rolecall password set --endpoint {name}`"
+                );
+                return Err(needs_person(&endpoint.url, reason));
+            }
+            Err(GuardedSignInError::SignIn(err)) => {
+                self.set_phase(
+                    name,
+                    Phase::Failed {
+                        message: err.to_string(),
+                    },
+                );
+                return Err(EngineError::SignIn(err));
+            }
+        };
+        self.signed_in(name, &endpoint, *signed_in).await
+    }
+
+    /// Takes a SAML response the IdP's own pages produced (the sign-in window captured it on
+    /// its way to AWS) as the endpoint's sign-in.
+    pub async fn accept_saml_response(
+        &self,
+        name: &str,
+        saml_response: &crate::secrets::Sensitive<String>,
+        post_to: Option<url::Url>,
+    ) -> Result<(), EngineError> {
+        let (_, endpoint) = self.endpoint(name)?;
+        let assertion = match crate::saml::parse_response(saml_response.expose()) {
+            Ok(assertion) => assertion,
+            Err(err) => {
+                self.set_phase(
+                    name,
+                    Phase::Failed {
+                        message: err.to_string(),
+                    },
+                );
+                return Err(EngineError::SignIn(SignInError::Saml(err)));
+            }
+        };
+        if let Err(err) = self.check_issuer(name, &endpoint, &assertion) {
+            self.set_phase(
+                name,
+                Phase::Failed {
+                    message: err.to_string(),
+                },
+            );
+            return Err(err);
+        }
+        let signed_in = idp::SignedIn {
+            assertion,
+            post_to,
+            via: idp::SignedInVia::SingleSignOn,
+        };
+        self.signed_in(name, &endpoint, signed_in).await?;
+        self.publish();
+        self.shared.replan.notify_one();
+        Ok(())
+    }
+
+    /// A response from the sign-in window counts only when every `Issuer` in it is the one
+    /// pinned for the endpoint; the first one taken pins its issuer. A page in the window's
+    /// flow could hand over another IdP's genuine response (for the attacker's own account):
+    /// the pin refuses it from the second sign-in on.
+    pub(super) fn check_issuer(
+        &self,
+        name: &str,
+        endpoint: &Endpoint,
+        assertion: &Assertion,
+    ) -> Result<(), EngineError> {
+        let Some(issuer) = assertion.issuers.first() else {
+            return Err(EngineError::NoIssuer {
+                endpoint: name.to_owned(),
+            });
+        };
+        if let Some(other) = assertion.issuers.iter().find(|other| *other != issuer) {
+            return Err(EngineError::MixedIssuers {
+                endpoint: name.to_owned(),
+                first: shown_issuer(issuer),
+                other: shown_issuer(other),
+            });
+        }
+        match &endpoint.issuer {
+            Some(pinned) if pinned == issuer => Ok(()),
+            Some(pinned) => Err(EngineError::OtherIssuer {
+                endpoint: name.to_owned(),
+                pinned: shown_issuer(pinned),
+                seen: shown_issuer(issuer),
+            }),
+            None => {
+                let paths = &self.shared.config.paths;
+                let mut settings = Settings::load(paths)?;
+                let mut pinned = endpoint.clone();
+                pinned.issuer = Some(issuer.clone());
+                settings.update_endpoint(name, pinned)?;
+                settings.save(paths)?;
+                tracing::info!(endpoint = name, issuer = %shown_issuer(issuer), "pinned the IdP's issuer");
+                Ok(())
+            }
+        }
+    }
+
+    /// A sign-in in the IdP's own pages ended without a SAML response (the window gave up, or
+    /// the page sent it where Rolecall could not read it): the endpoint shows `reason`, a
+    /// sentence that says what to do.
+    pub fn sign_in_abandoned(&self, name: &str, reason: &str) {
+        self.set_phase(
+            name,
+            Phase::Failed {
+                message: reason.to_owned(),
+            },
+        );
+    }
+
+    /// Keeps what a sign-in gave: the accounts (with aliases) and the assertion.
+    pub(super) async fn signed_in(
+        &self,
+        name: &str,
+        endpoint: &Endpoint,
+        signed_in: idp::SignedIn,
+    ) -> Result<Arc<Assertion>, EngineError> {
+        let mut cache = AliasCache::load_or_empty(&self.shared.config.paths.config_dir);
+        let (accounts, problem) = idp::accounts_of(&signed_in, endpoint, &mut cache).await;
+        if let Some(problem) = problem {
+            tracing::info!("{problem}");
+        }
+        let assertion = Arc::new(signed_in.assertion);
+        if let Ok(mut state) = self.shared.state.lock() {
+            state.accounts.insert(name.to_owned(), accounts);
+            state
+                .assertions
+                .insert(name.to_owned(), (Arc::clone(&assertion), Instant::now()));
+            state.needs_person.remove(name);
+            state.failed_at.remove(name);
+            state.phases.insert(
+                name.to_owned(),
+                Phase::SignedIn {
+                    session_name: assertion.role_session_name.clone(),
+                },
+            );
+        }
+        Ok(assertion)
+    }
+
+    /// The endpoint's assertion while STS still takes it, or a new sign-in.
+    pub(super) async fn assertion(&self, name: &str) -> Result<Arc<Assertion>, EngineError> {
+        let now = self.shared.config.clock.now();
+        let kept = self
+            .shared
+            .state
+            .lock()
+            .ok()
+            .and_then(|state| state.assertions.get(name).cloned());
+        match kept {
+            Some((assertion, issued))
+                if issued.elapsed() < ASSERTION_REUSE && !assertion.is_expired_at(now) =>
+            {
+                Ok(assertion)
+            }
+            _ => self.sign_in(name).await,
+        }
+    }
+
+    pub(super) async fn sign_out(&self, name: &str) -> Result<(), EngineError> {
+        let (_, endpoint) = self.endpoint(name)?;
+        if let Ok(mut state) = self.shared.state.lock() {
+            state.assertions.remove(name);
+            state.accounts.remove(name);
+            state.phases.insert(name.to_owned(), Phase::SignedOut);
+        }
+        idp::sign_out(&endpoint, Arc::clone(&self.shared.config.secrets)).await?;
+        Ok(())
+    }
+}

@@ -71,15 +71,21 @@ pub fn group(roles: &[RolePair], aliases: &Aliases) -> Vec<Account> {
 /// `Account: <alias> (<id>)`, or `Account: <id>` when the account has no alias.
 pub fn parse_sign_in_page(html: &str) -> Aliases {
     let mut aliases = Aliases::new();
-    for chunk in html.split("Account: ").skip(1) {
-        let text = chunk.split('<').next().unwrap_or_default().trim();
-        let Some(open) = text.rfind('(') else {
+    let document = crate::html::Document::scan(html);
+    for node in &document.nodes {
+        let crate::html::Node::Text(text) = node else {
             continue;
         };
-        let id = text[open + 1..].trim_end_matches(')').trim();
-        let alias = unescape_html(text[..open].trim());
-        if is_account_id(id) && !alias.is_empty() {
-            aliases.insert(id.to_owned(), alias);
+        for chunk in text.split("Account: ").skip(1) {
+            let text = chunk.trim();
+            let Some(open) = text.rfind('(') else {
+                continue;
+            };
+            let id = text[open + 1..].trim_end_matches(')').trim();
+            let alias = text[..open].trim();
+            if is_account_id(id) && !alias.is_empty() {
+                aliases.insert(id.to_owned(), alias.to_owned());
+            }
         }
     }
     aliases
@@ -87,14 +93,6 @@ pub fn parse_sign_in_page(html: &str) -> Aliases {
 
 fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn unescape_html(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
 }
 
 /// Posts the assertion to the sign-in page named by its Destination and reads the aliases.
@@ -144,16 +142,7 @@ pub async fn fetch(
 
 /// A short reason for a failed request; reqwest's own messages repeat the whole URL.
 fn without_url(err: &reqwest::Error) -> String {
-    if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "could not connect"
-    } else if err.is_decode() || err.is_body() {
-        "the answer could not be read"
-    } else {
-        "the request failed"
-    }
-    .to_owned()
+    crate::http::classify(err).describe().to_owned()
 }
 
 #[derive(Debug, thiserror::Error)]

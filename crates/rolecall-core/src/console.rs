@@ -331,26 +331,10 @@ pub fn logout_then_login(login: &Sensitive<Url>) -> Sensitive<Url> {
 /// What to show of an error body: the first `<h1>` of an HTML page (AWS's error pages put the
 /// message there), else the text without tags, shortened.
 fn error_message(body: &str) -> String {
-    let lowered = body.to_ascii_lowercase();
-    let inner = match (lowered.find("<h1"), lowered.find("</h1>")) {
-        (Some(open), Some(close)) if open < close => body[open..close]
-            .find('>')
-            .map(|gt| &body[open + gt + 1..close]),
-        _ => None,
-    };
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in inner.unwrap_or(body).chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                text.push(' ');
-            }
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
+    let document = crate::html::Document::scan(body);
+    let text = document
+        .text_of_tag("h1")
+        .unwrap_or_else(|| document.text());
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut text = words.join(" ");
     if text.len() > ERROR_BODY_SHOWN {
@@ -369,28 +353,13 @@ fn error_message(body: &str) -> String {
 }
 
 fn network_error(endpoint: &Url, err: &reqwest::Error) -> ConsoleError {
-    let mut chain = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    let lowered = chain.to_ascii_lowercase();
     let endpoint = http::redact(endpoint);
-    if lowered.contains("certificate") || lowered.contains("unknownissuer") {
-        ConsoleError::Tls { endpoint }
-    } else {
-        let problem = if lowered.contains("dns error") || lowered.contains("failed to lookup") {
-            "its host name could not be found"
-        } else if lowered.contains("connection refused") {
-            "the connection was refused"
-        } else if err.is_timeout() || lowered.contains("timed out") {
-            "no answer in time"
-        } else {
-            "could not connect"
-        };
-        ConsoleError::Network { endpoint, problem }
+    match http::classify(err) {
+        http::RequestFailure::Untrusted(_) => ConsoleError::Tls { endpoint },
+        failure => ConsoleError::Network {
+            endpoint,
+            problem: failure.describe(),
+        },
     }
 }
 

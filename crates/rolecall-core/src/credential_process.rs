@@ -90,7 +90,7 @@ pub fn lock(
     timeout: std::time::Duration,
 ) -> Result<ProfileLock, RenewError> {
     let folder = config_dir.join("locks");
-    let path = folder.join(format!("{}.lock", lock_name(profile)));
+    let path = folder.join(format!("{}.lock", crate::paths::file_name(profile)));
     let failed = |source: std::io::Error| RenewError::Lock {
         path: path.clone(),
         source,
@@ -119,20 +119,6 @@ pub fn lock(
             Err(std::fs::TryLockError::Error(source)) => return Err(failed(source)),
         }
     }
-}
-
-/// A file name for a profile name (which may hold `/` and `:`).
-fn lock_name(profile: &str) -> String {
-    profile
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.@+".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// What a renewal uses.
@@ -546,7 +532,14 @@ mod tests {
     }
 
     #[test]
-    fn lock_names_are_plain_file_names() {
-        assert_eq!(lock_name("corp/prod:Admin"), "corp_prod_Admin");
+    fn profiles_that_differ_only_in_punctuation_have_their_own_locks() {
+        assert_eq!(
+            crate::paths::file_name("corp/prod:Admin"),
+            "corp%2Fprod%3AAdmin"
+        );
+        assert_ne!(
+            crate::paths::file_name("a/b"),
+            crate::paths::file_name("a_b")
+        );
     }
 }

@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Serialize, Serializer};
 use url::{Host, Url};
-
-use crate::settings::ProxySetting;
 
 /// How long one request may take before Rolecall gives up on it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -193,6 +192,173 @@ pub enum HttpError {
         "Rolecall could not set up its HTTPS client ({detail}). This is a bug: please report it."
     )]
     Build { detail: String },
+}
+
+/// What a failed request means for a person, read once from reqwest's error and its causes,
+/// so every front end words the same failure the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestFailure {
+    /// The server's certificate was refused; the text says why.
+    Untrusted(&'static str),
+    HostNotFound,
+    Refused,
+    TimedOut,
+    NoConnection,
+    /// The answer came but could not be read.
+    Unreadable,
+    Other,
+}
+
+impl RequestFailure {
+    /// A short phrase for a sentence about the host.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RequestFailure::Untrusted(why) => why,
+            RequestFailure::HostNotFound => "its host name could not be found",
+            RequestFailure::Refused => "the connection was refused",
+            RequestFailure::TimedOut => "no answer in time",
+            RequestFailure::NoConnection => "could not connect",
+            RequestFailure::Unreadable => "the answer could not be read",
+            RequestFailure::Other => "the connection failed",
+        }
+    }
+}
+
+/// Reads a failed request from its error and causes (a reqwest error, or one wrapping it). The
+/// TLS and DNS causes are known only by their messages (reqwest hides the TLS library's and the
+/// resolver's types), so those are matched in this one place.
+pub fn classify(err: &(dyn std::error::Error + 'static)) -> RequestFailure {
+    let mut chain = String::new();
+    let (mut refused, mut timeout, mut connect, mut unreadable) = (false, false, false, false);
+    let mut source = Some(err);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+            timeout |= io.kind() == std::io::ErrorKind::TimedOut;
+        }
+        if let Some(request) = cause.downcast_ref::<reqwest::Error>() {
+            timeout |= request.is_timeout();
+            connect |= request.is_connect();
+            unreadable |= request.is_decode() || request.is_body();
+        }
+        chain.push_str(&cause.to_string().to_ascii_lowercase());
+        chain.push_str(": ");
+        source = cause.source();
+    }
+    if chain.contains("certificate") || chain.contains("unknownissuer") {
+        return RequestFailure::Untrusted(
+            if chain.contains("unknownissuer") || chain.contains("unknown issuer") {
+                "it is signed by an authority this computer does not trust"
+            } else if chain.contains("expired") {
+                "it has expired"
+            } else if chain.contains("notvalidforname") || chain.contains("not valid for") {
+                "it is for another host name"
+            } else {
+                "it is not trusted"
+            },
+        );
+    }
+    if timeout || chain.contains("timed out") {
+        RequestFailure::TimedOut
+    } else if refused || chain.contains("connection refused") {
+        RequestFailure::Refused
+    } else if chain.contains("dns error") || chain.contains("failed to lookup") {
+        RequestFailure::HostNotFound
+    } else if connect {
+        RequestFailure::NoConnection
+    } else if unreadable {
+        RequestFailure::Unreadable
+    } else {
+        RequestFailure::Other
+    }
+}
+
+/// Which proxy an endpoint is reached through. Written in the file as `"system"`, `"none"` or
+/// the proxy's URL.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ProxySetting {
+    /// The environment (`HTTPS_PROXY`, `NO_PROXY`, ...) and the system's static proxy.
+    #[default]
+    System,
+    /// A direct connection.
+    None,
+    Url(Url),
+}
+
+impl ProxySetting {
+    /// Reads `"system"`, `"none"` or a proxy URL (`http://` is assumed when no scheme is given).
+    pub fn parse(input: &str) -> Result<Self, ProxyProblem> {
+        let input = input.trim();
+        match input.to_ascii_lowercase().as_str() {
+            "system" | "" => return Ok(ProxySetting::System),
+            "none" => return Ok(ProxySetting::None),
+            _ => {}
+        }
+        let with_scheme = if input.contains("://") {
+            input.to_owned()
+        } else {
+            format!("http://{input}")
+        };
+        let url = Url::parse(&with_scheme).map_err(|err| ProxyProblem::NotUrl(err.to_string()))?;
+        check_proxy_url(&url)?;
+        Ok(ProxySetting::Url(url))
+    }
+
+    /// How the settings file writes it.
+    pub fn as_setting(&self) -> String {
+        match self {
+            ProxySetting::System => "system".to_owned(),
+            ProxySetting::None => "none".to_owned(),
+            ProxySetting::Url(url) => url.to_string(),
+        }
+    }
+}
+
+impl Serialize for ProxySetting {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.as_setting())
+    }
+}
+
+/// What a proxy URL may be: a scheme Rolecall can speak, a host, no password, no path.
+pub fn check_proxy_url(url: &Url) -> Result<(), ProxyProblem> {
+    if !["http", "https", "socks5", "socks5h"].contains(&url.scheme()) {
+        return Err(ProxyProblem::Scheme(url.scheme().to_owned()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(ProxyProblem::NoHost);
+    }
+    if url.password().is_some() {
+        return Err(ProxyProblem::Password);
+    }
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+        return Err(ProxyProblem::Path);
+    }
+    Ok(())
+}
+
+/// Why a proxy setting was refused; completes a sentence that starts with the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyProblem {
+    #[error(
+        "is not \"system\", \"none\" or a proxy URL ({0}). Use one of those, such as \
+         http://proxy.corp.example:8080."
+    )]
+    NotUrl(String),
+    #[error("uses {0}://. Use an http://, https://, socks5:// or socks5h:// proxy URL.")]
+    Scheme(String),
+    #[error("has no host name. Use a URL such as http://proxy.corp.example:8080.")]
+    NoHost,
+    #[error(
+        "contains a password. Remove it: Rolecall keeps passwords only in your keyring, never \
+         in the settings file."
+    )]
+    Password,
+    #[error(
+        "has a path or query. A proxy URL is a scheme, host and port only, such as \
+         http://proxy.corp.example:8080."
+    )]
+    Path,
 }
 
 #[cfg(test)]

@@ -1055,34 +1055,13 @@ fn host_of(url: &Url) -> String {
 /// What a failed request means for a person: an untrusted certificate, or no connection.
 fn request_error(url: &Url, err: &reqwest::Error) -> SignInError {
     let host = host_of(url);
-    let mut chain = String::new();
-    let mut source: Option<&dyn std::error::Error> = Some(err);
-    while let Some(cause) = source {
-        chain.push_str(&cause.to_string());
-        chain.push_str(": ");
-        source = cause.source();
+    match crate::http::classify(err) {
+        crate::http::RequestFailure::Untrusted(detail) => SignInError::Tls { host, detail },
+        failure => SignInError::Network {
+            host,
+            detail: failure.describe(),
+        },
     }
-    let lowered = chain.to_ascii_lowercase();
-    if lowered.contains("certificate") || lowered.contains("unknownissuer") {
-        let detail = if lowered.contains("unknownissuer") || lowered.contains("unknown issuer") {
-            "it is signed by an authority this computer does not trust"
-        } else if lowered.contains("expired") {
-            "it has expired"
-        } else if lowered.contains("notvalidforname") || lowered.contains("not valid for") {
-            "it is for another host name"
-        } else {
-            "it is not trusted"
-        };
-        return SignInError::Tls { host, detail };
-    }
-    let detail = if err.is_timeout() {
-        "no answer in time"
-    } else if err.is_connect() {
-        "could not connect"
-    } else {
-        "the connection failed"
-    };
-    SignInError::Network { host, detail }
 }
 
 /// Where AD FS scopes its SSO cookies (`path=/adfs`).

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod console;
 pub mod credential_process;
 pub mod engine;
+pub mod html;
 pub mod http;
 pub mod idp;
 pub mod ipc;

@@ -197,9 +197,35 @@ pub enum PathsError {
     NoHome { platform: Platform },
 }
 
+/// A file or folder name for a name a person chose (an endpoint, a profile): letters, digits,
+/// `-`, `_` and `.` as they are, every other byte as `%XX`, so two names never share a file and
+/// no name climbs out of its folder. A leading dot is escaped too: it would hide the file, and
+/// `.`/`..` are not names.
+pub fn file_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => out.push(char::from(byte)),
+            b'.' if !out.is_empty() => out.push('.'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_map_to_distinct_plain_file_names() {
+        assert_eq!(file_name("corp"), "corp");
+        assert_eq!(file_name("corp.example"), "corp.example");
+        assert_eq!(file_name("../x"), "%2E.%2Fx");
+        assert_eq!(file_name("a/b"), "a%2Fb");
+        assert_ne!(file_name("a b"), file_name("a_b"));
+        assert_ne!(file_name("a%20b"), file_name("a b"));
+    }
 
     fn linux_home() -> Environment {
         Environment::new(Platform::Linux).with("HOME", "/home/alice")

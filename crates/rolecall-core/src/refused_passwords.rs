@@ -39,7 +39,7 @@ impl RefusedPasswords {
     }
 
     fn path(&self, endpoint: &str) -> PathBuf {
-        self.folder.join(file_name(endpoint))
+        self.folder.join(crate::paths::file_name(endpoint))
     }
 
     /// Whether the IdP refused the endpoint's stored password and no new one was stored since.
@@ -54,7 +54,7 @@ impl RefusedPasswords {
         let path = self.path(endpoint);
         let temp = self.folder.join(format!(
             ".{}.{}.{}.tmp",
-            file_name(endpoint),
+            crate::paths::file_name(endpoint),
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -99,21 +99,6 @@ impl RefusedPasswords {
         }
         std::fs::rename(self.path(from), self.path(to))
     }
-}
-
-/// A file name for an endpoint name: letters, digits, `-`, `_` and `.` as they are, every other
-/// byte as `%XX`, so two names never share a file.
-fn file_name(endpoint: &str) -> String {
-    let mut name = String::with_capacity(endpoint.len());
-    for byte in endpoint.bytes() {
-        match byte {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => name.push(char::from(byte)),
-            // A leading dot would hide the file, and `.`/`..` are not names.
-            b'.' if !name.is_empty() => name.push('.'),
-            _ => name.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    name
 }
 
 fn create_private_dir(folder: &Path) -> std::io::Result<()> {
@@ -299,16 +284,6 @@ impl SecretStore for WithoutPassword {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn endpoint_names_map_to_distinct_plain_file_names() {
-        assert_eq!(file_name("corp"), "corp");
-        assert_eq!(file_name("corp.example"), "corp.example");
-        assert_eq!(file_name("../x"), "%2E.%2Fx");
-        assert_eq!(file_name("a/b"), "a%2Fb");
-        assert_ne!(file_name("a b"), file_name("a_b"));
-        assert_ne!(file_name("a%20b"), file_name("a b"));
-    }
 
     #[test]
     fn a_marker_is_set_cleared_and_moved() {

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize, Serializer};
 use url::Url;
 
+use crate::http::check_proxy_url;
+pub use crate::http::{ProxyProblem, ProxySetting};
 use crate::paths::AppPaths;
 use crate::store::{self, StoreError};
 
@@ -130,52 +132,6 @@ impl fmt::Display for SignInMethod {
     }
 }
 
-/// Which proxy an endpoint is reached through. Written in the file as `"system"`, `"none"` or
-/// the proxy's URL.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum ProxySetting {
-    /// The environment (`HTTPS_PROXY`, `NO_PROXY`, ...) and the system's static proxy.
-    #[default]
-    System,
-    /// A direct connection.
-    None,
-    Url(Url),
-}
-
-impl ProxySetting {
-    /// Reads `"system"`, `"none"` or a proxy URL (`http://` is assumed when no scheme is given).
-    pub fn parse(input: &str) -> Result<Self, ProxyProblem> {
-        let input = input.trim();
-        match input.to_ascii_lowercase().as_str() {
-            "system" | "" => return Ok(ProxySetting::System),
-            "none" => return Ok(ProxySetting::None),
-            _ => {}
-        }
-        let with_scheme = if input.contains("://") {
-            input.to_owned()
-        } else {
-            format!("http://{input}")
-        };
-        let url = Url::parse(&with_scheme).map_err(|err| ProxyProblem::NotUrl(err.to_string()))?;
-        check_proxy_url(&url)?;
-        Ok(ProxySetting::Url(url))
-    }
-
-    fn as_setting(&self) -> String {
-        match self {
-            ProxySetting::System => "system".to_owned(),
-            ProxySetting::None => "none".to_owned(),
-            ProxySetting::Url(url) => url.to_string(),
-        }
-    }
-}
-
-impl Serialize for ProxySetting {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.as_setting())
-    }
-}
-
 fn serialize_url<S: Serializer>(url: &Url, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(url.as_str())
 }
@@ -266,22 +222,6 @@ fn check_endpoint_url(url: &Url) -> Result<(), UrlProblem> {
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(UrlProblem::Credentials);
-    }
-    Ok(())
-}
-
-fn check_proxy_url(url: &Url) -> Result<(), ProxyProblem> {
-    if !["http", "https", "socks5", "socks5h"].contains(&url.scheme()) {
-        return Err(ProxyProblem::Scheme(url.scheme().to_owned()));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(ProxyProblem::NoHost);
-    }
-    if url.password().is_some() {
-        return Err(ProxyProblem::Password);
-    }
-    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
-        return Err(ProxyProblem::Path);
     }
     Ok(())
 }
@@ -1271,30 +1211,6 @@ pub enum CaProblem {
          Convert a DER certificate with `openssl x509 -inform der -in corp.cer -out corp.pem`."
     )]
     NotPem,
-}
-
-/// Why a proxy setting was refused; completes a sentence that starts with the value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProxyProblem {
-    #[error(
-        "is not \"system\", \"none\" or a proxy URL ({0}). Use one of those, such as \
-         http://proxy.corp.example:8080."
-    )]
-    NotUrl(String),
-    #[error("uses {0}://. Use an http://, https://, socks5:// or socks5h:// proxy URL.")]
-    Scheme(String),
-    #[error("has no host name. Use a URL such as http://proxy.corp.example:8080.")]
-    NoHost,
-    #[error(
-        "contains a password. Remove it: Rolecall keeps passwords only in your keyring, never \
-         in the settings file."
-    )]
-    Password,
-    #[error(
-        "has a path or query. A proxy URL is a scheme, host and port only, such as \
-         http://proxy.corp.example:8080."
-    )]
-    Path,
 }
 
 /// Why a profile name template was refused; completes a sentence that starts with it.

@@ -249,7 +249,7 @@ impl Sts {
                 endpoint,
                 detail: failure
                     .as_connector_error()
-                    .map(|err| connection_problem(&error_chain(err)))
+                    .map(|err| connection_problem(err))
                     .unwrap_or("the request could not be sent")
                     .to_owned(),
             },
@@ -269,18 +269,13 @@ pub struct Assumed {
 }
 
 /// A few words for a failed connection; the libraries' own chain repeats the URL at length.
-fn connection_problem(chain: &str) -> &'static str {
-    let chain = chain.to_ascii_lowercase();
-    if chain.contains("dns error") || chain.contains("failed to lookup") {
-        "its host name could not be found"
-    } else if chain.contains("connection refused") {
-        "the connection was refused"
-    } else if chain.contains("certificate") {
-        "its certificate is not trusted; give your company's CA file to the endpoint"
-    } else if chain.contains("timed out") || chain.contains("timeout") {
-        "no answer in time"
-    } else {
-        "could not connect"
+fn connection_problem(err: &(dyn std::error::Error + 'static)) -> &'static str {
+    match crate::http::classify(err) {
+        crate::http::RequestFailure::Untrusted(_) => {
+            "its certificate is not trusted; give your company's CA file to the endpoint"
+        }
+        crate::http::RequestFailure::Other => "could not connect",
+        failure => failure.describe(),
     }
 }
 

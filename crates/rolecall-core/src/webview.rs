@@ -276,18 +276,12 @@ const CAPTURE_SCRIPT: &str = r#"(function () {
 })();"#;
 
 /// The folder of an endpoint's webview data (cookies, cache, storage): one per endpoint, so one
-/// IdP's SSO session never signs in to another endpoint. Every byte outside `[A-Za-z0-9_-]` is
-/// written as `%XX`, so any endpoint name is one safe, distinct folder name.
+/// IdP's SSO session never signs in to another endpoint; [`crate::paths::file_name`] makes any
+/// endpoint name one safe, distinct folder name.
 pub fn data_directory(config_dir: &Path, endpoint: &str) -> PathBuf {
-    let mut name = String::with_capacity(endpoint.len());
-    for byte in endpoint.bytes() {
-        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
-            name.push(char::from(byte));
-        } else {
-            name.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    config_dir.join("webview").join(name)
+    config_dir
+        .join("webview")
+        .join(crate::paths::file_name(endpoint))
 }
 
 /// Deletes an endpoint's webview folder, with the IdP's cookies and the cache in it. A folder
@@ -697,7 +691,7 @@ mod tests {
         );
         assert_eq!(
             data_directory(base, "../x y"),
-            base.join("webview").join("%2E%2E%2Fx%20y")
+            base.join("webview").join("%2E.%2Fx%20y")
         );
         assert_ne!(data_directory(base, "a/b"), data_directory(base, "a_b"));
     }

@@ -15,7 +15,8 @@ use crate::escape::markup;
 use crate::random;
 
 pub(crate) const ROLE_ATTRIBUTE: &str = "https://aws.amazon.com/SAML/Attributes/Role";
-const ROLE_SESSION_NAME_ATTRIBUTE: &str = "https://aws.amazon.com/SAML/Attributes/RoleSessionName";
+pub(crate) const ROLE_SESSION_NAME_ATTRIBUTE: &str =
+    "https://aws.amazon.com/SAML/Attributes/RoleSessionName";
 const SESSION_DURATION_ATTRIBUTE: &str = "https://aws.amazon.com/SAML/Attributes/SessionDuration";
 const PADDING_ATTRIBUTE: &str = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:Padding";
 

@@ -15,6 +15,7 @@ pub mod ntlm;
 mod pages;
 mod random;
 mod recorder;
+mod saml_read;
 mod server;
 mod signin;
 mod sts;

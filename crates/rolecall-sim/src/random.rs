@@ -1,32 +1,16 @@
-//! Unpredictable-enough bytes for ids, tokens and MFA contexts, from the standard library's
-//! per-process random hash keys (a loopback simulator needs no cryptographic generator).
-
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+//! Random bytes for ids, tokens and MFA contexts, from the operating system's generator: a
+//! session cookie or an MFA context the tests could guess would let a test pass that a real
+//! IdP fails.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn next_u64() -> u64 {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    hasher.write_u128(nanos);
-    hasher.finish()
-}
-
 pub(crate) fn bytes(len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        out.extend_from_slice(&next_u64().to_le_bytes());
+    let mut out = vec![0; len];
+    if let Err(err) = getrandom::fill(&mut out) {
+        // Without the system's generator nothing the simulator hands out would be secret.
+        panic!("the operating system gave no random bytes: {err}");
     }
-    out.truncate(len);
     out
 }
 

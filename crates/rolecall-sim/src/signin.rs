@@ -1,6 +1,6 @@
 //! The stand-in for AWS's `https://signin.aws.amazon.com/saml`: it reads a posted `SAMLResponse`
 //! and shows AWS's role chooser with account aliases. It reads only what the simulator itself
-//! writes (by string search, no XML parser) and never checks signatures.
+//! writes (with [`crate::saml_read`]) and never checks signatures.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::assertion::ROLE_ATTRIBUTE;
-use crate::escape::{markup, unmarkup};
+use crate::escape::markup;
+use crate::saml_read::{RolePair, read_claims, read_response};
 
 /// Why the sign-in page refused a response (AWS answers these with a 400 page).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -29,23 +29,6 @@ pub(crate) enum Rejection {
     Expired(String),
     #[error("the assertion has no usable Role attribute")]
     NoRoles,
-}
-
-/// A role pair as read from one `Role` attribute value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RolePair {
-    pub(crate) role_arn: String,
-    pub(crate) provider_arn: String,
-}
-
-impl RolePair {
-    fn account_id(&self) -> &str {
-        self.role_arn.split(':').nth(4).unwrap_or_default()
-    }
-
-    fn role_name(&self) -> &str {
-        self.role_arn.rsplit('/').next().unwrap_or_default()
-    }
 }
 
 /// The role chooser page for a posted form body.
@@ -70,65 +53,26 @@ fn read_roles(xml: &str, now: OffsetDateTime) -> Result<Vec<RolePair>, Rejection
     if xml.to_ascii_lowercase().contains("<!doctype") {
         return Err(Rejection::Dtd);
     }
-    if !xml.contains("Response") || !xml.contains("urn:oasis:names:tc:SAML:2.0:status:Success") {
-        return Err(Rejection::NotAResponse);
-    }
-    if xml.contains("EncryptedAssertion") {
+    let elements = read_response(xml).ok_or(Rejection::NotAResponse)?;
+    if elements
+        .iter()
+        .any(|element| element.local == "EncryptedAssertion")
+    {
         return Err(Rejection::Encrypted);
     }
-    if !xml.contains("</Assertion>") && !xml.contains(":Assertion>") {
-        return Err(Rejection::NotAResponse);
+    let claims = read_claims(&elements).ok_or(Rejection::NotAResponse)?;
+    if let Some(expiry) = claims.not_on_or_after
+        && now >= expiry
+    {
+        return Err(Rejection::Expired(
+            expiry.format(&Rfc3339).unwrap_or_default(),
+        ));
     }
-    if let Some(expiry) = conditions_not_on_or_after(xml) {
-        let parsed =
-            OffsetDateTime::parse(&expiry, &Rfc3339).map_err(|_| Rejection::NotAResponse)?;
-        if now >= parsed {
-            return Err(Rejection::Expired(expiry));
-        }
-    }
-    let marker = format!(r#"Name="{ROLE_ATTRIBUTE}""#);
-    let start = xml.find(&marker).ok_or(Rejection::NoRoles)?;
-    let rest = &xml[start..];
-    let end = rest.find("Attribute>").unwrap_or(rest.len());
-    let roles: Vec<RolePair> = attribute_values(&rest[..end])
-        .iter()
-        .filter_map(|v| pair(v))
-        .collect();
-    if roles.is_empty() {
+    if claims.roles.is_empty() {
         Err(Rejection::NoRoles)
     } else {
-        Ok(roles)
+        Ok(claims.roles)
     }
-}
-
-fn conditions_not_on_or_after(xml: &str) -> Option<String> {
-    let start = xml.find("Conditions ")?;
-    let tag = &xml[start..start + xml[start..].find('>')?];
-    let (_, after) = tag.split_once(r#"NotOnOrAfter=""#)?;
-    Some(after.split('"').next()?.to_owned())
-}
-
-/// Texts of the `AttributeValue` elements (any prefix) in `segment`.
-fn attribute_values(segment: &str) -> Vec<String> {
-    segment
-        .split('<')
-        .filter_map(|piece| {
-            let (tag, text) = piece.split_once('>')?;
-            let name = tag.split_whitespace().next()?;
-            let local = name.rsplit(':').next()?;
-            (local == "AttributeValue" && !name.starts_with('/')).then(|| unmarkup(text))
-        })
-        .collect()
-}
-
-fn pair(value: &str) -> Option<RolePair> {
-    let (a, b) = value.split_once(',')?;
-    let (a, b) = (a.trim(), b.trim());
-    let (role_arn, provider_arn) = if a.contains(":role/") { (a, b) } else { (b, a) };
-    (role_arn.contains(":role/") && provider_arn.contains(":saml-provider/")).then(|| RolePair {
-        role_arn: role_arn.to_owned(),
-        provider_arn: provider_arn.to_owned(),
-    })
 }
 
 fn render(saml_response: &str, roles: &[RolePair], aliases: &BTreeMap<String, String>) -> String {
@@ -177,14 +121,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pairs_are_read_in_either_order_and_with_prefixes() {
-        let xml = r#"<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role"><saml:AttributeValue xsi:type="xs:string">arn:aws:iam::1:role/A , arn:aws:iam::1:saml-provider/P</saml:AttributeValue><saml:AttributeValue>arn:aws:iam::1:saml-provider/P,arn:aws:iam::1:role/path/B</saml:AttributeValue></saml:Attribute>"#;
-        let values = attribute_values(xml);
-        let pairs: Vec<_> = values.iter().filter_map(|v| pair(v)).collect();
+    fn roles_are_read_in_either_order_and_with_prefixes() {
+        let xml = r#"<samlp:Response><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><saml:Assertion><saml:AttributeStatement><saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role"><saml:AttributeValue xsi:type="xs:string">arn:aws:iam::1:role/A , arn:aws:iam::1:saml-provider/P</saml:AttributeValue><saml:AttributeValue>arn:aws:iam::1:saml-provider/P,arn:aws:iam::1:role/path/B</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion></samlp:Response>"#;
+        let pairs = read_roles(xml, OffsetDateTime::UNIX_EPOCH).unwrap();
         assert_eq!(pairs.len(), 2);
         assert_eq!(pairs[0].role_arn, "arn:aws:iam::1:role/A");
         assert_eq!(pairs[1].role_name(), "B");
         assert_eq!(pairs[1].account_id(), "1");
+        let truncated = &xml[..xml.len() - 20];
+        assert_eq!(
+            read_roles(truncated, OffsetDateTime::UNIX_EPOCH),
+            Err(Rejection::NotAResponse)
+        );
     }
 
     #[test]

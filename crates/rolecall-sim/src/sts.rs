@@ -8,7 +8,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -22,17 +22,17 @@ use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::assertion::{Issue, ROLE_ATTRIBUTE};
+use crate::assertion::Issue;
 use crate::clock::Clock;
 use crate::config::StsConfig;
-use crate::escape::{markup, unmarkup};
+use crate::escape::markup;
 use crate::random;
+use crate::saml_read::{Claims, RolePair, read_claims, read_response, response_id};
 
 /// The path `Sim::sts_url` names; `POST /` reaches STS too, as on `sts.amazonaws.com`.
 pub const STS_PATH: &str = "/sts";
 
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
-const ROLE_SESSION_NAME_ATTRIBUTE: &str = "https://aws.amazon.com/SAML/Attributes/RoleSessionName";
 
 /// STS refuses assertions longer than this (about 590 roles).
 const MAX_ASSERTION_CHARS: usize = 100_000;
@@ -106,24 +106,6 @@ struct Issued {
 struct Verified {
     issued_at: OffsetDateTime,
     claims: Arc<Claims>,
-}
-
-/// What STS reads from an assertion.
-#[derive(Debug, Clone, Default)]
-struct Claims {
-    issuer: String,
-    subject: String,
-    subject_format: String,
-    recipient: String,
-    session_name: Option<String>,
-    roles: Vec<RolePair>,
-    not_on_or_after: Option<OffsetDateTime>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct RolePair {
-    role_arn: String,
-    provider_arn: String,
 }
 
 /// An awsQuery error: HTTP status, `Code`, `Message`.
@@ -208,7 +190,10 @@ impl Sts {
         let Ok(bytes) = STANDARD.decode(saml_response) else {
             return;
         };
-        let Some(id) = response_id(&String::from_utf8_lossy(&bytes)) else {
+        let Some(id) = read_response(&String::from_utf8_lossy(&bytes))
+            .as_deref()
+            .and_then(response_id)
+        else {
             return;
         };
         let encrypted = String::from_utf8_lossy(&bytes).contains("EncryptedAssertion");
@@ -480,14 +465,12 @@ impl Sts {
                 "Invalid SAML response: DOCTYPE is not allowed",
             ));
         }
-        if !well_formed_response(&text) {
-            return Err(Failure::invalid_token(
-                "Invalid SAML response: not a well-formed samlp:Response",
-            ));
-        }
+        let elements = read_response(&text).ok_or_else(|| {
+            Failure::invalid_token("Invalid SAML response: not a well-formed samlp:Response")
+        })?;
         let (issued_at, sealed_claims) = {
             let assertions = lock(&self.assertions);
-            let issued = response_id(&text)
+            let issued = response_id(&elements)
                 .and_then(|id| assertions.get(&id))
                 .filter(|issued| issued.seal == self.seal.hash_one(text.as_bytes()))
                 .ok_or_else(|| Failure::invalid_token("Response signature invalid"))?;
@@ -495,7 +478,9 @@ impl Sts {
         };
         let claims = match sealed_claims {
             Some(claims) => claims,
-            None => read_claims(&text)?,
+            None => read_claims(&elements).ok_or_else(|| {
+                Failure::invalid_token("Invalid SAML response: its status is not Success")
+            })?,
         };
         Ok(Verified {
             issued_at,
@@ -700,144 +685,22 @@ fn name_qualifier(issuer: &str, account: &str, provider: &str) -> String {
     STANDARD.encode(stable_bytes(&format!("{issuer}{account}/{provider}"), 20))
 }
 
-/// `len` bytes that depend only on `text` (SipHash with fixed keys).
+/// `len` bytes that depend only on `text`: MD5 of a round number and the text, as many rounds
+/// as needed (`DefaultHasher` would do, but its algorithm may change between Rust releases).
 fn stable_bytes(text: &str, len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 8);
-    let mut round = 0u64;
+    use md5::{Digest, Md5};
+
+    let mut out = Vec::with_capacity(len + 16);
+    let mut round = 0u32;
     while out.len() < len {
-        let mut hasher = DefaultHasher::new();
-        text.hash(&mut hasher);
-        round.hash(&mut hasher);
-        out.extend_from_slice(&hasher.finish().to_le_bytes());
+        let mut hasher = Md5::new();
+        hasher.update(round.to_le_bytes());
+        hasher.update(text.as_bytes());
+        out.extend_from_slice(&hasher.finalize());
         round += 1;
     }
     out.truncate(len);
     out
-}
-
-/// One tag of the document: its qualified name (with a leading `/` when closing), the text
-/// inside the brackets, and the text after it up to the next tag.
-#[derive(Debug)]
-struct Tag<'a> {
-    name: &'a str,
-    inner: &'a str,
-    text: &'a str,
-}
-
-impl Tag<'_> {
-    fn local(&self) -> &str {
-        self.name
-            .trim_start_matches('/')
-            .rsplit(':')
-            .next()
-            .unwrap_or_default()
-    }
-
-    fn opens(&self, local: &str) -> bool {
-        !self.name.starts_with('/') && self.local() == local
-    }
-
-    fn attribute(&self, name: &str) -> Option<String> {
-        for quote in ['"', '\''] {
-            let needle = format!(" {name}={quote}");
-            if let Some(from) = self.inner.find(&needle) {
-                let rest = &self.inner[from + needle.len()..];
-                return Some(unmarkup(&rest[..rest.find(quote)?]));
-            }
-        }
-        None
-    }
-}
-
-fn tags(xml: &str) -> impl Iterator<Item = Tag<'_>> {
-    xml.split('<').skip(1).filter_map(|piece| {
-        let (inner, text) = piece.split_once('>')?;
-        let name = inner.split_whitespace().next()?.trim_end_matches('/');
-        Some(Tag { name, inner, text })
-    })
-}
-
-/// A crude well-formedness check, enough for what the simulator's faults produce: every tag
-/// closes, the document ends with `</...:Response>`, and the assertion (plain or encrypted)
-/// is complete.
-fn well_formed_response(xml: &str) -> bool {
-    let trimmed = xml.trim();
-    let complete_tags = trimmed.split('<').skip(1).all(|piece| piece.contains('>'));
-    let last = tags(trimmed).last();
-    trimmed.starts_with('<')
-        && trimmed.ends_with('>')
-        && complete_tags
-        && last.is_some_and(|tag| tag.name.starts_with('/') && tag.local() == "Response")
-        && tags(trimmed).any(|tag| {
-            tag.name.starts_with('/') && matches!(tag.local(), "Assertion" | "EncryptedAssertion")
-        })
-}
-
-/// `ID` of the top-level `Response`.
-fn response_id(xml: &str) -> Option<String> {
-    tags(xml)
-        .find(|tag| tag.opens("Response"))
-        .and_then(|tag| tag.attribute("ID"))
-}
-
-fn read_claims(xml: &str) -> Result<Claims, Failure> {
-    let mut claims = Claims::default();
-    let mut success = false;
-    let mut attribute: Option<String> = None;
-    for tag in tags(xml) {
-        match tag.local() {
-            "StatusCode" if !tag.name.starts_with('/') => {
-                success |= tag
-                    .attribute("Value")
-                    .is_some_and(|v| v.ends_with(":status:Success"));
-            }
-            "Issuer" if tag.opens("Issuer") && claims.issuer.is_empty() => {
-                claims.issuer = unmarkup(tag.text.trim());
-            }
-            "NameID" if tag.opens("NameID") => {
-                claims.subject = unmarkup(tag.text.trim());
-                claims.subject_format = tag.attribute("Format").unwrap_or_default();
-            }
-            "SubjectConfirmationData" => {
-                claims.recipient = tag.attribute("Recipient").unwrap_or_default();
-            }
-            "Conditions" if tag.opens("Conditions") => {
-                claims.not_on_or_after = tag.attribute("NotOnOrAfter").and_then(|at| {
-                    OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339).ok()
-                });
-            }
-            "Attribute" if tag.name.starts_with('/') => attribute = None,
-            "Attribute" => attribute = tag.attribute("Name"),
-            "AttributeValue" if tag.opens("AttributeValue") => {
-                let value = unmarkup(tag.text);
-                match attribute.as_deref() {
-                    Some(ROLE_SESSION_NAME_ATTRIBUTE) => {
-                        claims.session_name = Some(value.trim().to_owned());
-                    }
-                    Some(ROLE_ATTRIBUTE) => claims.roles.extend(role_pair(&value)),
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
-    if !success {
-        return Err(Failure::invalid_token(
-            "Invalid SAML response: its status is not Success",
-        ));
-    }
-    Ok(claims)
-}
-
-/// A `Role` attribute value: the two ARNs in either order, whitespace tolerated.
-fn role_pair(value: &str) -> Option<RolePair> {
-    let (a, b) = value.split_once(',')?;
-    let (a, b) = (a.trim(), b.trim());
-    let (role_arn, provider_arn) = if a.contains(":role/") { (a, b) } else { (b, a) };
-    (role_arn.contains(":role/") && provider_arn.contains(":saml-provider/")).then(|| RolePair {
-        role_arn: role_arn.to_owned(),
-        provider_arn: provider_arn.to_owned(),
-    })
 }
 
 /// The claims an issued assertion carries, for STS to "decrypt" an `EncryptedAssertion` with.
@@ -879,14 +742,6 @@ mod tests {
     }
 
     #[test]
-    fn role_pairs_read_in_either_order() {
-        let forward = role_pair("arn:aws:iam::1:saml-provider/P, arn:aws:iam::1:role/A").unwrap();
-        let reverse = role_pair(" arn:aws:iam::1:role/A ,arn:aws:iam::1:saml-provider/P").unwrap();
-        assert_eq!(forward, reverse);
-        assert!(role_pair("arn:aws:iam::1:role/A").is_none());
-    }
-
-    #[test]
     fn role_ids_are_stable_and_shaped() {
         let id = role_id("arn:aws:iam::1:role/A");
         assert_eq!(id, role_id("arn:aws:iam::1:role/A"));
@@ -903,15 +758,5 @@ mod tests {
     fn timestamps_are_whole_seconds_with_z() {
         let at = OffsetDateTime::UNIX_EPOCH + Duration::from_millis(61_500);
         assert_eq!(timestamp(at), "1970-01-01T00:01:01Z");
-    }
-
-    #[test]
-    fn truncated_responses_are_not_well_formed() {
-        let xml = r#"<samlp:Response ID="_1"><Assertion ID="_2"><Issuer>x</Issuer></Assertion></samlp:Response>"#;
-        assert!(well_formed_response(xml));
-        assert_eq!(response_id(xml).as_deref(), Some("_1"));
-        for cut in [10, 40, xml.len() - 3] {
-            assert!(!well_formed_response(&xml[..cut]), "{}", &xml[..cut]);
-        }
     }
 }

@@ -228,7 +228,7 @@ fn code_outside_tests(source: &str) -> String {
 fn strip_comment(line: &str) -> &str {
     match line.find("//") {
         // A `//` inside a string (a URL) is not a comment.
-        Some(at) if line[..at].matches('"').count() % 2 == 0 => &line[..at],
+        Some(at) if line[..at].matches('"').count().is_multiple_of(2) => &line[..at],
         _ => line,
     }
 }

@@ -13,6 +13,7 @@ mod console;
 mod consumers;
 mod demo;
 mod foreign_keys;
+mod idle;
 mod kerberos;
 mod leaks;
 mod lockout;

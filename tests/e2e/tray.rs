@@ -168,9 +168,20 @@ fn start_at_login_writes_and_removes_the_autostart_entry() {
         .expect("turning start at login on should write an XDG autostart entry");
     let text = std::fs::read_to_string(&entry).unwrap();
     let binary = rolecall_binary();
+    let exec = text
+        .lines()
+        .find_map(|line| line.strip_prefix("Exec="))
+        .unwrap_or_else(|| panic!("the entry has no Exec line: {text}"));
+    // The program, quoted or not, without its arguments.
+    let program = match exec.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next().unwrap_or_default(),
+        None => exec.split_whitespace().next().unwrap_or_default(),
+    };
     assert!(
-        text.contains(&format!("Exec={}", binary.display())) || text.contains("Exec=\""),
-        "the entry should start this binary: {text}"
+        [binary.clone(), binary.with_file_name("rolecall-tray")]
+            .iter()
+            .any(|path| std::path::Path::new(program) == path),
+        "the entry should start this build of Rolecall, not {program}: {text}"
     );
     eventually(EXIT_LIMIT, || {
         (checked(&desktop) == Some(true)).then_some(())

@@ -27,6 +27,7 @@ pub mod refused_passwords;
 pub mod saml;
 pub mod secrets;
 pub mod settings;
+pub mod sign_in;
 pub mod store;
 pub mod sts;
 pub mod untrusted;

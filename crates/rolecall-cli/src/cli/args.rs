@@ -1,0 +1,171 @@
+//! The command line's arguments, as clap reads them.
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use rolecall_core::settings::SignInMethod;
+use rolecall_core::sign_in::Target;
+
+use super::exit::EXIT_CODES;
+
+/// Rolecall signs you in to AWS through AD FS or any SAML 2.0 identity provider.
+///
+/// Without a subcommand it starts the tray app.
+#[derive(Debug, Parser)]
+#[command(name = "rolecall", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Try the tray app against a stand-in AD FS and AWS on 127.0.0.1, in a sandbox folder.
+    ///
+    /// The demo prints its folder (settings, AWS credentials and config files); sessions last
+    /// five minutes, so renewals and expiry warnings come while you watch. Your own AWS files,
+    /// settings and keyring are not touched.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print where Rolecall keeps its settings and which AWS files it edits.
+    Paths {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign in and list the AWS roles you hold, grouped by account.
+    ///
+    /// The password comes from ROLECALL_PASSWORD, --password-stdin or the keyring; a one-time
+    /// passcode from ROLECALL_MFA_CODE or, on a terminal, a prompt.
+    #[command(after_help = EXIT_CODES)]
+    Roles {
+        #[command(flatten)]
+        sign_in: SignInArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign in, assume roles and write their profiles into the AWS credentials file.
+    ///
+    /// One role goes to --profile (default: the active profile, `default`); several roles, or
+    /// --all-roles, get names from the profile template (`{account_alias}-{role}`).
+    #[command(after_help = EXIT_CODES)]
+    Login {
+        #[command(flatten)]
+        sign_in: SignInArgs,
+        /// A role to assume: its ARN, or ACCOUNT/ROLE with the account's id or alias.
+        #[arg(
+            long = "role",
+            value_name = "ROLE",
+            required_unless_present = "all_roles"
+        )]
+        roles: Vec<String>,
+        /// Assume every role of the assertion.
+        #[arg(long, conflicts_with = "roles")]
+        all_roles: bool,
+        /// The profile to write one role to.
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        /// The region written with the profiles (and the STS region used).
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+        /// Session length in seconds (900 to 43200; capped by the role and the IdP).
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<u32>,
+    },
+    /// Print a profile's credentials for the AWS tools' credential_process setting, renewing
+    /// them first when fewer than 15 minutes are left.
+    CredentialProcess {
+        #[arg(long, value_name = "NAME")]
+        profile: String,
+    },
+    /// Open the AWS console in your browser, signed in with a profile's credentials.
+    ///
+    /// The region is --region, else the profile's region in the AWS config file, else the
+    /// partition's first region. The console session ends when the credentials do.
+    Console {
+        #[arg(long, value_name = "NAME")]
+        profile: String,
+        /// Print the sign-in URL instead of opening it (it signs anyone in for 15 minutes).
+        #[arg(long)]
+        print: bool,
+        /// The console's region.
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+        /// Sign the browser out of the console first (it is signed in to another account).
+        #[arg(long)]
+        logout_first: bool,
+    },
+    /// End the identity provider's single sign-on session and forget its cookies.
+    SignOut {
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Add, list or remove sign-in endpoints (the same settings the tray uses).
+    #[command(subcommand)]
+    Endpoint(super::endpoints::EndpointCommand),
+    /// Keep or forget an endpoint's password in the OS keyring.
+    #[command(subcommand)]
+    Password(super::endpoints::PasswordCommand),
+}
+
+/// Which endpoint: one from the settings, or a URL.
+#[derive(Debug, ClapArgs)]
+#[group(required = true, multiple = false)]
+pub struct TargetArgs {
+    /// An endpoint from Rolecall's settings, by name.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) endpoint: Option<String>,
+    /// An AD FS host (https://sts.corp.example) or any IdP-initiated sign-in URL.
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+}
+
+impl TargetArgs {
+    pub(crate) fn target(&self) -> Target {
+        match (&self.endpoint, &self.url) {
+            (Some(name), _) => Target::Named(name.clone()),
+            (None, url) => Target::Url(url.clone().unwrap_or_default()),
+        }
+    }
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct SignInArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    /// How to sign in (default: the endpoint's method, or auto).
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub(crate) auth: Option<AuthArg>,
+    /// The username for forms, NTLM or Kerberos sign-in.
+    #[arg(long, value_name = "USER")]
+    pub(crate) username: Option<String>,
+    /// A PEM file of CA certificates to trust besides the system's.
+    #[arg(long, value_name = "PEM")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum AuthArg {
+    Auto,
+    Windows,
+    Kerberos,
+    Ntlm,
+    Forms,
+}
+
+impl From<AuthArg> for SignInMethod {
+    fn from(arg: AuthArg) -> Self {
+        match arg {
+            AuthArg::Auto => SignInMethod::Auto,
+            AuthArg::Windows => SignInMethod::Windows,
+            AuthArg::Kerberos => SignInMethod::Kerberos,
+            AuthArg::Ntlm => SignInMethod::Ntlm,
+            AuthArg::Forms => SignInMethod::Forms,
+        }
+    }
+}

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize, Serializer};
 use url::Url;
 
+use crate::partition::is_region_name;
 use crate::paths::AppPaths;
 use crate::store::{self, StoreError};
 
@@ -29,8 +30,7 @@ pub const ADFS_AWS_QUERY: &str = "loginToRp=urn:amazon:webservices";
 /// The placeholders a profile name template may use.
 pub const PROFILE_PLACEHOLDERS: [&str; 4] = ["account_alias", "account_id", "role", "endpoint"];
 
-/// What STS accepts for `DurationSeconds`: 15 minutes to 12 hours.
-pub const SESSION_DURATION_SECS: RangeInclusive<u32> = 900..=43_200;
+pub use crate::sts::SESSION_DURATION_SECS;
 pub const REFRESH_LEAD_MINUTES: RangeInclusive<u32> = 1..=120;
 /// 0 turns the expiry notification off.
 pub const NOTIFY_LEAD_MINUTES: RangeInclusive<u32> = 0..=120;
@@ -496,20 +496,6 @@ fn check_literal(text: &str) -> Result<(), TemplateProblem> {
         Some(c) => Err(TemplateProblem::BadChar(c)),
         None => Ok(()),
     }
-}
-
-/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`, ...
-fn is_region_name(name: &str) -> bool {
-    let parts: Vec<&str> = name.split('-').collect();
-    let Some((number, words)) = parts.split_last() else {
-        return false;
-    };
-    words.len() >= 2
-        && words
-            .iter()
-            .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase()))
-        && !number.is_empty()
-        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl Preferences {

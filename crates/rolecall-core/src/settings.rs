@@ -2291,6 +2291,8 @@ mod tests {
             "east-1",
             "us_east_1",
             "us-east-1a",
+            // The STS endpoint and the console refuse it: settings must too.
+            "us-east-1234",
         ] {
             assert!(
                 matches!(

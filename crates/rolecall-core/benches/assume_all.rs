@@ -58,9 +58,11 @@ async fn run() {
     };
     let signed_in_after = start.elapsed();
     let assertion = Arc::new(signed_in.assertion);
-    let mut preferences = Preferences::default();
-    preferences.profile_template = "{account_alias}-{role}".to_owned();
-    preferences.session_duration_secs = 3600;
+    let preferences = Preferences {
+        profile_template: "{account_alias}-{role}".to_owned(),
+        session_duration_secs: 3600,
+        ..Preferences::default()
+    };
     let ctx = provision::Context {
         env: &env,
         files: &files,

@@ -577,13 +577,14 @@ mod tests {
     }
 
     fn preferences(default: Option<&str>, regions: &[(&str, &str)]) -> Preferences {
-        let mut preferences = Preferences::default();
-        preferences.default_region = default.map(str::to_owned);
-        preferences.regions = regions
-            .iter()
-            .map(|(key, region)| ((*key).to_owned(), (*region).to_owned()))
-            .collect();
-        preferences
+        Preferences {
+            default_region: default.map(str::to_owned),
+            regions: regions
+                .iter()
+                .map(|(key, region)| ((*key).to_owned(), (*region).to_owned()))
+                .collect(),
+            ..Preferences::default()
+        }
     }
 
     #[test]

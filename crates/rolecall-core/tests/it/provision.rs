@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use rolecall_core::aws_files::AwsFiles;
-use rolecall_core::clock::SystemClock;
+use rolecall_core::clock::{Clock, SystemClock};
 use rolecall_core::console;
 use rolecall_core::idp::{self, NoPasscodes, Outcome};
 use rolecall_core::paths::{Environment, Platform};
@@ -13,7 +13,6 @@ use rolecall_core::saml::{Assertion, RolePair};
 use rolecall_core::secrets::{MemoryStore, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, Preferences, SignInMethod};
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
-use time::OffsetDateTime;
 
 const EIGHT_HOURS: u32 = 8 * 60 * 60;
 
@@ -56,12 +55,11 @@ fn admin(assertion: &Assertion) -> RolePair {
 }
 
 fn preferences() -> Preferences {
-    let mut preferences = Preferences::default();
-    preferences.session_duration_secs = EIGHT_HOURS;
-    preferences
-        .regions
-        .insert("111122223333".to_owned(), "eu-central-1".to_owned());
-    preferences
+    Preferences {
+        session_duration_secs: EIGHT_HOURS,
+        regions: [("111122223333".to_owned(), "eu-central-1".to_owned())].into(),
+        ..Preferences::default()
+    }
 }
 
 /// Opening the console for a role without a fresh profile used to ask STS for at most an
@@ -98,7 +96,7 @@ async fn the_consoles_new_session_lasts_the_session_length_of_the_settings() {
         .await
         .unwrap();
 
-    let left = session.credentials.expiration.unwrap() - OffsetDateTime::now_utc();
+    let left = session.credentials.expiration.unwrap() - SystemClock.now();
     assert!(
         (time::Duration::minutes(8 * 60 - 5)..=time::Duration::minutes(8 * 60 + 5)).contains(&left),
         "eight hours, as the settings say: {left}"
@@ -109,14 +107,9 @@ async fn the_consoles_new_session_lasts_the_session_length_of_the_settings() {
         !files.credentials_file().exists(),
         "the console's session is written nowhere"
     );
-    let login = provision::console_url(
-        &env,
-        &endpoint.network(),
-        &session,
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
+    let login = provision::console_url(&env, &endpoint.network(), &session, SystemClock.now())
+        .await
+        .unwrap();
     let destination = login
         .expose()
         .query_pairs()

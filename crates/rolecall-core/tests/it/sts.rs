@@ -201,9 +201,11 @@ async fn all_roles_of_a_large_assertion_are_written_in_one_update() {
     let files = AwsFiles::new(dir.path().join("credentials"), dir.path().join("config"));
     let endpoint = endpoint(&sim, "many");
     let env = Environment::new(Platform::current()).with("AWS_ENDPOINT_URL_STS", sim.sts_url());
-    let mut preferences = Preferences::default();
-    preferences.profile_template = "{account_alias}-{role}".to_owned();
-    preferences.session_duration_secs = 3600;
+    let preferences = Preferences {
+        profile_template: "{account_alias}-{role}".to_owned(),
+        session_duration_secs: 3600,
+        ..Preferences::default()
+    };
     let ctx = provision::Context {
         env: &env,
         files: &files,

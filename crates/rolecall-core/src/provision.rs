@@ -220,10 +220,7 @@ impl Regions<'_> {
     ) -> String {
         let written = match role {
             Some(role) => self.written(role, None),
-            None => self
-                .asked
-                .or(self.preferences.default_region.as_deref())
-                .map(str::to_owned),
+            None => self.preferences.default_region.clone(),
         };
         first_of(
             partition,

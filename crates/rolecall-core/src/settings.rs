@@ -18,6 +18,7 @@ use url::Url;
 use crate::partition::is_region_name;
 use crate::paths::AppPaths;
 use crate::store::{self, StoreError};
+use crate::sts::SESSION_DURATION_SECS;
 
 /// The first line of every settings file Rolecall writes.
 const HEADER: &str = "# Rolecall's settings. Rolecall rewrites this file when you change \
@@ -30,7 +31,6 @@ pub const ADFS_AWS_QUERY: &str = "loginToRp=urn:amazon:webservices";
 /// The placeholders a profile name template may use.
 pub const PROFILE_PLACEHOLDERS: [&str; 4] = ["account_alias", "account_id", "role", "endpoint"];
 
-pub use crate::sts::SESSION_DURATION_SECS;
 pub const REFRESH_LEAD_MINUTES: RangeInclusive<u32> = 1..=120;
 /// 0 turns the expiry notification off.
 pub const NOTIFY_LEAD_MINUTES: RangeInclusive<u32> = 0..=120;

@@ -278,3 +278,97 @@ async fn the_running_app_renews_for_credential_process_once_for_all_callers() {
         "one renewal for eight callers"
     );
 }
+
+/// The environment a process in `sandbox` sees, for an engine run inside this test.
+fn sandbox_env(sandbox: &Sandbox, sim: &Sim) -> rolecall_core::paths::Environment {
+    let mut env = rolecall_core::paths::Environment::new(rolecall_core::paths::Platform::current())
+        .with("AWS_ENDPOINT_URL_STS", sim.sts_url());
+    for (name, value) in sandbox.env() {
+        env = env.with(name, value.to_string_lossy());
+    }
+    env
+}
+
+/// Saves the same settings in `sandbox`: the simulator as endpoint "corp", a default region,
+/// and a region of corp-prod's own.
+fn save_settings(sandbox: &Sandbox, sim: &Sim) -> rolecall_core::paths::AppPaths {
+    use rolecall_core::settings::{Endpoint, Settings, SignInMethod};
+    let paths = rolecall_core::paths::AppPaths::resolve(&sandbox_env(sandbox, sim)).unwrap();
+    let mut endpoint = Endpoint::new("corp", sim.sign_on_url().as_str()).unwrap();
+    endpoint.method = SignInMethod::Forms;
+    endpoint.username = Some("alice".to_owned());
+    let mut settings = Settings::default();
+    settings.add_endpoint(endpoint).unwrap();
+    settings.preferences.default_region = Some("us-east-2".to_owned());
+    settings
+        .preferences
+        .regions
+        .insert("111122223333".to_owned(), "eu-central-1".to_owned());
+    settings.save(&paths).unwrap();
+    paths
+}
+
+/// `rolecall login` and the tray's "use this role" write the same region for the same role and
+/// settings: the account's own, not the default one.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_and_the_tray_write_the_same_region() {
+    use rolecall_core::engine::{Action, Engine, EngineConfig, SystemClock};
+    use rolecall_core::secrets::{MemoryStore, SecretKind, SecretStore, Sensitive};
+    let sim = sim().await;
+
+    let by_cli = Arc::new(Sandbox::new());
+    save_settings(&by_cli, &sim);
+    let output = rolecall(
+        &by_cli,
+        &sim,
+        &[
+            "login",
+            "--endpoint",
+            "corp",
+            "--role",
+            "111122223333/Admin",
+        ],
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+
+    let by_tray = Sandbox::new();
+    let paths = save_settings(&by_tray, &sim);
+    let secrets = Arc::new(MemoryStore::new());
+    secrets
+        .set(
+            "corp",
+            SecretKind::Password,
+            &Sensitive::new(DEMO_PASSWORD.to_owned()),
+        )
+        .unwrap();
+    let (engine, _notices) = Engine::new(EngineConfig {
+        paths,
+        env: sandbox_env(&by_tray, &sim),
+        secrets: secrets as Arc<dyn SecretStore>,
+        clock: Arc::new(SystemClock),
+    });
+    engine
+        .act(Action::SignIn {
+            endpoint: "corp".to_owned(),
+        })
+        .await
+        .unwrap();
+    engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: "arn:aws:iam::111122223333:role/Admin".to_owned(),
+        })
+        .await
+        .unwrap();
+
+    let region_of = |sandbox: &Sandbox| {
+        let files = rolecall_core::aws_files::AwsFiles::new(
+            sandbox.aws_credentials_file(),
+            sandbox.aws_config_file(),
+        );
+        files.read_region("default").unwrap()
+    };
+    assert_eq!(region_of(&by_cli).as_deref(), Some("eu-central-1"));
+    assert_eq!(region_of(&by_tray), region_of(&by_cli));
+}

@@ -4,18 +4,17 @@
 //!
 //! `cargo bench -p rolecall-core --bench assume_all`
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rolecall_core::aws_files::{AwsFiles, FileChange};
-use rolecall_core::http::Network;
+use rolecall_core::clock::SystemClock;
 use rolecall_core::idp::{self, NoPasscodes, Outcome, SignIn};
-use rolecall_core::partition::Partition;
 use rolecall_core::paths::{Environment, Platform};
-use rolecall_core::profiles::{self, Registry, Writer};
+use rolecall_core::profiles;
+use rolecall_core::provision::{self, Request, Roles};
 use rolecall_core::secrets::{MemoryStore, SecretStore, Sensitive};
-use rolecall_core::settings::{Endpoint, SignInMethod};
-use rolecall_core::sts::{SessionLimits, Sts};
+use rolecall_core::settings::{Endpoint, Preferences, SignInMethod};
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
 
 const LATENCY: Duration = Duration::from_millis(50);
@@ -59,29 +58,22 @@ async fn run() {
     };
     let signed_in_after = start.elapsed();
     let assertion = Arc::new(signed_in.assertion);
-    let sts = Sts::new(&Network::default(), &env, Partition::Aws, "us-east-1")
-        .unwrap_or_else(|err| panic!("the STS client: {err}"));
-    let limits = Arc::new(Mutex::new(SessionLimits::default()));
-    let writer = Writer {
-        sts: &sts,
-        role_regions: Default::default(),
-        files: &files,
-        endpoint: &endpoint,
-        region: None,
-        output: None,
-        setting_secs: 3600,
-        limits: &limits,
+    let preferences = Preferences {
+        profile_template: "{account_alias}-{role}".to_owned(),
+        session_duration_secs: 3600,
+        ..Preferences::default()
     };
-    let named = profiles::assign_names(
-        &assertion.roles,
-        "{account_alias}-{role}",
-        &Default::default(),
-        "corp",
-        &Default::default(),
-    );
-    let roles = named.len();
-    let mut registry = Registry::load(dir.path()).unwrap_or_else(|err| panic!("{err}"));
-    let written = profiles::assume_and_write(&writer, &assertion, named, &mut registry)
+    let ctx = provision::Context {
+        env: &env,
+        files: &files,
+        config_dir: dir.path(),
+        clock: &SystemClock,
+        preferences: &preferences,
+        endpoint: &endpoint,
+        aliases: &Default::default(),
+    };
+    let roles = assertion.roles.len();
+    let written = provision::provision(&ctx, &assertion, Request::new(Roles::All))
         .await
         .unwrap_or_else(|err| panic!("writing the profiles: {err}"));
     let total = start.elapsed();

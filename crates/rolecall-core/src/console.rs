@@ -30,7 +30,7 @@ use crate::partition::{self, Partition, is_region_name};
 use crate::paths::{AppPaths, Environment};
 use crate::profiles::Registry;
 use crate::secrets::{Sensitive, mask_access_key};
-use crate::settings::{Endpoint, Settings, SettingsError};
+use crate::settings::{Settings, SettingsError};
 use crate::store::StoreError;
 
 /// Overrides the federation endpoint (`https://signin.aws.amazon.com/federation` and the
@@ -44,8 +44,8 @@ pub const CONSOLE_ENDPOINT_VAR: &str = "ROLECALL_CONSOLE_ENDPOINT";
 /// place to sign in again.
 pub const ISSUER: &str = "https://github.com/rolecall-app/rolecall";
 
-/// The range of `SessionDuration` AWS accepts.
-pub const SESSION_DURATION_SECS: std::ops::RangeInclusive<u32> = 900..=43_200;
+/// The range of `SessionDuration` AWS accepts: the same as STS's for a role's session.
+pub const SESSION_DURATION_SECS: std::ops::RangeInclusive<u32> = crate::sts::SESSION_DURATION_SECS;
 
 /// How long AWS honours a login URL after `getSigninToken`.
 pub const SIGNIN_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
@@ -107,15 +107,7 @@ pub fn network_of_profile(paths: &AppPaths, profile: &str) -> Result<Network, Co
     let settings = Settings::load(paths)?;
     Ok(source
         .endpoint(&settings.endpoints)
-        .map_or_else(Network::default, |endpoint| network_of(&endpoint)))
-}
-
-/// The network of an endpoint's sign-ins, for its console sign-ins too.
-pub fn network_of(endpoint: &Endpoint) -> Network {
-    Network {
-        ca_file: endpoint.ca_file.clone(),
-        proxy: endpoint.proxy.clone(),
-    }
+        .map_or_else(Network::default, |endpoint| endpoint.network()))
 }
 
 /// One console sign-in to make.
@@ -141,11 +133,7 @@ pub fn partition_of(credentials: &StoredCredentials, region: Option<&str>) -> Pa
     {
         return partition;
     }
-    match region {
-        Some(region) if region.starts_with("us-gov-") => Partition::AwsUsGov,
-        Some(region) if region.starts_with("cn-") => Partition::AwsCn,
-        _ => Partition::Aws,
-    }
+    region.map_or(Partition::Aws, Partition::of_region)
 }
 
 /// The console's home page in `region`.
@@ -367,6 +355,15 @@ fn network_error(endpoint: &Url, err: &reqwest::Error) -> ConsoleError {
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
     #[error(
+        "There are no credentials for profile \"{profile}\" in {}. Create them with rolecall \
+         login --profile {profile} ...",
+        file.display()
+    )]
+    NoCredentials {
+        profile: String,
+        file: std::path::PathBuf,
+    },
+    #[error(
         "The credentials of profile \"{profile}\" have expired. Renew the profile (rolecall \
          login --profile {profile} ...) or sign in again from the tray, then open the console."
     )]
@@ -430,6 +427,8 @@ pub enum ConsoleError {
     Http(#[from] HttpError),
     #[error(transparent)]
     Records(#[from] StoreError),
+    #[error(transparent)]
+    Files(#[from] crate::aws_files::AwsFilesError),
     #[error(transparent)]
     Settings(#[from] SettingsError),
     #[error("Rolecall could not build a console URL ({detail}). This is a bug: please report it.")]

@@ -17,15 +17,17 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
+use crate::accounts::Aliases;
 use crate::aws_files::{AwsFiles, AwsFilesError, StoredCredentials};
-use crate::http::Network;
+use crate::clock::SystemClock;
 use crate::idp::{self, NoPasscodes, Outcome, SignIn, SignInError};
 use crate::paths::{AppPaths, Environment};
-use crate::profiles::{self, ProfileSource, Registry, Writer};
+use crate::profiles::{ProfileSource, Registry};
+use crate::provision::{self, ProvisionError, Request, Roles};
 use crate::refused_passwords::{self, GuardedSignInError, RefusedPasswords};
 use crate::secrets::SecretStore;
 use crate::settings::{Settings, SettingsError};
-use crate::sts::{SessionLimits, Sts, StsError};
+use crate::sts::StsError;
 
 /// Credentials are served only with more than this left: the AWS CLI would refresh them itself
 /// within it, and call again at once.
@@ -187,46 +189,24 @@ pub async fn renew(
             role: role.role_arn,
         });
     }
-    let partition = signed_in.assertion.partition;
-    let region = source
-        .region
-        .clone()
-        .or_else(|| signed_in.assertion.region.clone())
-        .unwrap_or_else(|| partition.default_region().to_owned());
-    let network = Network {
-        ca_file: endpoint.ca_file.clone(),
-        proxy: endpoint.proxy.clone(),
-    };
-    let sts = Sts::new(&network, renewal.env, partition, &region)?;
-    let (limits, mut registry) = {
-        let config_dir = renewal.config_dir.to_owned();
-        blocking(move || {
-            Ok::<_, RenewError>((
-                SessionLimits::load(&config_dir)?,
-                Registry::load(&config_dir)?,
-            ))
-        })
-        .await??
-    };
-    let limits = Arc::new(Mutex::new(limits));
-    let writer = Writer {
-        sts: &sts,
-        role_regions: Default::default(),
-        files: renewal.files,
-        endpoint: &endpoint,
-        region: source.region.clone(),
-        output: renewal.settings.preferences.default_output.clone(),
-        setting_secs: renewal.settings.preferences.session_duration_secs,
-        limits: &limits,
-    };
     let assertion = Arc::new(signed_in.assertion);
-    let mut written = profiles::assume_and_write(
-        &writer,
-        &assertion,
-        vec![(role, profile.to_owned())],
-        &mut registry,
-    )
-    .await?;
+    let ctx = provision::Context {
+        env: renewal.env,
+        files: renewal.files,
+        config_dir: renewal.config_dir,
+        clock: &SystemClock,
+        preferences: &renewal.settings.preferences,
+        endpoint: &endpoint,
+        aliases: &Aliases::new(),
+    };
+    let request = Request::new(Roles::Again(vec![(role, profile.to_owned())]));
+    let mut written = provision::provision(&ctx, &assertion, request)
+        .await
+        .map_err(|err| match err {
+            ProvisionError::Sts(err) => RenewError::Sts(err),
+            ProvisionError::Files(err) => RenewError::Files(err),
+            ProvisionError::Store(err) => RenewError::Store(err),
+        })?;
     if let Some((_, _, err)) = written.failed.pop() {
         return Err(RenewError::Sts(err));
     }

@@ -22,6 +22,7 @@ pub mod ntlm;
 pub mod partition;
 pub mod paths;
 pub mod profiles;
+pub mod provision;
 pub mod refresh;
 pub mod refused_passwords;
 pub mod saml;

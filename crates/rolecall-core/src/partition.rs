@@ -72,6 +72,18 @@ impl Partition {
         }
     }
 
+    /// The partition a region belongs to, by its name: `us-gov-…` and `cn-…` regions have
+    /// partitions of their own, every other region is in `aws`.
+    pub fn of_region(region: &str) -> Partition {
+        if region.starts_with("us-gov-") {
+            Partition::AwsUsGov
+        } else if region.starts_with("cn-") {
+            Partition::AwsCn
+        } else {
+            Partition::Aws
+        }
+    }
+
     /// The DNS suffix of the partition's regional service endpoints.
     fn dns_suffix(self) -> &'static str {
         match self {

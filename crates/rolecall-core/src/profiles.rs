@@ -366,173 +366,61 @@ pub fn propose_active_profile(
     })))
 }
 
-/// Picks roles by what a person typed: a role ARN, or `ACCOUNT/ROLE` with the account's id or
-/// alias (case-insensitive) and the role's name.
-pub fn select_roles(
-    roles: &[RolePair],
-    aliases: &Aliases,
-    wanted: &[String],
-) -> Result<Vec<RolePair>, SelectError> {
-    let mut chosen: Vec<RolePair> = Vec::new();
-    for typed in wanted {
-        let typed = typed.trim();
-        let found = if typed.starts_with("arn:") {
-            roles.iter().find(|role| role.role_arn == typed)
-        } else {
-            let (account, name) =
-                typed
-                    .rsplit_once('/')
-                    .ok_or_else(|| SelectError::Unreadable {
-                        typed: typed.to_owned(),
-                    })?;
-            roles.iter().find(|role| {
-                let id = role.account_id();
-                let account_matches = id == account
-                    || aliases
-                        .get(id)
-                        .is_some_and(|alias| alias.eq_ignore_ascii_case(account));
-                account_matches && role.role_name().eq_ignore_ascii_case(name)
-            })
-        };
-        let role = found.ok_or_else(|| SelectError::NotGranted {
-            typed: typed.to_owned(),
-        })?;
-        if !chosen.contains(role) {
-            chosen.push(role.clone());
-        }
-    }
-    Ok(chosen)
-}
-
-/// A role a person asked for that the assertion does not grant.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SelectError {
-    #[error(
-        "\"{typed}\" names no role: give a role ARN, or ACCOUNT/ROLE such as prod/Admin or \
-         111122223333/Admin."
-    )]
-    Unreadable { typed: String },
-    #[error("The sign-in grants no role \"{typed}\". `rolecall roles` lists the roles you hold.")]
-    NotGranted { typed: String },
-}
-
-/// Everything [`assume_and_write`] needs besides the roles.
-#[derive(Debug)]
-pub struct Writer<'a> {
-    pub sts: &'a Sts,
-    pub files: &'a AwsFiles,
-    pub endpoint: &'a Endpoint,
-    /// Written as the profiles' `region` (config file) when set.
+/// A profile to write, with the credentials of its role.
+#[derive(Debug, Clone)]
+pub struct NewProfile {
+    pub name: String,
+    pub role: RolePair,
+    pub credentials: Credentials,
+    /// Written as the profile's `region` (config file) when set.
     pub region: Option<String>,
-    /// Role ARN → region, for the roles whose region is not `region`.
-    pub role_regions: BTreeMap<String, String>,
-    pub output: Option<String>,
-    pub setting_secs: u32,
-    pub limits: &'a Arc<Mutex<SessionLimits>>,
 }
 
-impl Writer<'_> {
-    fn region_of(&self, role: &RolePair) -> Option<String> {
-        self.role_regions
-            .get(&role.role_arn)
-            .or(self.region.as_ref())
-            .cloned()
-    }
-}
-
-/// What [`assume_and_write`] did.
-#[derive(Debug)]
-pub struct Written {
-    /// Profile name, role and credentials of every profile written, in the order asked.
-    pub profiles: Vec<(String, RolePair, Credentials)>,
-    /// The roles STS refused, with why.
-    pub failed: Vec<(String, RolePair, StsError)>,
-    pub report: Option<WriteReport>,
-}
-
-/// Assumes every role and writes the profiles of those that worked, in one update of each
-/// AWS file; the registry learns where each profile came from. Nothing is written when any
-/// of the profiles holds keys Rolecall did not write ([`AwsFilesError::ForeignKeys`]).
-pub async fn assume_and_write(
-    writer: &Writer<'_>,
-    assertion: &Arc<Assertion>,
-    roles: Vec<(RolePair, String)>,
+/// Writes the profiles in one update of each AWS file, each with `output` when set, and records
+/// in the registry where each came from. The lock waits and the fsyncs block: they run off the
+/// async workers. Nothing is written when one of them holds keys Rolecall did not write
+/// ([`AwsFilesError::ForeignKeys`]).
+pub async fn write_profiles(
+    files: &AwsFiles,
+    endpoint: &Endpoint,
+    output: Option<String>,
+    profiles: Vec<NewProfile>,
     registry: &mut Registry,
-) -> Result<Written, AwsFilesError> {
-    // Refused before any STS call; the write checks again under the files' lock.
-    let foreign = writer
-        .files
-        .foreign_profiles(|name| registry.get(name).is_some())?;
-    if let Some((_, name)) = roles.iter().find(|(_, name)| foreign.contains(name)) {
-        writer
-            .files
-            .check_writable(name, registry.get(name).is_some())?;
-    }
-    let results = assume_all(
-        writer.sts,
-        assertion,
-        roles,
-        writer.setting_secs,
-        writer.limits,
-    )
-    .await;
-    let mut written = Written {
-        profiles: Vec::new(),
-        failed: Vec::new(),
-        report: None,
-    };
-    for Assumption {
-        role,
-        profile,
-        result,
-    } in results
-    {
-        match result {
-            Ok(credentials) => written.profiles.push((profile, role, credentials)),
-            Err(err) => written.failed.push((profile, role, err)),
-        }
-    }
-    if written.profiles.is_empty() {
-        return Ok(written);
-    }
-    let writes: Vec<ProfileWrite> = written
-        .profiles
+) -> Result<WriteReport, AwsFilesError> {
+    let sources: Vec<(String, ProfileSource)> = profiles
         .iter()
-        .map(|(name, role, credentials)| ProfileWrite {
-            name: name.clone(),
-            credentials: credentials.clone(),
-            region: writer.region_of(role),
-            output: writer.output.clone(),
-            registered: false,
-        })
-        .collect();
-    let sources: Vec<(String, ProfileSource)> = written
-        .profiles
-        .iter()
-        .map(|(name, role, _)| {
+        .map(|profile| {
             (
-                name.clone(),
-                ProfileSource::new(writer.endpoint, role, writer.region_of(role).as_deref()),
+                profile.name.clone(),
+                ProfileSource::new(endpoint, &profile.role, profile.region.as_deref()),
             )
         })
         .collect();
-    // The lock waits and the fsyncs block: they run off the async workers.
-    let files = writer.files.clone();
+    let writes: Vec<ProfileWrite> = profiles
+        .into_iter()
+        .map(|profile| ProfileWrite {
+            name: profile.name,
+            credentials: profile.credentials,
+            region: profile.region,
+            output: output.clone(),
+            registered: false,
+        })
+        .collect();
+    let moved = files.clone();
     let mut kept = registry.clone();
     let (report, kept) = tokio::task::spawn_blocking(move || {
-        let report = kept.write_and_record(&files, writes, sources);
+        let report = kept.write_and_record(&moved, writes, sources);
         (report, kept)
     })
     .await
     .map_err(|err| {
         AwsFilesError::File(StoreError::Write {
-            path: writer.files.credentials_file().to_owned(),
+            path: files.credentials_file().to_owned(),
             source: std::io::Error::other(err.to_string()),
         })
     })?;
     *registry = kept;
-    written.report = Some(report?);
-    Ok(written)
+    report
 }
 
 #[cfg(test)]
@@ -625,45 +513,6 @@ mod tests {
             "{err}"
         );
         assert_eq!(std::fs::read(&path).unwrap(), b"{ not json");
-    }
-
-    #[test]
-    fn roles_are_chosen_by_arn_or_account_and_name() {
-        let roles = vec![
-            pair("111111111111", "Admin"),
-            pair("111111111111", "ReadOnly"),
-            pair("222222222222", "Admin"),
-        ];
-        let aliases = Aliases::from([("111111111111".to_owned(), "Prod".to_owned())]);
-        let pick = |typed: &[&str]| {
-            select_roles(
-                &roles,
-                &aliases,
-                &typed.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>(),
-            )
-        };
-        assert_eq!(
-            pick(&["prod/admin"]).unwrap(),
-            vec![roles[0].clone()],
-            "alias and name in any case"
-        );
-        assert_eq!(
-            pick(&["222222222222/Admin"]).unwrap(),
-            vec![roles[2].clone()]
-        );
-        assert_eq!(
-            pick(&["arn:aws:iam::111111111111:role/ReadOnly", "Prod/ReadOnly"]).unwrap(),
-            vec![roles[1].clone()],
-            "once each"
-        );
-        assert!(matches!(
-            pick(&["Prod/Billing"]),
-            Err(SelectError::NotGranted { .. })
-        ));
-        assert!(matches!(
-            pick(&["Admin"]),
-            Err(SelectError::Unreadable { .. })
-        ));
     }
 
     #[test]

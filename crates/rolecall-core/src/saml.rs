@@ -41,7 +41,7 @@ pub const SESSION_DURATION_ATTRIBUTE: &str =
     "https://aws.amazon.com/SAML/Attributes/SessionDuration";
 
 /// The session durations AWS accepts in the `SessionDuration` attribute, in seconds.
-pub const SESSION_DURATION_RANGE: std::ops::RangeInclusive<u32> = 900..=43_200;
+pub const SESSION_DURATION_RANGE: std::ops::RangeInclusive<u32> = crate::sts::SESSION_DURATION_SECS;
 
 const NS_PROTOCOL: &[u8] = b"urn:oasis:names:tc:SAML:2.0:protocol";
 const NS_ASSERTION: &[u8] = b"urn:oasis:names:tc:SAML:2.0:assertion";

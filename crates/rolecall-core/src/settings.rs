@@ -17,8 +17,10 @@ use url::Url;
 
 use crate::http::check_proxy_url;
 pub use crate::http::{ProxyProblem, ProxySetting};
+use crate::partition::is_region_name;
 use crate::paths::AppPaths;
 use crate::store::{self, StoreError};
+use crate::sts::SESSION_DURATION_SECS;
 
 /// The first line of every settings file Rolecall writes.
 const HEADER: &str = "# Rolecall's settings. Rolecall rewrites this file when you change \
@@ -31,8 +33,6 @@ pub const ADFS_AWS_QUERY: &str = "loginToRp=urn:amazon:webservices";
 /// The placeholders a profile name template may use.
 pub const PROFILE_PLACEHOLDERS: [&str; 4] = ["account_alias", "account_id", "role", "endpoint"];
 
-/// What STS accepts for `DurationSeconds`: 15 minutes to 12 hours.
-pub const SESSION_DURATION_SECS: RangeInclusive<u32> = 900..=43_200;
 pub const REFRESH_LEAD_MINUTES: RangeInclusive<u32> = 1..=120;
 /// 0 turns the expiry notification off.
 pub const NOTIFY_LEAD_MINUTES: RangeInclusive<u32> = 0..=120;
@@ -436,20 +436,6 @@ fn check_literal(text: &str) -> Result<(), TemplateProblem> {
         Some(c) => Err(TemplateProblem::BadChar(c)),
         None => Ok(()),
     }
-}
-
-/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`, ...
-fn is_region_name(name: &str) -> bool {
-    let parts: Vec<&str> = name.split('-').collect();
-    let Some((number, words)) = parts.split_last() else {
-        return false;
-    };
-    words.len() >= 2
-        && words
-            .iter()
-            .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase()))
-        && !number.is_empty()
-        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl Preferences {
@@ -2221,6 +2207,8 @@ mod tests {
             "east-1",
             "us_east_1",
             "us-east-1a",
+            // The STS endpoint and the console refuse it: settings must too.
+            "us-east-1234",
         ] {
             assert!(
                 matches!(

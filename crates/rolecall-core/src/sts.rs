@@ -35,9 +35,11 @@ use crate::partition::Partition;
 use crate::paths::Environment;
 use crate::saml::{Assertion, RolePair};
 use crate::secrets::Sensitive;
-use crate::settings::SESSION_DURATION_SECS;
 use crate::store::{JsonFile, StoreError};
 
+/// What STS accepts for `DurationSeconds`: 15 minutes to 12 hours. The console's
+/// `SessionDuration` has the same range, and a role's `MaxSessionDuration` lies within it.
+pub const SESSION_DURATION_SECS: std::ops::RangeInclusive<u32> = 900..=43_200;
 /// Every IAM role accepts sessions of an hour: the longest duration that always works.
 pub const ALWAYS_ALLOWED_SECS: u32 = 3600;
 /// AssumeRoleWithSAML takes at most this many characters of assertion.
@@ -483,6 +485,12 @@ pub enum StsError {
          connection and proxy, then try again."
     )]
     Network { endpoint: String, detail: String },
+
+    #[error(
+        "A session of {seconds} seconds is not possible: AWS allows 900 (15 minutes) to 43200 \
+         (12 hours). Choose a length in that range (Settings, or --duration)."
+    )]
+    SessionLength { seconds: u32 },
 
     #[error(
         "\"{region}\" is not an AWS region name. Use one such as eu-west-1 (Settings, or \

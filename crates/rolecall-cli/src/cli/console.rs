@@ -3,10 +3,10 @@
 
 use std::process::ExitCode;
 
-use rolecall_core::aws_files::AwsFiles;
-use rolecall_core::console::{self, ConsoleError, Endpoints, SignIn};
+use rolecall_core::clock::{Clock, SystemClock};
+use rolecall_core::console::{self, ConsoleError};
 use rolecall_core::paths::Environment;
-use time::OffsetDateTime;
+use rolecall_core::provision;
 
 use super::{exit, fail, resolve_paths};
 
@@ -24,52 +24,18 @@ pub async fn run(request: Request) -> ExitCode {
         Ok(paths) => paths,
         Err(code) => return code,
     };
-    let files = AwsFiles::from_paths(&paths);
     let profile = request.profile.as_str();
-    let stored = match files.read_credentials(profile) {
-        Ok(Some(stored)) => stored,
-        Ok(None) => {
-            return fail(
-                exit::USAGE,
-                &format!(
-                    "there are no credentials for profile \"{profile}\" in {}. Create them with \
-                     rolecall login --profile {profile} ...",
-                    files.credentials_file().display()
-                ),
-            );
-        }
-        Err(err) => return fail(exit::OTHER, &err.to_string()),
-    };
-    let region = match &request.region {
-        Some(region) => Some(region.clone()),
-        None => match files.read_region(profile) {
-            Ok(region) => region,
-            Err(err) => return fail(exit::OTHER, &err.to_string()),
-        },
-    };
-    let partition = console::partition_of(&stored, region.as_deref());
+    let session =
+        match provision::profile_console_session(&paths, profile, request.region.as_deref()) {
+            Ok(session) => session,
+            Err(err) => return fail(exit_code_of(&err), &err.to_string()),
+        };
     let env = Environment::from_process();
-    let endpoints = match Endpoints::for_partition(partition, &env) {
-        Ok(endpoints) => endpoints,
-        Err(err) => return fail(exit_code_of(&err), &err.to_string()),
-    };
     let network = match console::network_of_profile(&paths, profile) {
         Ok(network) => network,
         Err(err) => return fail(exit::OTHER, &err.to_string()),
     };
-    let client = match network.client(console::USER_AGENT) {
-        Ok(client) => client,
-        Err(err) => return fail(exit::OTHER, &err.to_string()),
-    };
-    let sign_in = SignIn {
-        credentials: &stored,
-        profile,
-        partition,
-        region: region.as_deref(),
-        session_duration: None,
-        now: OffsetDateTime::now_utc(),
-    };
-    let login = match console::signin_url(&client, &endpoints, &sign_in).await {
+    let login = match provision::console_url(&env, &network, &session, SystemClock.now()).await {
         Ok(login) => login,
         Err(err) => return fail(exit_code_of(&err), &err.to_string()),
     };
@@ -99,7 +65,8 @@ pub async fn run(request: Request) -> ExitCode {
 
 fn exit_code_of(err: &ConsoleError) -> u8 {
     match err {
-        ConsoleError::LongTermKeys { .. }
+        ConsoleError::NoCredentials { .. }
+        | ConsoleError::LongTermKeys { .. }
         | ConsoleError::SessionDuration { .. }
         | ConsoleError::SessionDurationNotAllowed { .. }
         | ConsoleError::BadRegion { .. }

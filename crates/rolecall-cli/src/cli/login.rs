@@ -1,17 +1,13 @@
 //! `rolecall login`: sign in, assume the chosen roles, write their profiles.
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rolecall_core::aws_files::AwsFiles;
-use rolecall_core::http::Network;
-use rolecall_core::paths::Environment;
-use rolecall_core::profiles::{self, Registry, Writer};
-use rolecall_core::saml::RolePair;
+use rolecall_core::clock::SystemClock;
+use rolecall_core::provision::{self, Request as Provision, Roles};
 use rolecall_core::secrets::mask_access_key;
-use rolecall_core::sts::{SessionLimits, Sts};
 use rolecall_core::untrusted;
-use time::OffsetDateTime;
 
 use super::{Session, SignInArgs, exit, fail, sign_in};
 
@@ -27,13 +23,8 @@ pub struct Request {
 }
 
 pub async fn run(request: Request) -> ExitCode {
-    if let Some(duration) = request.duration
-        && !(900..=43_200).contains(&duration)
-    {
-        return fail(
-            exit::USAGE,
-            &format!("--duration {duration} is not from 900 (15 minutes) to 43200 (12 hours)."),
-        );
+    if let Err(err) = provision::check_overrides(request.duration, request.region.as_deref()) {
+        return fail(exit::USAGE, &err.to_string());
     }
     let Session {
         paths,
@@ -51,99 +42,52 @@ pub async fn run(request: Request) -> ExitCode {
         .iter()
         .filter_map(|account| Some((account.id.clone(), account.alias.clone()?)))
         .collect();
-    let chosen: Vec<RolePair> = if request.all_roles {
-        assertion.roles.clone()
+    let chosen = if request.all_roles {
+        Vec::new()
     } else {
-        match profiles::select_roles(&assertion.roles, &aliases, &request.roles) {
+        match provision::select_roles(&assertion.roles, &aliases, &request.roles) {
             Ok(chosen) => chosen,
             Err(err) => return fail(exit::USAGE, &err.to_string()),
         }
     };
-    let preferences = &settings.preferences;
-    let files = AwsFiles::from_paths(&paths);
-    let mut registry = match Registry::load(&paths.config_dir) {
-        Ok(registry) => registry,
-        Err(err) => return fail(exit::OTHER, &err.to_string()),
-    };
-    let named: Vec<(RolePair, String)> = if chosen.len() == 1 && !request.all_roles {
-        let name = request
-            .profile
-            .clone()
-            .unwrap_or_else(|| preferences.active_profile.clone());
-        vec![(chosen[0].clone(), name)]
-    } else {
-        if request.profile.is_some() {
-            return fail(
-                exit::USAGE,
-                "--profile names the profile of one role; several roles get names from the \
-                 profile template (Settings → Profiles).",
-            );
-        }
-        let foreign = match files.foreign_profiles(|name| registry.get(name).is_some()) {
-            Ok(foreign) => foreign,
-            Err(err) => return fail(exit::OTHER, &err.to_string()),
-        };
-        profiles::assign_names(
-            &chosen,
-            &preferences.profile_template,
-            &aliases,
-            &endpoint.name,
-            &foreign,
-        )
-    };
-
-    let region = request
-        .region
-        .clone()
-        .or_else(|| preferences.default_region.clone());
-    let sts_region = region
-        .clone()
-        .or_else(|| assertion.region.clone())
-        .unwrap_or_else(|| assertion.partition.default_region().to_owned());
-    let network = Network {
-        ca_file: endpoint.ca_file.clone(),
-        proxy: endpoint.proxy.clone(),
-    };
-    let sts = match Sts::new(
-        &network,
-        &Environment::from_process(),
-        assertion.partition,
-        &sts_region,
+    let roles = match Roles::chosen(
+        chosen,
+        request.all_roles,
+        request.profile,
+        &settings.preferences.active_profile,
     ) {
-        Ok(sts) => sts,
+        Ok(roles) => roles,
         Err(err) => return fail(exit::USAGE, &err.to_string()),
     };
-    let limits = match SessionLimits::load(&paths.config_dir) {
-        Ok(limits) => Arc::new(Mutex::new(limits)),
-        Err(err) => return fail(exit::OTHER, &err.to_string()),
-    };
-    // --region is for every profile; otherwise the settings' region of each role or account.
-    let role_regions = if request.region.is_some() {
-        Default::default()
-    } else {
-        preferences.role_regions(named.iter().map(|(role, _)| role))
-    };
-    let writer = Writer {
-        sts: &sts,
+    let files = AwsFiles::from_paths(&paths);
+    let env = rolecall_core::paths::Environment::from_process();
+    let ctx = provision::Context {
+        env: &env,
         files: &files,
+        config_dir: &paths.config_dir,
+        clock: &SystemClock,
+        preferences: &settings.preferences,
         endpoint: &endpoint,
-        region,
-        role_regions,
-        output: preferences.default_output.clone(),
-        setting_secs: request
-            .duration
-            .unwrap_or(preferences.session_duration_secs),
-        limits: &limits,
+        aliases: &aliases,
     };
-    let written = match profiles::assume_and_write(&writer, &assertion, named, &mut registry).await
+    let written = match provision::provision(
+        &ctx,
+        &assertion,
+        Provision {
+            roles,
+            duration_secs: request.duration,
+            region: request.region,
+        },
+    )
+    .await
     {
         Ok(written) => written,
+        Err(provision::ProvisionError::Sts(err)) => return fail(exit::USAGE, &err.to_string()),
         Err(err) => return fail(exit::OTHER, &err.to_string()),
     };
 
-    let now = OffsetDateTime::now_utc();
     for (name, role, credentials) in &written.profiles {
-        let minutes = (credentials.expiration - now).whole_minutes();
+        let minutes = (credentials.expiration - written.at).whole_minutes();
         println!(
             "{name}: {} ({}), expires in {}h{:02}m",
             untrusted::for_terminal(&role.role_arn),

@@ -18,16 +18,15 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use crate::accounts::{Account, AliasCache};
 use crate::aws_files::AwsFiles;
-use crate::http::Network;
 use crate::idp::{self, NoPasscodes, Outcome, SignIn, SignInError};
 use crate::paths::{AppPaths, Environment};
-use crate::profiles::{self, Registry, Writer};
+use crate::profiles::Registry;
 use crate::refresh::{self, Policy, Tracked, Warning, WarningKind};
 use crate::refused_passwords::{self, GuardedSignInError, RefusedPasswords};
 use crate::saml::{Assertion, RolePair};
 use crate::secrets::SecretStore;
 use crate::settings::{Endpoint, Settings, SettingsError};
-use crate::sts::{SessionLimits, Sts, StsError};
+use crate::sts::{SessionLimits, StsError};
 
 mod provision;
 mod renewal;

@@ -13,6 +13,7 @@ mod keyring;
 mod negotiate;
 mod ntlm;
 mod off_the_workers;
+mod provision;
 mod refused_passwords;
 mod signin;
 mod sts;

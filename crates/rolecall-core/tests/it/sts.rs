@@ -1,18 +1,20 @@
 //! STS through aws-sdk-sts against `rolecall-sim`'s STS, which answers with AWS's own wire
 //! shapes: credentials, the duration policy, AWS's errors, throttling, and all roles at once.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rolecall_core::aws_files::{AwsFiles, FileChange};
+use rolecall_core::clock::SystemClock;
 use rolecall_core::http::Network;
 use rolecall_core::idp::{self, NoPasscodes, Outcome, SignIn};
 use rolecall_core::partition::Partition;
 use rolecall_core::paths::{Environment, Platform};
-use rolecall_core::profiles::{self, Registry, Writer};
+use rolecall_core::profiles::Registry;
+use rolecall_core::provision::{self, Request, Roles};
 use rolecall_core::saml::{Assertion, RolePair};
 use rolecall_core::secrets::{MemoryStore, SecretStore, Sensitive};
-use rolecall_core::settings::{Endpoint, SignInMethod};
+use rolecall_core::settings::{Endpoint, Preferences, SignInMethod};
 use rolecall_core::sts::{SessionLimits, Sts, StsError};
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
 use time::OffsetDateTime;
@@ -197,29 +199,28 @@ async fn all_roles_of_a_large_assertion_are_written_in_one_update() {
     let assertion = Arc::new(assertion_of(&sim, "many").await);
     let dir = tempfile::tempdir().unwrap();
     let files = AwsFiles::new(dir.path().join("credentials"), dir.path().join("config"));
-    let sts = sts(&sim);
-    let limits = Arc::new(Mutex::new(SessionLimits::default()));
     let endpoint = endpoint(&sim, "many");
-    let writer = Writer {
-        sts: &sts,
-        role_regions: Default::default(),
-        files: &files,
-        endpoint: &endpoint,
-        region: Some("eu-west-1".to_owned()),
-        output: None,
-        setting_secs: 3600,
-        limits: &limits,
+    let env = Environment::new(Platform::current()).with("AWS_ENDPOINT_URL_STS", sim.sts_url());
+    let preferences = Preferences {
+        profile_template: "{account_alias}-{role}".to_owned(),
+        session_duration_secs: 3600,
+        ..Preferences::default()
     };
-    let named = profiles::assign_names(
-        &assertion.roles,
-        "{account_alias}-{role}",
-        &Default::default(),
-        "corp",
-        &Default::default(),
-    );
-    let mut registry = Registry::load(dir.path()).unwrap();
+    let ctx = provision::Context {
+        env: &env,
+        files: &files,
+        config_dir: dir.path(),
+        clock: &SystemClock,
+        preferences: &preferences,
+        endpoint: &endpoint,
+        aliases: &Default::default(),
+    };
+    let request = Request {
+        region: Some("eu-west-1".to_owned()),
+        ..Request::new(Roles::All)
+    };
 
-    let written = profiles::assume_and_write(&writer, &assertion, named, &mut registry)
+    let written = provision::provision(&ctx, &assertion, request)
         .await
         .unwrap();
 

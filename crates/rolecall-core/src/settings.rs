@@ -448,22 +448,6 @@ impl Preferences {
             .map(String::as_str)
     }
 
-    /// Role ARN → region, for the roles whose region (their own or their account's) is not
-    /// the default one.
-    pub fn role_regions<'r>(
-        &self,
-        roles: impl IntoIterator<Item = &'r crate::saml::RolePair>,
-    ) -> BTreeMap<String, String> {
-        roles
-            .into_iter()
-            .filter_map(|role| {
-                let region = self.region_for(&role.role_arn, role.account_id())?;
-                (Some(region) != self.default_region.as_deref())
-                    .then(|| (role.role_arn.clone(), region.to_owned()))
-            })
-            .collect()
-    }
-
     pub fn is_favourite(&self, role_arn: &str) -> bool {
         self.favourites
             .iter()

@@ -32,7 +32,7 @@ use url::Url;
 
 pub use self::page::{Form, Page, classify};
 use crate::accounts::{self, AliasCache, AliasError};
-use crate::http::{HttpError, Network, Session, is_secure_target, redact};
+use crate::http::{HttpError, Session, is_secure_target, redact};
 use crate::negotiate::{NegotiateClient, NegotiateError};
 use crate::ntlm::{NtlmClient, NtlmError};
 use crate::saml::{self, Assertion, SamlError};
@@ -243,10 +243,7 @@ async fn sign_in_steps(request: SignIn<'_>, budget: &mut Budget) -> Result<Outco
             reason: PersonNeeded::WebviewMethod,
         });
     }
-    let network = Network {
-        ca_file: endpoint.ca_file.clone(),
-        proxy: endpoint.proxy.clone(),
-    };
+    let network = endpoint.network();
     let jar = Arc::new(reqwest::cookie::Jar::default());
     let sso_url = sso_cookie_url(&endpoint.url);
     // A keyring that cannot be read only costs the silent sign-in.
@@ -354,10 +351,7 @@ pub async fn accounts_of(
         .find(|url| accounts::is_alias_page(url, on_loopback))
         .or(candidates.first())
         .cloned();
-    let network = Network {
-        ca_file: endpoint.ca_file.clone(),
-        proxy: endpoint.proxy.clone(),
-    };
+    let network = endpoint.network();
     let (aliases, problem) = match (destination, network.session(FORMS_USER_AGENT)) {
         (Some(destination), Ok(session)) => {
             accounts::resolve(

@@ -24,10 +24,7 @@ pub async fn sign_out(
         let Some(cookies) = stored else {
             return Ok(());
         };
-        let network = Network {
-            ca_file: endpoint.ca_file.clone(),
-            proxy: endpoint.proxy.clone(),
-        };
+        let network = endpoint.network();
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let sso_url = sso_cookie_url(&endpoint.url);
         restore_cookies(&jar, &sso_url, &cookies);

@@ -70,7 +70,7 @@ pub fn run(demo: bool) -> ExitCode {
             browser_page::sweep(
                 &browser_page::folder(&paths, &env),
                 browser_page::KEEP,
-                std::time::SystemTime::now(),
+                SystemClock.now().into(),
             );
             // The sign-in windows keep their webview data in Rolecall's own folder.
             app.manage(paths.clone());

@@ -79,7 +79,10 @@ fn a_console_page_left_behind_is_removed_at_start() {
     let page = folder.join("open-left-behind.html");
     std::fs::File::create(&page)
         .unwrap()
-        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .set_modified(
+            std::time::SystemTime::from(rolecall_core::clock::SystemClock.now())
+                - Duration::from_secs(3600),
+        )
         .unwrap();
     let mine = folder.join("notes.txt");
     std::fs::write(&mine, "not a page").unwrap();

@@ -5,7 +5,7 @@
 //! `cargo bench -p rolecall-core --bench assume_all`
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rolecall_core::aws_files::{AwsFiles, FileChange};
 use rolecall_core::http::Network;
@@ -46,7 +46,7 @@ async fn run() {
     let files = AwsFiles::new(dir.path().join("credentials"), dir.path().join("config"));
     let env = Environment::new(Platform::current()).with("AWS_ENDPOINT_URL_STS", sim.sts_url());
 
-    let start = Instant::now();
+    let start = rolecall_core::clock::monotonic();
     let outcome = idp::sign_in(SignIn {
         endpoint: &endpoint,
         password: Some(Sensitive::new(DEMO_PASSWORD.to_owned())),

@@ -102,6 +102,11 @@ pub fn lock(
         .write(true)
         .open(&path)
         .map_err(failed)?;
+    // A blocking wait on a real thread: Tokio's clock, paused in tests, would never run out.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the deadline of a lock wait on a blocking thread"
+    )]
     let started = std::time::Instant::now();
     loop {
         match file.try_lock() {
@@ -282,7 +287,7 @@ pub async fn serve(profile: &str, service: &Service) -> Result<StoredCredentials
             Ok::<_, RenewError>(
                 files
                     .read_credentials(&profile)?
-                    .filter(|stored| is_fresh(stored, OffsetDateTime::now_utc())),
+                    .filter(|stored| is_fresh(stored, crate::clock::SystemClock.now())),
             )
         })
     };
@@ -477,7 +482,7 @@ mod tests {
 
     #[test]
     fn only_credentials_with_more_than_15_minutes_left_are_served() {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::SystemClock.now();
         assert!(is_fresh(&stored(16, now), now));
         assert!(
             !is_fresh(&stored(15, now), now),

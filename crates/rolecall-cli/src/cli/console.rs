@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use rolecall_core::aws_files::AwsFiles;
 use rolecall_core::console::{self, ConsoleError, Endpoints, SignIn};
 use rolecall_core::paths::Environment;
-use time::OffsetDateTime;
 
 use super::{exit, fail, resolve_paths};
 
@@ -67,7 +66,7 @@ pub async fn run(request: Request) -> ExitCode {
         partition,
         region: region.as_deref(),
         session_duration: None,
-        now: OffsetDateTime::now_utc(),
+        now: rolecall_core::clock::SystemClock.now(),
     };
     let login = match console::signin_url(&client, &endpoints, &sign_in).await {
         Ok(login) => login,

@@ -14,7 +14,6 @@ use rolecall_core::credential_process::{self, Service};
 use rolecall_core::ipc;
 use rolecall_core::paths::Environment;
 use rolecall_core::secrets::{Keyring, SecretStore};
-use time::OffsetDateTime;
 
 use super::{exit, fail, resolve_paths, with_runtime};
 
@@ -24,7 +23,9 @@ pub fn run(profile: &str) -> ExitCode {
         Err(code) => return code,
     };
     match AwsFiles::from_paths(&paths).read_credentials(profile) {
-        Ok(Some(stored)) if credential_process::is_fresh(&stored, OffsetDateTime::now_utc()) => {
+        Ok(Some(stored))
+            if credential_process::is_fresh(&stored, rolecall_core::clock::SystemClock.now()) =>
+        {
             return print(&stored);
         }
         Ok(_) => {}

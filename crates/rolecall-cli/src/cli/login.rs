@@ -11,7 +11,6 @@ use rolecall_core::saml::RolePair;
 use rolecall_core::secrets::mask_access_key;
 use rolecall_core::sts::{SessionLimits, Sts};
 use rolecall_core::untrusted;
-use time::OffsetDateTime;
 
 use super::{Session, SignInArgs, exit, fail, sign_in};
 
@@ -141,7 +140,7 @@ pub async fn run(request: Request) -> ExitCode {
         Err(err) => return fail(exit::OTHER, &err.to_string()),
     };
 
-    let now = OffsetDateTime::now_utc();
+    let now = rolecall_core::clock::SystemClock.now();
     for (name, role, credentials) in &written.profiles {
         let minutes = (credentials.expiration - now).whole_minutes();
         println!(

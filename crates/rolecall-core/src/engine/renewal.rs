@@ -83,7 +83,9 @@ impl Engine {
                 && let Some(url) = self.needs_person_url(name)
             {
                 if let Ok(mut state) = self.shared.state.lock() {
-                    state.failed_at.insert(name.to_owned(), Instant::now());
+                    state
+                        .failed_at
+                        .insert(name.to_owned(), crate::clock::monotonic());
                     state.needs_person.insert(name.to_owned());
                 }
                 let _ = self.shared.notices.send(Notice::TrySilently {
@@ -100,7 +102,9 @@ impl Engine {
                 idp::FailureKind::BadCredentials | idp::FailureKind::Passcode
             ));
             if let Ok(mut state) = self.shared.state.lock() {
-                state.failed_at.insert(name.to_owned(), Instant::now());
+                state
+                    .failed_at
+                    .insert(name.to_owned(), crate::clock::monotonic());
                 if needs_person {
                     state.needs_person.insert(name.to_owned());
                 }

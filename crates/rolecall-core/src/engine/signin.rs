@@ -180,9 +180,10 @@ impl Engine {
         let assertion = Arc::new(signed_in.assertion);
         if let Ok(mut state) = self.shared.state.lock() {
             state.accounts.insert(name.to_owned(), accounts);
-            state
-                .assertions
-                .insert(name.to_owned(), (Arc::clone(&assertion), Instant::now()));
+            state.assertions.insert(
+                name.to_owned(),
+                (Arc::clone(&assertion), crate::clock::monotonic()),
+            );
             state.needs_person.remove(name);
             state.failed_at.remove(name);
             state.phases.insert(

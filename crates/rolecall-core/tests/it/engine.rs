@@ -75,7 +75,9 @@ fn world_with(
             &Sensitive::new(DEMO_PASSWORD.to_owned()),
         )
         .unwrap();
-    let clock = Arc::new(TestClock(Mutex::new(OffsetDateTime::now_utc())));
+    let clock = Arc::new(TestClock(Mutex::new(
+        rolecall_core::clock::SystemClock.now(),
+    )));
     let (engine, notices) = Engine::new(EngineConfig {
         paths,
         env,

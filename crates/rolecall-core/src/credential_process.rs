@@ -369,19 +369,6 @@ impl Renewals {
             .map(|in_flight| in_flight.len())
             .unwrap_or(0)
     }
-
-    /// A handler for [`crate::ipc::serve`].
-    pub fn handler(self) -> crate::ipc::Handler {
-        Arc::new(move |profile: String| {
-            let renewals = self.clone();
-            Box::pin(async move {
-                renewals
-                    .serve(&profile)
-                    .await
-                    .map_err(|err| err.to_string())
-            })
-        })
-    }
 }
 
 /// Why a profile's credentials could not be served.

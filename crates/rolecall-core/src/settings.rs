@@ -337,6 +337,17 @@ impl Endpoint {
         Ok(())
     }
 
+    /// What is wrong with the endpoint's CA file on disk now (gone, unreadable, not PEM), if
+    /// it names one.
+    pub fn ca_file_problem(&self) -> Option<Problem> {
+        let path = self.ca_file.as_ref()?;
+        check_ca_file(path).err().map(|reason| Problem::CaFile {
+            endpoint: self.name.clone(),
+            path: path.clone(),
+            reason,
+        })
+    }
+
     /// Checks the endpoint as written, without reading other files: a CA file that went
     /// away since it was entered is a problem of the sign-in that needs it
     /// ([`crate::http::HttpError::CaFile`]), not one that hides the endpoint.

@@ -58,9 +58,7 @@ impl Engine {
         };
         let sts = Sts::new(&network, &config.env, assertion.partition, &sts_region)?;
         let files = AwsFiles::from_paths(&config.paths);
-        let limits = Arc::new(Mutex::new(SessionLimits::load_or_empty(
-            &config.paths.config_dir,
-        )));
+        let limits = self.on_disk().limits;
         let role_regions = settings
             .preferences
             .role_regions(roles.iter().map(|(role, _)| role));

@@ -27,6 +27,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::paths::{AppPaths, Environment};
+use crate::secrets::Sensitive;
 
 /// How long a caller at a terminal waits for the app.
 pub const INTERACTIVE_WAIT: Duration = Duration::from_secs(300);
@@ -76,10 +77,12 @@ impl std::fmt::Debug for Reply {
     }
 }
 
-/// What answers requests: given a profile name, its `credential_process` JSON, or a sentence
-/// saying why not and what to do.
+/// What answers requests: given a profile name, its `credential_process` JSON (which holds the
+/// secret key), or a sentence saying why not and what to do.
 pub type Handler = Arc<
-    dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>> + Send + Sync,
+    dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<Sensitive<String>, String>> + Send>>
+        + Send
+        + Sync,
 >;
 
 /// How much the server takes from its callers.
@@ -372,7 +375,7 @@ mod unix {
         }
         let reply = match line.as_deref().map(serde_json::from_str::<Request>) {
             Some(Ok(request)) => match handler(request.profile).await {
-                Ok(json) => Reply::Credentials(json),
+                Ok(json) => Reply::Credentials(json.expose().clone()),
                 Err(message) => Reply::Refused(message),
             },
             Some(Err(_)) => Reply::Refused("the request was not understood".to_owned()),
@@ -493,7 +496,6 @@ pub async fn request_credentials(
 mod tests {
     use super::*;
     use crate::aws_files::StoredCredentials;
-    use crate::secrets::Sensitive;
     use std::os::unix::fs::PermissionsExt;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -516,8 +518,8 @@ mod tests {
     }
 
     /// What the app's handler answers for [`stored`].
-    fn json() -> String {
-        crate::credential_process::to_json(&stored()).unwrap_or_default()
+    fn json() -> Sensitive<String> {
+        Sensitive::new(crate::credential_process::to_json(&stored()).unwrap_or_default())
     }
 
     fn answering() -> Handler {

@@ -2,7 +2,8 @@
 //!
 //! The fast path (credentials with more than 15 minutes left) reads one file and prints: no
 //! runtime, no keyring, no network, so every AWS CLI call stays quick. Otherwise the running
-//! app is asked (it can ask the person); without one, Rolecall renews by itself. Either way a
+//! app is asked (it renews through the tray's own sign-in, and when a person is needed the tray
+//! shows it and the answer says to sign in there); without one, Rolecall renews by itself. Either way a
 //! stored password the IdP refused is not sent again until a new one is stored.
 
 use std::io::IsTerminal;

@@ -350,12 +350,14 @@ impl Engine {
                     .credentials_for(&profile)
                     .await
                     .map_err(|err| err.to_string())?;
-                crate::credential_process::to_json(&stored).ok_or_else(|| {
-                    format!(
-                        "The credentials of profile \"{profile}\" have no usable expiration. \
+                crate::credential_process::to_json(&stored)
+                    .map(crate::secrets::Sensitive::new)
+                    .ok_or_else(|| {
+                        format!(
+                            "The credentials of profile \"{profile}\" have no usable expiration. \
                          Choose the role again in the Rolecall tray."
-                    )
-                })
+                        )
+                    })
             })
         })
     }

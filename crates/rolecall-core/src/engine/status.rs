@@ -13,7 +13,14 @@ impl Engine {
         };
         let status = build(&disk, &state, now);
         drop(state);
-        self.shared.status.send_replace(status);
+        // Subscribers (the tray) wake only for a snapshot that differs.
+        self.shared.status.send_if_modified(|current| {
+            let changed = *current != status;
+            if changed {
+                *current = status;
+            }
+            changed
+        });
     }
 }
 

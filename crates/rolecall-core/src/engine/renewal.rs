@@ -97,8 +97,10 @@ impl Engine {
     /// The profile's credentials with more than
     /// [`MIN_REMAINING`](crate::credential_process::MIN_REMAINING) left, for the AWS tools: from
     /// the file while they are fresh, otherwise renewed here, through the same sign-in as the
-    /// tray's (its reused assertion, one sign-in per endpoint at a time, and a renewal that
-    /// needed the person a moment ago is not tried again before [`RETRY_AFTER`]).
+    /// tray's: its reused assertion, one sign-in per endpoint at a time (callers that waited
+    /// for one that found a person needed get that answer), and its failures shown in the
+    /// tray. Each new request tries again: the person may have fixed things elsewhere (a
+    /// password stored with the command line), and a refused password is never sent again.
     pub async fn credentials_for(&self, profile: &str) -> Result<StoredCredentials, EngineError> {
         let files = AwsFiles::from_paths(&self.shared.config.paths);
         if let Some(fresh) = self.fresh(&files, profile).await? {
@@ -121,9 +123,6 @@ impl Engine {
                 .ok_or_else(|| EngineError::NoEndpoint {
                     name: source.endpoint.clone(),
                 })?;
-        if let Some(err) = self.needed_person_lately(&endpoint.name) {
-            return Err(err);
-        }
         // Other Rolecall processes (the command line) renew under the same lock.
         let config_dir = self.shared.config.paths.config_dir.clone();
         let name = profile.to_owned();
@@ -177,25 +176,6 @@ impl Engine {
             })??;
         let now = self.shared.config.clock.now();
         Ok(stored.filter(|stored| crate::credential_process::is_fresh(stored, now)))
-    }
-
-    /// The endpoint's last renewal found that the person is needed, less than
-    /// [`RETRY_AFTER`] ago: the same answer, without asking the IdP again.
-    fn needed_person_lately(&self, name: &str) -> Option<EngineError> {
-        let state = self.shared.state.lock().ok()?;
-        if !state.needs_person.contains(name)
-            || retry_due(state.failed_at.get(name), crate::clock::monotonic())
-        {
-            return None;
-        }
-        match state.phases.get(name)? {
-            Phase::NeedsPerson { url, reason } => Some(EngineError::NeedsPerson {
-                endpoint: name.to_owned(),
-                reason: reason.clone(),
-                url: url.clone(),
-            }),
-            _ => None,
-        }
     }
 
     fn remember_failure(&self, name: &str, names: &[String], err: &EngineError) {

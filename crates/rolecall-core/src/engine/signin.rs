@@ -27,6 +27,13 @@ impl Engine {
         )
         .await;
         let needs_person = |url: &url::Url, reason: String| {
+            // Noted before the endpoint's turn passes on, so callers waiting for this sign-in
+            // take its answer instead of signing in again.
+            if let Ok(mut state) = self.shared.state.lock() {
+                state
+                    .failed_at
+                    .insert(name.to_owned(), crate::clock::monotonic());
+            }
             self.set_phase(
                 name,
                 Phase::NeedsPerson {
@@ -58,10 +65,12 @@ impl Engine {
             }
             // Later on, the IdP's own pages in the window still let the person in.
             Err(GuardedSignInError::PasswordRefused { said: None, .. }) => {
+                // The AWS tools show this too, through the credential socket.
                 let reason = format!(
-                    "the identity provider refused the stored password, which Rolecall no \
-                     longer tries; store the current one in Settings → Endpoints or with \
-                     `rolecall password set --endpoint {name}`"
+                    "the identity provider refused the password Rolecall keeps for endpoint \
+                     \"{name}\", so Rolecall no longer tries it on its own; store the current \
+                     one with `rolecall password set --endpoint {name}` or in Settings → \
+                     Endpoints"
                 );
                 return Err(needs_person(&endpoint.url, reason));
             }
@@ -230,12 +239,28 @@ impl Engine {
         };
         let _turn = turn.lock().await;
         let now = self.shared.config.clock.now();
-        let kept = self
-            .shared
-            .state
-            .lock()
-            .ok()
-            .and_then(|state| state.assertions.get(name).cloned());
+        let (kept, needed_person) = match self.shared.state.lock() {
+            Ok(state) => (
+                state.assertions.get(name).cloned(),
+                match (state.failed_at.get(name), state.phases.get(name)) {
+                    // The sign-in this call waited for found that a person is needed.
+                    (Some(failed), Some(Phase::NeedsPerson { url, reason }))
+                        if *failed >= asked =>
+                    {
+                        Some(EngineError::NeedsPerson {
+                            endpoint: name.to_owned(),
+                            reason: reason.clone(),
+                            url: url.clone(),
+                        })
+                    }
+                    _ => None,
+                },
+            ),
+            Err(_) => (None, None),
+        };
+        if let Some(err) = needed_person {
+            return Err(err);
+        }
         match kept {
             Some((assertion, issued))
                 if reusable(issued, asked, new, crate::clock::monotonic())

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use std::sync::Arc;
 
-use rolecall_core::credential_process::{Renewals as CredentialRenewals, Service};
 use rolecall_core::engine::{Engine, EngineConfig, Renewals, SystemClock};
 use rolecall_core::paths::{AppPaths, Environment};
 use rolecall_core::secrets::{Keyring, SecretStore};
@@ -61,7 +60,7 @@ pub fn run(demo: bool) -> ExitCode {
             let (engine, notices) = Engine::new(EngineConfig {
                 paths: paths.clone(),
                 env: env.clone(),
-                secrets: Arc::clone(&secrets),
+                secrets,
                 clock: Arc::new(SystemClock),
             });
             let renewals = tauri::async_runtime::block_on(async { engine.start_renewals() });
@@ -70,7 +69,7 @@ pub fn run(demo: bool) -> ExitCode {
             browser_page::sweep(
                 &browser_page::folder(&paths, &env),
                 browser_page::KEEP,
-                std::time::SystemTime::now(),
+                SystemClock.now().into(),
             );
             // The sign-in windows keep their webview data in Rolecall's own folder.
             app.manage(paths.clone());
@@ -78,10 +77,10 @@ pub fn run(demo: bool) -> ExitCode {
             app.manage(commands::SettingsWindow {
                 engine: engine.clone(),
             });
-            tray::install(app.handle(), engine)?;
-            if let Some(socket) = answer_credential_requests(paths, env, secrets) {
+            if let Some(socket) = answer_credential_requests(&engine, &paths, &env) {
                 app.manage(socket);
             }
+            tray::install(app.handle(), engine)?;
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -131,20 +130,15 @@ struct CredentialSocket(#[allow(dead_code, reason = "held open until the app exi
 /// The background renewal, running until the app exits.
 struct Background(#[allow(dead_code, reason = "runs until dropped")] Renewals);
 
-/// Starts answering the AWS tools' credential requests; without it they renew by themselves,
-/// so a failure here is only logged.
+/// Starts answering the AWS tools' credential requests with the engine's own renewal; without
+/// it they renew by themselves, so a failure here is only logged.
 fn answer_credential_requests(
-    paths: AppPaths,
-    env: Environment,
-    secrets: Arc<dyn SecretStore>,
+    engine: &Engine,
+    paths: &AppPaths,
+    env: &Environment,
 ) -> Option<CredentialSocket> {
-    let path = ipc::socket_path(&paths, &env);
-    let renewals = CredentialRenewals::new(Service {
-        paths,
-        env,
-        secrets,
-    });
-    match tauri::async_runtime::block_on(ipc::serve(&path, renewals.handler())) {
+    let path = ipc::socket_path(paths, env);
+    match tauri::async_runtime::block_on(ipc::serve(&path, engine.credential_handler())) {
         Ok(server) => Some(CredentialSocket(server)),
         Err(err) => {
             tracing::warn!("{err}");

@@ -13,7 +13,6 @@ use rolecall_core::engine::{Action, Engine, EngineError, Notice};
 use rolecall_core::refresh::WarningKind;
 use rolecall_core::untrusted;
 use tauri::AppHandle;
-use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -45,7 +44,7 @@ pub fn spawn(app: AppHandle, mut notices: UnboundedReceiver<Notice>, engine: Eng
 async fn show(app: &AppHandle, notice: &Notice, engine: &Engine, waiting: Arc<Semaphore>) {
     match notice {
         Notice::Expiry(warning) => {
-            let minutes = (warning.expiration - OffsetDateTime::now_utc())
+            let minutes = (warning.expiration - rolecall_core::clock::SystemClock.now())
                 .whole_minutes()
                 .max(0);
             let (summary, body) = match warning.kind {

@@ -95,7 +95,7 @@ fn tooltip(status: &Status) -> String {
 
 /// "52 min left", "1 h 05 min left", "expired".
 fn time_left(expiration: OffsetDateTime) -> String {
-    let minutes = (expiration - OffsetDateTime::now_utc()).whole_minutes();
+    let minutes = (expiration - rolecall_core::clock::SystemClock.now()).whole_minutes();
     match minutes {
         ..0 => "expired".to_owned(),
         0..60 => format!("{minutes} min left"),

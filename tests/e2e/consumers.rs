@@ -150,7 +150,7 @@ impl World {
     fn expire_in(&self, profile: &str, left: Duration) {
         let path = self.sandbox.aws_credentials_file();
         let text = std::fs::read_to_string(&path).unwrap();
-        let expires = rfc3339(OffsetDateTime::now_utc() + left);
+        let expires = rfc3339(rolecall_core::clock::SystemClock.now() + left);
         let mut in_profile = false;
         let mut edited = 0;
         let lines: Vec<String> = text
@@ -484,7 +484,7 @@ async fn credential_process_renews_through_the_sso_session_until_it_ends() {
     let key = json["AccessKeyId"].as_str().unwrap();
     assert_ne!(key, first.access_key_id, "new credentials from STS");
     let expiration = OffsetDateTime::parse(json["Expiration"].as_str().unwrap(), &Rfc3339).unwrap();
-    let now = OffsetDateTime::now_utc();
+    let now = rolecall_core::clock::SystemClock.now();
     assert!(
         expiration > now + Duration::minutes(50) && expiration <= now + Duration::minutes(61),
         "about an hour ahead: {expiration}"

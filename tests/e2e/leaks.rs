@@ -188,7 +188,7 @@ async fn a_trace_log_of_sign_in_assume_console_and_credential_process_holds_no_s
     // The session now looks nearly over: credential-process renews it by itself, through the
     // SSO cookie in the keyring.
     let file = sandbox.aws_credentials_file();
-    let soon = (time::OffsetDateTime::now_utc() + time::Duration::minutes(5))
+    let soon = (rolecall_core::clock::SystemClock.now() + time::Duration::minutes(5))
         .replace_nanosecond(0)
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
@@ -604,7 +604,7 @@ async fn the_idps_error_text_reaches_a_notification_as_plain_text() {
         rolecall(&["sign-out", "--endpoint", "corp"], "");
 
         let file = sandbox.aws_credentials_file();
-        let soon = (time::OffsetDateTime::now_utc() + time::Duration::minutes(8))
+        let soon = (rolecall_core::clock::SystemClock.now() + time::Duration::minutes(8))
             .replace_nanosecond(0)
             .unwrap()
             .format(&time::format_description::well_known::Rfc3339)

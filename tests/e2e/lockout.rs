@@ -10,8 +10,8 @@ use std::process::{Output, Stdio};
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
 use rolecall_tests::keyring::SecretService;
 use rolecall_tests::{Sandbox, rolecall_binary};
+use time::Duration;
 use time::format_description::well_known::Rfc3339;
-use time::{Duration, OffsetDateTime};
 
 const CALLS: usize = 20;
 
@@ -58,7 +58,7 @@ impl World {
     fn expire_soon(&self, profile: &str) {
         let path = self.sandbox.aws_credentials_file();
         let text = std::fs::read_to_string(&path).unwrap();
-        let soon = (OffsetDateTime::now_utc() + Duration::minutes(5))
+        let soon = (rolecall_core::clock::SystemClock.now() + Duration::minutes(5))
             .replace_nanosecond(0)
             .unwrap()
             .format(&Rfc3339)

@@ -207,7 +207,7 @@ async fn the_running_app_renews_for_credential_process_once_for_all_callers() {
     // The credentials now look nearly expired.
     let file = sandbox.aws_credentials_file();
     let text = std::fs::read_to_string(&file).unwrap();
-    let soon = (time::OffsetDateTime::now_utc() + time::Duration::minutes(5))
+    let soon = (rolecall_core::clock::SystemClock.now() + time::Duration::minutes(5))
         .replace_nanosecond(0)
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)

@@ -53,7 +53,7 @@ async fn a_session_that_needs_the_person_is_announced_with_a_renew_button() {
 
         // The active profile now has 8 minutes left.
         let file = sandbox.aws_credentials_file();
-        let soon = (time::OffsetDateTime::now_utc() + time::Duration::minutes(8))
+        let soon = (rolecall_core::clock::SystemClock.now() + time::Duration::minutes(8))
             .replace_nanosecond(0)
             .unwrap()
             .format(&time::format_description::well_known::Rfc3339)

@@ -79,7 +79,10 @@ fn a_console_page_left_behind_is_removed_at_start() {
     let page = folder.join("open-left-behind.html");
     std::fs::File::create(&page)
         .unwrap()
-        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .set_modified(
+            std::time::SystemTime::from(rolecall_core::clock::SystemClock.now())
+                - Duration::from_secs(3600),
+        )
         .unwrap();
     let mine = folder.join("notes.txt");
     std::fs::write(&mine, "not a page").unwrap();
@@ -215,6 +218,47 @@ fn a_corrupt_registry_shows_in_the_menu() {
         "{problem}"
     );
     assert_eq!(std::fs::read(&registry).unwrap(), b"{\"work\": ");
+
+    desktop.click(&item, "Quit Rolecall");
+    app.wait_for_exit(EXIT_LIMIT)
+        .expect("Quit should end the app");
+}
+
+/// An endpoint whose CA file went away stays in the menu, with the problem named, instead of
+/// the menu saying there are no endpoints.
+#[test]
+fn an_endpoint_whose_ca_file_is_gone_stays_in_the_menu_with_the_problem() {
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.config_dir()).unwrap();
+    let ca = sandbox.config_dir().join("corp-ca.pem");
+    std::fs::write(
+        sandbox.config_dir().join("settings.toml"),
+        format!(
+            "[[endpoints]]\nname = \"corp\"\nurl = \"https://sts.corp.example/adfs/ls/\"\n\
+             method = \"forms\"\nca_file = \"{}\"\n",
+            ca.display()
+        ),
+    )
+    .unwrap();
+    let (mut app, item) = start_app(&desktop, &sandbox);
+
+    let labels = labels(&desktop, &item);
+    assert!(labels.iter().any(|label| label == "corp"), "{labels:?}");
+    assert!(
+        !labels
+            .iter()
+            .any(|label| label.starts_with("No sign-in endpoints")),
+        "{labels:?}"
+    );
+    let problem = labels
+        .iter()
+        .find(|label| label.starts_with('⚠'))
+        .unwrap_or_else(|| panic!("no problem line in {labels:?}"));
+    assert!(
+        problem.contains(&ca.display().to_string()),
+        "the problem names the CA file: {problem}"
+    );
 
     desktop.click(&item, "Quit Rolecall");
     app.wait_for_exit(EXIT_LIMIT)

@@ -792,7 +792,7 @@ async fn a_third_party_idp_in_the_window_simplesamlphp_posting_to_aws() {
                     idp.logs()
                 )
             });
-            let closed = std::time::Instant::now();
+            let closed = rolecall_core::clock::monotonic();
             drop(session);
 
             // No alias (AWS's sign-in page is out of reach): the account is named by its id,

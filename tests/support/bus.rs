@@ -221,10 +221,16 @@ fn parse_layout(text: &str) -> Vec<MenuEntry> {
         .filter_map(|chunk| {
             let id = chunk.split(',').next()?.trim().parse().ok()?;
             let props = chunk.split("}, ").next()?;
-            let label = props
-                .split("'label': <'")
-                .nth(1)
-                .and_then(|rest| rest.split("'>").next())
+            // gdbus quotes a string that holds an apostrophe with double quotes.
+            let quoted = |open: &str, close: &str| {
+                props
+                    .split(open)
+                    .nth(1)
+                    .and_then(|rest| rest.split(close).next())
+                    .map(str::to_owned)
+            };
+            let label = quoted("'label': <'", "'>")
+                .or_else(|| quoted("'label': <\"", "\">"))
                 .unwrap_or_default()
                 // dbusmenu marks the mnemonic with an underscore.
                 .replace('_', "");
@@ -256,6 +262,11 @@ mod tests {
         assert_eq!(entries[2].checked, Some(true));
         assert_eq!(entries[3].id, 4);
         assert_eq!(entries[3].label, "Quit Rolecall");
+        let apostrophe = "(uint32 2, (0, {}, [<(1, {'label': <\"\u{26a0} the system's certificates\">, 'enabled': <false>}, @av [])>]))\n";
+        assert_eq!(
+            parse_layout(apostrophe)[0].label,
+            "\u{26a0} the system's certificates"
+        );
         assert!(entries[3].enabled);
     }
 

@@ -5,7 +5,7 @@
 //! `cargo bench -p rolecall-core --bench assume_all`
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rolecall_core::aws_files::{AwsFiles, FileChange};
 use rolecall_core::clock::SystemClock;
@@ -45,7 +45,7 @@ async fn run() {
     let files = AwsFiles::new(dir.path().join("credentials"), dir.path().join("config"));
     let env = Environment::new(Platform::current()).with("AWS_ENDPOINT_URL_STS", sim.sts_url());
 
-    let start = Instant::now();
+    let start = rolecall_core::clock::monotonic();
     let outcome = idp::sign_in(SignIn {
         endpoint: &endpoint,
         password: Some(Sensitive::new(DEMO_PASSWORD.to_owned())),
@@ -71,6 +71,7 @@ async fn run() {
         preferences: &preferences,
         endpoint: &endpoint,
         aliases: &Default::default(),
+        limits: provision::limits_on_disk(dir.path()),
     };
     let roles = assertion.roles.len();
     let written = provision::provision(&ctx, &assertion, Request::new(Roles::All))

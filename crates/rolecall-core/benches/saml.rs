@@ -4,7 +4,7 @@
 //! Plain `std::time::Instant`, no harness: `cargo bench -p rolecall-core --bench saml`.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -44,7 +44,7 @@ fn main() {
     }
     let mut times: Vec<Duration> = (0..RUNS)
         .map(|_| {
-            let start = Instant::now();
+            let start = rolecall_core::clock::monotonic();
             let parsed = saml::parse_response(black_box(&encoded));
             let elapsed = start.elapsed();
             black_box(parsed).ok();

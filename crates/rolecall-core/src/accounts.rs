@@ -393,7 +393,7 @@ mod tests {
         .unwrap();
         let url = serve_once(PAGE, Duration::from_secs(30)).await;
         let mut cache = AliasCache::load(dir.path()).unwrap();
-        let started = std::time::Instant::now();
+        let started = crate::clock::monotonic();
         let budget = Duration::from_millis(300);
         let (aliases, problem) = resolve(
             &reqwest::Client::new(),

@@ -135,7 +135,7 @@ pub fn write(folder: &Path, url: &Sensitive<Url>) -> Result<PathBuf, BrowserPage
         folder: folder.to_owned(),
         source,
     })?;
-    sweep(folder, KEEP, SystemTime::now());
+    sweep(folder, KEEP, crate::clock::SystemClock.now().into());
     let path = folder.join(format!("{PREFIX}{}{SUFFIX}", unique_name()));
     let written = create_private(&path).and_then(|mut file| {
         file.write_all(page(url.expose()).as_bytes())?;
@@ -205,9 +205,7 @@ fn unique_name() -> String {
     // Without randomness the pid and time still make the name unique; `create_new` refuses
     // anything already there.
     let _ = getrandom::fill(&mut random);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let nanos = crate::clock::SystemClock.now().unix_timestamp_nanos();
     let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
     format!("{}-{nanos}-{random}", std::process::id())
 }
@@ -326,7 +324,7 @@ mod tests {
         let first = write(&folder, &signin_url()).unwrap();
         let other = folder.join("notes.txt");
         fs::write(&other, "mine").unwrap();
-        let now = SystemTime::now();
+        let now: SystemTime = crate::clock::SystemClock.now().into();
 
         sweep(&folder, KEEP, now);
         assert!(first.exists(), "a page younger than KEEP stays");

@@ -21,13 +21,21 @@ pub trait Clock: Send + Sync + fmt::Debug {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
+impl SystemClock {
+    /// The machine's time now, for the edges that pick the real clock (the command line, the
+    /// tray's rendering, file names that must be unique).
+    pub fn now(self) -> OffsetDateTime {
         #[expect(
             clippy::disallowed_methods,
             reason = "the one reading of the wall clock"
         )]
         OffsetDateTime::now_utc()
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        SystemClock::now(*self)
     }
 }
 

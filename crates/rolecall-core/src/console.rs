@@ -603,7 +603,7 @@ mod tests {
             console: None,
         };
         let client = reqwest::Client::new();
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::SystemClock.now();
         let long_term = stored(None, None);
         let sign_in = SignIn {
             credentials: &long_term,

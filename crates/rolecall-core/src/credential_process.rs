@@ -104,6 +104,11 @@ pub fn lock(
         .write(true)
         .open(&path)
         .map_err(failed)?;
+    // A blocking wait on a real thread: Tokio's clock, paused in tests, would never run out.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the deadline of a lock wait on a blocking thread"
+    )]
     let started = std::time::Instant::now();
     loop {
         match file.try_lock() {
@@ -198,6 +203,7 @@ pub async fn renew(
         preferences: &renewal.settings.preferences,
         endpoint: &endpoint,
         aliases: &Aliases::new(),
+        limits: provision::limits_on_disk(renewal.config_dir),
     };
     let request = Request::new(Roles::Again(vec![(role, profile.to_owned())]));
     let mut written = provision::provision(&ctx, &assertion, request)
@@ -248,7 +254,7 @@ pub async fn serve(profile: &str, service: &Service) -> Result<StoredCredentials
             Ok::<_, RenewError>(
                 files
                     .read_credentials(&profile)?
-                    .filter(|stored| is_fresh(stored, OffsetDateTime::now_utc())),
+                    .filter(|stored| is_fresh(stored, SystemClock.now())),
             )
         })
     };
@@ -329,19 +335,6 @@ impl Renewals {
             .lock()
             .map(|in_flight| in_flight.len())
             .unwrap_or(0)
-    }
-
-    /// A handler for [`crate::ipc::serve`].
-    pub fn handler(self) -> crate::ipc::Handler {
-        Arc::new(move |profile: String| {
-            let renewals = self.clone();
-            Box::pin(async move {
-                renewals
-                    .serve(&profile)
-                    .await
-                    .map_err(|err| err.to_string())
-            })
-        })
     }
 }
 
@@ -443,7 +436,7 @@ mod tests {
 
     #[test]
     fn only_credentials_with_more_than_15_minutes_left_are_served() {
-        let now = OffsetDateTime::now_utc();
+        let now = SystemClock.now();
         assert!(is_fresh(&stored(16, now), now));
         assert!(
             !is_fresh(&stored(15, now), now),

@@ -1,9 +1,14 @@
 //! The local socket between `rolecall credential-process` and the running tray app.
 //!
-//! When the app runs, it answers credential requests itself ([`serve`]): it holds the sign-in
-//! state, can ask the person through the tray when a renewal needs them, and renews a profile
-//! once however many AWS tools ask at the same moment. `credential-process` asks it first
-//! ([`request_credentials`]) and renews by itself only when no app answers.
+//! When the app runs, it answers credential requests itself ([`serve`]): its engine holds the
+//! sign-in state (the keyring's SSO session, the assertion it may reuse, what failed a moment
+//! ago), renews a profile once however many AWS tools ask at the same moment, and when a
+//! renewal needs the person it shows that in the tray and tells the caller to sign in there.
+//! `credential-process` asks it first ([`request_credentials`]) and renews by itself only when
+//! no app answers.
+//!
+//! The socket carries text: what answers ([`Handler`]) gives the `credential_process` JSON or
+//! a sentence, so this module knows nothing of credentials.
 //!
 //! The socket lives in a folder only its owner may open (`$XDG_RUNTIME_DIR/rolecall`, else
 //! Rolecall's own folder). Both sides check that folder (not a link, this user's, mode 0700),
@@ -21,8 +26,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::aws_files::StoredCredentials;
 use crate::paths::{AppPaths, Environment};
+use crate::secrets::Sensitive;
 
 /// How long a caller at a terminal waits for the app.
 pub const INTERACTIVE_WAIT: Duration = Duration::from_secs(300);
@@ -72,9 +77,10 @@ impl std::fmt::Debug for Reply {
     }
 }
 
-/// What answers requests: the app's renewal logic.
+/// What answers requests: given a profile name, its `credential_process` JSON (which holds the
+/// secret key), or a sentence saying why not and what to do.
 pub type Handler = Arc<
-    dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<StoredCredentials, String>> + Send>>
+    dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<Sensitive<String>, String>> + Send>>
         + Send
         + Sync,
 >;
@@ -179,7 +185,6 @@ mod unix {
     use tokio::sync::Semaphore;
 
     use super::*;
-    use crate::credential_process::to_json;
 
     /// The longest request line read: a profile name, with room to spare.
     const MAX_REQUEST: u64 = 4096;
@@ -290,7 +295,10 @@ mod unix {
         let owner = euid();
         let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
         let task = tokio::spawn(async move {
+            // The callers being answered: owned here, so they end with the server.
+            let mut answering = tokio::task::JoinSet::new();
             loop {
+                while answering.try_join_next().is_some() {}
                 let Ok(permit) = Arc::clone(&connections).acquire_owned().await else {
                     return;
                 };
@@ -310,7 +318,7 @@ mod unix {
                     continue;
                 }
                 let handler = Arc::clone(&handler);
-                tokio::spawn(async move {
+                answering.spawn(async move {
                     if let Err(err) = answer(stream, handler, limits.read_timeout).await {
                         tracing::debug!("a credential request ended early: {err}");
                     }
@@ -367,10 +375,7 @@ mod unix {
         }
         let reply = match line.as_deref().map(serde_json::from_str::<Request>) {
             Some(Ok(request)) => match handler(request.profile).await {
-                Ok(stored) => match to_json(&stored) {
-                    Some(json) => Reply::Credentials(json),
-                    None => Reply::Refused("the credentials have no usable expiration".to_owned()),
-                },
+                Ok(json) => Reply::Credentials(json.expose().clone()),
                 Err(message) => Reply::Refused(message),
             },
             Some(Err(_)) => Reply::Refused("the request was not understood".to_owned()),
@@ -490,7 +495,7 @@ pub async fn request_credentials(
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::secrets::Sensitive;
+    use crate::aws_files::StoredCredentials;
     use std::os::unix::fs::PermissionsExt;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -512,8 +517,13 @@ mod tests {
         }
     }
 
+    /// What the app's handler answers for [`stored`].
+    fn json() -> Sensitive<String> {
+        Sensitive::new(crate::credential_process::to_json(&stored()).unwrap_or_default())
+    }
+
     fn answering() -> Handler {
-        Arc::new(|_| Box::pin(async { Ok(stored()) }))
+        Arc::new(|_| Box::pin(async { Ok(json()) }))
     }
 
     fn set_mode(path: &Path, mode: u32) {
@@ -552,7 +562,7 @@ mod tests {
             counted.fetch_add(1, Ordering::SeqCst);
             Box::pin(async move {
                 if profile == "work" {
-                    Ok(stored())
+                    Ok(json())
                 } else {
                     Err(format!("no profile {profile}"))
                 }
@@ -923,7 +933,7 @@ mod tests {
                     most.fetch_max(now, Ordering::SeqCst);
                     release.acquire().await.unwrap().forget();
                     inside.fetch_sub(1, Ordering::SeqCst);
-                    Ok(stored())
+                    Ok(json())
                 })
             })
         };

@@ -213,7 +213,11 @@ impl NtlmClient {
             detail: err.to_string(),
         })?;
         // NTLMv2 wants the client's time only when the server sent none of its own.
-        self.authenticate_with(challenge, client_challenge, SystemTime::now())
+        self.authenticate_with(
+            challenge,
+            client_challenge,
+            crate::clock::SystemClock.now().into(),
+        )
     }
 
     fn authenticate_with(

@@ -248,7 +248,7 @@ fn first_of<'r>(
 }
 
 /// Everything provisioning uses besides the request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Context<'a> {
     pub env: &'a Environment,
     pub files: &'a AwsFiles,
@@ -260,6 +260,13 @@ pub struct Context<'a> {
     pub endpoint: &'a Endpoint,
     /// Account aliases, for profile names.
     pub aliases: &'a Aliases,
+    /// The session limits learned so far: the running app's in memory, or [`limits_on_disk`].
+    pub limits: Arc<Mutex<SessionLimits>>,
+}
+
+/// The session limits in Rolecall's folder, for callers that keep none in memory.
+pub fn limits_on_disk(config_dir: &Path) -> Arc<Mutex<SessionLimits>> {
+    Arc::new(Mutex::new(SessionLimits::load_or_empty(config_dir)))
 }
 
 impl Context<'_> {
@@ -327,7 +334,7 @@ pub async fn provision(
             .check_writable(name, registry.get(name).is_some())?;
     }
     let sts = ctx.sts(assertion, &regions)?;
-    let limits = Arc::new(Mutex::new(SessionLimits::load_or_empty(ctx.config_dir)));
+    let limits = Arc::clone(&ctx.limits);
     let setting = request
         .duration_secs
         .unwrap_or(ctx.preferences.session_duration_secs);
@@ -459,7 +466,7 @@ pub async fn new_console_session(
         asked: None,
     };
     let sts = ctx.sts(assertion, &regions)?;
-    let limits = Arc::new(Mutex::new(SessionLimits::load_or_empty(ctx.config_dir)));
+    let limits = Arc::clone(&ctx.limits);
     let profile = role.role_name().to_owned();
     let mut assumed = profiles::assume_all(
         &sts,

@@ -56,10 +56,7 @@ impl RefusedPasswords {
             ".{}.{}.{}.tmp",
             crate::paths::file_name(endpoint),
             std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|since| since.as_nanos())
-                .unwrap_or_default()
+            crate::clock::SystemClock.now().unix_timestamp_nanos()
         ));
         let written = (|| {
             let mut options = std::fs::File::options();
@@ -67,7 +64,8 @@ impl RefusedPasswords {
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             let mut file = options.open(&temp)?;
-            let now = time::OffsetDateTime::now_utc()
+            let now = crate::clock::SystemClock
+                .now()
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default();
             writeln!(

@@ -263,9 +263,35 @@ impl Endpoint {
             .filter(|_| !forget && previous.url == self.url);
     }
 
-    /// Checks everything about this endpoint alone; `position` (from 1) names it when it has
-    /// no name.
+    /// Checks everything about this endpoint alone, its CA file on disk too: what the person
+    /// enters. `position` (from 1) names it when it has no name.
     fn check(&self, position: usize) -> Result<(), Problem> {
+        self.check_shape(position)?;
+        if let Some(path) = &self.ca_file {
+            check_ca_file(path).map_err(|reason| Problem::CaFile {
+                endpoint: self.name.clone(),
+                path: path.clone(),
+                reason,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// What is wrong with the endpoint's CA file on disk now (gone, unreadable, not PEM), if
+    /// it names one.
+    pub fn ca_file_problem(&self) -> Option<Problem> {
+        let path = self.ca_file.as_ref()?;
+        check_ca_file(path).err().map(|reason| Problem::CaFile {
+            endpoint: self.name.clone(),
+            path: path.clone(),
+            reason,
+        })
+    }
+
+    /// Checks the endpoint as written, without reading other files: a CA file that went
+    /// away since it was entered is a problem of the sign-in that needs it
+    /// ([`crate::http::HttpError::CaFile`]), not one that hides the endpoint.
+    fn check_shape(&self, position: usize) -> Result<(), Problem> {
         check_name(&self.name, position)?;
         let endpoint = || self.name.clone();
         check_endpoint_url(&self.url).map_err(|reason| Problem::Url {
@@ -280,12 +306,14 @@ impl Endpoint {
                 endpoint: endpoint(),
             });
         }
-        if let Some(path) = &self.ca_file {
-            check_ca_file(path).map_err(|reason| Problem::CaFile {
+        if let Some(path) = &self.ca_file
+            && let Some(reason) = ca_path_problem(path)
+        {
+            return Err(Problem::CaFile {
                 endpoint: endpoint(),
                 path: path.clone(),
                 reason,
-            })?;
+            });
         }
         if let ProxySetting::Url(url) = &self.proxy {
             check_proxy_url(url).map_err(|reason| Problem::Proxy {
@@ -364,12 +392,20 @@ fn check_name(name: &str, position: usize) -> Result<(), Problem> {
 const MAX_CA_FILE_BYTES: u64 = 16 << 20;
 const PEM_CERTIFICATE: &[u8] = b"-----BEGIN CERTIFICATE-----";
 
-fn check_ca_file(path: &Path) -> Result<(), CaProblem> {
+/// What is wrong with a CA file's path as written, without looking at the file.
+fn ca_path_problem(path: &Path) -> Option<CaProblem> {
     if path.to_str().is_none() {
-        return Err(CaProblem::NotUnicode);
+        Some(CaProblem::NotUnicode)
+    } else if !path.is_absolute() {
+        Some(CaProblem::NotAbsolute)
+    } else {
+        None
     }
-    if !path.is_absolute() {
-        return Err(CaProblem::NotAbsolute);
+}
+
+fn check_ca_file(path: &Path) -> Result<(), CaProblem> {
+    if let Some(problem) = ca_path_problem(path) {
+        return Err(problem);
     }
     // Never a FIFO or a device: opening one for reading would wait for ever.
     let file = match store::open_regular(path) {
@@ -603,10 +639,12 @@ impl Settings {
             .map_err(|err| save_error(path, err))
     }
 
-    /// The first problem in these settings, if any. Checks the CA files on disk too.
+    /// The first problem in these settings, if any. Reads no other file: the CA files are
+    /// checked where the person enters them ([`Settings::add_endpoint`],
+    /// [`Settings::update_endpoint`]) and where a sign-in uses them.
     pub fn validate(&self) -> Result<(), Problem> {
         for (index, endpoint) in self.endpoints.iter().enumerate() {
-            endpoint.check(index + 1)?;
+            endpoint.check_shape(index + 1)?;
             if self.endpoints[..index]
                 .iter()
                 .any(|earlier| earlier.name == endpoint.name)
@@ -1947,6 +1985,33 @@ mod tests {
         corp.ca_file = Some(folder.root().join("missing.pem"));
         let message = corp.check(1).unwrap_err().to_string();
         assert!(message.contains("remove ca_file"), "{message}");
+    }
+
+    #[test]
+    fn settings_whose_ca_file_went_away_still_load_and_save() {
+        let folder = folder();
+        let pem = folder.root().join("ca.pem");
+        fs::write(&pem, "-----BEGIN CERTIFICATE-----\nMIIB\n").unwrap();
+        let mut corp = endpoint("corp");
+        corp.ca_file = Some(pem.clone());
+        let mut settings = Settings::default();
+        settings.add_endpoint(corp.clone()).unwrap();
+        settings.save(&folder.paths).unwrap();
+        fs::remove_file(&pem).unwrap();
+
+        let loaded = Settings::load(&folder.paths).expect("a gone CA file does not fail the load");
+        assert_eq!(loaded.endpoint("corp"), Some(&corp));
+        loaded
+            .save(&folder.paths)
+            .expect("nor a save that keeps it");
+        let mut entered = Settings::default();
+        assert!(
+            matches!(
+                entered.add_endpoint(corp),
+                Err(SettingsError::Rejected(Problem::CaFile { .. }))
+            ),
+            "entering it is still refused"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -46,12 +46,15 @@ pub fn lock(path: &Path, timeout: Duration) -> Result<FileLock, StoreError> {
         source,
     };
     let file = options.open(&lock_path).map_err(failed)?;
-    let deadline = Instant::now() + timeout;
+    // Counted in pauses rather than read off a clock: this waits on a real thread.
+    let pause = Duration::from_millis(20);
+    let mut pauses_left = timeout.as_millis() / pause.as_millis();
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(FileLock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
+            Err(fs::TryLockError::WouldBlock) if pauses_left > 0 => {
+                pauses_left -= 1;
+                std::thread::sleep(pause);
             }
             Err(fs::TryLockError::WouldBlock) => {
                 return Err(StoreError::LockBusy {
@@ -174,9 +177,7 @@ pub fn write_temp(
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |name| name.to_string_lossy());
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    let nanos = crate::clock::SystemClock.now().nanosecond();
     let mut attempt = 0u32;
     let (temp, mut file) = loop {
         let temp = dir.join(format!(

@@ -13,10 +13,34 @@ pub(crate) struct Clock {
 
 impl Clock {
     pub(crate) fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + *self.offset.lock().unwrap_or_else(PoisonError::into_inner)
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the simulator's own clock starts from the machine's"
+        )]
+        let machine = OffsetDateTime::now_utc();
+        machine + *self.offset.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn advance(&self, by: Duration) {
         *self.offset.lock().unwrap_or_else(PoisonError::into_inner) += by;
     }
+}
+
+/// The machine's time, where the simulator needs it without its offset (NTLM's timestamp,
+/// seeding its randomness).
+pub(crate) fn machine_time() -> std::time::SystemTime {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the simulator's one reading of the machine's time"
+    )]
+    std::time::SystemTime::now()
+}
+
+/// Monotonic time for the simulator's short-lived state (pending NTLM challenges).
+pub(crate) fn monotonic() -> std::time::Instant {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the simulator's one reading of monotonic time"
+    )]
+    std::time::Instant::now()
 }

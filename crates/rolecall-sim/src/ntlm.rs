@@ -116,7 +116,11 @@ impl NtlmAcceptor {
         let flags = ALWAYS | (requested & GRANTABLE);
         let mut server_challenge = [0u8; 8];
         server_challenge.copy_from_slice(&random::bytes(8));
-        let message = challenge_message(flags, server_challenge, filetime(SystemTime::now()));
+        let message = challenge_message(
+            flags,
+            server_challenge,
+            filetime(crate::clock::machine_time()),
+        );
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         pending.retain(|_, p| p.issued.elapsed() < CHALLENGE_LIFETIME);
         pending.insert(
@@ -125,7 +129,7 @@ impl NtlmAcceptor {
                 server_challenge,
                 negotiate: negotiate.to_vec(),
                 challenge: message.clone(),
-                issued: Instant::now(),
+                issued: crate::clock::monotonic(),
             },
         );
         WiaStep::Continue(message)

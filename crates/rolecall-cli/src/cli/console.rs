@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use rolecall_core::clock::{Clock, SystemClock};
+use rolecall_core::clock::SystemClock;
 use rolecall_core::console::{self, ConsoleError};
 use rolecall_core::paths::Environment;
 use rolecall_core::provision;

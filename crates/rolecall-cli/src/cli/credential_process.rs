@@ -2,7 +2,8 @@
 //!
 //! The fast path (credentials with more than 15 minutes left) reads one file and prints: no
 //! runtime, no keyring, no network, so every AWS CLI call stays quick. Otherwise the running
-//! app is asked (it can ask the person); without one, Rolecall renews by itself. Either way a
+//! app is asked (it renews through the tray's own sign-in, and when a person is needed the tray
+//! shows it and the answer says to sign in there); without one, Rolecall renews by itself. Either way a
 //! stored password the IdP refused is not sent again until a new one is stored.
 
 use std::io::IsTerminal;
@@ -14,7 +15,6 @@ use rolecall_core::credential_process::{self, Service};
 use rolecall_core::ipc;
 use rolecall_core::paths::Environment;
 use rolecall_core::secrets::{Keyring, SecretStore};
-use time::OffsetDateTime;
 
 use super::{exit, fail, resolve_paths, with_runtime};
 
@@ -24,7 +24,9 @@ pub fn run(profile: &str) -> ExitCode {
         Err(code) => return code,
     };
     match AwsFiles::from_paths(&paths).read_credentials(profile) {
-        Ok(Some(stored)) if credential_process::is_fresh(&stored, OffsetDateTime::now_utc()) => {
+        Ok(Some(stored))
+            if credential_process::is_fresh(&stored, rolecall_core::clock::SystemClock.now()) =>
+        {
             return print(&stored);
         }
         Ok(_) => {}

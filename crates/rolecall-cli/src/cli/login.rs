@@ -69,6 +69,7 @@ pub async fn run(request: Request) -> ExitCode {
         preferences: &settings.preferences,
         endpoint: &endpoint,
         aliases: &aliases,
+        limits: provision::limits_on_disk(&paths.config_dir),
     };
     let written = match provision::provision(
         &ctx,

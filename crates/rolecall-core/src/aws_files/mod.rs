@@ -332,6 +332,22 @@ impl AwsFiles {
         Ok(stored_credentials(&bytes, profile))
     }
 
+    /// The keys of every profile in the credentials file, from one read and one parse of it
+    /// (profiles without an access key and secret are left out).
+    pub fn read_all_credentials(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, StoredCredentials>, AwsFilesError> {
+        let Some(bytes) = disk::read_optional(&self.credentials)? else {
+            return Ok(std::collections::BTreeMap::new());
+        };
+        let doc = Document::parse(&bytes, FileKind::Credentials);
+        Ok(doc
+            .profile_names()
+            .into_iter()
+            .filter_map(|name| Some((name.clone(), stored_in(&doc, &name)?)))
+            .collect())
+    }
+
     /// The `region` of `profile` in the config file (`[profile name]`, or `[default]`), read as
     /// aws-sdk-rust reads it; `None` if the file, the profile or the key is missing.
     pub fn read_region(&self, profile: &str) -> Result<Option<String>, AwsFilesError> {
@@ -685,7 +701,10 @@ fn collect_warnings(
 }
 
 fn stored_credentials(text: &[u8], profile: &str) -> Option<StoredCredentials> {
-    let doc = Document::parse(text, FileKind::Credentials);
+    stored_in(&Document::parse(text, FileKind::Credentials), profile)
+}
+
+fn stored_in(doc: &Document<'_>, profile: &str) -> Option<StoredCredentials> {
     let values = doc.effective(profile);
     let get = |key: &str| {
         values

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use tokio::time::Instant;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -27,7 +27,9 @@ use crate::saml::{Assertion, RolePair};
 use crate::secrets::SecretStore;
 use crate::settings::{Endpoint, Settings, SettingsError};
 use crate::sts::{SessionLimits, StsError};
+use files::OnDisk;
 
+mod files;
 mod provision;
 mod renewal;
 mod signin;
@@ -185,6 +187,11 @@ struct State {
 struct Shared {
     config: EngineConfig,
     state: Mutex<State>,
+    /// What the files hold; locked apart from `state`, which is never held while a file is
+    /// read.
+    files: Mutex<files::Files>,
+    /// One turn per endpoint: whoever waits for a sign-in under way takes its assertion.
+    turns: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
     status: watch::Sender<Status>,
     notices: mpsc::UnboundedSender<Notice>,
     replan: Notify,
@@ -224,6 +231,8 @@ impl Engine {
             shared: Arc::new(Shared {
                 config,
                 state: Mutex::new(State::default()),
+                files: Mutex::default(),
+                turns: Mutex::default(),
                 status,
                 notices,
                 replan: Notify::new(),
@@ -310,11 +319,15 @@ impl Engine {
         }
     }
 
-    fn settings(&self) -> Result<Settings, EngineError> {
-        Ok(Settings::load(&self.shared.config.paths)?)
+    /// The settings last read from the file; when none ever loaded, why not.
+    fn settings(&self) -> Result<Arc<Settings>, EngineError> {
+        match self.on_disk().settings {
+            Some(settings) => Ok(settings),
+            None => Ok(Arc::new(Settings::load(&self.shared.config.paths)?)),
+        }
     }
 
-    fn endpoint(&self, name: &str) -> Result<(Settings, Endpoint), EngineError> {
+    fn endpoint(&self, name: &str) -> Result<(Arc<Settings>, Endpoint), EngineError> {
         let settings = self.settings()?;
         let endpoint = settings
             .endpoint(name)
@@ -323,6 +336,29 @@ impl Engine {
                 name: name.to_owned(),
             })?;
         Ok((settings, endpoint))
+    }
+
+    /// What answers the credential socket ([`crate::ipc::serve`]): this engine's
+    /// [`Engine::credentials_for`], so the AWS tools and the tray share one renewal.
+    pub fn credential_handler(&self) -> crate::ipc::Handler {
+        let engine = self.clone();
+        Arc::new(move |profile: String| {
+            let engine = engine.clone();
+            Box::pin(async move {
+                let stored = engine
+                    .credentials_for(&profile)
+                    .await
+                    .map_err(|err| err.to_string())?;
+                crate::credential_process::to_json(&stored)
+                    .map(crate::secrets::Sensitive::new)
+                    .ok_or_else(|| {
+                        format!(
+                            "The credentials of profile \"{profile}\" have no usable expiration. \
+                         Choose the role again in the Rolecall tray."
+                        )
+                    })
+            })
+        })
     }
 
     fn set_phase(&self, endpoint: &str, phase: Phase) {
@@ -341,7 +377,12 @@ pub enum EngineError {
     #[error(
         "Endpoint \"{endpoint}\" needs you to sign in ({reason}). Choose Sign in from the tray."
     )]
-    NeedsPerson { endpoint: String, reason: String },
+    NeedsPerson {
+        endpoint: String,
+        reason: String,
+        /// Where the IdP's own pages take the person on.
+        url: String,
+    },
     #[error(transparent)]
     PasswordRefused(GuardedSignInError),
     #[error("Your sign-in does not grant {role}. Sign in again to see your current roles.")]

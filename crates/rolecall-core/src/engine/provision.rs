@@ -53,7 +53,14 @@ impl Engine {
         let config = &self.shared.config;
         let files = AwsFiles::from_paths(&config.paths);
         let aliases = AliasCache::load_or_empty(&config.paths.config_dir);
-        let ctx = context(config, &files, settings, endpoint, aliases.all());
+        let ctx = context(
+            config,
+            &files,
+            settings,
+            endpoint,
+            aliases.all(),
+            self.on_disk().limits,
+        );
         let written = provision::provision(&ctx, assertion, request).await?;
         if let Ok(mut state) = self.shared.state.lock() {
             for (profile, _, _) in &written.profiles {
@@ -83,7 +90,14 @@ impl Engine {
         let files = AwsFiles::from_paths(&config.paths);
         let (settings, endpoint) = self.endpoint(name)?;
         let aliases = AliasCache::load_or_empty(&config.paths.config_dir);
-        let ctx = context(config, &files, &settings, &endpoint, aliases.all());
+        let ctx = context(
+            config,
+            &files,
+            &settings,
+            &endpoint,
+            aliases.all(),
+            self.on_disk().limits,
+        );
         let session = match provision::fresh_console_session(&ctx, role_arn)? {
             Some(session) => session,
             None => {
@@ -143,6 +157,7 @@ fn context<'a>(
     settings: &'a Settings,
     endpoint: &'a Endpoint,
     aliases: &'a crate::accounts::Aliases,
+    limits: Arc<Mutex<SessionLimits>>,
 ) -> provision::Context<'a> {
     provision::Context {
         env: &config.env,
@@ -152,6 +167,7 @@ fn context<'a>(
         preferences: &settings.preferences,
         endpoint,
         aliases,
+        limits,
     }
 }
 

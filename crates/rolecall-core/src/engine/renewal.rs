@@ -1,12 +1,14 @@
 //! The background renewal: what is due, one sign-in per endpoint, what failed.
 
 use super::*;
+use crate::aws_files::StoredCredentials;
 
 impl Engine {
     /// Renews what the plan says is due (everything kept, when `all`), gives the warnings
     /// that are due, and says when to look again.
     pub(super) async fn renew_due(&self, all: bool) -> (OffsetDateTime, bool) {
         let now = self.shared.config.clock.now();
+        // On the last settings that loaded: a broken file is shown, and renewals go on.
         let settings = self.settings().unwrap_or_default();
         let tracked = self.tracked(&settings);
         let policy = Policy {
@@ -35,16 +37,14 @@ impl Engine {
             }
         }
         if !all && let Ok(state) = self.shared.state.lock() {
-            plan.renew.retain(|endpoint, _| {
-                state
-                    .failed_at
-                    .get(endpoint)
-                    .is_none_or(|at| at.elapsed() >= RETRY_AFTER)
-            });
+            let now = crate::clock::monotonic();
+            plan.renew
+                .retain(|endpoint, _| retry_due(state.failed_at.get(endpoint), now));
         }
         let renewed = !plan.renew.is_empty();
         for (endpoint, names) in &plan.renew {
-            self.renew_endpoint(&settings, endpoint, names).await;
+            // What failed is in the status and the notices.
+            let _ = self.renew_endpoint(&settings, endpoint, names).await;
         }
         if let Ok(mut state) = self.shared.state.lock() {
             for warning in &plan.warn {
@@ -57,104 +57,208 @@ impl Engine {
         (plan.wake_at, renewed)
     }
 
-    /// One sign-in for all of an endpoint's due profiles.
-    pub(super) async fn renew_endpoint(&self, settings: &Settings, name: &str, names: &[String]) {
-        let registry = Registry::load(&self.shared.config.paths.config_dir);
-        let result = match (
-            registry,
-            self.assertion(name).await,
-            settings.endpoint(name),
-        ) {
-            (Ok(registry), Ok(assertion), Some(endpoint)) => {
-                let roles: Vec<(RolePair, String)> = names
-                    .iter()
-                    .filter_map(|profile| Some((registry.get(profile)?.role(), profile.clone())))
-                    .collect();
-                self.write(settings, endpoint, &assertion, roles).await
-            }
-            (Err(err), _, _) => Err(err.into()),
-            (_, Err(err), _) => Err(err),
-            (_, _, None) => Err(EngineError::NoEndpoint {
+    /// One sign-in for all of an endpoint's due profiles; a failure is remembered (retried
+    /// calmly, shown on the profiles, told in a notice).
+    pub(super) async fn renew_endpoint(
+        &self,
+        settings: &Settings,
+        name: &str,
+        names: &[String],
+    ) -> Result<(), EngineError> {
+        let result = match settings.endpoint(name) {
+            Some(endpoint) => self.renew_roles(settings, endpoint, names).await,
+            None => Err(EngineError::NoEndpoint {
                 name: name.to_owned(),
             }),
         };
-        if let Err(err) = result {
-            if matches!(err, EngineError::NeedsPerson { .. })
-                && let Some(url) = self.needs_person_url(name)
-            {
-                if let Ok(mut state) = self.shared.state.lock() {
-                    state.failed_at.insert(name.to_owned(), Instant::now());
-                    state.needs_person.insert(name.to_owned());
-                }
-                let _ = self.shared.notices.send(Notice::TrySilently {
-                    endpoint: name.to_owned(),
-                    url,
-                });
-                return;
+        if let Err(err) = &result {
+            self.remember_failure(name, names, err);
+        }
+        result
+    }
+
+    /// Assumes the roles of the registry's profiles `names` again, with the endpoint's
+    /// assertion (reused, or from a new sign-in).
+    pub(super) async fn renew_roles(
+        &self,
+        settings: &Settings,
+        endpoint: &Endpoint,
+        names: &[String],
+    ) -> Result<(), EngineError> {
+        let registry = self.on_disk().registry;
+        let assertion = self.assertion_of(endpoint, false).await?;
+        let roles: Vec<(RolePair, String)> = names
+            .iter()
+            .filter_map(|profile| Some((registry.get(profile)?.role(), profile.clone())))
+            .collect();
+        self.write(settings, endpoint, &assertion, roles).await
+    }
+
+    /// The profile's credentials with more than
+    /// [`MIN_REMAINING`](crate::credential_process::MIN_REMAINING) left, for the AWS tools: from
+    /// the file while they are fresh, otherwise renewed here, through the same sign-in as the
+    /// tray's: its reused assertion, one sign-in per endpoint at a time (callers that waited
+    /// for one that found a person needed get that answer), and its failures shown in the
+    /// tray. Each new request tries again: the person may have fixed things elsewhere (a
+    /// password stored with the command line), and a refused password is never sent again.
+    pub async fn credentials_for(&self, profile: &str) -> Result<StoredCredentials, EngineError> {
+        let files = AwsFiles::from_paths(&self.shared.config.paths);
+        if let Some(fresh) = self.fresh(&files, profile).await? {
+            return Ok(fresh);
+        }
+        let source = self
+            .on_disk()
+            .registry
+            .get(profile)
+            .cloned()
+            .ok_or_else(|| EngineError::NoProfile {
+                profile: profile.to_owned(),
+            })?;
+        let settings = self.settings()?;
+        // A profile from an endpoint given only on the command line signs in to the one
+        // recorded with it.
+        let endpoint =
+            source
+                .endpoint(&settings.endpoints)
+                .ok_or_else(|| EngineError::NoEndpoint {
+                    name: source.endpoint.clone(),
+                })?;
+        // Other Rolecall processes (the command line) renew under the same lock.
+        let config_dir = self.shared.config.paths.config_dir.clone();
+        let name = profile.to_owned();
+        let _lock = tokio::task::spawn_blocking(move || {
+            crate::credential_process::lock(
+                &config_dir,
+                &name,
+                crate::credential_process::LOCK_TIMEOUT,
+            )
+        })
+        .await
+        .map_err(|err| EngineError::Registry {
+            detail: err.to_string(),
+        })?
+        .map_err(|err| EngineError::Registry {
+            detail: err.to_string(),
+        })?;
+        // Whoever held the lock may have renewed it already.
+        if let Some(fresh) = self.fresh(&files, profile).await? {
+            return Ok(fresh);
+        }
+        // Keys put there since Rolecall wrote the profile are not its own.
+        files.check_writable(profile, true)?;
+        let names = [profile.to_owned()];
+        let result = self.renew_roles(&settings, &endpoint, &names).await;
+        if let Err(err) = &result {
+            self.remember_failure(&endpoint.name, &names, err);
+        }
+        self.publish();
+        self.shared.replan.notify_one();
+        result?;
+        self.fresh(&files, profile)
+            .await?
+            .ok_or_else(|| EngineError::NoProfile {
+                profile: profile.to_owned(),
+            })
+    }
+
+    /// The profile's credentials in the file, when they may be handed out now.
+    async fn fresh(
+        &self,
+        files: &AwsFiles,
+        profile: &str,
+    ) -> Result<Option<StoredCredentials>, EngineError> {
+        let files = files.clone();
+        let name = profile.to_owned();
+        let stored = tokio::task::spawn_blocking(move || files.read_credentials(&name))
+            .await
+            .map_err(|err| EngineError::Registry {
+                detail: err.to_string(),
+            })??;
+        let now = self.shared.config.clock.now();
+        Ok(stored.filter(|stored| crate::credential_process::is_fresh(stored, now)))
+    }
+
+    fn remember_failure(&self, name: &str, names: &[String], err: &EngineError) {
+        if let EngineError::NeedsPerson { url, .. } = err {
+            if let Ok(mut state) = self.shared.state.lock() {
+                state
+                    .failed_at
+                    .insert(name.to_owned(), crate::clock::monotonic());
+                state.needs_person.insert(name.to_owned());
             }
-            let needs_person = matches!(
-                err,
-                EngineError::NeedsPerson { .. } | EngineError::PasswordRefused(_)
-            ) || matches!(&err, EngineError::SignIn(sign_in) if matches!(
+            let _ = self.shared.notices.send(Notice::TrySilently {
+                endpoint: name.to_owned(),
+                url: url.clone(),
+            });
+            return;
+        }
+        let needs_person = matches!(err, EngineError::PasswordRefused(_))
+            || matches!(err, EngineError::SignIn(sign_in) if matches!(
                 sign_in.kind(),
                 idp::FailureKind::BadCredentials | idp::FailureKind::Passcode
             ));
-            if let Ok(mut state) = self.shared.state.lock() {
-                state.failed_at.insert(name.to_owned(), Instant::now());
-                if needs_person {
-                    state.needs_person.insert(name.to_owned());
-                }
-                for profile in names {
-                    state
-                        .profile_errors
-                        .insert(profile.clone(), err.to_string());
-                }
+        if let Ok(mut state) = self.shared.state.lock() {
+            state
+                .failed_at
+                .insert(name.to_owned(), crate::clock::monotonic());
+            if needs_person {
+                state.needs_person.insert(name.to_owned());
             }
-            let _ = self.shared.notices.send(Notice::RenewalFailed {
-                endpoint: name.to_owned(),
-                message: err.to_string(),
-            });
+            for profile in names {
+                state
+                    .profile_errors
+                    .insert(profile.clone(), err.to_string());
+            }
         }
-    }
-
-    /// Where the endpoint's sign-in wants the person, when it does.
-    pub(super) fn needs_person_url(&self, name: &str) -> Option<String> {
-        let state = self.shared.state.lock().ok()?;
-        match state.phases.get(name)? {
-            Phase::NeedsPerson { url, .. } => Some(url.clone()),
-            _ => None,
-        }
+        let _ = self.shared.notices.send(Notice::RenewalFailed {
+            endpoint: name.to_owned(),
+            message: err.to_string(),
+        });
     }
 
     /// The registry's profiles that still have credentials in the file.
     pub(super) fn tracked(&self, settings: &Settings) -> Vec<Tracked> {
-        let config = &self.shared.config;
-        let Ok(registry) = Registry::load(&config.paths.config_dir) else {
-            // Shown in the status; nothing can be renewed without knowing where it came from.
-            return Vec::new();
-        };
-        let files = AwsFiles::from_paths(&config.paths);
+        let disk = self.on_disk();
         let (needs_person, written_at) = self
             .shared
             .state
             .lock()
             .map(|state| (state.needs_person.clone(), state.written_at.clone()))
             .unwrap_or_default();
-        registry
-            .all()
+        disk.registry
             .iter()
             .filter(|(_, source)| settings.endpoint(&source.endpoint).is_some())
             .filter_map(|(name, source)| {
-                let stored = files.read_credentials(name).ok().flatten()?;
                 Some(Tracked {
                     profile: name.clone(),
                     endpoint: source.endpoint.clone(),
-                    expiration: stored.expiration?,
+                    expiration: *disk.expirations.get(name)?,
                     kept: source.keep_refreshed || *name == settings.preferences.active_profile,
                     needs_person: needs_person.contains(&source.endpoint),
                     written_at: written_at.get(name).copied(),
                 })
             })
             .collect()
+    }
+}
+
+/// Whether an endpoint whose renewal last failed at `failed_at` is tried again at `now`.
+pub(super) fn retry_due(failed_at: Option<&Instant>, now: Instant) -> bool {
+    failed_at.is_none_or(|at| now.duration_since(*at) >= RETRY_AFTER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::monotonic;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_renewal_is_tried_again_after_a_minute() {
+        assert!(retry_due(None, monotonic()), "nothing failed: due");
+        let failed = monotonic();
+        tokio::time::advance(std::time::Duration::from_secs(59)).await;
+        assert!(!retry_due(Some(&failed), monotonic()), "59 s: not yet");
+        tokio::time::advance(std::time::Duration::from_secs(1)).await;
+        assert!(retry_due(Some(&failed), monotonic()), "60 s: again");
     }
 }

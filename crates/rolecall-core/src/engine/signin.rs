@@ -4,14 +4,21 @@
 use super::*;
 
 impl Engine {
-    /// Signs in (silently where the method allows) and keeps the roles and the assertion.
+    /// Signs in (silently where the method allows) and keeps the roles and the assertion; a
+    /// sign-in of the endpoint already under way is waited for and its assertion taken.
     pub(super) async fn sign_in(&self, name: &str) -> Result<Arc<Assertion>, EngineError> {
         let (_, endpoint) = self.endpoint(name)?;
+        self.assertion_of(&endpoint, true).await
+    }
+
+    /// One sign-in, now; the caller holds the endpoint's turn.
+    async fn sign_in_now(&self, endpoint: &Endpoint) -> Result<Arc<Assertion>, EngineError> {
+        let name = endpoint.name.as_str();
         self.set_phase(name, Phase::Working);
         let refused = RefusedPasswords::new(&self.shared.config.paths.config_dir);
         let outcome = refused_passwords::sign_in(
             SignIn {
-                endpoint: &endpoint,
+                endpoint,
                 password: None,
                 secrets: Arc::clone(&self.shared.config.secrets),
                 passcodes: &NoPasscodes,
@@ -20,6 +27,13 @@ impl Engine {
         )
         .await;
         let needs_person = |url: &url::Url, reason: String| {
+            // Noted before the endpoint's turn passes on, so callers waiting for this sign-in
+            // take its answer instead of signing in again.
+            if let Ok(mut state) = self.shared.state.lock() {
+                state
+                    .failed_at
+                    .insert(name.to_owned(), crate::clock::monotonic());
+            }
             self.set_phase(
                 name,
                 Phase::NeedsPerson {
@@ -30,6 +44,7 @@ impl Engine {
             EngineError::NeedsPerson {
                 endpoint: name.to_owned(),
                 reason,
+                url: url.to_string(),
             }
         };
         let signed_in = match outcome {
@@ -50,10 +65,12 @@ impl Engine {
             }
             // Later on, the IdP's own pages in the window still let the person in.
             Err(GuardedSignInError::PasswordRefused { said: None, .. }) => {
+                // The AWS tools show this too, through the credential socket.
                 let reason = format!(
-                    "the identity provider refused the stored password, which Rolecall no \
-                     longer tries; store the current one in Settings → Endpoints or with \
-                     `rolecall password set --endpoint {name}`"
+                    "the identity provider refused the password Rolecall keeps for endpoint \
+                     \"{name}\", so Rolecall no longer tries it on its own; store the current \
+                     one with `rolecall password set --endpoint {name}` or in Settings → \
+                     Endpoints"
                 );
                 return Err(needs_person(&endpoint.url, reason));
             }
@@ -67,7 +84,7 @@ impl Engine {
                 return Err(EngineError::SignIn(err));
             }
         };
-        self.signed_in(name, &endpoint, *signed_in).await
+        self.signed_in(name, endpoint, *signed_in).await
     }
 
     /// Takes a SAML response the IdP's own pages produced (the sign-in window captured it on
@@ -180,9 +197,10 @@ impl Engine {
         let assertion = Arc::new(signed_in.assertion);
         if let Ok(mut state) = self.shared.state.lock() {
             state.accounts.insert(name.to_owned(), accounts);
-            state
-                .assertions
-                .insert(name.to_owned(), (Arc::clone(&assertion), Instant::now()));
+            state.assertions.insert(
+                name.to_owned(),
+                (Arc::clone(&assertion), crate::clock::monotonic()),
+            );
             state.needs_person.remove(name);
             state.failed_at.remove(name);
             state.phases.insert(
@@ -197,20 +215,60 @@ impl Engine {
 
     /// The endpoint's assertion while STS still takes it, or a new sign-in.
     pub(super) async fn assertion(&self, name: &str) -> Result<Arc<Assertion>, EngineError> {
+        let (_, endpoint) = self.endpoint(name)?;
+        self.assertion_of(&endpoint, false).await
+    }
+
+    /// The endpoint's assertion: one issued while this call waited for its turn, else (unless
+    /// `new`) the last one while it may be reused, else a new sign-in. One sign-in per
+    /// endpoint at a time, however many menu clicks, renewals and AWS tools ask at once.
+    pub(super) async fn assertion_of(
+        &self,
+        endpoint: &Endpoint,
+        new: bool,
+    ) -> Result<Arc<Assertion>, EngineError> {
+        let name = endpoint.name.as_str();
+        let asked = crate::clock::monotonic();
+        let turn = {
+            let mut turns = self
+                .shared
+                .turns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(turns.entry(name.to_owned()).or_default())
+        };
+        let _turn = turn.lock().await;
         let now = self.shared.config.clock.now();
-        let kept = self
-            .shared
-            .state
-            .lock()
-            .ok()
-            .and_then(|state| state.assertions.get(name).cloned());
+        let (kept, needed_person) = match self.shared.state.lock() {
+            Ok(state) => (
+                state.assertions.get(name).cloned(),
+                match (state.failed_at.get(name), state.phases.get(name)) {
+                    // The sign-in this call waited for found that a person is needed.
+                    (Some(failed), Some(Phase::NeedsPerson { url, reason }))
+                        if *failed >= asked =>
+                    {
+                        Some(EngineError::NeedsPerson {
+                            endpoint: name.to_owned(),
+                            reason: reason.clone(),
+                            url: url.clone(),
+                        })
+                    }
+                    _ => None,
+                },
+            ),
+            Err(_) => (None, None),
+        };
+        if let Some(err) = needed_person {
+            return Err(err);
+        }
         match kept {
             Some((assertion, issued))
-                if issued.elapsed() < ASSERTION_REUSE && !assertion.is_expired_at(now) =>
+                if reusable(issued, asked, new, crate::clock::monotonic())
+                    && !assertion.is_expired_at(now) =>
             {
                 Ok(assertion)
             }
-            _ => self.sign_in(name).await,
+            _ => self.sign_in_now(endpoint).await,
         }
     }
 
@@ -223,5 +281,48 @@ impl Engine {
         }
         idp::sign_out(&endpoint, Arc::clone(&self.shared.config.secrets)).await?;
         Ok(())
+    }
+}
+
+/// Whether an assertion issued at `issued` serves a caller that asked at `asked`: one issued
+/// since serves anyone (it waited for that sign-in); otherwise, unless a new sign-in is asked
+/// for, one STS still takes.
+fn reusable(issued: Instant, asked: Instant, new: bool, now: Instant) -> bool {
+    issued >= asked || (!new && now.duration_since(issued) < ASSERTION_REUSE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::monotonic;
+    use std::time::Duration;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_assertion_is_reused_for_four_minutes_and_a_new_sign_in_follows() {
+        let issued = monotonic();
+        tokio::time::advance(Duration::from_secs(4 * 60 - 1)).await;
+        let asked = monotonic();
+        assert!(reusable(issued, asked, false, monotonic()), "within 4 min");
+        assert!(
+            !reusable(issued, asked, true, monotonic()),
+            "Sign in asks for a new one"
+        );
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let asked = monotonic();
+        assert!(
+            !reusable(issued, asked, false, monotonic()),
+            "after 4 min, a new sign-in"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn who_waited_for_a_sign_in_takes_its_assertion() {
+        let asked = monotonic();
+        tokio::time::advance(Duration::from_secs(20)).await;
+        let issued = monotonic();
+        assert!(
+            reusable(issued, asked, true, monotonic()),
+            "a second Sign in click during the first does not sign in again"
+        );
     }
 }

@@ -3,93 +3,85 @@
 use super::*;
 
 impl Engine {
-    /// Builds and publishes a new snapshot.
+    /// Builds and publishes a new snapshot. The files are looked at (and read only where they
+    /// changed) before the state is locked.
     pub(super) fn publish(&self) {
-        let config = &self.shared.config;
-        let now = config.clock.now();
-        let mut problems = Vec::new();
-        let settings = self.settings().unwrap_or_else(|err| {
-            problems.push(err.to_string());
-            Settings::default()
-        });
-        let registry = Registry::load(&config.paths.config_dir)
-            .map(|registry| registry.all().clone())
-            .unwrap_or_else(|err| {
-                problems.push(err.to_string());
-                BTreeMap::new()
-            });
-        problems.extend(
-            [
-                AliasCache::load(&config.paths.config_dir).err(),
-                SessionLimits::load(&config.paths.config_dir).err(),
-            ]
-            .into_iter()
-            .flatten()
-            .map(|err| err.to_string()),
-        );
-        let files = AwsFiles::from_paths(&config.paths);
+        let disk = self.on_disk();
+        let now = self.shared.config.clock.now();
         let Ok(state) = self.shared.state.lock() else {
             return;
         };
-        let active = settings.preferences.active_profile.clone();
-        let profiles: Vec<ProfileStatus> = registry
-            .iter()
-            // Profiles from endpoints given only on the command line are renewed there.
-            .filter(|(_, source)| settings.endpoint(&source.endpoint).is_some())
-            .map(|(name, source)| ProfileStatus {
-                name: name.clone(),
-                endpoint: source.endpoint.clone(),
-                role_arn: source.role_arn.clone(),
-                expiration: files
-                    .read_credentials(name)
-                    .ok()
-                    .flatten()
-                    .and_then(|stored| stored.expiration),
-                active: *name == active,
-                keep_refreshed: source.keep_refreshed,
-                last_error: state.profile_errors.get(name).map(|error| shown(error)),
-            })
-            .collect();
-        let endpoints: Vec<EndpointStatus> = settings
-            .endpoints
-            .iter()
-            .map(|endpoint| EndpointStatus {
-                name: endpoint.name.clone(),
-                phase: state
-                    .phases
-                    .get(&endpoint.name)
-                    .map_or(Phase::SignedOut, shown_phase),
-                accounts: state
-                    .accounts
-                    .get(&endpoint.name)
-                    .map(|accounts| accounts.iter().map(shown_account).collect())
-                    .unwrap_or_default(),
-            })
-            .collect();
-        let lead = time::Duration::minutes(i64::from(settings.preferences.notify_lead_minutes));
-        let overall = if endpoints.iter().any(|e| e.phase == Phase::Working) {
-            Overall::Working
-        } else {
-            match profiles
-                .iter()
-                .find(|profile| profile.active)
-                .and_then(|profile| profile.expiration)
-            {
-                None => Overall::SignedOut,
-                Some(expiration) if expiration <= now => Overall::Expired,
-                Some(expiration) if expiration - now <= lead => Overall::Expiring,
-                Some(_) => Overall::Valid,
-            }
-        };
+        let status = build(&disk, &state, now);
         drop(state);
-        self.shared.status.send_replace(Status {
-            endpoints,
-            profiles,
-            active_profile: active,
-            favourites: settings.preferences.favourites.clone(),
-            overall,
-            problems: problems.iter().map(|problem| shown(problem)).collect(),
+        // Subscribers (the tray) wake only for a snapshot that differs.
+        self.shared.status.send_if_modified(|current| {
+            let changed = *current != status;
+            if changed {
+                *current = status;
+            }
+            changed
         });
+    }
+}
+
+/// The snapshot of what the files hold and what the engine is doing, at `now`.
+pub(super) fn build(disk: &OnDisk, state: &State, now: OffsetDateTime) -> Status {
+    let no_settings = Settings::default();
+    let settings = disk.settings.as_deref().unwrap_or(&no_settings);
+    let active = settings.preferences.active_profile.clone();
+    let profiles: Vec<ProfileStatus> = disk
+        .registry
+        .iter()
+        // Profiles from endpoints given only on the command line are renewed there.
+        .filter(|(_, source)| settings.endpoint(&source.endpoint).is_some())
+        .map(|(name, source)| ProfileStatus {
+            name: name.clone(),
+            endpoint: source.endpoint.clone(),
+            role_arn: source.role_arn.clone(),
+            expiration: disk.expirations.get(name).copied(),
+            active: *name == active,
+            keep_refreshed: source.keep_refreshed,
+            last_error: state.profile_errors.get(name).map(|error| shown(error)),
+        })
+        .collect();
+    let endpoints: Vec<EndpointStatus> = settings
+        .endpoints
+        .iter()
+        .map(|endpoint| EndpointStatus {
+            name: endpoint.name.clone(),
+            phase: state
+                .phases
+                .get(&endpoint.name)
+                .map_or(Phase::SignedOut, shown_phase),
+            accounts: state
+                .accounts
+                .get(&endpoint.name)
+                .map(|accounts| accounts.iter().map(shown_account).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let lead = time::Duration::minutes(i64::from(settings.preferences.notify_lead_minutes));
+    let overall = if endpoints.iter().any(|e| e.phase == Phase::Working) {
+        Overall::Working
+    } else {
+        match profiles
+            .iter()
+            .find(|profile| profile.active)
+            .and_then(|profile| profile.expiration)
+        {
+            None => Overall::SignedOut,
+            Some(expiration) if expiration <= now => Overall::Expired,
+            Some(expiration) if expiration - now <= lead => Overall::Expiring,
+            Some(_) => Overall::Valid,
+        }
+    };
+    Status {
+        endpoints,
+        profiles,
+        active_profile: active,
+        favourites: settings.preferences.favourites.clone(),
+        overall,
+        problems: disk.problems.iter().map(|problem| shown(problem)).collect(),
     }
 }
 
@@ -122,5 +114,88 @@ fn shown_account(account: &Account) -> Account {
         id: account.id.clone(),
         alias: account.alias.as_deref().map(shown),
         roles: account.roles.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profiles::ProfileSource;
+    use crate::saml::RolePair;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-12-02 10:00 UTC);
+
+    fn disk(expiration: Option<OffsetDateTime>) -> OnDisk {
+        let corp = Endpoint::new("corp", "https://sts.corp.example/adfs/ls/").unwrap();
+        let mut settings = Settings::default();
+        settings.add_endpoint(corp.clone()).unwrap();
+        settings.preferences.active_profile = "default".to_owned();
+        let role = RolePair {
+            role_arn: "arn:aws:iam::111122223333:role/Admin".to_owned(),
+            principal_arn: "arn:aws:iam::111122223333:saml-provider/ADFS".to_owned(),
+        };
+        let mut registry = BTreeMap::new();
+        registry.insert("default".to_owned(), ProfileSource::new(&corp, &role, None));
+        OnDisk {
+            settings: Some(Arc::new(settings)),
+            registry: Arc::new(registry),
+            expirations: Arc::new(
+                expiration
+                    .map(|at| ("default".to_owned(), at))
+                    .into_iter()
+                    .collect(),
+            ),
+            problems: vec!["The CA file of endpoint \"corp\" is gone.\u{1b}[31m".to_owned()],
+            ..OnDisk::default()
+        }
+    }
+
+    #[test]
+    fn the_icon_follows_the_active_profiles_expiry() {
+        let state = State::default();
+        for (expiration, overall) in [
+            (None, Overall::SignedOut),
+            (Some(NOW - time::Duration::seconds(1)), Overall::Expired),
+            (Some(NOW + time::Duration::minutes(5)), Overall::Expiring),
+            (Some(NOW + time::Duration::hours(1)), Overall::Valid),
+        ] {
+            let status = build(&disk(expiration), &state, NOW);
+            assert_eq!(status.overall, overall, "{expiration:?}");
+        }
+    }
+
+    #[test]
+    fn endpoints_profiles_phases_and_problems_are_all_in_the_snapshot() {
+        let mut state = State::default();
+        state.phases.insert("corp".to_owned(), Phase::Working);
+        state
+            .profile_errors
+            .insert("default".to_owned(), "STS said no".to_owned());
+        let status = build(&disk(Some(NOW + time::Duration::hours(1))), &state, NOW);
+        assert_eq!(status.endpoints.len(), 1);
+        assert_eq!(status.endpoints[0].phase, Phase::Working);
+        assert_eq!(status.overall, Overall::Working, "work shows first");
+        assert_eq!(status.profiles.len(), 1);
+        assert!(status.profiles[0].active);
+        assert_eq!(
+            status.profiles[0].last_error.as_deref(),
+            Some("STS said no")
+        );
+        assert_eq!(status.problems.len(), 1);
+        assert!(
+            !status.problems[0].contains('\u{1b}'),
+            "problems are shown without controls: {:?}",
+            status.problems
+        );
+    }
+
+    #[test]
+    fn without_settings_nothing_is_listed_but_the_problem() {
+        let mut disk = disk(None);
+        disk.settings = None;
+        let status = build(&disk, &State::default(), NOW);
+        assert!(status.endpoints.is_empty() && status.profiles.is_empty());
+        assert_eq!(status.problems.len(), 1);
     }
 }

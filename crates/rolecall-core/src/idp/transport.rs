@@ -116,7 +116,7 @@ impl Conversation<'_> {
         request: &Request,
         work: impl Future<Output = Result<T, SignInError>>,
     ) -> Result<T, SignInError> {
-        let started = tokio::time::Instant::now();
+        let started = crate::clock::monotonic();
         let done = tokio::time::timeout(self.budget.left, work).await;
         self.budget.left = self.budget.left.saturating_sub(started.elapsed());
         done.unwrap_or_else(|_| {

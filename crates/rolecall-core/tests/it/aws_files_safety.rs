@@ -10,12 +10,11 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rolecall_core::aws_files::{AwsFiles, Credentials, ProfileWrite};
 use rolecall_core::secrets::Sensitive;
 use rolecall_tests::Sandbox;
-use time::OffsetDateTime;
 
 const CHILD: &str = "ROLECALL_SAFETY_CHILD";
 /// Printed by a child when it has checked everything, so the parent knows it really ran.
@@ -110,7 +109,7 @@ fn write_of(writer: usize, profile: char, iteration: usize) -> ProfileWrite {
             access_key_id: key.clone(),
             secret_access_key: Sensitive::new(format!("secret-{key}")),
             session_token: Sensitive::new(format!("token-{key}-{}", "x".repeat(300))),
-            expiration: OffsetDateTime::now_utc() + time::Duration::hours(1),
+            expiration: rolecall_core::clock::SystemClock.now() + time::Duration::hours(1),
             principal_arn: Some(format!(
                 "arn:aws:sts::111122223333:assumed-role/Writer{writer}/w@corp.example"
             )),
@@ -348,11 +347,11 @@ fn child_writes_its_profiles() {
     };
     // At least 50 writes; beside the CLI, on until it is done, so the two really overlap.
     let aws_done = markers.join("marker-aws-done");
-    let deadline = Instant::now() + Duration::from_secs(240);
+    let deadline = rolecall_core::clock::monotonic() + Duration::from_secs(240);
     let mut iteration = 0;
     while iteration < WRITES || !aws_done.exists() {
         assert!(
-            Instant::now() < deadline && iteration < MAX_WRITES,
+            rolecall_core::clock::monotonic() < deadline && iteration < MAX_WRITES,
             "writer {writer}: the parent never said the CLI is done"
         );
         if iteration > 0 {
@@ -480,7 +479,7 @@ fn kill_9_mid_write_leaves_the_old_or_the_new_file() {
     let template = seed_generations(&sandbox);
     let path = sandbox.aws_credentials_file();
     let mut moments = Moments(
-        std::time::SystemTime::now()
+        std::time::SystemTime::from(rolecall_core::clock::SystemClock.now())
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos() as u64,
@@ -501,10 +500,10 @@ fn kill_9_mid_write_leaves_the_old_or_the_new_file() {
         );
         // Wait until the child has started its first write, then kill it somewhere in its
         // loop: most of its time goes into writing, syncing and renaming 5 MB.
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = rolecall_core::clock::monotonic() + Duration::from_secs(60);
         while !progress.exists() {
             assert!(
-                Instant::now() < deadline,
+                rolecall_core::clock::monotonic() < deadline,
                 "kill {kill}: the writer never started"
             );
             std::thread::sleep(Duration::from_millis(1));
@@ -559,7 +558,10 @@ fn a_temporary_file_left_by_a_killed_write_is_cleaned_up_by_the_next() {
     let stale = std::fs::File::create(&leftover).unwrap();
     std::fs::write(&leftover, std::fs::read(&path).unwrap()).unwrap();
     stale
-        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .set_modified(
+            std::time::SystemTime::from(rolecall_core::clock::SystemClock.now())
+                - Duration::from_secs(3600),
+        )
         .unwrap();
     drop(stale);
 
@@ -583,8 +585,10 @@ fn child_rewrites_a_big_file() {
     let files = files_from_env();
     let mut log = String::new();
     // Bounded: the parent kills it long before.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    for generation in (first..first + 10_000).take_while(|_| Instant::now() < deadline) {
+    let deadline = rolecall_core::clock::monotonic() + Duration::from_secs(120);
+    for generation in
+        (first..first + 10_000).take_while(|_| rolecall_core::clock::monotonic() < deadline)
+    {
         log.push_str(&format!("{generation}\n"));
         // Replaced whole, so a kill never leaves the parent a partial log.
         let next = progress.with_extension("next");

@@ -14,7 +14,6 @@ use rolecall_core::secrets::{MemoryStore, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, SignInMethod};
 use rolecall_core::sts::Sts;
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
-use time::OffsetDateTime;
 use url::Url;
 
 async fn sim() -> Sim {
@@ -71,7 +70,7 @@ fn sign_in<'a>(credentials: &'a StoredCredentials, region: Option<&'a str>) -> S
         partition: Partition::Aws,
         region,
         session_duration: None,
-        now: OffsetDateTime::now_utc(),
+        now: rolecall_core::clock::SystemClock.now(),
     }
 }
 

@@ -75,7 +75,9 @@ fn world_with(
             &Sensitive::new(DEMO_PASSWORD.to_owned()),
         )
         .unwrap();
-    let clock = Arc::new(TestClock(Mutex::new(OffsetDateTime::now_utc())));
+    let clock = Arc::new(TestClock(Mutex::new(
+        rolecall_core::clock::SystemClock.now(),
+    )));
     let (engine, notices) = Engine::new(EngineConfig {
         paths,
         env,
@@ -701,5 +703,147 @@ async fn keys_rolecall_did_not_write_are_left_alone_and_a_corrupt_registry_is_sh
         std::fs::read_to_string(&registry).unwrap(),
         "{\"corp-prod-Admin-2\": ",
         "a corrupt registry is never written over"
+    );
+}
+
+/// A CA file that went away (a certificate bundle moved, a package update) leaves the endpoint
+/// and its profiles in the tray, with the problem named; a sign-in says what is wrong with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_ca_file_is_shown_and_the_tray_keeps_the_endpoint_and_its_profiles() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Sim::start(listener, SimConfig::demo()).await.unwrap();
+    let certs_dir = tempfile::tempdir().unwrap();
+    let certificates = rolecall_tests::tls::certificates(certs_dir.path());
+    let world = world_with(sim, Vec::new(), Some(certificates.ca.clone()));
+    world
+        .engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: ADMIN.to_owned(),
+        })
+        .await
+        .unwrap();
+    assert!(world.engine.status().problems.is_empty());
+
+    std::fs::remove_file(&certificates.ca).unwrap();
+    world.engine.refresh_status();
+    let status = world.engine.status();
+    assert_eq!(status.endpoints.len(), 1, "{status:?}");
+    assert_eq!(status.endpoints[0].name, "corp");
+    assert!(
+        status
+            .profiles
+            .iter()
+            .any(|p| p.name == "default" && p.role_arn == ADMIN),
+        "{status:?}"
+    );
+    let ca = certificates.ca.display().to_string();
+    assert!(
+        status.problems.len() == 1 && status.problems[0].contains(&ca),
+        "{:?}",
+        status.problems
+    );
+
+    let err = world
+        .engine
+        .act(Action::SignIn {
+            endpoint: "corp".to_owned(),
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&ca), "{err}");
+    let status = world.engine.status();
+    assert_eq!(status.endpoints.len(), 1, "{status:?}");
+    assert!(
+        matches!(&status.endpoints[0].phase, Phase::Failed { message } if message.contains(&ca)),
+        "{status:?}"
+    );
+}
+
+/// Rewrites every expiry in the credentials file to `at`, as time passing would.
+fn expire_at(engine: &Engine, at: OffsetDateTime) {
+    let path = &engine.config().paths.aws_credentials_file;
+    let at = at
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let text: String = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            if line.starts_with("x_security_token_expires") {
+                format!("x_security_token_expires = {at}\n")
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The credential socket's requests go through the engine: fresh credentials from the file;
+/// near their end, one sign-in and one STS call for eight callers and a Renew now at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_for_the_aws_tools_share_the_engines_one_sign_in() {
+    let world = world().await;
+    world
+        .engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: ADMIN.to_owned(),
+        })
+        .await
+        .unwrap();
+    let (posts, calls) = (world.sim.stats().form_posts, world.sim.stats().sts_calls);
+    let fresh = world.engine.credentials_for("default").await.unwrap();
+    assert_eq!(world.sim.stats().sts_calls, calls, "fresh: from the file");
+
+    // The sign-in's assertion is gone (signed out) and the credentials are near their end.
+    world
+        .engine
+        .act(Action::SignOut {
+            endpoint: "corp".to_owned(),
+        })
+        .await
+        .unwrap();
+    expire_at(
+        &world.engine,
+        world.clock.now() + time::Duration::minutes(5),
+    );
+    let mut callers = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let engine = world.engine.clone();
+        callers.spawn(async move { engine.credentials_for("default").await });
+    }
+    let engine = world.engine.clone();
+    let renew_now = tokio::spawn(async move { engine.act(Action::RenewNow).await });
+    let mut keys = Vec::new();
+    while let Some(served) = callers.join_next().await {
+        let served = served.unwrap().unwrap();
+        assert!(served.expiration.unwrap() > world.clock.now() + time::Duration::minutes(30));
+        keys.push(served.access_key_id);
+    }
+    renew_now.await.unwrap().unwrap();
+    assert_ne!(keys[0], fresh.access_key_id, "renewed");
+    assert_eq!(
+        world.sim.stats().form_posts,
+        posts + 1,
+        "one sign-in for eight callers and Renew now"
+    );
+    assert!(
+        world.sim.stats().sts_calls <= calls + 2,
+        "one assumption for the callers (and one for Renew now): {}",
+        world.sim.stats().sts_calls - calls
+    );
+
+    let unknown = world.engine.credentials_for("nobody").await.unwrap_err();
+    assert!(
+        matches!(
+            unknown,
+            rolecall_core::engine::EngineError::NoProfile { .. }
+        ),
+        "{unknown}"
     );
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use rolecall_core::aws_files::AwsFiles;
-use rolecall_core::clock::{Clock, SystemClock};
+use rolecall_core::clock::SystemClock;
 use rolecall_core::console;
 use rolecall_core::idp::{self, NoPasscodes, Outcome};
 use rolecall_core::paths::{Environment, Platform};
@@ -83,6 +83,7 @@ async fn the_consoles_new_session_lasts_the_session_length_of_the_settings() {
         preferences: &preferences,
         endpoint: &endpoint,
         aliases: &Default::default(),
+        limits: provision::limits_on_disk(dir.path()),
     };
     let admin = admin(&assertion);
     assert!(
@@ -141,6 +142,7 @@ async fn a_renewed_profile_keeps_its_region_and_a_new_one_follows_the_settings()
         preferences: &preferences,
         endpoint: &endpoint,
         aliases: &Default::default(),
+        limits: provision::limits_on_disk(dir.path()),
     };
     let admin = admin(&assertion);
     let one = |profile: &str| Roles::One {

@@ -17,7 +17,6 @@ use rolecall_core::secrets::{MemoryStore, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, Preferences, SignInMethod};
 use rolecall_core::sts::{SessionLimits, Sts, StsError};
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
-use time::OffsetDateTime;
 
 async fn sim_with(config: SimConfig) -> Sim {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -74,7 +73,7 @@ async fn a_role_is_assumed_for_the_duration_asked() {
         credentials.access_key_id.starts_with("ASIA"),
         "{credentials:?}"
     );
-    let left = credentials.expiration - OffsetDateTime::now_utc();
+    let left = credentials.expiration - SystemClock.now();
     assert!(
         (time::Duration::minutes(55)..=time::Duration::minutes(65)).contains(&left),
         "about an hour: {left}"
@@ -117,7 +116,7 @@ async fn a_role_with_a_shorter_limit_is_retried_once_at_an_hour_and_remembered()
         .assume_with_policy(&role(&assertion, "Admin"), &assertion, 43_200, &limits)
         .await
         .unwrap();
-    let left = admin.credentials.expiration - OffsetDateTime::now_utc();
+    let left = admin.credentials.expiration - SystemClock.now();
     assert!(left > time::Duration::hours(7), "{left}");
 }
 
@@ -214,6 +213,7 @@ async fn all_roles_of_a_large_assertion_are_written_in_one_update() {
         preferences: &preferences,
         endpoint: &endpoint,
         aliases: &Default::default(),
+        limits: provision::limits_on_disk(dir.path()),
     };
     let request = Request {
         region: Some("eu-west-1".to_owned()),

@@ -133,7 +133,12 @@ async fn caller_identity(sim: &Sim, access_key_id: &str, token: Option<&str>) ->
 
 fn seconds_from_now(expiration: &str) -> i64 {
     let at = OffsetDateTime::parse(expiration, &Rfc3339).unwrap();
-    (at - OffsetDateTime::now_utc()).whole_seconds()
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the simulator stamps expiries from the machine's clock"
+    )]
+    let now = OffsetDateTime::now_utc();
+    (at - now).whole_seconds()
 }
 
 fn upper_alnum(text: &str) -> bool {
@@ -528,6 +533,10 @@ async fn latency_does_not_serialise_concurrent_calls() {
     config.sts.latency = Duration::from_millis(300);
     let sim = Arc::new(start_with(config).await);
     let assertion = Arc::new(saml_response(&sim, "alice").await);
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "measures real latency of a real server"
+    )]
     let started = Instant::now();
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..16 {

@@ -29,6 +29,7 @@ use crate::secrets::SecretStore;
 use crate::settings::{Endpoint, Settings, SettingsError};
 use crate::sts::{SessionLimits, Sts, StsError};
 
+mod endpoints;
 mod provision;
 mod renewal;
 mod signin;
@@ -84,6 +85,14 @@ pub enum Action {
         on: bool,
     },
     RenewNow,
+    /// Add or change an endpoint, with everything keyed by its name ([`crate::endpoints`]).
+    SaveEndpoint(crate::endpoints::EndpointSave),
+    /// Forget the endpoint; its profiles stay in the AWS files, no longer renewed.
+    RemoveEndpoint {
+        name: String,
+    },
+    /// Change the preferences the patch carries.
+    SetPreferences(crate::endpoints::PreferencesPatch),
 }
 
 /// Something to tell the person (the shell shows a notification).
@@ -279,6 +288,9 @@ impl Engine {
                 self.renew_due(true).await;
                 Ok(())
             }
+            Action::SaveEndpoint(request) => self.save_endpoint(request.clone()).await,
+            Action::RemoveEndpoint { name } => self.remove_endpoint(name).await,
+            Action::SetPreferences(patch) => self.set_preferences(patch.clone()).await,
         };
         self.publish();
         self.shared.replan.notify_one();
@@ -356,6 +368,8 @@ pub enum EngineError {
     Registry { detail: String },
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Endpoint(#[from] crate::endpoints::EndpointError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]

@@ -114,6 +114,8 @@ pub enum EndpointSave {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Saved {
     pub name: String,
+    /// The sign-in URL as saved (a bare AD FS host expanded).
+    pub url: String,
     /// The endpoint's name before, when the save renamed it.
     pub renamed_from: Option<String>,
     /// The profiles recorded for the endpoint, now under its new name or settings.
@@ -179,11 +181,12 @@ pub fn add(
     endpoint.ca_file = new.ca_file.filter(|path| !path.as_os_str().is_empty());
     endpoint.proxy = new.proxy;
     endpoint.trusted_hosts = new.trusted_hosts.into_iter().map(tidy_host).collect();
-    let name = endpoint.name.clone();
+    let (name, url) = (endpoint.name.clone(), endpoint.url.to_string());
     Settings::update(paths, |settings| settings.add_endpoint(endpoint))?;
     change_password(paths, secrets, &name, new.password)?;
     Ok(Saved {
         name,
+        url,
         renamed_from: None,
         profiles: Vec::new(),
     })
@@ -279,6 +282,7 @@ pub fn edit_endpoint(
     change_password(paths, secrets, &to, edit.password)?;
     Ok(Saved {
         name: to,
+        url: edited.url.to_string(),
         renamed_from: renamed.then(|| from.to_owned()),
         profiles,
     })

@@ -17,6 +17,18 @@ const PREFERENCE_TEXTS = ["active_profile", "profile_template", "default_region"
 const saved = {};
 const rendered = {};
 let shownRoles = "";
+let shownEndpoints = "";
+// What Test said for each endpoint, and which are being tested: a new view redraws the list
+// while a test runs, and the answer belongs to the endpoint, not to the element.
+const results = new Map();
+const testing = new Set();
+const resultLines = new Map();
+
+function setResult(name, text) {
+  results.set(name, text);
+  const line = resultLines.get(name);
+  if (line) line.textContent = text;
+}
 
 function showProblem(error) {
   problem.textContent = error && error.message ? error.message : String(error);
@@ -46,8 +58,12 @@ function render(view) {
 }
 
 function renderEndpoints(endpoints) {
+  const key = JSON.stringify(endpoints);
+  if (key === shownEndpoints) return;
+  shownEndpoints = key;
   const list = $("#endpoints");
   list.replaceChildren();
+  resultLines.clear();
   $("#no-endpoints").hidden = endpoints.length > 0;
   for (const endpoint of endpoints) {
     const item = document.createElement("li");
@@ -70,25 +86,29 @@ function renderEndpoints(endpoints) {
       item.append(line("muted issuer",
         `IdP issuer (pinned at the first sign-in in the window): ${endpoint.issuer}`));
     }
+    const name = endpoint.name;
     const result = document.createElement("span");
     result.className = "result";
     result.setAttribute("role", "status");
-    const edit = button("Edit", `Edit ${endpoint.name}`, () => startEdit(endpoint));
-    const test = button("Test", `Test ${endpoint.name}`, async () => {
+    result.textContent = results.get(name) ?? "";
+    resultLines.set(name, result);
+    const edit = button("Edit", `Edit ${name}`, () => startEdit(endpoint));
+    const test = button("Test", `Test ${name}`, async () => {
+      if (testing.has(name)) return;
       clearProblem();
-      test.disabled = true;
-      result.textContent = "Signing in…";
+      testing.add(name);
+      setResult(name, "Signing in…");
       try {
-        result.textContent = await invoke("test_endpoint", { name: endpoint.name });
+        setResult(name, await invoke("test_endpoint", { name }));
       } catch (error) {
         if (error && error.code === "needs_person") {
-          result.textContent = error.message;
+          setResult(name, error.message);
         } else {
-          result.textContent = "";
+          setResult(name, "");
           showProblem(error);
         }
       } finally {
-        test.disabled = false;
+        testing.delete(name);
       }
     });
     const remove = button("Remove", `Remove ${endpoint.name}`, async () => {

@@ -257,6 +257,8 @@ pub async fn set_region(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
     use super::*;
     use rolecall_core::endpoints::EndpointSave;
 

@@ -33,7 +33,9 @@ function setResult(name, text) {
 function showProblem(error) {
   problem.textContent = error && error.message ? error.message : String(error);
   problem.hidden = false;
-  problem.focus();
+  // A refused entry is announced (the banner is an alert) and the person stays in the form to
+  // fix it; anything else takes the focus to the message.
+  if (!error || error.code !== "invalid_input") problem.focus();
 }
 
 function clearProblem() {

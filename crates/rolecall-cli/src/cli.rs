@@ -115,7 +115,7 @@ pub enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
-    /// Add, list, rename or remove sign-in endpoints (the same settings the tray uses).
+    /// Add, change, list, rename or remove sign-in endpoints (the same settings the tray uses).
     #[command(subcommand)]
     Endpoint(endpoints::EndpointCommand),
     /// Keep or forget an endpoint's password in the OS keyring.

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use rolecall_core::endpoints::{self, EndpointError, NewEndpoint, PasswordChange};
+use rolecall_core::endpoints::{self, EndpointEdit, EndpointError, NewEndpoint, PasswordChange};
 use rolecall_core::secrets::{Keyring, Sensitive};
-use rolecall_core::settings::{ProxySetting, Settings, SignInMethod};
+use rolecall_core::settings::{Problem, ProxySetting, Settings, SignInMethod};
 
 use super::{exit, fail, load_settings, resolve_paths};
 
@@ -32,6 +32,24 @@ pub enum EndpointCommand {
         /// (repeat for more); by default only the endpoint's own host does.
         #[arg(long = "trust-host", value_name = "HOST")]
         trust_hosts: Vec<String>,
+    },
+    /// Change an endpoint: only what you give changes, the rest stays as it is.
+    Edit {
+        name: String,
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// auto, windows, kerberos, ntlm, forms or webview.
+        #[arg(long, value_name = "METHOD")]
+        auth: Option<String>,
+        /// The username; "" forgets it.
+        #[arg(long, value_name = "USER")]
+        username: Option<String>,
+        /// A PEM file of CA certificates to trust besides the system's; "" forgets it.
+        #[arg(long, value_name = "PEM")]
+        ca_file: Option<PathBuf>,
+        /// "system" (the environment's and the system's proxy), "none" or the proxy's URL.
+        #[arg(long, value_name = "PROXY")]
+        proxy: Option<String>,
     },
     /// List the endpoints.
     List,
@@ -71,13 +89,7 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
             trust_hosts,
         } => {
             let Some(method) = SignInMethod::from_name(&auth) else {
-                return fail(
-                    exit::USAGE,
-                    &format!(
-                        "--auth {auth:?} is not a sign-in method: use auto, windows, kerberos, \
-                         ntlm, forms or webview."
-                    ),
-                );
+                return fail(exit::USAGE, &not_a_method(&auth));
             };
             let new = NewEndpoint {
                 name,
@@ -96,6 +108,44 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
                         saved.name, saved.url
                     );
                 }
+                Err(err) => return failed(&err),
+            }
+        }
+        EndpointCommand::Edit {
+            name,
+            url,
+            auth,
+            username,
+            ca_file,
+            proxy,
+        } => {
+            let method = match auth.as_deref().map(SignInMethod::from_name) {
+                None => None,
+                Some(Some(method)) => Some(method),
+                Some(None) => return fail(exit::USAGE, &not_a_method(&auth.unwrap_or_default())),
+            };
+            let proxy = match proxy.map(|text| {
+                ProxySetting::parse(&text).map_err(|reason| Problem::Proxy {
+                    endpoint: name.clone(),
+                    value: text,
+                    reason,
+                })
+            }) {
+                None => None,
+                Some(Ok(proxy)) => Some(proxy),
+                Some(Err(problem)) => return fail(exit::USAGE, &problem.to_string()),
+            };
+            let edit = EndpointEdit {
+                name,
+                url,
+                method,
+                username: username.map(Some),
+                ca_file: ca_file.map(Some),
+                proxy,
+                ..EndpointEdit::default()
+            };
+            match endpoints::edit_endpoint(&paths, &keyring, edit) {
+                Ok(saved) => println!("Changed endpoint \"{}\": {}.", saved.name, saved.url),
                 Err(err) => return failed(&err),
             }
         }
@@ -127,6 +177,13 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn not_a_method(auth: &str) -> String {
+    format!(
+        "--auth {auth:?} is not a sign-in method: use auto, windows, kerberos, ntlm, forms or \
+         webview."
+    )
+}
+
 /// A refused input is a usage error; anything else is not.
 fn failed(err: &EndpointError) -> ExitCode {
     let code = if err.is_invalid_input() {
@@ -154,8 +211,13 @@ fn print_endpoints(settings: &Settings) {
         } else {
             format!(", also trusts {}", endpoint.trusted_hosts.join(", "))
         };
+        let proxy = match &endpoint.proxy {
+            ProxySetting::System => String::new(),
+            ProxySetting::None => ", no proxy".to_owned(),
+            ProxySetting::Url(url) => format!(", proxy {url}"),
+        };
         println!(
-            "{}  {} ({}{user}{trusted})",
+            "{}  {} ({}{user}{trusted}{proxy})",
             endpoint.name, endpoint.url, endpoint.method
         );
     }

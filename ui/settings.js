@@ -1,17 +1,41 @@
-// The settings window: renders what the core says and sends the forms back. No remote
-// content, no framework; every error shown is the core's own sentence.
+// The settings window: renders the view the core builds and sends the person's changes back as
+// actions. No remote content, no framework; every error shown is the core's own sentence.
 
-const invoke = (command, args) => window.__TAURI_INTERNALS__.invoke(command, args);
+const { invoke, Channel } = window.__TAURI__.core;
 
 const $ = (selector) => document.querySelector(selector);
 const problem = $("#problem");
 const endpointForm = $("#endpoint-form");
 const preferencesForm = $("#preferences-form");
 
+const PREFERENCE_NUMBERS = ["session_duration_secs", "refresh_lead_minutes", "notify_lead_minutes"];
+const PREFERENCE_TEXTS = ["active_profile", "profile_template", "default_region", "default_output"];
+
+// What each preference field holds in the settings file, and what the window last put in it:
+// a field whose value differs from what was put there holds the person's unsaved edit, which
+// no new view overwrites.
+const saved = {};
+const rendered = {};
+let shownRoles = "";
+let shownEndpoints = "";
+// What Test said for each endpoint, and which are being tested: a new view redraws the list
+// while a test runs, and the answer belongs to the endpoint, not to the element.
+const results = new Map();
+const testing = new Set();
+const resultLines = new Map();
+
+function setResult(name, text) {
+  results.set(name, text);
+  const line = resultLines.get(name);
+  if (line) line.textContent = text;
+}
+
 function showProblem(error) {
   problem.textContent = error && error.message ? error.message : String(error);
   problem.hidden = false;
-  problem.focus?.();
+  // A refused entry is announced (the banner is an alert) and the person stays in the form to
+  // fix it; anything else takes the focus to the message.
+  if (!error || error.code !== "invalid_input") problem.focus();
 }
 
 function clearProblem() {
@@ -24,10 +48,26 @@ function field(form, name) {
 }
 
 function render(view) {
+  renderEndpoints(view.endpoints);
+  renderPreferences(view);
+  renderRoles(view.roles);
+  $("#config-dir").textContent = view.config_dir;
+  $("#credentials-file").textContent = view.credentials_file;
+  if (view.demo) {
+    $("#demo").textContent = `This is Rolecall's demo, against a stand-in AD FS and AWS. ${view.demo}.`;
+    $("#demo").hidden = false;
+  }
+}
+
+function renderEndpoints(endpoints) {
+  const key = JSON.stringify(endpoints);
+  if (key === shownEndpoints) return;
+  shownEndpoints = key;
   const list = $("#endpoints");
   list.replaceChildren();
-  $("#no-endpoints").hidden = view.endpoints.length > 0;
-  for (const endpoint of view.endpoints) {
+  resultLines.clear();
+  $("#no-endpoints").hidden = endpoints.length > 0;
+  for (const endpoint of endpoints) {
     const item = document.createElement("li");
     const title = document.createElement("strong");
     title.textContent = endpoint.name;
@@ -35,68 +75,101 @@ function render(view) {
     details.className = "muted";
     const who = endpoint.username ? `, ${endpoint.username}` : "";
     const password = endpoint.has_password ? ", password in keyring" : "";
-    details.textContent = ` ${endpoint.url} (${endpoint.method}${who}${password})`;
-    const refused = document.createElement("span");
-    refused.className = "refused";
-    refused.textContent = endpoint.password_refused
-      ? "The IdP refused the stored password, so Rolecall no longer tries it: Edit and enter it again."
-      : "";
-    const issuer = document.createElement("span");
-    issuer.className = "muted issuer";
-    issuer.textContent = endpoint.issuer
-      ? `IdP issuer (pinned at the first sign-in in the window): ${endpoint.issuer}`
-      : "";
+    const proxy = endpoint.proxy === "system" ? "" : `, proxy ${endpoint.proxy}`;
+    details.textContent = ` ${endpoint.url} (${endpoint.method}${who}${password}${proxy})`;
+    const heading = document.createElement("div");
+    heading.append(title, details);
+    item.append(heading);
+    if (endpoint.password_refused) {
+      item.append(line("refused",
+        "The IdP refused the stored password, so Rolecall no longer tries it: Edit and enter it again."));
+    }
+    if (endpoint.issuer) {
+      item.append(line("muted issuer",
+        `IdP issuer (pinned at the first sign-in in the window): ${endpoint.issuer}`));
+    }
+    const name = endpoint.name;
     const result = document.createElement("span");
     result.className = "result";
     result.setAttribute("role", "status");
-    const edit = button("Edit", () => startEdit(endpoint));
-    const test = button("Test", async () => {
-      result.textContent = "Signing in…";
+    result.textContent = results.get(name) ?? "";
+    resultLines.set(name, result);
+    const edit = button("Edit", `Edit ${name}`, () => startEdit(endpoint));
+    const test = button("Test", `Test ${name}`, async () => {
+      if (testing.has(name)) return;
+      clearProblem();
+      testing.add(name);
+      setResult(name, "Signing in…");
       try {
-        result.textContent = await invoke("test_endpoint", { name: endpoint.name });
-        loadRoles();
+        setResult(name, await invoke("test_endpoint", { name }));
       } catch (error) {
-        result.textContent = "";
-        showProblem(error);
+        if (error && error.code === "needs_person") {
+          setResult(name, error.message);
+        } else {
+          setResult(name, "");
+          showProblem(error);
+        }
+      } finally {
+        testing.delete(name);
       }
     });
-    const remove = button("Remove", async () => {
-      if (!confirm(`Remove ${endpoint.name} and forget its password?`)) return;
+    const remove = button("Remove", `Remove ${endpoint.name}`, async () => {
+      if (!confirm(`Remove ${endpoint.name} and forget its password? Its profiles stay in your ` +
+        "AWS files until they expire, and Rolecall no longer renews them.")) return;
       await act(() => invoke("remove_endpoint", { name: endpoint.name }));
     });
-    item.append(title, details);
-    if (endpoint.password_refused) item.append(document.createElement("br"), refused);
-    if (endpoint.issuer) item.append(document.createElement("br"), issuer);
-    item.append(document.createElement("br"), edit, test, remove, result);
+    const actions = document.createElement("div");
+    actions.append(edit, test, remove, result);
+    item.append(actions);
     list.append(item);
   }
+}
+
+function line(className, text) {
+  const element = document.createElement("div");
+  element.className = className;
+  element.textContent = text;
+  return element;
+}
+
+function renderPreferences(view) {
   const prefs = view.preferences;
-  for (const name of ["active_profile", "profile_template", "session_duration_secs",
-    "refresh_lead_minutes", "notify_lead_minutes"]) {
-    field(preferencesForm, name).value = prefs[name];
+  for (const name of [...PREFERENCE_NUMBERS, ...PREFERENCE_TEXTS]) {
+    const value = String(prefs[name] ?? "");
+    // The saved name holds keys Rolecall did not write: offer a free one, saved with the form.
+    const shown = name === "active_profile" && view.proposed_profile ? view.proposed_profile : value;
+    const input = field(preferencesForm, name);
+    if (!(name in rendered) || input.value === rendered[name]) input.value = shown;
+    saved[name] = value;
+    rendered[name] = shown;
   }
   const note = $("#active-profile-note");
   note.hidden = !view.proposed_profile;
-  if (view.proposed_profile) {
-    // The saved name holds keys Rolecall did not write: offer a free one, saved with the form.
-    field(preferencesForm, "active_profile").value = view.proposed_profile;
-    note.textContent = `The profile "${prefs.active_profile}" holds AWS keys Rolecall did not ` +
-      `write, so Rolecall leaves it alone and proposes "${view.proposed_profile}". Save to use it.`;
-  }
-  field(preferencesForm, "default_region").value = prefs.default_region ?? "";
-  field(preferencesForm, "default_output").value = prefs.default_output ?? "";
-  $("#config-dir").textContent = view.config_dir;
-  if (view.demo) {
-    $("#demo").textContent = `This is Rolecall's demo, against a stand-in AD FS and AWS. ${view.demo}.`;
-    $("#demo").hidden = false;
-  }
-  $("#credentials-file").textContent = view.credentials_file;
+  note.textContent = view.proposed_profile
+    ? `The profile "${prefs.active_profile}" holds AWS keys Rolecall did not write, so Rolecall ` +
+      `leaves it alone and proposes "${view.proposed_profile}". Save to use it.`
+    : "";
 }
 
-function button(label, onClick) {
+/// Only the preferences the person changed: the rest keep what the file has.
+function preferencesPatch() {
+  const patch = {};
+  for (const name of PREFERENCE_NUMBERS) {
+    const value = field(preferencesForm, name).value;
+    if (value !== saved[name]) patch[name] = Number(value);
+  }
+  for (const name of PREFERENCE_TEXTS) {
+    const value = field(preferencesForm, name).value;
+    if (value !== saved[name]) patch[name] = value === "" ? null : value;
+  }
+  return patch;
+}
+
+function button(label, accessibleName, onClick) {
   const element = document.createElement("button");
   element.type = "button";
   element.textContent = label;
+  element.setAttribute("aria-label", accessibleName);
   element.addEventListener("click", onClick);
   return element;
 }
@@ -143,47 +216,37 @@ async function act(call) {
 
 endpointForm.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const original = field(endpointForm, "original").value || null;
+  const original = field(endpointForm, "original").value;
   const password = field(endpointForm, "password").value;
-  const form = {
-    name: field(endpointForm, "name").value,
+  const shown = {
     url: field(endpointForm, "url").value,
     method: field(endpointForm, "method").value,
     username: field(endpointForm, "username").value || null,
     ca_file: field(endpointForm, "ca_file").value || null,
-    // Editing with an empty password keeps the stored one.
+    // An empty password keeps the stored one.
     password: password === "" ? null : password,
-    forget_issuer: field(endpointForm, "forget_issuer").checked,
   };
-  if (await act(() => invoke("save_endpoint", { original, form }))) resetEdit();
+  const name = field(endpointForm, "name").value;
+  // What the form does not show (the proxy, the trusted hosts) the core keeps as it is.
+  const request = original
+    ? { kind: "edit", name: original, new_name: name, ...shown,
+        forget_issuer: field(endpointForm, "forget_issuer").checked }
+    : { kind: "add", name, ...shown };
+  if (await act(() => invoke("save_endpoint", { request }))) resetEdit();
 });
 
 $("#cancel-edit").addEventListener("click", resetEdit);
 
 preferencesForm.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const number = (name) => Number(field(preferencesForm, name).value);
-  const text = (name) => field(preferencesForm, name).value || null;
-  await act(() => invoke("save_preferences", {
-    form: {
-      active_profile: field(preferencesForm, "active_profile").value,
-      profile_template: field(preferencesForm, "profile_template").value,
-      session_duration_secs: number("session_duration_secs"),
-      refresh_lead_minutes: number("refresh_lead_minutes"),
-      notify_lead_minutes: number("notify_lead_minutes"),
-      default_region: text("default_region"),
-      default_output: text("default_output"),
-    },
-  }));
+  await act(() => invoke("save_preferences", { patch: preferencesPatch() }));
 });
 
-async function loadRoles() {
-  let rows = [];
-  try {
-    rows = await invoke("roles_view");
-  } catch (error) {
-    showProblem(error);
-  }
+function renderRoles(rows) {
+  // A new view often has the same roles: keep the table, and what is typed in it.
+  const key = JSON.stringify(rows);
+  if (key === shownRoles) return;
+  shownRoles = key;
   const body = $("#roles tbody");
   body.replaceChildren();
   $("#no-roles").hidden = rows.length > 0;
@@ -218,8 +281,7 @@ async function loadRoles() {
         showProblem(error);
       }
     });
-    const cells = [star, text(row.account), text(row.role), region];
-    for (const content of cells) {
+    for (const content of [star, textNode(row.account), textNode(row.role), region]) {
       const td = document.createElement("td");
       td.append(content);
       tr.append(td);
@@ -229,7 +291,7 @@ async function loadRoles() {
   filterRoles();
 }
 
-function text(value) {
+function textNode(value) {
   return document.createTextNode(value);
 }
 
@@ -242,7 +304,8 @@ function filterRoles() {
 
 $("#role-search").addEventListener("input", filterRoles);
 
-act(() => invoke("settings_view"));
-loadRoles();
-// A sign-in from the tray (or Test) brings new roles.
-window.addEventListener("focus", loadRoles);
+// The first view now; every later one (a sign-in from the tray, Test, a change elsewhere)
+// arrives on the channel.
+const updates = new Channel();
+updates.onmessage = render;
+act(() => invoke("settings_view", { updates }));

@@ -1,228 +1,153 @@
-//! The settings window's few commands. Each is one call into the core; errors cross as
-//! `{code, message}`: the window shows the message and branches on the code only.
+//! The settings window's commands: each forwards one action to the engine, or asks it for the
+//! window's view. Errors cross as `{code, message}`: the window shows the message and branches
+//! on the code only.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::Mutex;
 
-use rolecall_core::engine::{Action, Engine, Phase};
-use rolecall_core::refused_passwords::RefusedPasswords;
-use rolecall_core::secrets::{SecretKind, SecretStore, Sensitive};
-use rolecall_core::settings::{Endpoint, Preferences, Settings, SignInMethod};
-use serde::{Deserialize, Serialize};
-use tauri::State;
+use rolecall_core::endpoints::{EndpointSave, PreferencesPatch, SettingsView};
+use rolecall_core::engine::{Action, Engine, EngineError, Phase, Status};
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::{Manager as _, State};
 
-/// What the settings window needs: the engine, whose folders and keyring it edits.
+/// What the settings window needs: the engine, whose settings it changes.
 pub struct SettingsWindow {
     pub engine: Engine,
 }
 
+/// What the window branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// What the person entered was refused; the message says what to change.
+    InvalidInput,
+    /// Only the person can go on, in the IdP's own pages (Sign in from the tray).
+    NeedsPerson,
+    /// Anything else; the message says what happened and what to do.
+    Failed,
+}
+
 #[derive(Debug, Serialize)]
 pub struct CommandError {
-    /// `rejected` (the input; the message says what to fix), `keyring`, `sign_in`, `internal`.
-    code: &'static str,
+    code: ErrorCode,
     message: String,
 }
 
-impl CommandError {
-    fn new(code: &'static str, message: impl ToString) -> Self {
+impl From<EngineError> for CommandError {
+    fn from(err: EngineError) -> Self {
+        let code = match &err {
+            EngineError::Endpoint(err) if err.is_invalid_input() => ErrorCode::InvalidInput,
+            EngineError::NoEndpoint { .. } => ErrorCode::InvalidInput,
+            EngineError::NeedsPerson { .. } => ErrorCode::NeedsPerson,
+            _ => ErrorCode::Failed,
+        };
         Self {
             code,
-            message: message.to_string(),
+            message: err.to_string(),
         }
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct EndpointView {
-    name: String,
-    url: String,
-    method: SignInMethod,
-    username: Option<String>,
-    ca_file: Option<PathBuf>,
-    has_password: bool,
-    /// The IdP refused the stored password: no sign-in tries it again until a new one is saved.
-    password_refused: bool,
-    /// The IdP's Issuer pinned by the first sign-in in the window.
-    issuer: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SettingsView {
-    endpoints: Vec<EndpointView>,
-    preferences: Preferences,
-    config_dir: PathBuf,
-    credentials_file: PathBuf,
-    /// A free name to use instead of the active profile, which holds keys Rolecall did not
-    /// write.
-    proposed_profile: Option<String>,
+/// The window's view, with the demo's note when this is the demo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WindowView {
+    #[serde(flatten)]
+    view: SettingsView,
     /// Set in the demo: the sentence saying so and where its files are.
     demo: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct EndpointForm {
-    name: String,
-    url: String,
-    method: String,
-    username: Option<String>,
-    ca_file: Option<String>,
-    /// A new password; `None` keeps the stored one, an empty string forgets it.
-    password: Option<Sensitive<String>>,
-    /// Forget the pinned Issuer: the next sign-in in the window pins its own.
-    #[serde(default)]
-    forget_issuer: bool,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct PreferencesForm {
-    active_profile: String,
-    profile_template: String,
-    session_duration_secs: u32,
-    refresh_lead_minutes: u32,
-    notify_lead_minutes: u32,
-    default_region: Option<String>,
-    default_output: Option<String>,
-}
-
-fn secrets(engine: &Engine) -> Arc<dyn SecretStore> {
-    Arc::clone(&engine.config().secrets)
-}
-
-fn load(engine: &Engine) -> Result<Settings, CommandError> {
-    Settings::load(&engine.config().paths).map_err(|err| CommandError::new("rejected", err))
-}
-
-async fn view(engine: &Engine) -> Result<SettingsView, CommandError> {
-    let settings = load(engine)?;
-    let store = secrets(engine);
-    let names: Vec<String> = settings.endpoints.iter().map(|e| e.name.clone()).collect();
-    // Keyring calls block (D-Bus, Keychain prompts).
-    let has_password = tokio::task::spawn_blocking(move || {
-        names
-            .iter()
-            .map(|name| matches!(store.get(name, SecretKind::Password), Ok(Some(_))))
-            .collect::<Vec<bool>>()
-    })
-    .await
-    .map_err(|err| CommandError::new("internal", err))?;
-    let paths = &engine.config().paths;
-    let refused = RefusedPasswords::new(&paths.config_dir);
-    Ok(SettingsView {
-        endpoints: settings
-            .endpoints
-            .iter()
-            .zip(has_password)
-            .map(|(endpoint, has_password)| EndpointView {
-                name: endpoint.name.clone(),
-                url: endpoint.url.to_string(),
-                method: endpoint.method,
-                username: endpoint.username.clone(),
-                ca_file: endpoint.ca_file.clone(),
-                has_password,
-                password_refused: refused.is_refused(&endpoint.name),
-                issuer: endpoint.issuer.clone(),
-            })
-            .collect(),
-        preferences: settings.preferences.clone(),
-        config_dir: paths.config_dir.clone(),
-        credentials_file: paths.aws_credentials_file.clone(),
-        proposed_profile: rolecall_core::profiles::proposed_active_profile(
-            paths,
-            &settings.preferences.active_profile,
-        ),
-        demo: None,
+async fn view(app: &tauri::AppHandle, engine: &Engine) -> Result<WindowView, CommandError> {
+    Ok(WindowView {
+        view: engine.settings_view().await?,
+        demo: app
+            .try_state::<crate::demo::Demo>()
+            .map(|demo| demo.label()),
     })
 }
 
+/// Sends the window a new view whenever the engine's snapshot changes, until the window is
+/// gone or asks again (a reload).
+#[derive(Default)]
+struct ViewUpdates(Mutex<Option<tauri::async_runtime::JoinHandle<()>>>);
+
+impl Drop for ViewUpdates {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.get_mut().ok().and_then(Option::take) {
+            task.abort();
+        }
+    }
+}
+
+fn send_updates(app: &tauri::AppHandle, engine: &Engine, updates: Channel<WindowView>) {
+    let mut snapshots = engine.subscribe();
+    let (app_handle, engine) = (app.clone(), engine.clone());
+    let task = tauri::async_runtime::spawn(async move {
+        let mut shown: Option<Status> = None;
+        while snapshots.changed().await.is_ok() {
+            let status = snapshots.borrow_and_update().clone();
+            // The engine publishes after every renewal look, mostly with nothing new.
+            if shown.as_ref() == Some(&status) {
+                continue;
+            }
+            shown = Some(status);
+            let Ok(view) = view(&app_handle, &engine).await else {
+                continue;
+            };
+            if updates.send(view).is_err() {
+                break;
+            }
+        }
+    });
+    app.manage(ViewUpdates::default());
+    let previous = app
+        .state::<ViewUpdates>()
+        .0
+        .lock()
+        .ok()
+        .and_then(|mut running| running.replace(task));
+    if let Some(previous) = previous {
+        previous.abort();
+    }
+}
+
+/// The window's view; later views arrive on `updates` as the engine's state changes.
 #[tauri::command]
 pub async fn settings_view(
     app: tauri::AppHandle,
     state: State<'_, SettingsWindow>,
-) -> Result<SettingsView, CommandError> {
-    use tauri::Manager as _;
-    let mut view = view(&state.engine).await?;
-    view.demo = app
-        .try_state::<crate::demo::Demo>()
-        .map(|demo| demo.label());
-    Ok(view)
+    updates: Channel<WindowView>,
+) -> Result<WindowView, CommandError> {
+    send_updates(&app, &state.engine, updates);
+    view(&app, &state.engine).await
 }
 
-/// Adds an endpoint (`original` is `None`) or changes one, and its password.
+/// Adds an endpoint or changes one, its password among it.
 #[tauri::command]
 pub async fn save_endpoint(
     app: tauri::AppHandle,
     state: State<'_, SettingsWindow>,
-    original: Option<String>,
-    form: EndpointForm,
-) -> Result<SettingsView, CommandError> {
-    let engine = &state.engine;
-    let method = SignInMethod::from_name(&form.method).ok_or_else(|| {
-        CommandError::new(
-            "rejected",
-            format!("\"{}\" is not a sign-in method.", form.method),
-        )
-    })?;
-    let mut endpoint = Endpoint::new(form.name.trim(), &form.url)
-        .map_err(|err| CommandError::new("rejected", err))?;
-    endpoint.method = method;
-    endpoint.username = form.username.filter(|user| !user.trim().is_empty());
-    endpoint.ca_file = form
-        .ca_file
-        .filter(|path| !path.trim().is_empty())
-        .map(PathBuf::from);
-    let forget_issuer = form.forget_issuer;
-    Settings::update(&engine.config().paths, |settings| {
-        let mut endpoint = endpoint.clone();
-        if let Some(previous) = original.as_deref().and_then(|name| settings.endpoint(name)) {
-            // The window does not edit the trusted hosts: keep the ones the file lists.
-            endpoint.trusted_hosts = previous.trusted_hosts.clone();
-            // The pin stays with the endpoint through an edit of the same IdP, unless the
-            // person forgets it.
-            endpoint.keep_issuer_of(previous, forget_issuer);
-        }
-        match &original {
-            Some(name) => settings.update_endpoint(name, endpoint),
-            None => settings.add_endpoint(endpoint),
-        }
-    })
-    .map_err(|err| CommandError::new("rejected", err))?;
-    let store = secrets(engine);
-    let name = endpoint.name.clone();
-    let renamed_from = original.filter(|old| *old != name);
-    if let Some(old) = &renamed_from {
-        crate::signin_window::rename(&app, old, &name)
-            .await
-            .map_err(|err| CommandError::new("internal", err))?;
+    request: EndpointSave,
+) -> Result<WindowView, CommandError> {
+    let renamed_from = match &request {
+        EndpointSave::Edit(edit) => edit
+            .new_name
+            .as_ref()
+            .filter(|new| new.trim() != edit.name)
+            .map(|_| edit.name.clone()),
+        EndpointSave::Add(_) => None,
+    };
+    state
+        .engine
+        .act(Action::SaveEndpoint(request))
+        .await
+        .map_err(CommandError::from)?;
+    if let Some(old) = renamed_from {
+        // The data moved with the name; a sign-in window or web context of this run may still
+        // hold the old name's cookies.
+        forget_window(&app, &old).await;
     }
-    let password = form.password;
-    let refused = RefusedPasswords::new(&engine.config().paths.config_dir);
-    tokio::task::spawn_blocking(move || {
-        if let Some(old) = renamed_from {
-            store.rename_endpoint(&old, &name)?;
-            if let Err(err) = refused.rename(&old, &name) {
-                tracing::warn!("could not move the refused-password note of {old:?}: {err}");
-            }
-        }
-        let changed = match password {
-            None => return Ok(()),
-            Some(password) if password.expose().is_empty() => {
-                store.delete(&name, SecretKind::Password)
-            }
-            Some(password) => store.set(&name, SecretKind::Password, &password),
-        };
-        // The person entered the password again: background sign-ins may use it.
-        if changed.is_ok()
-            && let Err(err) = refused.clear(&name)
-        {
-            tracing::warn!("could not forget that the old password of {name:?} was refused: {err}");
-        }
-        changed
-    })
-    .await
-    .map_err(|err| CommandError::new("internal", err))?
-    .map_err(|err| CommandError::new("keyring", err))?;
-    engine.refresh_status();
-    view(engine).await
+    view(&app, &state.engine).await
 }
 
 #[tauri::command]
@@ -230,27 +155,23 @@ pub async fn remove_endpoint(
     app: tauri::AppHandle,
     state: State<'_, SettingsWindow>,
     name: String,
-) -> Result<SettingsView, CommandError> {
-    let engine = &state.engine;
-    Settings::update(&engine.config().paths, |settings| {
-        settings.remove_endpoint(&name).map(drop)
-    })
-    .map_err(|err| CommandError::new("rejected", err))?;
-    // The IdP's cookies and the cache of its sign-in window go with it.
-    crate::signin_window::forget(&app, &name, crate::signin_window::Forget::Everything)
+) -> Result<WindowView, CommandError> {
+    state
+        .engine
+        .act(Action::RemoveEndpoint { name: name.clone() })
         .await
-        .map_err(|err| CommandError::new("internal", err))?;
-    let store = secrets(engine);
-    let refused = RefusedPasswords::new(&engine.config().paths.config_dir);
-    tokio::task::spawn_blocking(move || {
-        let _ = refused.clear(&name);
-        store.forget_endpoint(&name)
-    })
-    .await
-    .map_err(|err| CommandError::new("internal", err))?
-    .map_err(|err| CommandError::new("keyring", err))?;
-    engine.refresh_status();
-    view(engine).await
+        .map_err(CommandError::from)?;
+    forget_window(&app, &name).await;
+    view(&app, &state.engine).await
+}
+
+/// Closes the endpoint's sign-in window and clears what this run's webview keeps of it.
+async fn forget_window(app: &tauri::AppHandle, name: &str) {
+    if let Err(err) =
+        crate::signin_window::forget(app, name, crate::signin_window::Forget::Everything).await
+    {
+        tracing::warn!("could not clear the sign-in window of {name:?}: {err}");
+    }
 }
 
 /// Signs in to the endpoint and says how many roles it found.
@@ -264,11 +185,10 @@ pub async fn test_endpoint(
         .act(Action::SignIn {
             endpoint: name.clone(),
         })
-        .await
-        .map_err(|err| CommandError::new("sign_in", err))?;
+        .await?;
     let status = engine.status();
     let Some(endpoint) = status.endpoints.iter().find(|e| e.name == name) else {
-        return Err(CommandError::new("internal", "the endpoint vanished"));
+        return Err(EngineError::NoEndpoint { name }.into());
     };
     let roles: usize = endpoint.accounts.iter().map(|a| a.roles.len()).sum();
     Ok(match &endpoint.phase {
@@ -286,68 +206,27 @@ pub async fn test_endpoint(
     })
 }
 
+/// Changes the preferences the person changed, and only those.
 #[tauri::command]
 pub async fn save_preferences(
+    app: tauri::AppHandle,
     state: State<'_, SettingsWindow>,
-    form: PreferencesForm,
-) -> Result<SettingsView, CommandError> {
-    let engine = &state.engine;
-    let blank_to_none = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
-    Settings::update(&engine.config().paths, |settings| {
-        settings.preferences = Preferences {
-            active_profile: form.active_profile.trim().to_owned(),
-            profile_template: form.profile_template.trim().to_owned(),
-            session_duration_secs: form.session_duration_secs,
-            refresh_lead_minutes: form.refresh_lead_minutes,
-            notify_lead_minutes: form.notify_lead_minutes,
-            default_region: blank_to_none(form.default_region),
-            default_output: blank_to_none(form.default_output),
-            // Chosen from the roles list, not this form.
-            favourites: settings.preferences.favourites.clone(),
-            regions: settings.preferences.regions.clone(),
-        };
-        Ok(())
-    })
-    .map_err(|err| CommandError::new("rejected", err))?;
-    engine.refresh_status();
-    view(engine).await
+    patch: PreferencesPatch,
+) -> Result<WindowView, CommandError> {
+    state
+        .engine
+        .act(Action::SetPreferences(patch))
+        .await
+        .map_err(CommandError::from)?;
+    view(&app, &state.engine).await
 }
 
-#[derive(Debug, Serialize)]
-pub struct RoleRow {
-    endpoint: String,
-    account_id: String,
-    account: String,
-    role: String,
-    role_arn: String,
-    favourite: bool,
-    /// The account's own region setting, if any.
-    account_region: Option<String>,
-}
-
-/// Every role of the endpoints signed in to, for the window's searchable list.
+/// Every role of the endpoints signed in to (also part of the view).
 #[tauri::command]
-pub async fn roles_view(state: State<'_, SettingsWindow>) -> Result<Vec<RoleRow>, CommandError> {
-    let engine = &state.engine;
-    let settings = load(engine)?;
-    let status = engine.status();
-    let mut rows = Vec::new();
-    for endpoint in &status.endpoints {
-        for account in &endpoint.accounts {
-            for role in &account.roles {
-                rows.push(RoleRow {
-                    endpoint: endpoint.name.clone(),
-                    account_id: account.id.clone(),
-                    account: account.label(),
-                    role: role.role_name().to_owned(),
-                    role_arn: role.role_arn.clone(),
-                    favourite: settings.preferences.is_favourite(&role.role_arn),
-                    account_region: settings.preferences.regions.get(&account.id).cloned(),
-                });
-            }
-        }
-    }
-    Ok(rows)
+pub async fn roles_view(
+    state: State<'_, SettingsWindow>,
+) -> Result<Vec<rolecall_core::endpoints::RoleRow>, CommandError> {
+    Ok(state.engine.settings_view().await?.roles)
 }
 
 #[tauri::command]
@@ -356,11 +235,7 @@ pub async fn set_favourite(
     role_arn: String,
     on: bool,
 ) -> Result<(), CommandError> {
-    state
-        .engine
-        .act(Action::Favourite { role_arn, on })
-        .await
-        .map_err(|err| CommandError::new("rejected", err))
+    Ok(state.engine.act(Action::Favourite { role_arn, on }).await?)
 }
 
 /// The region of an account's profiles; an empty region goes back to the default.
@@ -371,23 +246,26 @@ pub async fn set_region(
     region: String,
 ) -> Result<(), CommandError> {
     let region = Some(region.trim().to_owned()).filter(|region| !region.is_empty());
-    state
+    Ok(state
         .engine
         .act(Action::Region {
             key: account_id,
             region,
         })
-        .await
-        .map_err(|err| CommandError::new("rejected", err))
+        .await?)
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
     use super::*;
+    use rolecall_core::endpoints::EndpointSave;
 
     #[test]
     fn the_endpoint_form_never_prints_its_password() {
-        let form: EndpointForm = serde_json::from_value(serde_json::json!({
+        let request: EndpointSave = serde_json::from_value(serde_json::json!({
+            "kind": "add",
             "name": "corp",
             "url": "https://sts.corp.example",
             "method": "forms",
@@ -396,58 +274,20 @@ mod tests {
             "password": "hunter2",
         }))
         .unwrap();
-        let printed = format!("{form:?}");
+        let printed = format!("{request:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("<redacted>"), "{printed}");
     }
 
-    /// The window tells which stored passwords the IdP refused, so the person enters them again.
+    /// The window branches on the code: a refused input stays in its form.
     #[test]
-    fn the_view_shows_a_stored_password_the_idp_refused() {
-        use rolecall_core::engine::{EngineConfig, SystemClock};
-        use rolecall_core::paths::{AppPaths, Environment, Platform};
-        use rolecall_core::secrets::MemoryStore;
-
-        let dir = tempfile::tempdir().unwrap();
-        let env = Environment::new(Platform::current())
-            .with("HOME", dir.path().to_string_lossy())
-            .with(
-                "ROLECALL_CONFIG_DIR",
-                dir.path().join("config").to_string_lossy(),
-            );
-        let paths = AppPaths::resolve(&env).unwrap();
-        let mut settings = Settings::default();
-        for name in ["corp", "lab"] {
-            let endpoint = Endpoint::new(name, "https://sts.corp.example").unwrap();
-            settings.add_endpoint(endpoint).unwrap();
-        }
-        settings.save(&paths).unwrap();
-        let secrets = Arc::new(MemoryStore::new());
-        for name in ["corp", "lab"] {
-            secrets
-                .set(
-                    name,
-                    SecretKind::Password,
-                    &Sensitive::new("old".to_owned()),
-                )
-                .unwrap();
-        }
-        RefusedPasswords::new(&paths.config_dir)
-            .mark("corp")
-            .unwrap();
-        let (engine, _notices) = Engine::new(EngineConfig {
-            paths,
-            env,
-            secrets,
-            clock: Arc::new(SystemClock),
+    fn a_refused_input_crosses_as_invalid_input() {
+        let err = CommandError::from(EngineError::NoEndpoint {
+            name: "corp".to_owned(),
         });
-
-        let view = tauri::async_runtime::block_on(view(&engine)).unwrap();
-        let shown: Vec<(&str, bool, bool)> = view
-            .endpoints
-            .iter()
-            .map(|e| (e.name.as_str(), e.has_password, e.password_refused))
-            .collect();
-        assert_eq!(shown, [("corp", true, true), ("lab", true, false)]);
+        assert_eq!(
+            serde_json::to_value(&err).unwrap()["code"],
+            serde_json::json!("invalid_input")
+        );
     }
 }

@@ -397,26 +397,6 @@ pub async fn forget(app: &AppHandle, endpoint: &str, what: Forget) -> Result<(),
     Ok(())
 }
 
-/// Moves a renamed endpoint's sign-in window data to its new name.
-pub async fn rename(app: &AppHandle, from: &str, to: &str) -> Result<(), String> {
-    let config_dir = config_dir(app).map_err(|err| err.to_string())?;
-    webview::move_data(&config_dir, from, to).map_err(|err| err.to_string())?;
-    app.manage(SignInWindows::default());
-    let windows = app.state::<SignInWindows>();
-    let old = webview::data_directory(&config_dir, from);
-    let live = windows
-        .live
-        .lock()
-        .map(|live| live.contains(&old))
-        .unwrap_or(true);
-    if live {
-        // The web context under the old name still holds the cookies in memory: an endpoint
-        // added later with that name must not sign in with them.
-        clear_live(app, &windows, &old)?;
-    }
-    Ok(())
-}
-
 /// Clears the cookies, cache and storage of the web context of `data` through a window that
 /// never shows and loads nothing.
 fn clear_live(app: &AppHandle, windows: &SignInWindows, data: &Path) -> Result<(), String> {

@@ -20,6 +20,7 @@ mod lockout;
 mod login;
 mod notifications;
 mod roles;
+mod settings_window;
 mod tray;
 mod tray_roles;
 mod webview;

@@ -14,11 +14,11 @@ use rolecall_tests::bus::TrayItem;
 use rolecall_tests::{Desktop, Running, Sandbox, eventually, rolecall_binary};
 use serde_json::{Value, json};
 
-const LIMIT: Duration = Duration::from_secs(90);
+pub(crate) const LIMIT: Duration = Duration::from_secs(90);
 /// The key of an element reference in WebDriver answers (W3C WebDriver §12.1).
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-fn labels(entries: Vec<rolecall_tests::bus::MenuEntry>) -> Vec<String> {
+pub(crate) fn labels(entries: Vec<rolecall_tests::bus::MenuEntry>) -> Vec<String> {
     entries.into_iter().map(|entry| entry.label).collect()
 }
 
@@ -49,7 +49,7 @@ fn free_port() -> u16 {
 }
 
 /// The pid of the `rolecall-tray` running on `desktop` (WebKitWebDriver started it, not us).
-fn app_pid(desktop: &Desktop, binary: &Path) -> Option<u32> {
+pub(crate) fn app_pid(desktop: &Desktop, binary: &Path) -> Option<u32> {
     let display = format!("DISPLAY={}", desktop.display());
     let binary = binary.canonicalize().ok()?;
     std::fs::read_dir("/proc")
@@ -70,7 +70,7 @@ fn app_pid(desktop: &Desktop, binary: &Path) -> Option<u32> {
 }
 
 /// A minimal W3C WebDriver client: the few commands this test needs, as blocking calls.
-struct WebDriver {
+pub(crate) struct WebDriver {
     runtime: tokio::runtime::Handle,
     client: reqwest::Client,
     base: String,
@@ -119,7 +119,7 @@ impl WebDriver {
         self.try_send(reqwest::Method::GET, "/status", None).is_ok()
     }
 
-    fn new_session(&self, application: &Path) -> Session<'_> {
+    pub(crate) fn new_session(&self, application: &Path) -> Session<'_> {
         let answer = self.send(
             reqwest::Method::POST,
             "/session",
@@ -136,7 +136,7 @@ impl WebDriver {
     }
 }
 
-struct Session<'a> {
+pub(crate) struct Session<'a> {
     driver: &'a WebDriver,
     id: String,
 }
@@ -158,23 +158,23 @@ impl Session<'_> {
         )
     }
 
-    fn window_handles(&self) -> Vec<String> {
+    pub(crate) fn window_handles(&self) -> Vec<String> {
         self.get("/window/handles")
             .ok()
             .and_then(|handles| serde_json::from_value(handles).ok())
             .unwrap_or_default()
     }
 
-    fn switch_to(&self, handle: &str) {
+    pub(crate) fn switch_to(&self, handle: &str) {
         self.post("/window", json!({ "handle": handle }));
     }
 
-    fn title(&self) -> Option<String> {
+    pub(crate) fn title(&self) -> Option<String> {
         self.get("/title").ok()?.as_str().map(str::to_owned)
     }
 
     /// The element `css` selects, once the page has it.
-    fn find(&self, css: &str) -> String {
+    pub(crate) fn find(&self, css: &str) -> String {
         eventually(LIMIT, || {
             let found = self
                 .driver
@@ -189,7 +189,7 @@ impl Session<'_> {
         .unwrap_or_else(|| panic!("the page has {css}"))
     }
 
-    fn type_into(&self, css: &str, text: &str) {
+    pub(crate) fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css);
         self.post(
             &format!("/element/{element}/value"),
@@ -197,12 +197,18 @@ impl Session<'_> {
         );
     }
 
-    fn click(&self, css: &str) {
+    /// Empties the field `css` selects, as select-all and delete would.
+    pub(crate) fn clear(&self, css: &str) {
+        let element = self.find(css);
+        self.post(&format!("/element/{element}/clear"), json!({}));
+    }
+
+    pub(crate) fn click(&self, css: &str) {
         let element = self.find(css);
         self.post(&format!("/element/{element}/click"), json!({}));
     }
 
-    fn execute(&self, script: &str) -> Value {
+    pub(crate) fn execute(&self, script: &str) -> Value {
         self.post("/execute/sync", json!({"script": script, "args": []}))
     }
 
@@ -211,7 +217,7 @@ impl Session<'_> {
     }
 
     /// The visible text of the element `css` selects.
-    fn text(&self, css: &str) -> String {
+    pub(crate) fn text(&self, css: &str) -> String {
         let element = self.find(css);
         self.get(&format!("/element/{element}/text"))
             .ok()
@@ -235,7 +241,7 @@ impl Session<'_> {
 
     /// A PNG of the current window, written to `path`: a test artifact, so a failure to take
     /// it is reported, not fatal (WebKitWebDriver's screenshots hang now and then under load).
-    fn screenshot(&self, path: &Path) {
+    pub(crate) fn screenshot(&self, path: &Path) {
         use base64::Engine as _;
         let taken = self.get("/screenshot").and_then(|encoded| {
             base64::engine::general_purpose::STANDARD
@@ -254,7 +260,7 @@ impl Session<'_> {
 
 /// `tauri-driver` on free ports, with the sandbox and desktop environment plus `env`, ready to
 /// take a session. It hands its own environment down to WebKitWebDriver and the app.
-fn start_driver(
+pub(crate) fn start_driver(
     desktop: &Desktop,
     sandbox: &Sandbox,
     runtime: tokio::runtime::Handle,
@@ -278,7 +284,7 @@ fn start_driver(
 }
 
 /// Where test artifacts go: `target/screenshots/` of the target folder this test runs from.
-fn screenshots_dir() -> PathBuf {
+pub(crate) fn screenshots_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

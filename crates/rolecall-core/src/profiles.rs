@@ -293,6 +293,63 @@ impl Registry {
         Ok(found)
     }
 
+    /// Points the profiles recorded for the endpoint `name` at `endpoint`, the same endpoint
+    /// after an edit or a rename, so they are still renewed and shown under it. Gives back the
+    /// records as they were, for [`Registry::restore`]; nothing is written when none changes.
+    pub fn follow_endpoint(
+        &mut self,
+        name: &str,
+        endpoint: &Endpoint,
+    ) -> Result<Vec<(String, ProfileSource)>, StoreError> {
+        let (before, profiles) = self.file.update(|profiles| {
+            let mut before = Vec::new();
+            for (profile, source) in profiles.iter_mut() {
+                if source.endpoint != name {
+                    continue;
+                }
+                let mut followed = ProfileSource::new(endpoint, &source.role(), None);
+                followed.region = source.region.clone();
+                followed.keep_refreshed = source.keep_refreshed;
+                if followed != *source {
+                    before.push((profile.clone(), std::mem::replace(source, followed)));
+                }
+            }
+            Ok::<_, StoreError>((before, profiles.clone()))
+        })?;
+        self.profiles = profiles;
+        Ok(before)
+    }
+
+    /// Puts these records back as they were (taking back [`Registry::follow_endpoint`]).
+    pub fn restore(
+        &mut self,
+        entries: impl IntoIterator<Item = (String, ProfileSource)>,
+    ) -> Result<(), StoreError> {
+        let entries: Vec<_> = entries.into_iter().collect();
+        self.profiles = self.file.update(|profiles| {
+            profiles.extend(entries);
+            Ok::<_, StoreError>(profiles.clone())
+        })?;
+        Ok(())
+    }
+
+    /// Stops the background renewal of the endpoint's profiles (the endpoint is gone) and
+    /// names them. Their records stay, so Rolecall still knows the profiles as its own.
+    pub fn stop_renewing(&mut self, endpoint: &str) -> Result<Vec<String>, StoreError> {
+        let (names, profiles) = self.file.update(|profiles| {
+            let mut names = Vec::new();
+            for (profile, source) in profiles.iter_mut() {
+                if source.endpoint == endpoint {
+                    source.keep_refreshed = false;
+                    names.push(profile.clone());
+                }
+            }
+            Ok::<_, StoreError>((names, profiles.clone()))
+        })?;
+        self.profiles = profiles;
+        Ok(names)
+    }
+
     /// Writes `writes` into the AWS files and records where they came from, under the
     /// registry's lock, so that no other Rolecall sees the profiles written but not yet
     /// recorded (it would take them for someone else's). The record is saved first and taken

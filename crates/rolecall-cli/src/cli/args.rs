@@ -102,7 +102,7 @@ pub enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
-    /// Add, list or remove sign-in endpoints (the same settings the tray uses).
+    /// Add, change, list, rename or remove sign-in endpoints (the same settings the tray uses).
     #[command(subcommand)]
     Endpoint(super::endpoints::EndpointCommand),
     /// Keep or forget an endpoint's password in the OS keyring.

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use rolecall_core::refused_passwords::RefusedPasswords;
-use rolecall_core::secrets::{Keyring, SecretKind, SecretStore, Sensitive};
-use rolecall_core::settings::{Endpoint, Settings, SignInMethod};
+use rolecall_core::endpoints::{self, EndpointEdit, EndpointError, NewEndpoint, PasswordChange};
+use rolecall_core::secrets::{Keyring, Sensitive};
+use rolecall_core::settings::{Problem, ProxySetting, Settings, SignInMethod};
 
 use super::{exit, fail, load_settings, resolve_paths};
 
@@ -33,8 +33,28 @@ pub enum EndpointCommand {
         #[arg(long = "trust-host", value_name = "HOST")]
         trust_hosts: Vec<String>,
     },
+    /// Change an endpoint: only what you give changes, the rest stays as it is.
+    Edit {
+        name: String,
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// auto, windows, kerberos, ntlm, forms or webview.
+        #[arg(long, value_name = "METHOD")]
+        auth: Option<String>,
+        /// The username; "" forgets it.
+        #[arg(long, value_name = "USER")]
+        username: Option<String>,
+        /// A PEM file of CA certificates to trust besides the system's; "" forgets it.
+        #[arg(long, value_name = "PEM")]
+        ca_file: Option<PathBuf>,
+        /// "system" (the environment's and the system's proxy), "none" or the proxy's URL.
+        #[arg(long, value_name = "PROXY")]
+        proxy: Option<String>,
+    },
     /// List the endpoints.
     List,
+    /// Give an endpoint a new name; its password, sign-in session and profiles go with it.
+    Rename { name: String, new_name: String },
     /// Remove an endpoint and forget its password and single sign-on session.
     Remove { name: String },
 }
@@ -58,10 +78,7 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
         Ok(paths) => paths,
         Err(code) => return code,
     };
-    let settings = match load_settings(&paths) {
-        Ok(settings) => settings,
-        Err(code) => return code,
-    };
+    let keyring = Keyring::new();
     match command {
         EndpointCommand::Add {
             name,
@@ -72,55 +89,109 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
             trust_hosts,
         } => {
             let Some(method) = SignInMethod::from_name(&auth) else {
-                return fail(
-                    exit::USAGE,
-                    &format!(
-                        "--auth {auth:?} is not a sign-in method: use auto, windows, kerberos, \
-                         ntlm, forms or webview."
-                    ),
-                );
+                return fail(exit::USAGE, &not_a_method(&auth));
             };
-            let mut endpoint = match Endpoint::new(name.clone(), &url) {
-                Ok(endpoint) => endpoint,
-                Err(err) => return fail(exit::USAGE, &err.to_string()),
+            let new = NewEndpoint {
+                name,
+                url,
+                method,
+                username,
+                ca_file,
+                proxy: ProxySetting::System,
+                trusted_hosts: trust_hosts,
+                password: PasswordChange::Keep,
             };
-            endpoint.method = method;
-            endpoint.username = username;
-            endpoint.ca_file = ca_file;
-            for host in trust_hosts {
-                // Kept as the settings file keeps it; anything else is refused on save.
-                endpoint
-                    .trusted_hosts
-                    .push(rolecall_core::settings::trusted_host(&host).unwrap_or(host));
+            match endpoints::add(&paths, &keyring, new) {
+                Ok(saved) => {
+                    println!(
+                        "Added endpoint \"{}\": {} ({method}).",
+                        saved.name, saved.url
+                    );
+                }
+                Err(err) => return failed(&err),
             }
-            if let Err(err) =
-                Settings::update(&paths, |settings| settings.add_endpoint(endpoint.clone()))
-            {
-                return fail(exit::USAGE, &err.to_string());
-            }
-            println!("Added endpoint \"{name}\": {} ({method}).", endpoint.url);
         }
-        EndpointCommand::List => print_endpoints(&settings),
-        EndpointCommand::Remove { name } => {
-            if let Err(err) =
-                Settings::update(&paths, |settings| settings.remove_endpoint(&name).map(drop))
-            {
-                return fail(exit::USAGE, &err.to_string());
+        EndpointCommand::Edit {
+            name,
+            url,
+            auth,
+            username,
+            ca_file,
+            proxy,
+        } => {
+            let method = match auth.as_deref().map(SignInMethod::from_name) {
+                None => None,
+                Some(Some(method)) => Some(method),
+                Some(None) => return fail(exit::USAGE, &not_a_method(&auth.unwrap_or_default())),
+            };
+            let proxy = match proxy.map(|text| {
+                ProxySetting::parse(&text).map_err(|reason| Problem::Proxy {
+                    endpoint: name.clone(),
+                    value: text,
+                    reason,
+                })
+            }) {
+                None => None,
+                Some(Ok(proxy)) => Some(proxy),
+                Some(Err(problem)) => return fail(exit::USAGE, &problem.to_string()),
+            };
+            let edit = EndpointEdit {
+                name,
+                url,
+                method,
+                username: username.map(Some),
+                ca_file: ca_file.map(Some),
+                proxy,
+                ..EndpointEdit::default()
+            };
+            match endpoints::edit_endpoint(&paths, &keyring, edit) {
+                Ok(saved) => println!("Changed endpoint \"{}\": {}.", saved.name, saved.url),
+                Err(err) => return failed(&err),
             }
-            let _ = RefusedPasswords::new(&paths.config_dir).clear(&name);
-            // The sign-in window's cookies and cache for the endpoint go with it.
-            if let Err(err) = rolecall_core::webview::delete_data(&paths.config_dir, &name) {
-                eprintln!("rolecall: removed \"{name}\", but {err}");
-                return ExitCode::from(exit::OTHER);
-            }
-            if let Err(err) = Keyring::new().forget_endpoint(&name) {
-                eprintln!("rolecall: removed \"{name}\", but its secrets stay: {err}");
-                return ExitCode::from(exit::OTHER);
-            }
-            println!("Removed endpoint \"{name}\" and forgot its secrets.");
         }
+        EndpointCommand::List => match load_settings(&paths) {
+            Ok(settings) => print_endpoints(&settings),
+            Err(code) => return code,
+        },
+        EndpointCommand::Rename { name, new_name } => {
+            match endpoints::rename(&paths, &keyring, &name, &new_name) {
+                Ok(saved) => {
+                    let profiles = match saved.profiles.len() {
+                        0 => String::new(),
+                        1 => ", with its profile".to_owned(),
+                        count => format!(", with its {count} profiles"),
+                    };
+                    println!(
+                        "Renamed endpoint \"{name}\" to \"{}\"{profiles}.",
+                        saved.name
+                    );
+                }
+                Err(err) => return failed(&err),
+            }
+        }
+        EndpointCommand::Remove { name } => match endpoints::remove(&paths, &keyring, &name) {
+            Ok(removed) => println!("{removed}"),
+            Err(err) => return failed(&err),
+        },
     }
     ExitCode::SUCCESS
+}
+
+fn not_a_method(auth: &str) -> String {
+    format!(
+        "--auth {auth:?} is not a sign-in method: use auto, windows, kerberos, ntlm, forms or \
+         webview."
+    )
+}
+
+/// A refused input is a usage error; anything else is not.
+fn failed(err: &EndpointError) -> ExitCode {
+    let code = if err.is_invalid_input() {
+        exit::USAGE
+    } else {
+        exit::OTHER
+    };
+    fail(code, &err.to_string())
 }
 
 fn print_endpoints(settings: &Settings) {
@@ -140,8 +211,13 @@ fn print_endpoints(settings: &Settings) {
         } else {
             format!(", also trusts {}", endpoint.trusted_hosts.join(", "))
         };
+        let proxy = match &endpoint.proxy {
+            ProxySetting::System => String::new(),
+            ProxySetting::None => ", no proxy".to_owned(),
+            ProxySetting::Url(url) => format!(", proxy {url}"),
+        };
         println!(
-            "{}  {} ({}{user}{trusted})",
+            "{}  {} ({}{user}{trusted}{proxy})",
             endpoint.name, endpoint.url, endpoint.method
         );
     }
@@ -165,47 +241,26 @@ pub fn password(command: PasswordCommand) -> ExitCode {
             &format!("there is no endpoint named \"{name}\" (rolecall endpoint list)."),
         );
     }
-    let keyring = Keyring::new();
-    let result = match &command {
+    let change = match &command {
         PasswordCommand::Set { .. } => {
             let mut line = String::new();
             if let Err(err) = std::io::stdin().lock().read_line(&mut line) {
                 return fail(exit::USAGE, &format!("could not read the password: {err}"));
             }
-            let password = line.trim_end_matches(['\r', '\n']);
-            if password.is_empty() {
+            let password = Sensitive::new(line.trim_end_matches(['\r', '\n']).to_owned());
+            drop(Sensitive::new(line));
+            if password.expose().is_empty() {
                 return fail(
                     exit::USAGE,
                     "no password on standard input: give it as the first line, e.g. from a \
                      password manager's command line.",
                 );
             }
-            keyring.set(
-                name,
-                SecretKind::Password,
-                &Sensitive::new(password.to_owned()),
-            )
+            PasswordChange::Set(password)
         }
-        PasswordCommand::Forget { .. } => keyring.delete(name, SecretKind::Password),
+        PasswordCommand::Forget { .. } => PasswordChange::Forget,
     };
-    // A password stored or forgotten by the person is no longer the one the IdP refused.
-    if result.is_ok()
-        && let Err(err) = RefusedPasswords::new(&paths.config_dir).clear(name)
-    {
-        return fail(
-            exit::OTHER,
-            &format!(
-                "the keyring has the change, but Rolecall could not forget that the old password \
-                 of \"{name}\" was refused ({err}). Delete the file \"{name}\" in {}, then try \
-                 again.",
-                paths
-                    .config_dir
-                    .join(rolecall_core::refused_passwords::FOLDER)
-                    .display()
-            ),
-        );
-    }
-    match result {
+    match endpoints::change_password(&paths, &Keyring::new(), name, change) {
         Ok(()) => {
             match command {
                 PasswordCommand::Set { .. } => {
@@ -217,6 +272,6 @@ pub fn password(command: PasswordCommand) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(err) => fail(exit::OTHER, &err.to_string()),
+        Err(err) => failed(&err),
     }
 }

@@ -29,6 +29,7 @@ use crate::settings::{Endpoint, Settings, SettingsError};
 use crate::sts::{SessionLimits, StsError};
 use files::OnDisk;
 
+mod endpoints;
 mod files;
 mod provision;
 mod renewal;
@@ -85,6 +86,14 @@ pub enum Action {
         on: bool,
     },
     RenewNow,
+    /// Add or change an endpoint, with everything keyed by its name ([`crate::endpoints`]).
+    SaveEndpoint(crate::endpoints::EndpointSave),
+    /// Forget the endpoint; its profiles stay in the AWS files, no longer renewed.
+    RemoveEndpoint {
+        name: String,
+    },
+    /// Change the preferences the patch carries.
+    SetPreferences(crate::endpoints::PreferencesPatch),
 }
 
 /// Something to tell the person (the shell shows a notification).
@@ -287,6 +296,9 @@ impl Engine {
                 self.renew_due(true).await;
                 Ok(())
             }
+            Action::SaveEndpoint(request) => self.save_endpoint(request.clone()).await,
+            Action::RemoveEndpoint { name } => self.remove_endpoint(name).await,
+            Action::SetPreferences(patch) => self.set_preferences(patch.clone()).await,
         };
         self.publish();
         self.shared.replan.notify_one();
@@ -396,6 +408,8 @@ pub enum EngineError {
     Registry { detail: String },
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Endpoint(#[from] crate::endpoints::EndpointError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]

@@ -8,6 +8,7 @@
 
 mod aws_files_safety;
 mod console;
+mod endpoints;
 mod engine;
 mod keyring;
 mod negotiate;

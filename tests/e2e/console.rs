@@ -1,11 +1,19 @@
-//! `rolecall console` as a person uses it: the real binary, after `rolecall login`, against
-//! `rolecall-sim`'s STS and federation endpoint. `--print` only: no test opens a browser.
+//! The console as a person opens it, against `rolecall-sim`'s STS and federation endpoint:
+//! `rolecall console` (the real binary, after `rolecall login`, `--print` only) and "Open
+//! console" in the tray of the real app on a private desktop, whose browser is a fake
+//! `xdg-open` that keeps the page it was given. No test opens a real browser.
 
-use std::process::Output;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
+use rolecall_core::clock::{Clock, SystemClock};
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
-use rolecall_tests::{Sandbox, rolecall_binary, tls};
+use rolecall_tests::bus::TrayItem;
+use rolecall_tests::keyring::{SecretService, SessionBus};
+use rolecall_tests::{Desktop, Running, Sandbox, eventually, rolecall_binary, tls};
 
 async fn sim() -> Sim {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -253,5 +261,182 @@ async fn the_federation_call_trusts_the_endpoints_ca_file() {
         sim.handed_out().signin_tokens.len(),
         1,
         "getSigninToken went through the front to the simulator"
+    );
+}
+
+/// A fake `xdg-open` first on `PATH`: it copies the page it is given (the one that sends the
+/// browser on to the login URL) to `record`. Returns the `PATH` to start the app with.
+fn fake_browser(dir: &Path, record: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    // Copied whole, then renamed: the test never reads half a page.
+    let script = format!(
+        "#!/bin/sh\ncat \"$1\" > '{0}.part' && mv '{0}.part' '{0}'\n",
+        record.display()
+    );
+    let opener = bin.join("xdg-open");
+    std::fs::write(&opener, script).unwrap();
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// The URL the page sends the browser to (its link's `href`).
+fn page_target(page: &str) -> String {
+    let from = page.find("<a href=\"").expect("the page links its URL") + "<a href=\"".len();
+    let to = from + page[from..].find('"').unwrap();
+    page[from..to]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+fn labels(entries: Vec<rolecall_tests::bus::MenuEntry>) -> Vec<String> {
+    entries.into_iter().map(|entry| entry.label).collect()
+}
+
+/// "Open console" on a role without a profile used to open the console from a new session of
+/// at most an hour, whatever session length the person had set; it must last as long as the
+/// settings say, as a profile's session does.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_trays_console_for_a_role_without_a_profile_lasts_the_session_length_of_the_settings() {
+    const LIMIT: Duration = Duration::from_secs(90);
+    const EIGHT_HOURS: u32 = 8 * 60 * 60;
+    let sim = sim().await;
+    let url = sim.sign_on_url().to_string();
+    let sts = sim.sts_url().to_string();
+    let federation = sim.federation_url().to_string();
+
+    let work = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new();
+        let desktop = Desktop::start();
+        let _service = SecretService::start_on(
+            &sandbox,
+            SessionBus::existing(desktop.bus_address()),
+            "login password",
+        );
+        let rolecall = |args: &[&str], stdin: Option<&str>| {
+            let mut child = desktop
+                .command(&sandbox, rolecall_binary())
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut input = child.stdin.take().unwrap();
+            if let Some(text) = stdin {
+                writeln!(input, "{text}").unwrap();
+            }
+            drop(input);
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "rolecall {args:?}: {output:?}");
+        };
+        rolecall(
+            &[
+                "endpoint",
+                "add",
+                "corp",
+                "--url",
+                &url,
+                "--auth",
+                "forms",
+                "--username",
+                "alice",
+            ],
+            None,
+        );
+        rolecall(
+            &["password", "set", "--endpoint", "corp"],
+            Some(DEMO_PASSWORD),
+        );
+        // The command line has no command for preferences: the person edits settings.toml
+        // (or the Settings window) before the app starts.
+        let settings = sandbox.config_dir().join("settings.toml");
+        let text = std::fs::read_to_string(&settings).unwrap();
+        assert!(
+            text.contains("session_duration_secs = 3600\n"),
+            "the default session length is written: {text}"
+        );
+        std::fs::write(
+            &settings,
+            text.replace(
+                "session_duration_secs = 3600\n",
+                &format!("session_duration_secs = {EIGHT_HOURS}\n"),
+            ),
+        )
+        .unwrap();
+
+        let record: PathBuf = sandbox.root().join("browser-page.html");
+        let mut command = desktop.command(&sandbox, rolecall_binary());
+        command
+            .env("PATH", fake_browser(sandbox.root(), &record))
+            .env("AWS_ENDPOINT_URL_STS", &sts)
+            .env("ROLECALL_SIGNIN_ENDPOINT", &federation);
+        let mut app = Running::spawn(&mut command);
+        let item: TrayItem = eventually(LIMIT, || {
+            assert!(app.is_running(), "the app exited");
+            desktop.tray_item_of(app.pid())
+        })
+        .expect("the tray item appears");
+
+        desktop.click_path(&item, &["corp", "Sign in"]);
+        let account = eventually(LIMIT, || {
+            labels(desktop.submenu(&item, &["corp"]))
+                .into_iter()
+                .find(|label| label.ends_with("(111122223333)"))
+        })
+        .expect("after signing in, the accounts are listed");
+        assert!(
+            labels(desktop.submenu(&item, &["corp", &account])).contains(&"Admin".to_owned()),
+            "Admin is listed with no profile (no check, no time left)"
+        );
+
+        desktop.click_path(&item, &["corp", &account, "Admin", "Open console"]);
+        let page = eventually(LIMIT, || std::fs::read_to_string(&record).ok())
+            .expect("the console opens in the browser");
+        let opened_at = SystemClock.now();
+        assert!(
+            !sandbox.aws_credentials_file().exists(),
+            "the console's session is written nowhere"
+        );
+        desktop.click(&item, "Quit Rolecall");
+        assert!(
+            app.wait_for_exit(LIMIT)
+                .is_some_and(|status| status.success())
+        );
+        (page_target(&page), opened_at)
+    });
+    let (login, opened_at) = work.await.unwrap();
+
+    assert!(
+        login.starts_with(&format!("{}?Action=login&", sim.federation_url())),
+        "the browser gets the federation login URL: {login}"
+    );
+    let stats = sim.stats();
+    assert_eq!(
+        stats.durations_asked,
+        [Some(EIGHT_HOURS.to_string())],
+        "STS was asked once, for the session length of the settings"
+    );
+    assert_eq!(
+        stats.console_durations_asked,
+        [None],
+        "the console session lasts as long as its credentials"
+    );
+    let credentials = sim.issued_credentials();
+    let [credentials] = credentials.as_slice() else {
+        panic!("one session: {credentials:?}");
+    };
+    let left = credentials.expiration - opened_at;
+    assert!(
+        (time::Duration::minutes(8 * 60 - 5)..=time::Duration::minutes(8 * 60)).contains(&left),
+        "the credentials last eight hours: {left}"
     );
 }

@@ -10,7 +10,8 @@
 //! `302`. AWS answers refusals with `400` and an HTML error page (its servlet container's:
 //! "Invalid credentials parameter"); the simulator does the same, with the reason in the `<h1>`.
 //! The exact wording AWS uses for a bad `SessionDuration` is not documented: the simulator says
-//! which parameter it refused.
+//! which parameter it refused. AWS refuses `SessionDuration` only with `GetFederationToken`
+//! credentials; every credential here comes from `AssumeRoleWithSAML`, so it is always allowed.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,6 +28,7 @@ use url::Url;
 
 use crate::escape::markup;
 use crate::random;
+use crate::server::keep;
 use crate::sts::IssuedCredentials;
 
 /// The federation endpoint's path, as on `signin.aws.amazon.com`.
@@ -56,6 +58,8 @@ pub(crate) struct Federation {
     signed_in: Mutex<Option<String>>,
     sign_ins: AtomicU64,
     sign_outs: AtomicU64,
+    /// The `SessionDuration` of each `getSigninToken` call, as sent.
+    durations_asked: Mutex<Vec<Option<String>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +96,10 @@ impl Federation {
         lock(&self.issued).clone()
     }
 
+    pub(crate) fn durations_asked(&self) -> Vec<Option<String>> {
+        lock(&self.durations_asked).clone()
+    }
+
     pub(crate) fn sign_outs(&self) -> u64 {
         self.sign_outs.load(Ordering::Relaxed)
     }
@@ -116,6 +124,10 @@ impl Federation {
         issued: &[IssuedCredentials],
         now: OffsetDateTime,
     ) -> Response {
+        keep(
+            &mut lock(&self.durations_asked),
+            param(query, "SessionDuration").map(str::to_owned),
+        );
         if let Some(text) = param(query, "SessionDuration") {
             let valid = text
                 .parse::<u32>()
@@ -154,13 +166,7 @@ impl Federation {
                 },
             );
         }
-        {
-            let mut issued = lock(&self.issued);
-            if issued.len() >= crate::server::HANDED_OUT_KEPT {
-                issued.remove(0);
-            }
-            issued.push(token.clone());
-        }
+        keep(&mut lock(&self.issued), token.clone());
         let body = serde_json::json!({ "SigninToken": token }).to_string();
         response(StatusCode::OK, "application/json", body)
     }

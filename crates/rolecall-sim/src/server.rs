@@ -52,8 +52,8 @@ const CONTEXT_BYTES: usize = 240;
 /// about 1.1 MB once form-encoded.
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
-/// Counters of what the simulator has done, for tests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Counters of what the simulator has done, and what it was asked for, for tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     pub login_pages_served: u64,
     pub form_posts: u64,
@@ -71,6 +71,14 @@ pub struct Stats {
     pub console_sign_ins: u64,
     /// Console sign-outs (`/oauth?Action=logout`).
     pub console_sign_outs: u64,
+    /// The `DurationSeconds` of each `AssumeRoleWithSAML` call as sent, answered or refused,
+    /// oldest first (`None`: not sent, which STS takes as an hour); the newest
+    /// [`HANDED_OUT_KEPT`] are kept.
+    pub durations_asked: Vec<Option<String>>,
+    /// The `SessionDuration` of each `getSigninToken` call as sent, answered or refused, oldest
+    /// first (`None`: not sent, so the console session lasts as long as the credentials); the
+    /// newest [`HANDED_OUT_KEPT`] are kept.
+    pub console_durations_asked: Vec<Option<String>>,
 }
 
 /// Secrets the simulator handed out, for tests that look for them where they must never be
@@ -88,7 +96,7 @@ pub struct HandedOut {
 /// How many secrets of each kind [`HandedOut`] keeps.
 pub const HANDED_OUT_KEPT: usize = 256;
 
-fn keep(list: &mut Vec<String>, value: String) {
+pub(crate) fn keep<T>(list: &mut Vec<T>, value: T) {
     if list.len() >= HANDED_OUT_KEPT {
         list.remove(0);
     }
@@ -272,6 +280,8 @@ impl Sim {
             sts_errors: self.shared.sts.errors(),
             console_sign_ins: self.shared.federation.sign_ins(),
             console_sign_outs: self.shared.federation.sign_outs(),
+            durations_asked: self.shared.sts.durations_asked(),
+            console_durations_asked: self.shared.federation.durations_asked(),
         }
     }
 }

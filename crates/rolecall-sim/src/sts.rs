@@ -28,6 +28,7 @@ use crate::config::StsConfig;
 use crate::escape::markup;
 use crate::random;
 use crate::saml_read::{Claims, RolePair, read_claims, read_response, response_id};
+use crate::server::keep;
 
 /// The path `Sim::sts_url` names; `POST /` reaches STS too, as on `sts.amazonaws.com`.
 pub const STS_PATH: &str = "/sts";
@@ -91,6 +92,8 @@ pub(crate) struct Sts {
     errors: AtomicU64,
     /// `AssumeRoleWithSAML` calls so far, for the throttling knob.
     assume_calls: AtomicU64,
+    /// The `DurationSeconds` of each `AssumeRoleWithSAML` call, as sent.
+    durations_asked: Mutex<Vec<Option<String>>>,
 }
 
 /// An assertion the simulator issued, by `Response/@ID`.
@@ -180,6 +183,10 @@ impl Sts {
         self.errors.load(Ordering::Relaxed)
     }
 
+    pub(crate) fn durations_asked(&self) -> Vec<Option<String>> {
+        lock(&self.durations_asked).clone()
+    }
+
     pub(crate) fn issued_credentials(&self) -> Vec<IssuedCredentials> {
         lock(&self.credentials).values().cloned().collect()
     }
@@ -265,6 +272,10 @@ impl Sts {
         now: OffsetDateTime,
         params: &[(String, String)],
     ) -> Result<Answer, Failure> {
+        keep(
+            &mut lock(&self.durations_asked),
+            param(params, "DurationSeconds").map(str::to_owned),
+        );
         let call = self.assume_calls.fetch_add(1, Ordering::Relaxed) + 1;
         let every = u64::from(config.throttle_every);
         if call <= u64::from(config.throttle_first) || (every > 0 && call.is_multiple_of(every)) {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod faults;
+mod federation;
 mod forms;
 mod lifecycle;
 mod mfa;

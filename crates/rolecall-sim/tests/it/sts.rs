@@ -311,6 +311,55 @@ async fn duration_is_bounded_by_the_api_and_by_the_roles_max_session_duration() 
     );
 }
 
+/// Tests read what each call asked for, refused calls included, even when the answer hides it
+/// (a capped session, a refusal).
+#[tokio::test]
+async fn the_duration_each_call_asked_for_is_recorded() {
+    let mut config = SimConfig::demo();
+    config.sts.session_cap = Some(Duration::from_secs(300));
+    let sim = start_with(config).await;
+    let assertion = saml_response(&sim, "alice").await;
+    assert!(sim.stats().durations_asked.is_empty());
+
+    for (role, duration) in [
+        (PROD_ADMIN, Some(28_800)),
+        (PROD_ADMIN, None),
+        (PROD_READ_ONLY, Some(7200)),
+    ] {
+        assume(&sim, role, PROD_PROVIDER, &assertion, duration).await;
+    }
+    let answer = post(
+        sim.sts_url(),
+        &[],
+        &[
+            ("Action", "AssumeRoleWithSAML"),
+            ("RoleArn", PROD_ADMIN),
+            ("PrincipalArn", PROD_PROVIDER),
+            ("SAMLAssertion", &assertion),
+            ("DurationSeconds", "eight hours"),
+        ],
+    )
+    .await;
+    answer.error(StatusCode::BAD_REQUEST, "MalformedInput");
+
+    let stats = sim.stats();
+    assert_eq!(
+        stats.durations_asked,
+        [
+            Some("28800".to_owned()),
+            None,
+            Some("7200".to_owned()),
+            Some("eight hours".to_owned()),
+        ],
+        "as sent, in order, refusals included"
+    );
+    assert_eq!(stats.sts_errors, 2, "ReadOnly's 7200 and the malformed one");
+    assert!(
+        stats.console_durations_asked.is_empty(),
+        "no console sign-in was asked for"
+    );
+}
+
 #[tokio::test]
 async fn missing_parameters_are_listed_in_one_validation_error() {
     let sim = start().await;

@@ -28,5 +28,6 @@ pub mod secrets;
 pub mod settings;
 pub mod store;
 pub mod sts;
+pub mod tray_menu;
 pub mod untrusted;
 pub mod webview;

@@ -87,7 +87,7 @@ pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTim
     let status_line = status_line(status, now);
     let mut entries = vec![Entry::note(status_line.clone())];
     if let Some(folder) = surroundings.demo_folder {
-        entries.push(Entry::note(format!("Demo — files in {}", folder.display())));
+        entries.push(Entry::note(demo_label(folder)));
     }
     // A file Rolecall cannot read, named with what to do (a menu line cannot wrap, so the
     // line is the whole sentence).
@@ -130,6 +130,11 @@ pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTim
         tooltip: format!("Rolecall — {status_line}"),
         entries,
     }
+}
+
+/// The line that says this is the demo, and where its files are.
+pub fn demo_label(folder: &Path) -> String {
+    format!("Demo — files in {}", folder.display())
 }
 
 fn endpoint_entries(status: &Status, endpoint: &EndpointStatus, now: OffsetDateTime) -> Vec<Entry> {

@@ -64,10 +64,10 @@ impl Tasks {
     pub fn stop(&self) {
         self.cancel.cancel();
         self.tracker.close();
-        let ended = tauri::async_runtime::block_on(tokio::time::timeout(
-            Duration::from_secs(2),
-            self.tracker.wait(),
-        ));
+        // The timer is made inside the runtime: outside it there is no clock to run on.
+        let ended = tauri::async_runtime::block_on(async {
+            tokio::time::timeout(Duration::from_secs(2), self.tracker.wait()).await
+        });
         if ended.is_err() {
             tracing::warn!("some background tasks were still running at exit");
         }

@@ -737,6 +737,34 @@ mod tests {
         }
     }
 
+    /// A menu drawn before the status changed (here an account listed ahead of the one shown)
+    /// still acts on the role the person saw: ids carry names, not positions.
+    #[test]
+    fn a_choice_from_an_older_menu_still_names_its_role() {
+        let before = model(&signed_in(), PLAIN, NOW);
+        let roles = submenu(submenu(&before.entries, "corp"), "prod (111122223333)");
+        let Entry::Item { id: Some(id), .. } = &submenu(roles, "ReadOnly")[0] else {
+            panic!("Use is the role's first entry");
+        };
+        let mut after = signed_in();
+        after.endpoints[0].accounts.insert(
+            0,
+            Account {
+                id: "444455556666".to_owned(),
+                alias: None,
+                roles: vec![role("arn:aws:iam::444455556666:role/Other")],
+            },
+        );
+        assert_ne!(model(&after, PLAIN, NOW), before);
+        assert_eq!(
+            MenuId::parse(&id.to_id()).and_then(|id| id.action()),
+            Some(Action::Use {
+                endpoint: "corp".to_owned(),
+                role_arn: READ_ONLY.to_owned()
+            })
+        );
+    }
+
     fn any_id() -> impl Strategy<Value = MenuId> {
         let text = || any::<String>();
         prop_oneof![

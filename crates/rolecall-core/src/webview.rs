@@ -926,6 +926,61 @@ mod tests {
         assert!(!format!("{one:?}").contains(one.key.expose().as_str()));
     }
 
+    #[test]
+    fn the_window_opens_where_the_engine_needs_the_person() {
+        use crate::engine::{EndpointStatus, Overall};
+        let endpoint = |name: &str, phase: Phase| EndpointStatus {
+            name: name.to_owned(),
+            phase,
+            accounts: Vec::new(),
+        };
+        let status = Status {
+            endpoints: vec![
+                endpoint("lab", Phase::SignedOut),
+                endpoint(
+                    "corp",
+                    Phase::NeedsPerson {
+                        url: "https://sts.corp.example/adfs/ls/".to_owned(),
+                        reason: "MFA".to_owned(),
+                    },
+                ),
+            ],
+            profiles: Vec::new(),
+            active_profile: "default".to_owned(),
+            favourites: Vec::new(),
+            overall: Overall::SignedOut,
+            problems: Vec::new(),
+        };
+        assert_eq!(
+            page_for(&status, "corp"),
+            Some(url("https://sts.corp.example/adfs/ls/"))
+        );
+        assert_eq!(
+            page_for(&status, "lab"),
+            None,
+            "signed out: nothing to open"
+        );
+        assert_eq!(page_for(&status, "gone"), None);
+    }
+
+    #[test]
+    fn a_navigation_that_ends_the_sign_in_says_why() {
+        let origins = ["https://sts.corp.example".to_owned()];
+        let foreign = Navigation::NotTheIdp {
+            origin: "https://evil.example".to_owned(),
+        };
+        let reason = foreign.abandoned("corp", &origins).unwrap();
+        assert!(
+            reason.contains("https://evil.example") && reason.contains("https://sts.corp.example"),
+            "{reason}"
+        );
+        assert!(Navigation::Empty.abandoned("corp", &origins).is_some());
+        assert!(Navigation::TowardAws.abandoned("corp", &origins).is_some());
+        for goes_on in [Navigation::Allowed, Navigation::Refused, Navigation::Forged] {
+            assert_eq!(goes_on.abandoned("corp", &origins), None);
+        }
+    }
+
     mod timing {
         use super::super::*;
         use crate::clock;

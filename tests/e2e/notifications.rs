@@ -5,6 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use rolecall_core::clock::{Clock as _, SystemClock};
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
 use rolecall_tests::{Desktop, Running, Sandbox, eventually, rolecall_binary};
 use zbus::message::Type;
@@ -47,7 +48,7 @@ fn expiring_soon(desktop: &Desktop, sandbox: &Sandbox, url: &str, sts: &str) {
 
     // The active profile now has 8 minutes left.
     let file = sandbox.aws_credentials_file();
-    let soon = (time::OffsetDateTime::now_utc() + time::Duration::minutes(8))
+    let soon = (SystemClock.now() + time::Duration::minutes(8))
         .replace_nanosecond(0)
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)

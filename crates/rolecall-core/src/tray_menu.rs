@@ -209,11 +209,7 @@ fn endpoint_entries(status: &Status, endpoint: &EndpointStatus, now: OffsetDateT
 
 /// The profile a role's entry speaks for: the active one if the role has it, else the one
 /// that lasts longest.
-pub fn profile_of<'a>(
-    status: &'a Status,
-    endpoint: &str,
-    role_arn: &str,
-) -> Option<&'a ProfileStatus> {
+fn profile_of<'a>(status: &'a Status, endpoint: &str, role_arn: &str) -> Option<&'a ProfileStatus> {
     status
         .profiles
         .iter()

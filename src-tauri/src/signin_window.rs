@@ -26,7 +26,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rolecall_core::clock;
-use rolecall_core::settings::Settings;
 use rolecall_core::webview::{self, Navigation, SignInPolicy, SignInTiming, Step, Visibility};
 use tauri::webview::{DownloadEvent, NewWindowResponse, PageLoadEvent};
 use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
@@ -93,16 +92,8 @@ fn try_open(
         windows.next.fetch_add(1, Ordering::Relaxed)
     );
     let engine = shell.engine.clone();
-    // The IdP's origin is the endpoint's, whatever page the window starts on; the hosts the
-    // person trusts for the endpoint may end its sign-in too.
-    let (endpoint_url, trusted_hosts) = Settings::load(&engine.config().paths)
-        .ok()
-        .and_then(|settings| {
-            let endpoint = settings.endpoint(endpoint)?;
-            Some((endpoint.url.clone(), endpoint.trusted_hosts.clone()))
-        })
-        .unwrap_or_else(|| (url.clone(), Vec::new()));
-    let policy = SignInPolicy::new(&endpoint_url, &trusted_hosts).map_err(|err| err.to_string())?;
+    let policy = SignInPolicy::for_endpoint(&engine.config().paths, endpoint, &url)
+        .map_err(|err| err.to_string())?;
     let script = policy.script();
     let timing = Arc::new(Mutex::new(SignInTiming::new(
         visibility,

@@ -33,7 +33,9 @@ use url::Url;
 use crate::engine::{Phase, Status};
 use crate::http::is_loopback;
 use crate::partition;
+use crate::paths::AppPaths;
 use crate::secrets::Sensitive;
+use crate::settings::Settings;
 
 /// The host the capture script navigates to; `.invalid` never resolves (RFC 6761).
 pub const CAPTURE_HOST: &str = "rolecall-capture.invalid";
@@ -96,6 +98,21 @@ impl SignInPolicy {
         })?;
         let key = key.iter().map(|byte| format!("{byte:02x}")).collect();
         Ok(Self::with_key(endpoint, other_hosts, key))
+    }
+
+    /// The rules for a window signing in to the endpoint named `endpoint` in the settings.
+    /// The IdP's origin is the endpoint's, whatever page the window starts on, and the hosts
+    /// the person trusts for it may end its sign-in too; an endpoint the settings do not have
+    /// (or cannot be read) is taken to be at `url`, the page the window opens.
+    pub fn for_endpoint(paths: &AppPaths, endpoint: &str, url: &Url) -> Result<Self, WebviewError> {
+        let settings = Settings::load(paths).ok();
+        match settings
+            .as_ref()
+            .and_then(|settings| settings.endpoint(endpoint))
+        {
+            Some(endpoint) => Self::new(&endpoint.url, &endpoint.trusted_hosts),
+            None => Self::new(url, &[]),
+        }
     }
 
     fn with_key(endpoint: &Url, other_hosts: &[String], key: String) -> Self {
@@ -979,6 +996,32 @@ mod tests {
         for goes_on in [Navigation::Allowed, Navigation::Refused, Navigation::Forged] {
             assert_eq!(goes_on.abandoned("corp", &origins), None);
         }
+    }
+
+    #[test]
+    fn the_policy_of_an_endpoint_comes_from_its_settings() {
+        use crate::settings::{Endpoint, Settings};
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths {
+            config_dir: dir.path().to_path_buf(),
+            aws_credentials_file: dir.path().join("credentials"),
+            aws_config_file: dir.path().join("config"),
+        };
+        let mut endpoint = Endpoint::new("corp", "https://sts.corp.example/adfs/ls/").unwrap();
+        endpoint.trusted_hosts = vec!["login.corp.example".to_owned()];
+        let mut settings = Settings::default();
+        settings.add_endpoint(endpoint).unwrap();
+        settings.save(&paths).unwrap();
+
+        let page = url("https://elsewhere.example/start");
+        let policy = SignInPolicy::for_endpoint(&paths, "corp", &page).unwrap();
+        assert_eq!(
+            policy.origins(),
+            ["https://sts.corp.example", "https://login.corp.example"],
+            "the endpoint's origin and the hosts trusted for it, whatever page the window opens"
+        );
+        let unknown = SignInPolicy::for_endpoint(&paths, "gone", &page).unwrap();
+        assert_eq!(unknown.origins(), ["https://elsewhere.example"]);
     }
 
     mod timing {

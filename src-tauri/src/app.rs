@@ -11,11 +11,14 @@ use rolecall_core::{browser_page, ipc};
 use tauri::{AppHandle, Manager, RunEvent};
 use tauri_plugin_autostart::MacosLauncher;
 
+use crate::alert::Alerts;
 use crate::demo::Demo;
-use crate::{commands, notifications, tray, windows};
+use crate::signin_window::SignInWindows;
+use crate::{AppMode, Shell, Tasks, commands, dispatch, notifications, settings_window, tray};
 
-/// Runs the tray app; `demo` runs it against the simulator in a sandbox ([`Demo`]).
-pub fn run(demo: bool) -> ExitCode {
+/// Runs the tray app; `demo` runs it against the simulator in a sandbox ([`Demo`]);
+/// `automation`: a test drives its windows.
+pub fn run(demo: bool, automation: bool) -> ExitCode {
     let demo = if demo {
         match tauri::async_runtime::block_on(Demo::start()) {
             Ok(demo) => Some(demo),
@@ -54,6 +57,13 @@ pub fn run(demo: bool) -> ExitCode {
                     (env, paths, secrets)
                 }
             };
+            let mode = match &demo {
+                Some(demo) => AppMode::Demo {
+                    folder: demo.folder().to_path_buf(),
+                },
+                None => AppMode::Normal,
+            };
+            // Managed state owns the demo's simulator, which runs until the app exits.
             if let Some(demo) = demo {
                 app.manage(demo);
             }
@@ -69,18 +79,31 @@ pub fn run(demo: bool) -> ExitCode {
             browser_page::sweep(
                 &browser_page::folder(&paths, &env),
                 browser_page::KEEP,
-                SystemClock.now().into(),
+                engine.config().clock.now().into(),
             );
-            // The sign-in windows keep their webview data in Rolecall's own folder.
-            app.manage(paths.clone());
-            notifications::spawn(app.handle().clone(), notices, engine.clone());
+            let tasks = Tasks::default();
+            let handle = app.handle().clone();
+            let alerts = Alerts::start(&tasks, move |endpoint| dispatch::renew(&handle, endpoint));
+            tasks.spawn(notifications::show_all(app.handle().clone(), notices));
             app.manage(commands::SettingsWindow {
                 engine: engine.clone(),
             });
-            if let Some(socket) = answer_credential_requests(&engine, &paths, &env) {
+            // Served before the engine moves into the shell's state.
+            let socket = answer_credential_requests(&engine, &paths, &env);
+            app.manage(SignInWindows::default());
+            app.manage(Shell {
+                engine,
+                mode,
+                tasks,
+                alerts,
+                automation,
+            });
+            tray::install(app.handle(), |app, event| {
+                dispatch::menu(app, event.id().as_ref())
+            })?;
+            if let Some(socket) = socket {
                 app.manage(socket);
             }
-            tray::install(app.handle(), engine)?;
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -104,22 +127,25 @@ pub fn run(demo: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    app.run(|_app, event| {
+    app.run(|app, event| match event {
         // Closing the last window leaves Rolecall in the tray; only Quit (an explicit exit
         // code) ends it.
-        if let RunEvent::ExitRequested {
+        RunEvent::ExitRequested {
             code: None, api, ..
-        } = event
-        {
-            api.prevent_exit();
+        } => api.prevent_exit(),
+        RunEvent::Exit => {
+            if let Some(shell) = app.try_state::<Shell>() {
+                shell.tasks.stop();
+            }
         }
+        _ => {}
     });
     ExitCode::SUCCESS
 }
 
 /// A second `rolecall` was started: bring ours forward instead of running twice.
 fn on_second_launch(app: &AppHandle) {
-    if let Err(err) = windows::show_settings(app) {
+    if let Err(err) = settings_window::show(app) {
         tracing::error!("could not open the settings window for a second launch: {err}");
     }
 }

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rolecall_core::paths::{AppPaths, Environment, Platform};
+use rolecall_core::paths::{self, AppPaths, Environment, Platform};
 use rolecall_core::secrets::{MemoryStore, SecretKind, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, Settings, SignInMethod};
+use rolecall_core::tray_menu;
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
 
 /// Every session the demo's STS issues ends this long after it starts.
@@ -108,41 +109,22 @@ impl Demo {
         })
     }
 
-    /// The first line of the tray menu says it is the demo, and where its files are.
+    /// The sandbox folder the demo writes to.
+    pub fn folder(&self) -> &Path {
+        &self.folder
+    }
+
+    /// A line that says it is the demo, and where its files are.
     pub fn label(&self) -> String {
-        format!("Demo — files in {}", self.folder.display())
+        tray_menu::demo_label(&self.folder)
     }
 }
 
-/// `<cache>/rolecall/demo`: `$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on
-/// macOS, `%LOCALAPPDATA%` on Windows.
+/// `demo` in Rolecall's folder of the user's cache ([`paths::cache_dir`]).
 fn folder() -> Result<PathBuf, String> {
-    let var = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
-    let home = || {
-        var("HOME")
-            .or_else(|| var("USERPROFILE"))
-            .map(PathBuf::from)
-    };
-    let cache = match Platform::current() {
-        Platform::Linux => var("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .filter(|path| path.is_absolute())
-            .or_else(|| home().map(|home| home.join(".cache"))),
-        Platform::MacOs => home().map(|home| home.join("Library").join("Caches")),
-        Platform::Windows => var("LOCALAPPDATA")
-            .map(PathBuf::from)
-            .or_else(|| home().map(|home| home.join("AppData").join("Local"))),
-    };
-    let cache = cache.ok_or(
-        "the demo cannot tell where your home folder is (HOME is not set), so it has no \
-         folder for its files",
-    )?;
-    let name = if Platform::current() == Platform::Windows {
-        "Rolecall"
-    } else {
-        "rolecall"
-    };
-    Ok(cache.join(name).join("demo"))
+    let cache = paths::cache_dir(&Environment::from_process())
+        .map_err(|err| format!("the demo has no folder for its files: {err}"))?;
+    Ok(cache.join("demo"))
 }
 
 /// Empties the folder (only if it is the demo's own) and marks it as the demo's.

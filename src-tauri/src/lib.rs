@@ -2,16 +2,77 @@
 //! starts it. It renders the core's state and forwards the person's actions; the decisions are
 //! the core's.
 
+mod alert;
 mod app;
 mod commands;
 mod demo;
-mod menu;
+mod dispatch;
 mod notifications;
+mod settings_window;
 mod signin_window;
 mod tray;
-mod windows;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use rolecall_core::engine::Engine;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How the app was started; what behaves differently in the demo is given this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AppMode {
+    Normal,
+    /// `--demo`: the sandbox folder the demo writes to.
+    Demo {
+        folder: PathBuf,
+    },
+}
+
+/// What the shell's parts share, made once at start.
+#[derive(Debug)]
+pub(crate) struct Shell {
+    pub engine: Engine,
+    pub mode: AppMode,
+    pub tasks: Tasks,
+    pub alerts: alert::Alerts,
+    /// A test drives the windows through WebDriver, which cannot drive a hidden window.
+    pub automation: bool,
+}
+
+/// Every background task of the shell: cancelled and waited for when the app quits.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tasks {
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+}
+
+impl Tasks {
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let cancel = self.cancel.clone();
+        let task = self.tracker.track_future(async move {
+            tokio::select! {
+                () = cancel.cancelled() => {}
+                () = task => {}
+            }
+        });
+        tauri::async_runtime::spawn(task);
+    }
+
+    /// Cancels every task and waits a moment for them to end.
+    pub fn stop(&self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        // The timer is made inside the runtime: outside it there is no clock to run on.
+        let ended = tauri::async_runtime::block_on(async {
+            tokio::time::timeout(Duration::from_secs(2), self.tracker.wait()).await
+        });
+        if ended.is_err() {
+            tracing::warn!("some background tasks were still running at exit");
+        }
+    }
+}
 
 /// Runs the tray app with the process's arguments until it quits.
 pub fn main() -> ExitCode {
@@ -32,7 +93,8 @@ pub fn main() -> ExitCode {
             _ => tracing::warn!("ignoring the argument {arg:?}; {USAGE}"),
         }
     }
-    app::run(demo)
+    let automation = std::env::var("TAURI_WEBVIEW_AUTOMATION").is_ok_and(|value| value == "true");
+    app::run(demo, automation)
 }
 
 /// The tray reads no secret from its environment, but WebKit's processes and the browser would

@@ -13,46 +13,32 @@
 //! the `settings` window may call them.
 //!
 //! It starts hidden: with the IdP's SSO cookie (kept in a data directory per endpoint) the
-//! response arrives without a person, and no window flashes. It shows when a page stays put
-//! (the IdP wants the person) or after [`SHOW_AFTER`] at the latest, and gives up after
-//! [`GIVE_UP_AFTER`]. Signing out clears that data, removing the endpoint deletes it, and a
-//! rename moves it ([`forget`], [`rename`]).
+//! response arrives without a person, and no window flashes. When it shows and when it gives
+//! up is the core's [`SignInTiming`], fed this window's events. Signing out clears that data,
+//! removing the endpoint deletes it, and a rename moves it ([`forget`], [`rename`]).
 //!
 //! This module never logs or shows the SAML response; it lives in
 //! [`Sensitive`](rolecall_core::secrets::Sensitive) until the engine reads it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use rolecall_core::engine::{Engine, Phase};
-use rolecall_core::paths::AppPaths;
-use rolecall_core::settings::Settings;
-use rolecall_core::webview::{self, Navigation, SignInPolicy};
+use rolecall_core::clock;
+use rolecall_core::webview::{self, Navigation, SignInPolicy, SignInTiming, Step, Visibility};
 use tauri::webview::{DownloadEvent, NewWindowResponse, PageLoadEvent};
 use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tokio::sync::Notify;
 
-use crate::notifications;
+use crate::Shell;
 
 /// Labels of sign-in windows start with this; no capability names them.
 pub const LABEL_PREFIX: &str = "signin-";
-/// The window shows at the latest this long after it opened without a response.
-const SHOW_AFTER: Duration = Duration::from_secs(8);
-/// A page that stays this long after loading wants the person: the window shows.
-const SETTLED_AFTER: Duration = Duration::from_secs(2);
-/// The window closes and the sign-in fails this long after it opened.
-const GIVE_UP_AFTER: Duration = Duration::from_secs(5 * 60);
-
-/// Whether windows must show at once: WebDriver cannot drive or photograph a hidden window.
-fn automation() -> bool {
-    std::env::var("TAURI_WEBVIEW_AUTOMATION").is_ok_and(|value| value == "true")
-}
 
 /// The open sign-in windows, one per endpoint.
 #[derive(Debug, Default)]
-struct SignInWindows {
+pub struct SignInWindows {
     next: AtomicU64,
     open: Mutex<BTreeMap<String, String>>,
     /// Data folders with a web context in this process: the webview keeps one per folder for
@@ -60,75 +46,24 @@ struct SignInWindows {
     live: Mutex<BTreeSet<PathBuf>>,
 }
 
-fn config_dir(app: &AppHandle) -> tauri::Result<PathBuf> {
-    match app.try_state::<AppPaths>() {
-        Some(paths) => Ok(paths.config_dir.clone()),
-        None => app.path().app_config_dir(),
-    }
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// One window's progress, shared by its callbacks and its timers.
-#[derive(Debug, Default)]
-struct Progress {
-    /// The window is done (response taken, refused, or given up): timers stand down.
-    done: AtomicBool,
-    /// Counts navigations, so a timer can tell whether the page it waited on is still there.
-    navigations: AtomicU64,
+fn config_dir(app: &AppHandle) -> PathBuf {
+    app.state::<Shell>()
+        .engine
+        .config()
+        .paths
+        .config_dir
+        .clone()
 }
 
-/// Opens the sign-in window on the page where the engine says `endpoint` needs the person
-/// (`Phase::NeedsPerson`); false when it says no such thing.
-pub fn open_where_needed(app: &AppHandle, engine: Engine, endpoint: &str) -> bool {
-    let url = engine
-        .status()
-        .endpoints
-        .iter()
-        .find(|status| status.name == endpoint)
-        .and_then(|status| match &status.phase {
-            Phase::NeedsPerson { url, .. } => Url::parse(url).ok(),
-            _ => None,
-        });
-    match url {
-        Some(url) => {
-            open(app, engine, endpoint, url, false);
-            true
-        }
-        None => false,
-    }
-}
-
-/// When a sign-in window shows itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Visibility {
-    /// At once.
-    Now,
-    /// When a page waits for the person (the IdP may sign in silently first).
-    WhenNeeded,
-    /// Never: a background renewal's try of the IdP's SSO cookie. A page that waits for the
-    /// person closes the window quietly; the expiry warning tells them in time.
-    Never,
-}
-
-/// Opens a sign-in window for `endpoint` on the IdP's `url` (or brings the open one forward).
-/// `shown`: show at once instead of waiting to see whether the IdP signs in silently.
-pub fn open(app: &AppHandle, engine: Engine, endpoint: &str, url: Url, shown: bool) {
-    let visibility = if shown {
-        Visibility::Now
-    } else {
-        Visibility::WhenNeeded
-    };
-    open_as(app, engine, endpoint, url, visibility);
-}
-
-/// Tries the IdP's pages in a window that never shows (see [`Visibility::Never`]).
-pub fn open_silently(app: &AppHandle, engine: Engine, endpoint: &str, url: Url) {
-    open_as(app, engine, endpoint, url, Visibility::Never);
-}
-
-fn open_as(app: &AppHandle, engine: Engine, endpoint: &str, url: Url, visibility: Visibility) {
-    if let Err(err) = try_open(app, engine, endpoint, url, visibility) {
+/// Opens a sign-in window for `endpoint` on the IdP's `url`, or brings the open one forward.
+pub fn open(app: &AppHandle, endpoint: &str, url: Url, visibility: Visibility) {
+    if let Err(err) = try_open(app, endpoint, url, visibility) {
         tracing::error!("could not open the sign-in window for {endpoint:?}: {err}");
-        notifications::failure(
+        app.state::<Shell>().alerts.failure(
             "Could not open the sign-in window",
             &format!("Rolecall could not open a window to sign in to \"{endpoint}\": {err}."),
         );
@@ -137,19 +72,15 @@ fn open_as(app: &AppHandle, engine: Engine, endpoint: &str, url: Url, visibility
 
 fn try_open(
     app: &AppHandle,
-    engine: Engine,
     endpoint: &str,
     url: Url,
     visibility: Visibility,
 ) -> Result<(), String> {
-    app.manage(SignInWindows::default());
+    let shell = app.state::<Shell>();
     let windows = app.state::<SignInWindows>();
-    let existing = windows
-        .open
-        .lock()
-        .ok()
-        .and_then(|open| open.get(endpoint).cloned())
-        .and_then(|label| app.get_webview_window(&label));
+    let existing = lock(&windows.open)
+        .get(endpoint)
+        .and_then(|label| app.get_webview_window(label));
     if let Some(window) = existing {
         if visibility != Visibility::Never {
             show(&window);
@@ -160,49 +91,35 @@ fn try_open(
         "{LABEL_PREFIX}{}",
         windows.next.fetch_add(1, Ordering::Relaxed)
     );
-    let config_dir = config_dir(app).map_err(|err| err.to_string())?;
-    // The IdP's origin is the endpoint's, whatever page the window starts on.
-    // The hosts the person trusts for the endpoint may end its sign-in too.
-    let (endpoint_url, trusted_hosts) = Settings::load(&engine.config().paths)
-        .ok()
-        .and_then(|settings| {
-            settings
-                .endpoint(endpoint)
-                .map(|e| (e.url.clone(), e.trusted_hosts.clone()))
-        })
-        .unwrap_or_else(|| (url.clone(), Vec::new()));
-    let policy = SignInPolicy::new(&endpoint_url, &trusted_hosts).map_err(|err| err.to_string())?;
+    let engine = shell.engine.clone();
+    let policy = SignInPolicy::for_endpoint(&engine.config().paths, endpoint, &url)
+        .map_err(|err| err.to_string())?;
     let script = policy.script();
-    let idp_origins = policy.origins().join(", ");
-    let silent = visibility == Visibility::Never;
-    let shown = visibility == Visibility::Now || (automation() && !silent);
-    let progress = Arc::new(Progress::default());
+    let timing = Arc::new(Mutex::new(SignInTiming::new(
+        visibility,
+        shell.automation,
+        clock::monotonic(),
+    )));
+    let shown = lock(&timing).shown();
+    // Wakes the window's timer when an event moved its next deadline.
+    let wake = Arc::new(Notify::new());
 
     let on_navigation = {
-        let app = app.clone();
-        let engine = engine.clone();
-        let endpoint = endpoint.to_owned();
-        let label = label.clone();
-        let progress = Arc::clone(&progress);
+        let (app, endpoint, label) = (app.clone(), endpoint.to_owned(), label.clone());
+        let (timing, wake) = (Arc::clone(&timing), Arc::clone(&wake));
         move |url: &Url| {
-            progress.navigations.fetch_add(1, Ordering::SeqCst);
             let navigation = policy.navigation(url);
             // The scheme, host and path only: the sentinel's query is the SAML response.
-            tracing::debug!(
-                scheme = url.scheme(),
-                host = url.host_str(),
-                path = url.path(),
-                ?navigation,
-                "sign-in window navigation"
-            );
+            let (scheme, host, path) = (url.scheme(), url.host_str(), url.path());
+            tracing::debug!(scheme, host, path, ?navigation, "sign-in window navigation");
             match navigation {
-                Navigation::Allowed => return true,
+                Navigation::Allowed => {
+                    lock(&timing).navigated();
+                    wake.notify_one();
+                    return true;
+                }
                 Navigation::Refused => {
-                    tracing::info!(
-                        scheme = url.scheme(),
-                        host = url.host_str(),
-                        "the sign-in window does not load this page"
-                    );
+                    tracing::info!(scheme, host, "the sign-in window does not load this page");
                     return false;
                 }
                 // Made up by a page or frame that is not the IdP's top page: it changes
@@ -214,84 +131,46 @@ fn try_open(
                 _ => {}
             }
             // Once done (taken, refused or given up), nothing more is taken from this window.
-            if progress.done.swap(true, Ordering::SeqCst) {
+            if !lock(&timing).finish() {
                 return false;
             }
-            match navigation {
-                Navigation::Allowed | Navigation::Refused | Navigation::Forged => false,
-                Navigation::Captured {
-                    saml_response,
-                    post_to,
-                } => {
-                    close(&app, &label);
-                    let engine = engine.clone();
-                    let endpoint = endpoint.clone();
-                    tauri::async_runtime::spawn(async move {
-                        if let Err(err) = engine
-                            .accept_saml_response(&endpoint, &saml_response, post_to)
-                            .await
-                        {
-                            notifications::failure("Could not sign in", &err.to_string());
-                        }
-                    });
-                    false
-                }
-                Navigation::NotTheIdp { origin } => {
-                    close(&app, &label);
-                    let reason = format!(
-                        "A page at {origin} tried to hand Rolecall a sign-in for \"{endpoint}\", \
-                         but the endpoint's IdP is at {idp_origins}, so nothing was taken. Sign \
-                         in again; if your IdP really ends its sign-in on {origin}, tell your IT \
-                         department."
-                    );
-                    engine.sign_in_abandoned(&endpoint, &reason);
-                    notifications::failure("Could not sign in", &reason);
-                    false
-                }
-                Navigation::Empty | Navigation::TowardAws => {
-                    close(&app, &label);
-                    let reason = format!(
-                        "The sign-in page of \"{endpoint}\" sent its answer in a way Rolecall \
-                         could not read, so it was stopped before it reached AWS. Sign in again; \
-                         if this keeps happening, report it."
-                    );
-                    engine.sign_in_abandoned(&endpoint, &reason);
-                    notifications::failure("Could not sign in", &reason);
-                    false
-                }
+            wake.notify_one();
+            close(&app, &label);
+            let shell = app.state::<Shell>();
+            if let Some(reason) = navigation.abandoned(&endpoint, policy.origins()) {
+                shell.engine.sign_in_abandoned(&endpoint, &reason);
+                shell.alerts.failure("Could not sign in", &reason);
+            } else if let Navigation::Captured {
+                saml_response,
+                post_to,
+            } = navigation
+            {
+                let (app, endpoint) = (app.clone(), endpoint.clone());
+                shell.tasks.spawn(async move {
+                    let shell = app.state::<Shell>();
+                    let accepted =
+                        shell
+                            .engine
+                            .accept_saml_response(&endpoint, &saml_response, post_to);
+                    if let Err(err) = accepted.await {
+                        shell.alerts.failure("Could not sign in", &err.to_string());
+                    }
+                });
             }
+            false
         }
     };
     let on_page_load = {
-        let progress = Arc::clone(&progress);
-        let app = app.clone();
-        let label = label.clone();
-        move |window: WebviewWindow, payload: tauri::webview::PageLoadPayload<'_>| {
-            if payload.event() != PageLoadEvent::Finished {
-                return;
+        let (timing, wake) = (Arc::clone(&timing), Arc::clone(&wake));
+        move |_: WebviewWindow, payload: tauri::webview::PageLoadPayload<'_>| {
+            if payload.event() == PageLoadEvent::Finished {
+                lock(&timing).page_loaded(clock::monotonic());
+                wake.notify_one();
             }
-            let seen = progress.navigations.load(Ordering::SeqCst);
-            let progress = Arc::clone(&progress);
-            let app = app.clone();
-            let label = label.clone();
-            tauri::async_runtime::spawn(async move {
-                tokio::time::sleep(SETTLED_AFTER).await;
-                let settled = progress.navigations.load(Ordering::SeqCst) == seen;
-                if !settled || progress.done.load(Ordering::SeqCst) {
-                    return;
-                }
-                if silent {
-                    // The IdP wants the person: not now, in the background.
-                    progress.done.store(true, Ordering::SeqCst);
-                    close(&app, &label);
-                } else {
-                    show(&window);
-                }
-            });
         }
     };
 
-    let data = webview::data_directory(&config_dir, endpoint);
+    let data = webview::data_directory(&config_dir(app), endpoint);
     let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::External(url))
         .title(format!("Sign in to {endpoint} — Rolecall"))
         .inner_size(520.0, 680.0)
@@ -307,39 +186,38 @@ fn try_open(
         .on_download(refuse_download)
         .build()
         .map_err(|err| err.to_string())?;
-    if let Ok(mut open) = windows.open.lock() {
-        open.insert(endpoint.to_owned(), label.clone());
-    }
-    if let Ok(mut live) = windows.live.lock() {
-        live.insert(data);
-    }
+    lock(&windows.open).insert(endpoint.to_owned(), label.clone());
+    lock(&windows.live).insert(data);
 
-    let app = app.clone();
-    let endpoint = endpoint.to_owned();
-    // Ends by itself: when the window is done or gone, or after GIVE_UP_AFTER.
-    tauri::async_runtime::spawn(async move {
-        if !shown {
-            tokio::time::sleep(SHOW_AFTER).await;
-            if progress.done.load(Ordering::SeqCst) || app.get_webview_window(&label).is_none() {
-                return;
+    // The window's timer: ends when the window is done or gone.
+    let (app, endpoint) = (app.clone(), endpoint.to_owned());
+    shell.tasks.spawn(async move {
+        loop {
+            let Some(at) = lock(&timing).next_wake() else {
+                break;
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(at) => {}
+                () = wake.notified() => continue,
             }
-            if silent {
-                progress.done.store(true, Ordering::SeqCst);
-                close(&app, &label);
-                return;
+            if app.get_webview_window(&label).is_none() {
+                break;
             }
-            show(&window);
+            let step = lock(&timing).step(clock::monotonic());
+            match step {
+                Step::Wait => {}
+                Step::Show => show(&window),
+                Step::CloseQuietly => close(&app, &label),
+                Step::GiveUp => {
+                    close(&app, &label);
+                    app.state::<Shell>().engine.sign_in_abandoned(
+                        &endpoint,
+                        "The sign-in window was open for 5 minutes without finishing, so \
+                         Rolecall closed it. Choose Sign in to try again.",
+                    );
+                }
+            }
         }
-        tokio::time::sleep(GIVE_UP_AFTER.saturating_sub(SHOW_AFTER)).await;
-        if progress.done.swap(true, Ordering::SeqCst) || app.get_webview_window(&label).is_none() {
-            return;
-        }
-        close(&app, &label);
-        engine.sign_in_abandoned(
-            &endpoint,
-            "The sign-in window was open for 5 minutes without finishing, so Rolecall closed \
-             it. Choose Sign in to try again.",
-        );
     });
     Ok(())
 }
@@ -369,24 +247,16 @@ pub enum Forget {
 /// Ends the IdP session the sign-in window kept for `endpoint`: closes its window, clears
 /// what the webview holds of it, and with [`Forget::Everything`] deletes its folder.
 pub async fn forget(app: &AppHandle, endpoint: &str, what: Forget) -> Result<(), String> {
-    let config_dir = config_dir(app).map_err(|err| err.to_string())?;
-    app.manage(SignInWindows::default());
+    let config_dir = config_dir(app);
     let windows = app.state::<SignInWindows>();
-    let open = windows
-        .open
-        .lock()
-        .ok()
-        .and_then(|mut open| open.remove(endpoint))
+    let open = lock(&windows.open)
+        .remove(endpoint)
         .and_then(|label| app.get_webview_window(&label));
     if let Some(window) = open {
         window.destroy().map_err(|err| err.to_string())?;
     }
     let data = webview::data_directory(&config_dir, endpoint);
-    let live = windows
-        .live
-        .lock()
-        .map(|live| live.contains(&data))
-        .unwrap_or(true);
+    let live = lock(&windows.live).contains(&data);
     if live {
         clear_live(app, &windows, &data)?;
     }
@@ -431,19 +301,14 @@ fn show(window: &WebviewWindow) {
 
 /// Closes a sign-in window, off the webview's own callback (closing from inside it is not safe).
 fn close(app: &AppHandle, label: &str) {
-    let app = app.clone();
-    let label = label.to_owned();
-    tauri::async_runtime::spawn(async move {
-        if let Some(window) = app.get_webview_window(&label)
+    let (handle, label) = (app.clone(), label.to_owned());
+    app.state::<Shell>().tasks.spawn(async move {
+        if let Some(window) = handle.get_webview_window(&label)
             && let Err(err) = window.destroy()
         {
             tracing::warn!("could not close the sign-in window: {err}");
         }
-        if let Some(windows) = app.try_state::<SignInWindows>()
-            && let Ok(mut open) = windows.open.lock()
-        {
-            open.retain(|_, open_label| *open_label != label);
-        }
+        lock(&handle.state::<SignInWindows>().open).retain(|_, open| *open != label);
     });
 }
 

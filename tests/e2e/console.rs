@@ -9,7 +9,7 @@ use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rolecall_core::clock::{Clock, SystemClock};
+use rolecall_core::clock::SystemClock;
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
 use rolecall_tests::bus::TrayItem;
 use rolecall_tests::keyring::{SecretService, SessionBus};

@@ -32,5 +32,6 @@ pub mod settings;
 pub mod sign_in;
 pub mod store;
 pub mod sts;
+pub mod tray_menu;
 pub mod untrusted;
 pub mod webview;

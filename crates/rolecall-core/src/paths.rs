@@ -44,6 +44,8 @@ const RELEVANT_VARS: &[&str] = &[
     "USERPROFILE",
     "APPDATA",
     "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "LOCALAPPDATA",
     "XDG_RUNTIME_DIR",
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_CONFIG_FILE",
@@ -160,6 +162,26 @@ impl AppPaths {
     }
 }
 
+/// Rolecall's folder in the user's cache, for what may be thrown away (the demo's sandbox):
+/// `$XDG_CACHE_HOME/rolecall` or `~/.cache/rolecall` on Linux, `~/Library/Caches/rolecall` on
+/// macOS, `%LOCALAPPDATA%\Rolecall` on Windows.
+pub fn cache_dir(env: &Environment) -> Result<PathBuf, PathsError> {
+    Ok(match env.platform() {
+        Platform::Linux => match env.var("XDG_CACHE_HOME") {
+            // As for XDG_CONFIG_HOME, a relative value is ignored.
+            Some(xdg) if Path::new(xdg).is_absolute() => PathBuf::from(xdg),
+            _ => env.home()?.join(".cache"),
+        }
+        .join("rolecall"),
+        Platform::MacOs => env.home()?.join("Library").join("Caches").join("rolecall"),
+        Platform::Windows => match env.var("LOCALAPPDATA") {
+            Some(local) => PathBuf::from(local),
+            None => env.home()?.join("AppData").join("Local"),
+        }
+        .join("Rolecall"),
+    })
+}
+
 fn config_dir(env: &Environment) -> Result<PathBuf, PathsError> {
     if let Some(raw) = env.var("ROLECALL_CONFIG_DIR") {
         return env.expand(raw);
@@ -229,6 +251,47 @@ mod tests {
 
     fn linux_home() -> Environment {
         Environment::new(Platform::Linux).with("HOME", "/home/alice")
+    }
+
+    #[test]
+    fn the_cache_folder_follows_each_platform() {
+        assert_eq!(
+            cache_dir(&linux_home()).unwrap(),
+            PathBuf::from("/home/alice/.cache/rolecall")
+        );
+        let xdg = |value: &str| cache_dir(&linux_home().with("XDG_CACHE_HOME", value)).unwrap();
+        assert_eq!(
+            xdg("/var/cache/alice"),
+            PathBuf::from("/var/cache/alice/rolecall")
+        );
+        assert_eq!(
+            xdg("relative"),
+            PathBuf::from("/home/alice/.cache/rolecall"),
+            "a relative XDG_CACHE_HOME is ignored"
+        );
+        let mac = Environment::new(Platform::MacOs).with("HOME", "/Users/alice");
+        assert_eq!(
+            cache_dir(&mac).unwrap(),
+            PathBuf::from("/Users/alice/Library/Caches/rolecall")
+        );
+        let windows = Environment::new(Platform::Windows).with("USERPROFILE", r"C:\Users\alice");
+        assert_eq!(
+            cache_dir(&windows.clone().with("LOCALAPPDATA", r"D:\Local")).unwrap(),
+            PathBuf::from(r"D:\Local").join("Rolecall")
+        );
+        assert_eq!(
+            cache_dir(&windows).unwrap(),
+            PathBuf::from(r"C:\Users\alice")
+                .join("AppData")
+                .join("Local")
+                .join("Rolecall")
+        );
+        assert_eq!(
+            cache_dir(&Environment::new(Platform::Linux)),
+            Err(PathsError::NoHome {
+                platform: Platform::Linux
+            })
+        );
     }
 
     #[test]

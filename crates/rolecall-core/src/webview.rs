@@ -4,7 +4,9 @@
 //! them) do. This module decides, for every navigation the window sees, whether it goes ahead;
 //! it writes the capture script that takes the SAML response from the IdP's auto-post page and
 //! reads what that script sends back. It is pure: the shell calls [`SignInPolicy::navigation`]
-//! from the webview's navigation handler and does what the answer says.
+//! from the webview's navigation handler and does what the answer says. When the window shows
+//! and when it gives up is [`SignInTiming`], a state machine fed the window's events and the
+//! time.
 //!
 //! What may be loaded: `https` pages, `about:blank`, and `http` on loopback when the endpoint
 //! itself is on loopback (the demo and the tests). Never `file:`, `data:`, `blob:`,
@@ -23,12 +25,17 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use tokio::time::Instant;
 use url::Url;
 
+use crate::engine::{Phase, Status};
 use crate::http::is_loopback;
 use crate::partition;
+use crate::paths::AppPaths;
 use crate::secrets::Sensitive;
+use crate::settings::Settings;
 
 /// The host the capture script navigates to; `.invalid` never resolves (RFC 6761).
 pub const CAPTURE_HOST: &str = "rolecall-capture.invalid";
@@ -91,6 +98,21 @@ impl SignInPolicy {
         })?;
         let key = key.iter().map(|byte| format!("{byte:02x}")).collect();
         Ok(Self::with_key(endpoint, other_hosts, key))
+    }
+
+    /// The rules for a window signing in to the endpoint named `endpoint` in the settings.
+    /// The IdP's origin is the endpoint's, whatever page the window starts on, and the hosts
+    /// the person trusts for it may end its sign-in too; an endpoint the settings do not have
+    /// (or cannot be read) is taken to be at `url`, the page the window opens.
+    pub fn for_endpoint(paths: &AppPaths, endpoint: &str, url: &Url) -> Result<Self, WebviewError> {
+        let settings = Settings::load(paths).ok();
+        match settings
+            .as_ref()
+            .and_then(|settings| settings.endpoint(endpoint))
+        {
+            Some(endpoint) => Self::new(&endpoint.url, &endpoint.trusted_hosts),
+            None => Self::new(url, &[]),
+        }
     }
 
     fn with_key(endpoint: &Url, other_hosts: &[String], key: String) -> Self {
@@ -324,6 +346,155 @@ pub fn move_data(config_dir: &Path, from: &str, to: &str) -> Result<(), WebviewE
         path: source,
         detail: err.to_string(),
     })
+}
+
+/// Where the sign-in window opens for `endpoint`: the IdP's page the engine says needs the
+/// person ([`Phase::NeedsPerson`]), if it says so.
+pub fn page_for(status: &Status, endpoint: &str) -> Option<Url> {
+    status
+        .endpoints
+        .iter()
+        .find(|status| status.name == endpoint)
+        .and_then(|status| match &status.phase {
+            Phase::NeedsPerson { url, .. } => Url::parse(url).ok(),
+            _ => None,
+        })
+}
+
+impl Navigation {
+    /// Why the sign-in to `endpoint` ends here without a response, for a navigation that ends
+    /// it so; `idp_origins` are the policy's [`SignInPolicy::origins`].
+    pub fn abandoned(&self, endpoint: &str, idp_origins: &[String]) -> Option<String> {
+        match self {
+            Self::NotTheIdp { origin } => Some(format!(
+                "A page at {origin} tried to hand Rolecall a sign-in for \"{endpoint}\", but the \
+                 endpoint's IdP is at {}, so nothing was taken. Sign in again; if your IdP \
+                 really ends its sign-in on {origin}, tell your IT department.",
+                idp_origins.join(", ")
+            )),
+            Self::Empty | Self::TowardAws => Some(format!(
+                "The sign-in page of \"{endpoint}\" sent its answer in a way Rolecall could not \
+                 read, so it was stopped before it reached AWS. Sign in again; if this keeps \
+                 happening, report it."
+            )),
+            Self::Captured { .. } | Self::Forged | Self::Refused | Self::Allowed => None,
+        }
+    }
+}
+
+/// The window shows at the latest this long after it opened without a response.
+pub const SHOW_AFTER: Duration = Duration::from_secs(8);
+/// A page that stays this long after loading wants the person: the window shows.
+pub const SETTLED_AFTER: Duration = Duration::from_secs(2);
+/// The window closes and the sign-in fails this long after it opened.
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(5 * 60);
+
+/// When a sign-in window shows itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// At once.
+    Now,
+    /// When a page waits for the person (the IdP may sign in silently first).
+    WhenNeeded,
+    /// Never: a background renewal's try of the IdP's SSO cookie. A page that waits for the
+    /// person closes the window quietly; the expiry warning tells them in time.
+    Never,
+}
+
+/// What the window should do now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Wait,
+    Show,
+    /// Close without a word: a silent try met a page that wants the person.
+    CloseQuietly,
+    /// Close, and the sign-in has failed: it took [`GIVE_UP_AFTER`].
+    GiveUp,
+}
+
+/// One sign-in window's timing: hidden while the IdP may sign in by itself, shown when a page
+/// waits for the person or [`SHOW_AFTER`] has passed, given up after [`GIVE_UP_AFTER`]. Driven
+/// by the window's events and the time the caller reads; it reads no clock itself.
+#[derive(Debug, Clone)]
+pub struct SignInTiming {
+    visibility: Visibility,
+    opened: Instant,
+    shown: bool,
+    done: bool,
+    /// When the page on screen finished loading, if no navigation followed.
+    loaded: Option<Instant>,
+}
+
+impl SignInTiming {
+    /// A window opened at `now`. `automation`: a test drives it, and WebDriver cannot drive a
+    /// hidden window, so it shows at once unless it is a silent try.
+    pub fn new(visibility: Visibility, automation: bool, now: Instant) -> Self {
+        Self {
+            visibility,
+            opened: now,
+            shown: visibility == Visibility::Now || (automation && visibility != Visibility::Never),
+            done: false,
+            loaded: None,
+        }
+    }
+
+    /// Whether the window is shown from the start.
+    pub fn shown(&self) -> bool {
+        self.shown
+    }
+
+    /// The window went elsewhere: the page that loaded is not waiting any more.
+    pub fn navigated(&mut self) {
+        self.loaded = None;
+    }
+
+    pub fn page_loaded(&mut self, now: Instant) {
+        self.loaded = Some(now);
+    }
+
+    /// The window is done (a response taken or refused): true the first time only, so one
+    /// window ends one sign-in.
+    pub fn finish(&mut self) -> bool {
+        !std::mem::replace(&mut self.done, true)
+    }
+
+    /// When [`SignInTiming::step`] next has something to say; `None` once done.
+    pub fn next_wake(&self) -> Option<Instant> {
+        if self.done {
+            return None;
+        }
+        let give_up = self.opened + GIVE_UP_AFTER;
+        if self.shown {
+            return Some(give_up);
+        }
+        let settled = self.loaded.map(|loaded| loaded + SETTLED_AFTER);
+        let show = self.opened + SHOW_AFTER;
+        Some(settled.map_or(show, |settled| settled.min(show)))
+    }
+
+    /// What to do at `now`.
+    pub fn step(&mut self, now: Instant) -> Step {
+        if self.done {
+            return Step::Wait;
+        }
+        if now >= self.opened + GIVE_UP_AFTER {
+            self.done = true;
+            return Step::GiveUp;
+        }
+        let settled = self
+            .loaded
+            .is_some_and(|loaded| now >= loaded + SETTLED_AFTER);
+        if self.shown || !(settled || now >= self.opened + SHOW_AFTER) {
+            return Step::Wait;
+        }
+        if self.visibility == Visibility::Never {
+            self.done = true;
+            Step::CloseQuietly
+        } else {
+            self.shown = true;
+            Step::Show
+        }
+    }
 }
 
 /// Why a sign-in window could not be set up, or its data not cleared.
@@ -764,5 +935,165 @@ mod tests {
         assert_ne!(one.key.expose(), two.key.expose());
         assert_eq!(one.key.expose().len(), 32);
         assert!(!format!("{one:?}").contains(one.key.expose().as_str()));
+    }
+
+    #[test]
+    fn the_window_opens_where_the_engine_needs_the_person() {
+        use crate::engine::{EndpointStatus, Overall};
+        let endpoint = |name: &str, phase: Phase| EndpointStatus {
+            name: name.to_owned(),
+            phase,
+            accounts: Vec::new(),
+        };
+        let status = Status {
+            endpoints: vec![
+                endpoint("lab", Phase::SignedOut),
+                endpoint(
+                    "corp",
+                    Phase::NeedsPerson {
+                        url: "https://sts.corp.example/adfs/ls/".to_owned(),
+                        reason: "MFA".to_owned(),
+                    },
+                ),
+            ],
+            profiles: Vec::new(),
+            active_profile: "default".to_owned(),
+            favourites: Vec::new(),
+            overall: Overall::SignedOut,
+            problems: Vec::new(),
+        };
+        assert_eq!(
+            page_for(&status, "corp"),
+            Some(url("https://sts.corp.example/adfs/ls/"))
+        );
+        assert_eq!(
+            page_for(&status, "lab"),
+            None,
+            "signed out: nothing to open"
+        );
+        assert_eq!(page_for(&status, "gone"), None);
+    }
+
+    #[test]
+    fn a_navigation_that_ends_the_sign_in_says_why() {
+        let origins = ["https://sts.corp.example".to_owned()];
+        let foreign = Navigation::NotTheIdp {
+            origin: "https://evil.example".to_owned(),
+        };
+        let reason = foreign.abandoned("corp", &origins).unwrap();
+        assert!(
+            reason.contains("https://evil.example") && reason.contains("https://sts.corp.example"),
+            "{reason}"
+        );
+        assert!(Navigation::Empty.abandoned("corp", &origins).is_some());
+        assert!(Navigation::TowardAws.abandoned("corp", &origins).is_some());
+        for goes_on in [Navigation::Allowed, Navigation::Refused, Navigation::Forged] {
+            assert_eq!(goes_on.abandoned("corp", &origins), None);
+        }
+    }
+
+    #[test]
+    fn the_policy_of_an_endpoint_comes_from_its_settings() {
+        use crate::settings::{Endpoint, Settings};
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths {
+            config_dir: dir.path().to_path_buf(),
+            aws_credentials_file: dir.path().join("credentials"),
+            aws_config_file: dir.path().join("config"),
+        };
+        let mut endpoint = Endpoint::new("corp", "https://sts.corp.example/adfs/ls/").unwrap();
+        endpoint.trusted_hosts = vec!["login.corp.example".to_owned()];
+        let mut settings = Settings::default();
+        settings.add_endpoint(endpoint).unwrap();
+        settings.save(&paths).unwrap();
+
+        let page = url("https://elsewhere.example/start");
+        let policy = SignInPolicy::for_endpoint(&paths, "corp", &page).unwrap();
+        assert_eq!(
+            policy.origins(),
+            ["https://sts.corp.example", "https://login.corp.example"],
+            "the endpoint's origin and the hosts trusted for it, whatever page the window opens"
+        );
+        let unknown = SignInPolicy::for_endpoint(&paths, "gone", &page).unwrap();
+        assert_eq!(unknown.origins(), ["https://elsewhere.example"]);
+    }
+
+    mod timing {
+        use super::super::*;
+        use crate::clock;
+
+        const SECOND: Duration = Duration::from_secs(1);
+
+        #[test]
+        fn a_hidden_window_shows_when_a_page_settles_and_gives_up_after_five_minutes() {
+            let opened = clock::monotonic();
+            let mut timing = SignInTiming::new(Visibility::WhenNeeded, false, opened);
+            assert!(!timing.shown());
+            assert_eq!(timing.next_wake(), Some(opened + SHOW_AFTER));
+            timing.page_loaded(opened + SECOND);
+            assert_eq!(timing.next_wake(), Some(opened + SECOND + SETTLED_AFTER));
+            assert_eq!(
+                timing.step(opened + 2 * SECOND),
+                Step::Wait,
+                "not settled yet"
+            );
+            assert_eq!(timing.step(opened + 3 * SECOND), Step::Show);
+            assert!(timing.shown());
+            assert_eq!(timing.next_wake(), Some(opened + GIVE_UP_AFTER));
+            assert_eq!(timing.step(opened + SHOW_AFTER), Step::Wait, "shown once");
+            assert_eq!(timing.step(opened + GIVE_UP_AFTER), Step::GiveUp);
+            assert_eq!(timing.next_wake(), None);
+            assert!(
+                !timing.finish(),
+                "a window given up takes no response after"
+            );
+        }
+
+        #[test]
+        fn a_page_that_moves_on_before_it_settles_does_not_show_the_window() {
+            let opened = clock::monotonic();
+            let mut timing = SignInTiming::new(Visibility::WhenNeeded, false, opened);
+            timing.page_loaded(opened + SECOND);
+            timing.navigated();
+            assert_eq!(timing.step(opened + 4 * SECOND), Step::Wait);
+            assert_eq!(
+                timing.step(opened + SHOW_AFTER),
+                Step::Show,
+                "at the latest"
+            );
+        }
+
+        #[test]
+        fn a_silent_try_closes_quietly_where_a_person_would_be_asked() {
+            let opened = clock::monotonic();
+            let mut timing = SignInTiming::new(Visibility::Never, true, opened);
+            assert!(!timing.shown(), "never shown, even under automation");
+            timing.page_loaded(opened);
+            assert_eq!(timing.step(opened + SETTLED_AFTER), Step::CloseQuietly);
+            assert_eq!(timing.next_wake(), None);
+
+            let mut timing = SignInTiming::new(Visibility::Never, false, opened);
+            assert_eq!(timing.step(opened + SHOW_AFTER), Step::CloseQuietly);
+        }
+
+        #[test]
+        fn a_response_ends_the_window_once() {
+            let opened = clock::monotonic();
+            let mut timing = SignInTiming::new(Visibility::Now, false, opened);
+            assert!(timing.shown());
+            assert!(timing.finish());
+            assert!(!timing.finish(), "a second response is not taken");
+            assert_eq!(
+                timing.step(opened + GIVE_UP_AFTER),
+                Step::Wait,
+                "no give-up after"
+            );
+        }
+
+        #[test]
+        fn under_automation_a_window_shows_at_once() {
+            let timing = SignInTiming::new(Visibility::WhenNeeded, true, clock::monotonic());
+            assert!(timing.shown());
+        }
     }
 }

@@ -60,9 +60,10 @@ pub struct WindowView {
 async fn view(app: &tauri::AppHandle, engine: &Engine) -> Result<WindowView, CommandError> {
     Ok(WindowView {
         view: engine.settings_view().await?,
-        demo: app
-            .try_state::<crate::demo::Demo>()
-            .map(|demo| demo.label()),
+        demo: match &app.state::<crate::Shell>().mode {
+            crate::AppMode::Demo { folder } => Some(rolecall_core::tray_menu::demo_label(folder)),
+            crate::AppMode::Normal => None,
+        },
     })
 }
 

@@ -12,21 +12,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rolecall_core::paths::{self, AppPaths, Environment, Platform};
+use rolecall_core::demo;
+use rolecall_core::paths::{AppPaths, Environment};
 use rolecall_core::secrets::{MemoryStore, SecretKind, SecretStore, Sensitive};
-use rolecall_core::settings::{Endpoint, Settings, SignInMethod};
-use rolecall_core::tray_menu;
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
 
 /// Every session the demo's STS issues ends this long after it starts.
 const SESSION: Duration = Duration::from_secs(5 * 60);
-/// The endpoint the demo sets up, signed in to as [`DEMO_USER`].
-const ENDPOINT: &str = "demo";
+/// Who the demo's endpoint signs in as.
 const DEMO_USER: &str = "alice";
-/// A file that marks a folder as the demo's own, so a wipe never removes anything else.
-const MARKER: &str = ".rolecall-demo";
-/// The region written with the demo's profiles, so the AWS CLI needs no `--region`.
-const REGION: &str = "us-east-1";
 
 /// The running demo: the simulator (stopped when dropped) and the sandbox the engine uses.
 #[derive(Debug)]
@@ -42,8 +36,7 @@ impl Demo {
     /// Wipes and fills the sandbox, starts the simulator on 127.0.0.1 and prints how to use both.
     /// Must run inside the tokio runtime that keeps serving the simulator.
     pub async fn start() -> Result<Self, String> {
-        let folder = folder()?;
-        prepare(&folder)?;
+        let folder = demo::prepare(&Environment::from_process()).map_err(|err| err.to_string())?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|err| format!("the demo cannot listen on 127.0.0.1: {err}"))?;
@@ -53,31 +46,22 @@ impl Demo {
         let sim = Sim::start(listener, config)
             .await
             .map_err(|err| format!("the demo's stand-in AD FS cannot start: {err}"))?;
-
-        let sts = sim.sts_url().to_string();
-        // Built from nothing, not from the process: no variable of the person's own session
-        // (HOME, XDG_RUNTIME_DIR, AWS_*) can lead the engine out of the sandbox.
-        let env = Environment::new(Platform::current())
-            .with("ROLECALL_CONFIG_DIR", path_text(&folder.join("rolecall")))
-            .with(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                path_text(&folder.join("credentials")),
-            )
-            .with("AWS_CONFIG_FILE", path_text(&folder.join("config")))
-            .with("AWS_ENDPOINT_URL_STS", sts.clone())
-            .with("ROLECALL_SIGNIN_ENDPOINT", sim.federation_url().to_string())
-            .with("ROLECALL_CONSOLE_ENDPOINT", sim.console_url().to_string());
-        let paths = AppPaths::resolve(&env).map_err(|err| err.to_string())?;
-        seed_settings(&paths, &sim)?;
+        let peers = demo::Peers {
+            sign_on: sim.sign_on_url(),
+            sts: sim.sts_url(),
+            federation: sim.federation_url(),
+            console: sim.console_url(),
+        };
+        let sandbox = demo::fill(&folder, &peers, DEMO_USER).map_err(|err| err.to_string())?;
         let secrets = MemoryStore::new();
         secrets
             .set(
-                ENDPOINT,
+                demo::ENDPOINT,
                 SecretKind::Password,
                 &Sensitive::new(DEMO_PASSWORD.to_owned()),
             )
             .map_err(|err| err.to_string())?;
-        write_env_file(&folder, &sts)?;
+        let sts = peers.sts.to_string();
 
         println!(
             "Rolecall demo: a stand-in AD FS and AWS on 127.0.0.1; nothing leaves this machine."
@@ -89,8 +73,9 @@ impl Demo {
              start); your own ~/.aws, settings and keyring are not touched."
         );
         println!(
-            "  In the tray: {ENDPOINT} → Sign in (as {DEMO_USER}, password stored for the demo), \
+            "  In the tray: {} → Sign in (as {DEMO_USER}, password stored for the demo), \
              then a role → Use as \"default\". Sessions last {} minutes: watch them renew.",
+            demo::ENDPOINT,
             SESSION.as_secs() / 60
         );
         println!(
@@ -103,8 +88,8 @@ impl Demo {
         Ok(Self {
             folder,
             _sim: sim,
-            paths,
-            env,
+            paths: sandbox.paths,
+            env: sandbox.env,
             secrets: Arc::new(secrets),
         })
     }
@@ -113,80 +98,6 @@ impl Demo {
     pub fn folder(&self) -> &Path {
         &self.folder
     }
-
-    /// A line that says it is the demo, and where its files are.
-    pub fn label(&self) -> String {
-        tray_menu::demo_label(&self.folder)
-    }
-}
-
-/// `demo` in Rolecall's folder of the user's cache ([`paths::cache_dir`]).
-fn folder() -> Result<PathBuf, String> {
-    let cache = paths::cache_dir(&Environment::from_process())
-        .map_err(|err| format!("the demo has no folder for its files: {err}"))?;
-    Ok(cache.join("demo"))
-}
-
-/// Empties the folder (only if it is the demo's own) and marks it as the demo's.
-fn prepare(folder: &Path) -> Result<(), String> {
-    let named = |err: std::io::Error| format!("the demo folder {}: {err}", folder.display());
-    if folder.exists() {
-        let empty = std::fs::read_dir(folder).map_err(named)?.next().is_none();
-        if !empty && !folder.join(MARKER).exists() {
-            return Err(format!(
-                "{} holds files the demo did not write, so it will not wipe it. Move them \
-                 away and start the demo again.",
-                folder.display()
-            ));
-        }
-        std::fs::remove_dir_all(folder).map_err(named)?;
-    }
-    std::fs::create_dir_all(folder).map_err(named)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).map_err(named)?;
-    }
-    std::fs::write(
-        folder.join(MARKER),
-        "This folder belongs to `rolecall --demo`, which wipes it at each start.\n",
-    )
-    .map_err(named)
-}
-
-/// One endpoint, the simulator's AD FS with forms sign-in as alice, and short lead times to
-/// match the five-minute sessions.
-fn seed_settings(paths: &AppPaths, sim: &Sim) -> Result<(), String> {
-    let mut endpoint =
-        Endpoint::new(ENDPOINT, sim.sign_on_url().as_str()).map_err(|err| err.to_string())?;
-    endpoint.method = SignInMethod::Forms;
-    endpoint.username = Some(DEMO_USER.to_owned());
-    let mut settings = Settings::default();
-    settings.endpoints.push(endpoint);
-    let preferences = &mut settings.preferences;
-    // STS's shortest session; the simulator cuts it to five minutes.
-    preferences.session_duration_secs = 900;
-    preferences.refresh_lead_minutes = 2;
-    preferences.notify_lead_minutes = 3;
-    preferences.default_region = Some(REGION.to_owned());
-    preferences.default_output = Some("json".to_owned());
-    settings.save(paths).map_err(|err| err.to_string())
-}
-
-/// `env.sh`: the variables that point the AWS CLI at the demo's files and STS.
-fn write_env_file(folder: &Path, sts: &str) -> Result<(), String> {
-    let quoted = |path: &Path| format!("'{}'", path.display().to_string().replace('\'', r"'\''"));
-    let text = format!(
-        "# Points the AWS tools at Rolecall's demo: `. {env}`\n\
-         export AWS_SHARED_CREDENTIALS_FILE={credentials}\n\
-         export AWS_CONFIG_FILE={config}\n\
-         export AWS_ENDPOINT_URL_STS='{sts}'\n",
-        env = folder.join("env.sh").display(),
-        credentials = quoted(&folder.join("credentials")),
-        config = quoted(&folder.join("config")),
-    );
-    std::fs::write(folder.join("env.sh"), text)
-        .map_err(|err| format!("the demo folder {}: {err}", folder.display()))
 }
 
 fn describe_users(config: &SimConfig) -> String {
@@ -201,8 +112,4 @@ fn describe_users(config: &SimConfig) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn path_text(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
 }

@@ -5,7 +5,7 @@
 use rolecall_core::browser_page;
 use rolecall_core::engine::{Action, EngineError};
 use rolecall_core::tray_menu::MenuId;
-use rolecall_core::webview::{self, Visibility};
+use rolecall_core::webview::Visibility;
 use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt as _;
 
@@ -88,7 +88,7 @@ pub fn renew(app: &AppHandle, endpoint: String) {
 /// Opens the IdP's pages where the engine needs the person; tells any other failure.
 fn failed(app: &AppHandle, shell: &Shell, summary: &str, err: &EngineError) {
     if let EngineError::NeedsPerson { endpoint, .. } = err
-        && let Some(url) = webview::page_for(&shell.engine.status(), endpoint)
+        && let Some(url) = shell.engine.status().page_for(endpoint)
     {
         signin_window::open(app, endpoint, url, Visibility::WhenNeeded);
         return;

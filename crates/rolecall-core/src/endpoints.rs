@@ -182,7 +182,7 @@ pub fn add(
     endpoint.proxy = new.proxy;
     endpoint.trusted_hosts = new.trusted_hosts.into_iter().map(tidy_host).collect();
     let (name, url) = (endpoint.name.clone(), endpoint.url.to_string());
-    Settings::update(paths, |settings| settings.add_endpoint(endpoint))?;
+    update_settings(paths, |settings| settings.add_endpoint(endpoint))?;
     change_password(paths, secrets, &name, new.password)?;
     Ok(Saved {
         name,
@@ -261,7 +261,7 @@ pub fn edit_endpoint(
             undo.push(Step::WebviewData);
         }
         // Last: only now does the file name the endpoint by its new name.
-        Settings::update(paths, |settings| {
+        update_settings(paths, |settings| {
             let current = settings
                 .endpoint(from)
                 .ok_or_else(|| SettingsError::NoSuchEndpoint {
@@ -295,7 +295,7 @@ pub fn remove(
     secrets: &dyn SecretStore,
     name: &str,
 ) -> Result<Removed, EndpointError> {
-    Settings::update(paths, |settings| settings.remove_endpoint(name).map(drop))?;
+    update_settings(paths, |settings| settings.remove_endpoint(name).map(drop))?;
     // The endpoint is gone; what follows cleans up, and says what it could not.
     let mut left = Vec::new();
     if let Err(err) = secrets.forget_endpoint(name) {
@@ -443,7 +443,7 @@ impl PreferencesPatch {
 /// Changes the preferences the patch carries, under the settings file's lock, so a change
 /// made meanwhile elsewhere (a favourite from the tray, the command line) is kept.
 pub fn set_preferences(paths: &AppPaths, patch: &PreferencesPatch) -> Result<(), EndpointError> {
-    Settings::update(paths, |settings| {
+    update_settings(paths, |settings| {
         patch.apply(&mut settings.preferences);
         Ok(())
     })?;
@@ -669,4 +669,12 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+/// [`Settings::update`] as the product does it: a first run starts from
+/// [`crate::profiles::first_run_settings`].
+pub fn update_settings<R>(
+    paths: &AppPaths,
+    change: impl FnOnce(&mut Settings) -> Result<R, SettingsError>,
+) -> Result<R, SettingsError> {
+    Settings::update(paths, || crate::profiles::first_run_settings(paths), change)
 }

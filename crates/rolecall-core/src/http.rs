@@ -27,18 +27,6 @@ pub struct Network {
     pub proxy: ProxySetting,
 }
 
-impl crate::settings::Endpoint {
-    /// The network of the endpoint's sign-ins, and of the AWS calls made with what they give
-    /// (STS, the console's federation endpoint): behind a company's TLS inspection or proxy,
-    /// AWS is reached the same way as the IdP.
-    pub fn network(&self) -> Network {
-        Network {
-            ca_file: self.ca_file.clone(),
-            proxy: self.proxy.clone(),
-        }
-    }
-}
-
 /// A client with a cookie jar of its own, and the jar, so a sign-in can read and seed cookies.
 #[derive(Clone)]
 pub struct Session {

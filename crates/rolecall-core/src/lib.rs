@@ -11,6 +11,7 @@ pub mod browser_page;
 pub mod clock;
 pub mod console;
 pub mod credential_process;
+pub mod demo;
 pub mod endpoints;
 pub mod engine;
 pub mod html;

@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use crate::accounts::Aliases;
 use crate::aws_files::{AwsFiles, AwsFilesError, Credentials, ProfileWrite, WriteReport};
 use crate::saml::{Assertion, RolePair};
-use crate::settings::{Endpoint, SignInMethod};
+use crate::settings::{Endpoint, Settings, SignInMethod};
 use crate::store::{JsonFile, StoreError};
 use crate::sts::{SessionLimits, Sts, StsError};
 
@@ -394,6 +394,16 @@ fn merge(
         }
         profiles.insert(name, source);
     }
+}
+
+/// The settings of a first run: the defaults, with an active profile that holds no one else's
+/// keys.
+pub fn first_run_settings(paths: &crate::paths::AppPaths) -> Settings {
+    let mut settings = Settings::default();
+    if let Some(name) = proposed_active_profile(paths, &settings.preferences.active_profile) {
+        settings.preferences.active_profile = name;
+    }
+    settings
 }
 
 /// [`propose_active_profile`] for the AWS files and registry at `paths`; `None` also when they

@@ -40,8 +40,11 @@ pub const ROLE_SESSION_NAME_ATTRIBUTE: &str =
 pub const SESSION_DURATION_ATTRIBUTE: &str =
     "https://aws.amazon.com/SAML/Attributes/SessionDuration";
 
-/// The session durations AWS accepts in the `SessionDuration` attribute, in seconds.
-pub const SESSION_DURATION_RANGE: std::ops::RangeInclusive<u32> = crate::sts::SESSION_DURATION_SECS;
+/// The session lengths AWS accepts, in seconds: 15 minutes to 12 hours, in the assertion's
+/// `SessionDuration` attribute, STS's `DurationSeconds` and the console's `SessionDuration`
+/// alike; a role's `MaxSessionDuration` lies within it. Defined here, the lowest of the modules
+/// that use it ([`crate::sts::SESSION_DURATION_SECS`] is the same range).
+pub const SESSION_DURATION_SECS: std::ops::RangeInclusive<u32> = 900..=43_200;
 
 const NS_PROTOCOL: &[u8] = b"urn:oasis:names:tc:SAML:2.0:protocol";
 const NS_ASSERTION: &[u8] = b"urn:oasis:names:tc:SAML:2.0:assertion";
@@ -666,7 +669,7 @@ fn finish(walk: Walk, raw: Sensitive<String>) -> Result<Assertion, SamlError> {
             text.trim()
                 .parse::<u32>()
                 .ok()
-                .filter(|s| SESSION_DURATION_RANGE.contains(s))
+                .filter(|s| SESSION_DURATION_SECS.contains(s))
                 .ok_or_else(|| SamlError::BadSessionDuration {
                     value: quote(&text),
                 })?,

@@ -227,6 +227,18 @@ fn check_endpoint_url(url: &Url) -> Result<(), UrlProblem> {
 }
 
 impl Endpoint {
+    /// The network of the endpoint's sign-ins, and of the AWS calls made with what they give
+    /// (STS, the console's federation endpoint): behind a company's TLS inspection or proxy,
+    /// AWS is reached the same way as the IdP.
+    pub fn network(&self) -> crate::http::Network {
+        crate::http::Network {
+            ca_file: self.ca_file.clone(),
+            proxy: self.proxy.clone(),
+        }
+    }
+}
+
+impl Endpoint {
     /// An endpoint with the automatic method and no extras, from what a person typed.
     pub fn new(name: impl Into<String>, url_input: &str) -> Result<Self, SettingsError> {
         let name = name.into();
@@ -596,10 +608,11 @@ impl Settings {
     /// Reads `settings.toml`, lets `change` edit it and saves the result, under the file's
     /// lock, so that the app, the settings window and the command line never undo each
     /// other's changes. Nothing is written when `change` fails or the result is invalid. On
-    /// the first run (no file yet) the active profile is `default` only if Rolecall may write
-    /// it ([`crate::profiles::propose_active_profile`]).
+    /// the first run (no file yet) `change` edits `first_run()`: the product's callers pass
+    /// [`crate::endpoints::update_settings`]'s, whose active profile holds no one else's keys.
     pub fn update<R>(
         paths: &AppPaths,
+        first_run: impl FnOnce() -> Settings,
         change: impl FnOnce(&mut Settings) -> Result<R, SettingsError>,
     ) -> Result<R, SettingsError> {
         let path = paths.settings_file();
@@ -607,23 +620,12 @@ impl Settings {
             store::lock(&path, store::LOCK_TIMEOUT).map_err(|err| save_error(&path, err))?;
         let mut settings = match store::read_optional(&path)? {
             Some(_) => load_file(&path)?,
-            None => Self::first_run(paths),
+            None => first_run(),
         };
         let result = change(&mut settings)?;
         settings.validate().map_err(SettingsError::Rejected)?;
         settings.write(&path)?;
         Ok(result)
-    }
-
-    /// The defaults, with an active profile that holds no one else's keys.
-    pub fn first_run(paths: &AppPaths) -> Self {
-        let mut settings = Self::default();
-        if let Some(name) =
-            crate::profiles::proposed_active_profile(paths, &settings.preferences.active_profile)
-        {
-            settings.preferences.active_profile = name;
-        }
-        settings
     }
 
     /// Writes the file; the caller holds its lock, so temporary files left by a killed save
@@ -1684,7 +1686,7 @@ mod tests {
                 let paths = folder.paths.clone();
                 std::thread::spawn(move || {
                     for n in 0..10 {
-                        Settings::update(&paths, |settings| {
+                        Settings::update(&paths, Settings::default, |settings| {
                             settings
                                 .preferences
                                 .favourites
@@ -1706,7 +1708,7 @@ mod tests {
     fn the_first_run_proposes_a_free_active_profile_when_default_holds_keys() {
         let folder = folder();
         assert_eq!(
-            Settings::first_run(&folder.paths)
+            crate::profiles::first_run_settings(&folder.paths)
                 .preferences
                 .active_profile,
             "default"
@@ -1717,18 +1719,18 @@ mod tests {
              [default-2]\naws_access_key_id = AKIAIOSFODNN7EXAMPLF\naws_secret_access_key = y\n",
         )
         .unwrap();
-        Settings::update(&folder.paths, |_| Ok(())).unwrap();
+        Settings::update(&folder.paths, Settings::default, |_| Ok(())).unwrap();
         assert_eq!(
             folder.load().unwrap().preferences.active_profile,
             "default-3"
         );
         // Only the first run chooses; a saved name stays the person's.
-        Settings::update(&folder.paths, |settings| {
+        Settings::update(&folder.paths, Settings::default, |settings| {
             settings.preferences.active_profile = "default".to_owned();
             Ok(())
         })
         .unwrap();
-        Settings::update(&folder.paths, |_| Ok(())).unwrap();
+        Settings::update(&folder.paths, Settings::default, |_| Ok(())).unwrap();
         assert_eq!(folder.load().unwrap().preferences.active_profile, "default");
     }
 

@@ -37,9 +37,9 @@ use crate::saml::{Assertion, RolePair};
 use crate::secrets::Sensitive;
 use crate::store::{JsonFile, StoreError};
 
-/// What STS accepts for `DurationSeconds`: 15 minutes to 12 hours. The console's
-/// `SessionDuration` has the same range, and a role's `MaxSessionDuration` lies within it.
-pub const SESSION_DURATION_SECS: std::ops::RangeInclusive<u32> = 900..=43_200;
+/// What STS accepts for `DurationSeconds`: 15 minutes to 12 hours, the range of every AWS
+/// session length.
+pub use crate::saml::SESSION_DURATION_SECS;
 /// Every IAM role accepts sessions of an hour: the longest duration that always works.
 pub const ALWAYS_ALLOWED_SECS: u32 = 3600;
 /// AssumeRoleWithSAML takes at most this many characters of assertion.

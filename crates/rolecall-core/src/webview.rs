@@ -30,7 +30,6 @@ use std::time::Duration;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::engine::{Phase, Status};
 use crate::http::is_loopback;
 use crate::partition;
 use crate::paths::AppPaths;
@@ -346,19 +345,6 @@ pub fn move_data(config_dir: &Path, from: &str, to: &str) -> Result<(), WebviewE
         path: source,
         detail: err.to_string(),
     })
-}
-
-/// Where the sign-in window opens for `endpoint`: the IdP's page the engine says needs the
-/// person ([`Phase::NeedsPerson`]), if it says so.
-pub fn page_for(status: &Status, endpoint: &str) -> Option<Url> {
-    status
-        .endpoints
-        .iter()
-        .find(|status| status.name == endpoint)
-        .and_then(|status| match &status.phase {
-            Phase::NeedsPerson { url, .. } => Url::parse(url).ok(),
-            _ => None,
-        })
 }
 
 impl Navigation {
@@ -935,43 +921,6 @@ mod tests {
         assert_ne!(one.key.expose(), two.key.expose());
         assert_eq!(one.key.expose().len(), 32);
         assert!(!format!("{one:?}").contains(one.key.expose().as_str()));
-    }
-
-    #[test]
-    fn the_window_opens_where_the_engine_needs_the_person() {
-        use crate::engine::{EndpointStatus, Overall};
-        let endpoint = |name: &str, phase: Phase| EndpointStatus {
-            name: name.to_owned(),
-            phase,
-            accounts: Vec::new(),
-        };
-        let status = Status {
-            endpoints: vec![
-                endpoint("lab", Phase::SignedOut),
-                endpoint(
-                    "corp",
-                    Phase::NeedsPerson {
-                        url: "https://sts.corp.example/adfs/ls/".to_owned(),
-                        reason: "MFA".to_owned(),
-                    },
-                ),
-            ],
-            profiles: Vec::new(),
-            active_profile: "default".to_owned(),
-            favourites: Vec::new(),
-            overall: Overall::SignedOut,
-            problems: Vec::new(),
-        };
-        assert_eq!(
-            page_for(&status, "corp"),
-            Some(url("https://sts.corp.example/adfs/ls/"))
-        );
-        assert_eq!(
-            page_for(&status, "lab"),
-            None,
-            "signed out: nothing to open"
-        );
-        assert_eq!(page_for(&status, "gone"), None);
     }
 
     #[test]

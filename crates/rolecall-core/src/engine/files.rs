@@ -387,7 +387,7 @@ mod tests {
         let fixture = fixture();
         let ca = fixture.paths.config_dir.join("corp-ca.pem");
         std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\nMIIB\n").unwrap();
-        Settings::update(&fixture.paths, |settings| {
+        Settings::update(&fixture.paths, Settings::default, |settings| {
             let mut corp = settings.endpoint("corp").unwrap().clone();
             corp.ca_file = Some(ca.clone());
             settings.update_endpoint("corp", corp)

@@ -119,7 +119,7 @@ impl Engine {
         &self,
         change: impl FnOnce(&mut crate::settings::Preferences),
     ) -> Result<(), EngineError> {
-        Settings::update(&self.shared.config.paths, |settings| {
+        crate::endpoints::update_settings(&self.shared.config.paths, |settings| {
             change(&mut settings.preferences);
             Ok(())
         })?;

@@ -2,6 +2,20 @@
 
 use super::*;
 
+impl Status {
+    /// Where the sign-in window opens for `endpoint`: the IdP's page the engine says needs the
+    /// person ([`Phase::NeedsPerson`]), if it says so.
+    pub fn page_for(&self, endpoint: &str) -> Option<url::Url> {
+        self.endpoints
+            .iter()
+            .find(|status| status.name == endpoint)
+            .and_then(|status| match &status.phase {
+                Phase::NeedsPerson { url, .. } => url::Url::parse(url).ok(),
+                _ => None,
+            })
+    }
+}
+
 impl Engine {
     /// Builds and publishes a new snapshot. The files are looked at (and read only where they
     /// changed) before the state is locked.
@@ -120,6 +134,39 @@ fn shown_account(account: &Account) -> Account {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_opens_where_the_engine_needs_the_person() {
+        let endpoint = |name: &str, phase: Phase| EndpointStatus {
+            name: name.to_owned(),
+            phase,
+            accounts: Vec::new(),
+        };
+        let status = Status {
+            endpoints: vec![
+                endpoint("lab", Phase::SignedOut),
+                endpoint(
+                    "corp",
+                    Phase::NeedsPerson {
+                        url: "https://sts.corp.example/adfs/ls/".to_owned(),
+                        reason: "MFA".to_owned(),
+                    },
+                ),
+            ],
+            profiles: Vec::new(),
+            active_profile: "default".to_owned(),
+            favourites: Vec::new(),
+            overall: Overall::SignedOut,
+            problems: Vec::new(),
+        };
+        assert_eq!(
+            status.page_for("corp"),
+            Some(url::Url::parse("https://sts.corp.example/adfs/ls/").unwrap())
+        );
+        assert_eq!(status.page_for("lab"), None, "signed out: nothing to open");
+        assert_eq!(status.page_for("gone"), None);
+    }
+
     use crate::profiles::ProfileSource;
     use crate::saml::RolePair;
     use time::macros::datetime;

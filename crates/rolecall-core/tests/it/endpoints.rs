@@ -337,7 +337,7 @@ fn a_removal_forgets_the_secrets_and_stops_renewing_its_profiles() {
 #[test]
 fn a_preferences_patch_changes_only_what_it_carries() {
     let folder = folder();
-    Settings::update(&folder.paths, |settings| {
+    endpoints::update_settings(&folder.paths, |settings| {
         settings.preferences.favourites.push(ADMIN.to_owned());
         settings.preferences.default_region = Some("eu-west-1".to_owned());
         Ok(())
@@ -398,7 +398,7 @@ async fn after_a_rename_the_engine_still_shows_and_renews_the_profiles() {
         .clone()
         .with("AWS_ENDPOINT_URL_STS", sim.sts_url());
     // `corp` at the simulator, with alice's password; no proxy (the simulator is on loopback).
-    Settings::update(&folder.paths, |settings| {
+    endpoints::update_settings(&folder.paths, |settings| {
         let mut endpoint = Endpoint::new("corp", sim.sign_on_url().as_str())?;
         endpoint.method = SignInMethod::Forms;
         endpoint.username = Some("alice".to_owned());

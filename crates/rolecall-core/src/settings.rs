@@ -1719,18 +1719,18 @@ mod tests {
              [default-2]\naws_access_key_id = AKIAIOSFODNN7EXAMPLF\naws_secret_access_key = y\n",
         )
         .unwrap();
-        Settings::update(&folder.paths, Settings::default, |_| Ok(())).unwrap();
+        crate::endpoints::update_settings(&folder.paths, |_| Ok(())).unwrap();
         assert_eq!(
             folder.load().unwrap().preferences.active_profile,
             "default-3"
         );
         // Only the first run chooses; a saved name stays the person's.
-        Settings::update(&folder.paths, Settings::default, |settings| {
+        crate::endpoints::update_settings(&folder.paths, |settings| {
             settings.preferences.active_profile = "default".to_owned();
             Ok(())
         })
         .unwrap();
-        Settings::update(&folder.paths, Settings::default, |_| Ok(())).unwrap();
+        crate::endpoints::update_settings(&folder.paths, |_| Ok(())).unwrap();
         assert_eq!(folder.load().unwrap().preferences.active_profile, "default");
     }
 

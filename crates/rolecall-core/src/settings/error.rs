@@ -1,0 +1,254 @@
+//! Why settings could not be read, accepted or written.
+
+use super::*;
+
+// ---- Errors -----------------------------------------------------------------------------------
+
+/// A settings file that cannot be read, parsed, accepted or written. Each message names the file
+/// where there is one and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "Rolecall could not read its settings file {}: {source}. Check that you can read it, \
+         or move it away to start from the default settings.",
+        path.display()
+    )]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "Rolecall's settings file {} is not valid at line {line}, column {column}: {message}. \
+         Fix that line, or move the file away to start from the default settings.",
+        path.display()
+    )]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    #[error(
+        "Rolecall's settings file {} has an unknown setting `{key}` {place} (line {line}, \
+         column {column}). Check its spelling; the settings there are: {known}.",
+        path.display()
+    )]
+    UnknownKey {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        key: String,
+        place: String,
+        known: String,
+    },
+
+    /// The file parsed but a value is wrong.
+    #[error("In Rolecall's settings file {}: {problem}", path.display())]
+    Invalid { path: PathBuf, problem: Problem },
+
+    /// A change made in the app was refused; nothing was written.
+    #[error("{0}")]
+    Rejected(Problem),
+
+    #[error("There is no endpoint named \"{name}\". Check the name in Settings → Endpoints.")]
+    NoSuchEndpoint { name: String },
+
+    #[error(transparent)]
+    File(#[from] StoreError),
+
+    #[error(
+        "Rolecall could not save its settings to {}: {source}. Check that you can write to \
+         that folder and that the disk is not full, then try again.",
+        path.display()
+    )]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// One wrong value, in words that name the endpoint and the field and say what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error(
+        "Endpoint number {position} has no name. Give it a short name, such as \"corp\"; \
+         Rolecall shows it in menus."
+    )]
+    EmptyName { position: usize },
+
+    #[error("The endpoint name {name:?} {reason}. Use a short name, such as \"corp\".")]
+    BadName { name: String, reason: &'static str },
+
+    #[error("Two endpoints are named \"{name}\". Give each endpoint its own name.")]
+    DuplicateName { name: String },
+
+    #[error("The URL of endpoint \"{endpoint}\" ({input:?}) {reason}")]
+    Url {
+        endpoint: String,
+        input: String,
+        reason: UrlProblem,
+    },
+
+    #[error(
+        "Endpoint \"{endpoint}\" has an unknown sign-in method {value:?}. Use one of: auto, \
+         windows, kerberos, ntlm, forms, webview."
+    )]
+    Method { endpoint: String, value: String },
+
+    #[error(
+        "The username of endpoint \"{endpoint}\" is blank or contains control characters. Set it \
+         to your sign-in name (such as alice@corp.example or CORP\\alice), or remove it."
+    )]
+    Username { endpoint: String },
+
+    #[error("The CA file of endpoint \"{endpoint}\", {}, {reason}", path.display())]
+    CaFile {
+        endpoint: String,
+        path: PathBuf,
+        reason: CaProblem,
+    },
+
+    #[error(
+        "The trusted host {value:?} of endpoint \"{endpoint}\" is not a host name. List host \
+         names or IP addresses only, such as login.corp.example (no https://, port or path)."
+    )]
+    TrustedHost { endpoint: String, value: String },
+
+    #[error("The proxy of endpoint \"{endpoint}\" ({value:?}) {reason}")]
+    Proxy {
+        endpoint: String,
+        value: String,
+        reason: ProxyProblem,
+    },
+
+    #[error("The profile name template {template:?} {reason}")]
+    Template {
+        template: String,
+        reason: TemplateProblem,
+    },
+
+    #[error("The active profile name {name:?} {reason}")]
+    ActiveProfile { name: String, reason: NameProblem },
+
+    #[error("{field} is {value}; use a value from {min} to {max}{unit}.")]
+    OutOfRange {
+        field: &'static str,
+        value: u32,
+        min: u32,
+        max: u32,
+        unit: &'static str,
+    },
+
+    #[error(
+        "{field} ({minutes} minutes) must be shorter than the session itself \
+         (session_duration_secs = {session_secs}). Lower it, or lengthen the session."
+    )]
+    LeadTooLong {
+        field: &'static str,
+        minutes: u32,
+        session_secs: u32,
+    },
+
+    #[error(
+        "The default region {value:?} is not an AWS region name. Use one such as us-east-1 or \
+         eu-west-1, or remove default_region."
+    )]
+    Region { value: String },
+
+    #[error(
+        "The region setting for {key:?} names neither an AWS account (12 digits) nor a role \
+         ARN. Use an account id such as 111122223333 or a role ARN."
+    )]
+    RegionKey { key: String },
+
+    #[error(
+        "The default output {value:?} is not one the AWS CLI knows. Use json, yaml, yaml-stream, \
+         text or table, or remove default_output."
+    )]
+    Output { value: String },
+}
+
+/// Why an endpoint URL was refused; completes a sentence that starts with the URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlProblem {
+    #[error(
+        "is empty. Enter your AD FS host (such as sts.corp.example) or the full IdP-initiated \
+         sign-in URL."
+    )]
+    Empty,
+    #[error(
+        "is not a URL ({0}). Enter your AD FS host (such as sts.corp.example) or the full \
+         IdP-initiated sign-in URL."
+    )]
+    NotUrl(String),
+    #[error(
+        "uses http://, which would send your password unprotected. Use https:// (http:// is \
+         allowed only to this computer: localhost, 127.0.0.1, ::1)."
+    )]
+    Insecure,
+    #[error("uses {0}://. Use an https:// URL.")]
+    Scheme(String),
+    #[error("has no host name. Use a URL such as https://sts.corp.example.")]
+    NoHost,
+    #[error(
+        "contains a user name or password. Remove them from the URL: Rolecall asks for them and \
+         keeps passwords in your keyring."
+    )]
+    Credentials,
+}
+
+/// Why a CA file was refused; completes a sentence that starts with the file's path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaProblem {
+    #[error(
+        "is not an absolute path. Give the full path of the PEM file, such as \
+         /etc/ssl/corp-ca.pem."
+    )]
+    NotAbsolute,
+    #[error(
+        "has characters the settings file cannot hold. Move the certificate to a path of plain \
+         characters."
+    )]
+    NotUnicode,
+    #[error(
+        "does not exist. Check the path, or remove ca_file to trust only the system's \
+         certificates."
+    )]
+    Missing,
+    #[error("cannot be read ({0}). Check that it is a file you can read.")]
+    Unreadable(String),
+    #[error(
+        "is not a PEM certificate file (it has no \"-----BEGIN CERTIFICATE-----\" line). \
+         Convert a DER certificate with `openssl x509 -inform der -in corp.cer -out corp.pem`."
+    )]
+    NotPem,
+}
+
+/// Why a profile name template was refused; completes a sentence that starts with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateProblem {
+    #[error("is empty. Use placeholders, such as {{account_alias}}-{{role}}.")]
+    Empty,
+    #[error(
+        "uses {{{0}}}, which Rolecall does not know. Use {{account_alias}}, {{account_id}}, \
+         {{role}} and {{endpoint}}."
+    )]
+    Unknown(String),
+    #[error("has an unmatched {{ or }}. Write placeholders as {{role}}.")]
+    Unbalanced,
+    #[error("contains {0:?}, which an AWS profile name cannot hold. Leave out spaces and [ ] # ;.")]
+    BadChar(char),
+}
+
+/// Why a profile name was refused; completes a sentence that starts with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameProblem {
+    #[error("is empty. Use a profile name such as default.")]
+    Empty,
+    #[error("contains {0:?}, which an AWS profile name cannot hold. Leave out spaces and [ ] # ;.")]
+    BadChar(char),
+}

@@ -1,0 +1,180 @@
+//! Checks of the values a person gives: URLs, names, the CA file, profile names and templates,
+//! ranges. Each says what is wrong and what to do.
+
+use super::*;
+
+/// Turns what a person typed into an endpoint URL.
+///
+/// A bare host, or an `https://` URL whose path is empty, `/`, or a beginning of the AD FS
+/// sign-on path (`/adfs`, `/adfs/ls/`), expands to
+/// `https://<host>/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=urn:amazon:webservices`; the sign-on
+/// page itself without a query gets the `loginToRp` query, so AD FS goes straight to AWS; any
+/// other URL (a longer path, or one with a query) is kept as it is. `http://` is refused except
+/// to loopback hosts.
+pub fn endpoint_url(input: &str) -> Result<Url, UrlProblem> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(UrlProblem::Empty);
+    }
+    let with_scheme = if input.contains("://") {
+        input.to_owned()
+    } else {
+        format!("https://{input}")
+    };
+    let mut url = Url::parse(&with_scheme).map_err(|err| UrlProblem::NotUrl(err.to_string()))?;
+    check_endpoint_url(&url)?;
+    if url.query().is_none() && url.fragment().is_none() {
+        let path = url.path().to_ascii_lowercase();
+        let sign_on = ADFS_SIGN_ON_PATH.to_ascii_lowercase();
+        let is_start = ["", "/", "/adfs", "/adfs/", "/adfs/ls", "/adfs/ls/"].contains(&&*path);
+        if is_start {
+            url.set_path(ADFS_SIGN_ON_PATH);
+        }
+        if is_start || path == sign_on {
+            url.set_query(Some(ADFS_AWS_QUERY));
+        }
+    }
+    Ok(url)
+}
+pub(super) fn check_endpoint_url(url: &Url) -> Result<(), UrlProblem> {
+    match url.scheme() {
+        "https" => {}
+        "http" if crate::http::is_loopback(url) => {}
+        "http" => return Err(UrlProblem::Insecure),
+        other => return Err(UrlProblem::Scheme(other.to_owned())),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(UrlProblem::NoHost);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UrlProblem::Credentials);
+    }
+    Ok(())
+}
+/// A host as [`Endpoint::trusted_hosts`] keeps it: a DNS name or an IP address, lowercase, no
+/// trailing dot, IPv6 in brackets; `None` for anything else (a port, a path, a scheme, a `*`).
+pub fn trusted_host(input: &str) -> Option<String> {
+    let input = input.trim();
+    let input = input.strip_suffix('.').unwrap_or(input);
+    let bracketed = input.starts_with('[') && input.ends_with(']');
+    if input.is_empty()
+        || input
+            .chars()
+            .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':')))
+        || (input.contains(':') && !bracketed)
+    {
+        return None;
+    }
+    match url::Host::parse(input).ok()? {
+        url::Host::Domain(name) => Some(name.to_ascii_lowercase()),
+        url::Host::Ipv4(ip) => Some(ip.to_string()),
+        url::Host::Ipv6(ip) => Some(format!("[{ip}]")),
+    }
+}
+pub(super) fn check_name(name: &str, position: usize) -> Result<(), Problem> {
+    let bad = |reason| {
+        Err(Problem::BadName {
+            name: name.to_owned(),
+            reason,
+        })
+    };
+    if name.trim().is_empty() {
+        return Err(Problem::EmptyName { position });
+    }
+    if name.trim() != name {
+        return bad("starts or ends with a space");
+    }
+    if name.chars().any(char::is_control) {
+        return bad("contains a control character");
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return bad("is longer than 64 characters");
+    }
+    Ok(())
+}
+/// Reads at most this much of a CA file: far more than any bundle.
+pub(super) const MAX_CA_FILE_BYTES: u64 = 16 << 20;
+pub(super) const PEM_CERTIFICATE: &[u8] = b"-----BEGIN CERTIFICATE-----";
+pub(super) fn check_ca_file(path: &Path) -> Result<(), CaProblem> {
+    if let Some(problem) = ca_path_problem(path) {
+        return Err(problem);
+    }
+    // Never a FIFO or a device: opening one for reading would wait for ever.
+    let file = match store::open_regular(path) {
+        Ok(Some(file)) => file,
+        Ok(None) => return Err(CaProblem::Missing),
+        Err(StoreError::NotAFile { kind, .. }) => {
+            return Err(CaProblem::Unreadable(format!("it is a {kind}")));
+        }
+        Err(err) => return Err(CaProblem::Unreadable(err.to_string())),
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_CA_FILE_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|err| CaProblem::Unreadable(err.to_string()))?;
+    if !bytes
+        .windows(PEM_CERTIFICATE.len())
+        .any(|window| window == PEM_CERTIFICATE)
+    {
+        return Err(CaProblem::NotPem);
+    }
+    Ok(())
+}
+pub(super) fn bad_profile_char(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || matches!(c, '[' | ']' | '#' | ';')
+}
+pub(super) fn check_profile_name(name: &str) -> Result<(), NameProblem> {
+    if name.is_empty() {
+        return Err(NameProblem::Empty);
+    }
+    match name.chars().find(|&c| bad_profile_char(c)) {
+        Some(c) => Err(NameProblem::BadChar(c)),
+        None => Ok(()),
+    }
+}
+pub(super) fn check_template(template: &str) -> Result<(), TemplateProblem> {
+    if template.is_empty() {
+        return Err(TemplateProblem::Empty);
+    }
+    let mut rest = template;
+    while let Some(at) = rest.find(['{', '}']) {
+        check_literal(&rest[..at])?;
+        if rest[at..].starts_with('}') {
+            return Err(TemplateProblem::Unbalanced);
+        }
+        let after = &rest[at + 1..];
+        let end = after.find('}').ok_or(TemplateProblem::Unbalanced)?;
+        let name = &after[..end];
+        if name.contains('{') {
+            return Err(TemplateProblem::Unbalanced);
+        }
+        if !PROFILE_PLACEHOLDERS.contains(&name) {
+            return Err(TemplateProblem::Unknown(name.to_owned()));
+        }
+        rest = &after[end + 1..];
+    }
+    check_literal(rest)
+}
+pub(super) fn check_literal(text: &str) -> Result<(), TemplateProblem> {
+    match text.chars().find(|&c| bad_profile_char(c)) {
+        Some(c) => Err(TemplateProblem::BadChar(c)),
+        None => Ok(()),
+    }
+}
+pub(super) fn check_range(
+    field: &'static str,
+    value: u32,
+    range: &RangeInclusive<u32>,
+    unit: &'static str,
+) -> Result<(), Problem> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(Problem::OutOfRange {
+        field,
+        value,
+        min: *range.start(),
+        max: *range.end(),
+        unit,
+    })
+}

@@ -28,7 +28,7 @@ use crate::aws_files::StoredCredentials;
 use crate::http::{self, HttpError, Network};
 use crate::partition::{self, Partition, is_region_name};
 use crate::paths::{AppPaths, Environment};
-use crate::profiles::Registry;
+use crate::registry::Registry;
 use crate::secrets::{Sensitive, mask_access_key};
 use crate::settings::{Settings, SettingsError};
 use crate::store::StoreError;

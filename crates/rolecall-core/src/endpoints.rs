@@ -20,8 +20,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::accounts::Account;
 use crate::paths::AppPaths;
-use crate::profiles::{ProfileSource, Registry};
 use crate::refused_passwords::RefusedPasswords;
+use crate::registry::{ProfileSource, Registry};
 use crate::secrets::{SecretKind, SecretStore, SecretsError, Sensitive};
 use crate::settings::{
     self, Endpoint, Preferences, Problem, ProxySetting, Settings, SettingsError, SignInMethod,

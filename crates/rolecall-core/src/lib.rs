@@ -27,6 +27,7 @@ pub mod profiles;
 pub mod provision;
 pub mod refresh;
 pub mod refused_passwords;
+pub mod registry;
 pub mod saml;
 pub mod secrets;
 pub mod settings;

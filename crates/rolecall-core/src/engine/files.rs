@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::PoisonError;
 
 use super::*;
-use crate::profiles::ProfileSource;
+use crate::registry::ProfileSource;
 
 /// What tells a file's versions apart without reading it. Every save renames a new file into
 /// place, so the inode changes even when the size and time do not.

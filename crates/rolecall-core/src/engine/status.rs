@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(status.page_for("gone"), None);
     }
 
-    use crate::profiles::ProfileSource;
+    use crate::registry::ProfileSource;
     use crate::saml::RolePair;
     use time::macros::datetime;
 

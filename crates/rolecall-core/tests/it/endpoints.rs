@@ -9,8 +9,8 @@ use rolecall_core::endpoints::{
 };
 use rolecall_core::engine::{Action, Engine, EngineConfig, SystemClock};
 use rolecall_core::paths::{AppPaths, Environment, Platform};
-use rolecall_core::profiles::{ProfileSource, Registry};
 use rolecall_core::refused_passwords::RefusedPasswords;
+use rolecall_core::registry::{ProfileSource, Registry};
 use rolecall_core::saml::RolePair;
 use rolecall_core::secrets::{MemoryStore, SecretKind, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, ProxySetting, Settings, SignInMethod};

@@ -156,7 +156,7 @@ async fn a_refused_stored_password_is_posted_once_by_every_engine_until_a_new_on
 async fn the_credential_socket_answers_that_the_stored_password_was_refused() {
     let world = world("an-old-password").await;
     world.refused().mark("corp").unwrap();
-    let mut registry = rolecall_core::profiles::Registry::load(&world.paths.config_dir).unwrap();
+    let mut registry = rolecall_core::registry::Registry::load(&world.paths.config_dir).unwrap();
     let role = rolecall_core::saml::RolePair {
         role_arn: "arn:aws:iam::111122223333:role/Admin".to_owned(),
         principal_arn: "arn:aws:iam::111122223333:saml-provider/ADFS".to_owned(),
@@ -164,7 +164,7 @@ async fn the_credential_socket_answers_that_the_stored_password_was_refused() {
     registry
         .record([(
             "work".to_owned(),
-            rolecall_core::profiles::ProfileSource::new(&world.endpoint, &role, None),
+            rolecall_core::registry::ProfileSource::new(&world.endpoint, &role, None),
         )])
         .unwrap();
     let renewals = Renewals::new(Service {

@@ -10,7 +10,6 @@ const COMMANDS: &[&str] = &[
     "remove_endpoint",
     "test_endpoint",
     "save_preferences",
-    "roles_view",
     "set_favourite",
     "set_region",
 ];

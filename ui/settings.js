@@ -53,6 +53,13 @@ function render(view) {
   renderRoles(view.roles);
   $("#config-dir").textContent = view.config_dir;
   $("#credentials-file").textContent = view.credentials_file;
+  const files = $("#file-problems");
+  files.replaceChildren(...view.problems.map((sentence) => {
+    const item = document.createElement("li");
+    item.textContent = sentence;
+    return item;
+  }));
+  files.hidden = view.problems.length === 0;
   if (view.demo) {
     $("#demo").textContent = `This is Rolecall's demo, against a stand-in AD FS and AWS. ${view.demo}.`;
     $("#demo").hidden = false;

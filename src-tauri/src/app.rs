@@ -112,7 +112,6 @@ pub fn run(demo: bool, automation: bool) -> ExitCode {
             commands::remove_endpoint,
             commands::test_endpoint,
             commands::save_preferences,
-            commands::roles_view,
             commands::set_favourite,
             commands::set_region,
         ])

@@ -222,14 +222,6 @@ pub async fn save_preferences(
     view(&app, &state.engine).await
 }
 
-/// Every role of the endpoints signed in to (also part of the view).
-#[tauri::command]
-pub async fn roles_view(
-    state: State<'_, SettingsWindow>,
-) -> Result<Vec<rolecall_core::endpoints::RoleRow>, CommandError> {
-    Ok(state.engine.settings_view().await?.roles)
-}
-
 #[tauri::command]
 pub async fn set_favourite(
     state: State<'_, SettingsWindow>,

@@ -3,9 +3,8 @@
 //! console" in the tray of the real app on a private desktop, whose browser is a fake
 //! `xdg-open` that keeps the page it was given. No test opens a real browser.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -322,21 +321,7 @@ async fn the_trays_console_for_a_role_without_a_profile_lasts_the_session_length
             "login password",
         );
         let rolecall = |args: &[&str], stdin: Option<&str>| {
-            let mut child = desktop
-                .command(&sandbox, rolecall_binary())
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut input = child.stdin.take().unwrap();
-            if let Some(text) = stdin {
-                writeln!(input, "{text}").unwrap();
-            }
-            drop(input);
-            let output = child.wait_with_output().unwrap();
-            assert!(output.status.success(), "rolecall {args:?}: {output:?}");
+            desktop.rolecall(&sandbox, args, stdin, &[]);
         };
         rolecall(
             &[

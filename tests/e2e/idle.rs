@@ -3,8 +3,6 @@
 //! it against a release build and prints the figures.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::Stdio;
 use std::time::Duration;
 
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
@@ -37,21 +35,7 @@ async fn idle_tray_wake_ups() {
             "login password",
         );
         let rolecall = |args: &[&str], stdin: Option<&str>| {
-            let mut child = desktop
-                .command(&sandbox, rolecall_binary())
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut input = child.stdin.take().unwrap();
-            if let Some(text) = stdin {
-                writeln!(input, "{text}").unwrap();
-            }
-            drop(input);
-            let output = child.wait_with_output().unwrap();
-            assert!(output.status.success(), "rolecall {args:?}: {output:?}");
+            desktop.rolecall(&sandbox, args, stdin, &[]);
         };
         rolecall(
             &[

@@ -2,9 +2,6 @@
 //! app on a private desktop): what an endpoint edit keeps, what a rename carries along, and
 //! that saving one form leaves the other's unsaved edits alone.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
 use rolecall_tests::bus::TrayItem;
 use rolecall_tests::keyring::{SecretService, SessionBus};
@@ -114,22 +111,12 @@ async fn renaming_an_endpoint_in_the_window_keeps_its_profiles_shown_and_renewed
             "login password",
         );
         let rolecall = |args: &[&str], stdin: Option<&str>| {
-            let mut child = desktop
-                .command(&sandbox, rolecall_binary())
-                .args(args)
-                .env("AWS_ENDPOINT_URL_STS", &sts)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut input = child.stdin.take().unwrap();
-            if let Some(text) = stdin {
-                writeln!(input, "{text}").unwrap();
-            }
-            drop(input);
-            let output = child.wait_with_output().unwrap();
-            assert!(output.status.success(), "rolecall {args:?}: {output:?}");
+            desktop.rolecall(
+                &sandbox,
+                args,
+                stdin,
+                &[("AWS_ENDPOINT_URL_STS", sts.as_str())],
+            );
         };
         rolecall(
             &[
@@ -272,6 +259,40 @@ async fn saving_an_endpoint_keeps_unsaved_preference_edits() {
             assert!(
                 settings.contains("username = \"alice\"") && settings.contains("corp"),
                 "the endpoint is as saved: {settings}"
+            );
+        });
+    });
+    work.await.unwrap();
+}
+
+/// A file of Rolecall's that cannot be used is said in the settings window too, not only in
+/// the tray: here a profile registry that does not parse, and an endpoint whose CA file went
+/// away, which still stays in the window's list.
+#[tokio::test(flavor = "multi_thread")]
+async fn problems_with_rolecalls_files_are_shown_in_the_window() {
+    let runtime = tokio::runtime::Handle::current();
+    let work = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new();
+        let desktop = Desktop::start();
+        let gone = sandbox.root().join("corp-ca.pem");
+        write_settings(
+            &sandbox,
+            &format!(
+                "[[endpoints]]\nname = \"corp\"\nurl = \"https://sts.corp.example\"\n\
+                 method = \"forms\"\nusername = \"alice\"\nca_file = \"{}\"\n",
+                gone.display()
+            ),
+        );
+        std::fs::write(sandbox.config_dir().join("profiles.json"), "{ not json").unwrap();
+        in_settings_window(&desktop, &sandbox, runtime, &[], |session, _| {
+            let shown = eventually(LIMIT, || {
+                let text = session.text("#file-problems");
+                (text.contains("profiles.json") && text.contains("corp-ca.pem")).then_some(text)
+            })
+            .expect("the window lists what is wrong with the registry and the CA file");
+            assert!(
+                session.text("#endpoints").contains("corp"),
+                "the endpoint stays in the list: {shown}"
             );
         });
     });

@@ -2,8 +2,6 @@
 //! then, in the real app on a private desktop, Sign in, the accounts and roles appear, and Use
 //! writes the active profile. The password lives in a real Secret Service on the desktop's bus.
 
-use std::io::Write;
-use std::process::Stdio;
 use std::time::Duration;
 
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
@@ -33,21 +31,7 @@ async fn sign_in_and_use_a_role_from_the_tray() {
             "login password",
         );
         let rolecall = |args: &[&str], stdin: Option<&str>| {
-            let mut child = desktop
-                .command(&sandbox, rolecall_binary())
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut input = child.stdin.take().unwrap();
-            if let Some(text) = stdin {
-                writeln!(input, "{text}").unwrap();
-            }
-            drop(input);
-            let output = child.wait_with_output().unwrap();
-            assert!(output.status.success(), "rolecall {args:?}: {output:?}");
+            desktop.rolecall(&sandbox, args, stdin, &[]);
         };
         rolecall(
             &[

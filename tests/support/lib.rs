@@ -229,6 +229,35 @@ impl Desktop {
         command
     }
 
+    /// Runs `rolecall` on this desktop as a person types it: `args`, then `typed` on standard
+    /// input (a password, say), with `env` set. Fails the test unless it succeeds.
+    pub fn rolecall(
+        &self,
+        sandbox: &Sandbox,
+        args: &[&str],
+        typed: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> std::process::Output {
+        use std::io::Write as _;
+        let mut child = self
+            .command(sandbox, rolecall_binary())
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("rolecall starts");
+        let mut input = child.stdin.take().expect("rolecall's standard input");
+        if let Some(text) = typed {
+            writeln!(input, "{text}").expect("rolecall reads its standard input");
+        }
+        drop(input);
+        let output = child.wait_with_output().expect("rolecall ends");
+        assert!(output.status.success(), "rolecall {args:?}: {output:?}");
+        output
+    }
+
     /// The titles of the top-level windows on this display (needs `xwininfo`).
     pub fn window_titles(&self) -> Vec<String> {
         let output = Command::new("xwininfo")

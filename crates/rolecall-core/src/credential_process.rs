@@ -8,10 +8,9 @@
 //! Renewing signs in only the silent ways (the IdP's SSO session, Kerberos, a stored password);
 //! when a person is needed it says so and changes nothing.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -238,7 +237,7 @@ async fn blocking<T: Send + 'static>(
 
 /// Where `serve` finds everything.
 #[derive(Debug, Clone)]
-pub struct Service {
+pub struct Setup {
     pub paths: AppPaths,
     pub env: Environment,
     pub secrets: Arc<dyn SecretStore>,
@@ -246,8 +245,8 @@ pub struct Service {
 
 /// The profile's credentials with more than [`MIN_REMAINING`] left: from the file when they are
 /// fresh, renewed otherwise. Concurrent callers, in this process or others, share one renewal.
-pub async fn serve(profile: &str, service: &Service) -> Result<StoredCredentials, RenewError> {
-    let files = AwsFiles::from_paths(&service.paths);
+pub async fn serve(profile: &str, setup: &Setup) -> Result<StoredCredentials, RenewError> {
+    let files = AwsFiles::from_paths(&setup.paths);
     let fresh = |files: &AwsFiles, profile: String| {
         let files = files.clone();
         blocking(move || {
@@ -261,7 +260,7 @@ pub async fn serve(profile: &str, service: &Service) -> Result<StoredCredentials
     if let Some(stored) = fresh(&files, profile.to_owned()).await?? {
         return Ok(stored);
     }
-    let paths = service.paths.clone();
+    let paths = setup.paths.clone();
     let name = profile.to_owned();
     let (source, settings) = blocking(move || {
         let source = Registry::load(&paths.config_dir)?
@@ -271,7 +270,7 @@ pub async fn serve(profile: &str, service: &Service) -> Result<StoredCredentials
         Ok::<_, RenewError>((source, Settings::load(&paths)?))
     })
     .await??;
-    let config_dir = service.paths.config_dir.clone();
+    let config_dir = setup.paths.config_dir.clone();
     let name = profile.to_owned();
     let _lock = blocking(move || lock(&config_dir, &name, LOCK_TIMEOUT)).await??;
     // Whoever held the lock before may have renewed the profile already.
@@ -283,59 +282,13 @@ pub async fn serve(profile: &str, service: &Service) -> Result<StoredCredentials
         &source,
         Renewal {
             settings: &settings,
-            secrets: Arc::clone(&service.secrets),
-            env: &service.env,
+            secrets: Arc::clone(&setup.secrets),
+            env: &setup.env,
             files: &files,
-            config_dir: &service.paths.config_dir,
+            config_dir: &setup.paths.config_dir,
         },
     )
     .await
-}
-
-/// Serves many callers at once (the app's socket): one renewal per profile at a time, and
-/// whoever waited gets what it wrote.
-#[derive(Debug, Clone)]
-pub struct Renewals {
-    service: Service,
-    in_flight: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
-}
-
-impl Renewals {
-    pub fn new(service: Service) -> Self {
-        Self {
-            service,
-            in_flight: Arc::default(),
-        }
-    }
-
-    pub async fn serve(&self, profile: &str) -> Result<StoredCredentials, RenewError> {
-        let gate = match self.in_flight.lock() {
-            Ok(mut in_flight) => Arc::clone(in_flight.entry(profile.to_owned()).or_default()),
-            Err(_) => Arc::default(),
-        };
-        let served = {
-            let _turn = gate.lock().await;
-            serve(profile, &self.service).await
-        };
-        // The last caller of a profile takes its gate away, so the map holds only the profiles
-        // being served now, not every name ever asked for.
-        if let Ok(mut in_flight) = self.in_flight.lock()
-            && in_flight
-                .get(profile)
-                .is_some_and(|kept| Arc::ptr_eq(kept, &gate) && Arc::strong_count(kept) == 2)
-        {
-            in_flight.remove(profile);
-        }
-        served
-    }
-
-    /// How many profiles are being served now.
-    pub fn in_flight(&self) -> usize {
-        self.in_flight
-            .lock()
-            .map(|in_flight| in_flight.len())
-            .unwrap_or(0)
-    }
 }
 
 /// Why a profile's credentials could not be served.

@@ -462,6 +462,9 @@ pub struct SettingsView {
     /// A free name to use instead of the active profile, which holds keys Rolecall did not
     /// write.
     pub proposed_profile: Option<String>,
+    /// What is wrong with Rolecall's files (the engine's [`crate::engine::Status::problems`]),
+    /// each a sentence naming the file and what to do.
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -545,6 +548,7 @@ pub fn view<'a>(
             paths,
             &settings.preferences.active_profile,
         ),
+        problems: Vec::new(),
     })
 }
 

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use rolecall_core::aws_files::{AwsFiles, StoredCredentials};
-use rolecall_core::credential_process::{self, Service};
+use rolecall_core::credential_process::{self, Setup};
 use rolecall_core::ipc;
 use rolecall_core::paths::Environment;
 use rolecall_core::secrets::{Keyring, SecretStore};
@@ -46,12 +46,12 @@ pub fn run(profile: &str) -> ExitCode {
             None => {}
         }
         let secrets: Arc<dyn SecretStore> = Arc::new(Keyring::new());
-        let service = Service {
+        let setup = Setup {
             paths: paths.clone(),
             env: env.clone(),
             secrets,
         };
-        match credential_process::serve(profile, &service).await {
+        match credential_process::serve(profile, &setup).await {
             Ok(stored) => print(&stored),
             Err(err) => fail(exit::OTHER, &err.to_string()),
         }

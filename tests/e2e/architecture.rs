@@ -169,7 +169,10 @@ fn rust_files(folder: &Path) -> Vec<PathBuf> {
             let path = entry.expect("a folder entry").path();
             if path.is_dir() {
                 folders.push(path);
-            } else if path.extension().is_some_and(|ext| ext == "rs") {
+            } else if path.extension().is_some_and(|ext| ext == "rs")
+                // `#[cfg(test)] mod tests;` files: test code, like the blocks left out below.
+                && path.file_name().is_some_and(|name| name != "tests.rs")
+            {
                 files.push(path);
             }
         }

@@ -169,12 +169,16 @@ async fn the_credential_socket_answers_that_the_stored_password_was_refused() {
     let engine = world.engine();
     for _ in 0..5 {
         let served = engine.credentials_for("work").await;
+        // The running app asks the person (the sign-in window) rather than post it again.
         assert!(
-            matches!(&served, Err(EngineError::PasswordRefused(_))),
+            matches!(&served, Err(EngineError::NeedsPerson { endpoint, .. }) if endpoint == "corp"),
             "{served:?}"
         );
         let message = served.unwrap_err().to_string();
-        assert!(message.contains("corp"), "names the endpoint: {message}");
+        assert!(
+            message.contains("rolecall password set --endpoint corp"),
+            "says how to fix it: {message}"
+        );
     }
     assert_eq!(world.sim.stats().form_posts, 0, "nothing was posted");
 }

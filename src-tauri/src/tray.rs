@@ -26,14 +26,15 @@ pub fn install(
     on_choice: impl Fn(&AppHandle, MenuEvent) + Send + Sync + 'static,
 ) -> tauri::Result<()> {
     let shell = app.state::<Shell>();
-    let view = view(app, &shell);
+    let first = view(app, &shell);
     TrayIconBuilder::with_id(TRAY_ID)
-        .icon(icon(view.overall))
-        .tooltip(&view.tooltip)
-        .menu(&menu(app, &view.entries)?)
+        .icon(icon(first.overall))
+        .tooltip(&first.tooltip)
+        .menu(&menu(app, &first.entries)?)
         .show_menu_on_left_click(true)
         .on_menu_event(on_choice)
         .build(app)?;
+    app.manage(Drawn(std::sync::Mutex::new(first)));
     let mut changes = shell.engine.subscribe();
     let app = app.clone();
     shell.tasks.spawn(async move {
@@ -42,7 +43,12 @@ pub fn install(
                 changed = changes.changed() => if changed.is_err() { break },
                 () = tokio::time::sleep(TICK) => {}
             }
-            redraw(&app);
+            // Rebuilding the menu costs the GUI thread a wake-up per entry: only a menu that
+            // reads differently (a minute gone, a new state) is drawn again.
+            let now = view(&app, &app.state::<Shell>());
+            if !app.state::<Drawn>().is(&now) {
+                draw(&app, &now);
+            }
         }
     });
     Ok(())
@@ -50,10 +56,28 @@ pub fn install(
 
 /// Draws the tray again from the engine's current status.
 pub fn redraw(app: &AppHandle) {
+    let view = view(app, &app.state::<Shell>());
+    draw(app, &view);
+}
+
+/// What the tray shows now.
+struct Drawn(std::sync::Mutex<TrayMenu>);
+
+impl Drawn {
+    fn is(&self, view: &TrayMenu) -> bool {
+        self.0.lock().is_ok_and(|drawn| *drawn == *view)
+    }
+}
+
+fn draw(app: &AppHandle, view: &TrayMenu) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
-    let view = view(app, &app.state::<Shell>());
+    if let Some(drawn) = app.try_state::<Drawn>()
+        && let Ok(mut drawn) = drawn.0.lock()
+    {
+        drawn.clone_from(view);
+    }
     match menu(app, &view.entries) {
         Ok(menu) => {
             if let Err(err) = tray.set_menu(Some(menu)) {

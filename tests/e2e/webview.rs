@@ -1260,6 +1260,12 @@ async fn the_settings_window_shows_the_pinned_issuer_and_forgets_it_on_request()
             eventually(LIMIT, || settings().contains("alice").then_some(()))
                 .expect("the edit is saved");
             assert!(settings().contains(issuer), "the pin stays: {}", settings());
+            // The person sees the list show the edit before choosing Edit again (the list is
+            // drawn anew when the endpoint changes).
+            eventually(LIMIT, || {
+                session.text("#endpoints").contains("alice").then_some(())
+            })
+            .expect("the window shows the edit");
 
             session.click("#endpoints button");
             session.click("#endpoint-form [name=forget_issuer]");

@@ -320,27 +320,7 @@ async fn the_trays_console_for_a_role_without_a_profile_lasts_the_session_length
             SessionBus::existing(desktop.bus_address()),
             "login password",
         );
-        let rolecall = |args: &[&str], stdin: Option<&str>| {
-            desktop.rolecall(&sandbox, args, stdin, &[]);
-        };
-        rolecall(
-            &[
-                "endpoint",
-                "add",
-                "corp",
-                "--url",
-                &url,
-                "--auth",
-                "forms",
-                "--username",
-                "alice",
-            ],
-            None,
-        );
-        rolecall(
-            &["password", "set", "--endpoint", "corp"],
-            Some(DEMO_PASSWORD),
-        );
+        desktop.add_corp_endpoint(&sandbox, &url, DEMO_PASSWORD);
         // The command line has no command for preferences: the person edits settings.toml
         // (or the Settings window) before the app starts.
         let settings = sandbox.config_dir().join("settings.toml");

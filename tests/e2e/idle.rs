@@ -34,36 +34,9 @@ async fn idle_tray_wake_ups() {
             SessionBus::existing(desktop.bus_address()),
             "login password",
         );
-        let rolecall = |args: &[&str], stdin: Option<&str>| {
-            desktop.rolecall(&sandbox, args, stdin, &[]);
-        };
-        rolecall(
-            &[
-                "endpoint",
-                "add",
-                "corp",
-                "--url",
-                &url,
-                "--auth",
-                "forms",
-                "--username",
-                "alice",
-            ],
-            None,
-        );
-        rolecall(
-            &["password", "set", "--endpoint", "corp"],
-            Some(DEMO_PASSWORD),
-        );
+        desktop.add_corp_endpoint(&sandbox, &url, DEMO_PASSWORD);
 
-        let mut command = desktop.command(&sandbox, rolecall_binary());
-        command.env("AWS_ENDPOINT_URL_STS", &sts);
-        let mut app = Running::spawn(&mut command);
-        let item: TrayItem = eventually(LIMIT, || {
-            assert!(app.is_running(), "the app exited");
-            desktop.tray_item_of(app.pid())
-        })
-        .expect("the tray item appears");
+        let (mut app, item) = desktop.start_tray(&sandbox, &sts, LIMIT);
         desktop.click_path(&item, &["corp", "Sign in"]);
         let account = eventually(LIMIT, || {
             desktop

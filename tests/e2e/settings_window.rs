@@ -235,12 +235,9 @@ async fn saving_an_endpoint_keeps_unsaved_preference_edits() {
                 settings_of(&sandbox).contains("alice").then_some(())
             })
             .expect("the endpoint is saved");
-            // Script only reads the form's state for the assertion.
-            let typed = session.execute(&format!(
-                "return document.querySelector('{template}').value;"
-            ));
             assert_eq!(
-                typed, "{account_id}-{role}",
+                session.value(template),
+                "{account_id}-{role}",
                 "the unsaved edit is still there"
             );
             assert!(

@@ -30,41 +30,14 @@ async fn sign_in_and_use_a_role_from_the_tray() {
             SessionBus::existing(desktop.bus_address()),
             "login password",
         );
-        let rolecall = |args: &[&str], stdin: Option<&str>| {
-            desktop.rolecall(&sandbox, args, stdin, &[]);
-        };
-        rolecall(
-            &[
-                "endpoint",
-                "add",
-                "corp",
-                "--url",
-                &url,
-                "--auth",
-                "forms",
-                "--username",
-                "alice",
-            ],
-            None,
-        );
-        rolecall(
-            &["password", "set", "--endpoint", "corp"],
-            Some(DEMO_PASSWORD),
-        );
+        desktop.add_corp_endpoint(&sandbox, &url, DEMO_PASSWORD);
         assert_eq!(
             service.count_items(&[("service", "rolecall"), ("username", "password:corp")]),
             1,
             "the password is in the keyring"
         );
 
-        let mut command = desktop.command(&sandbox, rolecall_binary());
-        command.env("AWS_ENDPOINT_URL_STS", &sts);
-        let mut app = Running::spawn(&mut command);
-        let item: TrayItem = eventually(LIMIT, || {
-            assert!(app.is_running(), "the app exited");
-            desktop.tray_item_of(app.pid())
-        })
-        .expect("the tray item appears");
+        let (mut app, item) = desktop.start_tray(&sandbox, &sts, LIMIT);
 
         let top = labels(desktop.menu(&item));
         assert!(

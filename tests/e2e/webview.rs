@@ -225,6 +225,15 @@ impl Session<'_> {
             .unwrap_or_default()
     }
 
+    /// What a form field holds now, as the person sees it in the field.
+    pub(crate) fn value(&self, css: &str) -> String {
+        let element = self.find(css);
+        self.get(&format!("/element/{element}/property/value"))
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
     fn url(&self) -> Option<String> {
         self.get("/url").ok()?.as_str().map(str::to_owned)
     }

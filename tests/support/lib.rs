@@ -258,6 +258,51 @@ impl Desktop {
         output
     }
 
+    /// Endpoint `corp` at `sign_on` (forms sign-in as alice) and its password, set up from the
+    /// command line as a person does; the password goes to whatever keyring the desktop has.
+    pub fn add_corp_endpoint(&self, sandbox: &Sandbox, sign_on: &str, password: &str) {
+        self.rolecall(
+            sandbox,
+            &[
+                "endpoint",
+                "add",
+                "corp",
+                "--url",
+                sign_on,
+                "--auth",
+                "forms",
+                "--username",
+                "alice",
+            ],
+            None,
+            &[],
+        );
+        self.rolecall(
+            sandbox,
+            &["password", "set", "--endpoint", "corp"],
+            Some(password),
+            &[],
+        );
+    }
+
+    /// Starts the tray app with its STS at `sts` and waits up to `limit` for its tray item.
+    pub fn start_tray(
+        &self,
+        sandbox: &Sandbox,
+        sts: &str,
+        limit: Duration,
+    ) -> (Running, bus::TrayItem) {
+        let mut command = self.command(sandbox, rolecall_binary());
+        command.env("AWS_ENDPOINT_URL_STS", sts);
+        let mut app = Running::spawn(&mut command);
+        let item = eventually(limit, || {
+            assert!(app.is_running(), "the app exited");
+            self.tray_item_of(app.pid())
+        })
+        .expect("the tray item appears");
+        (app, item)
+    }
+
     /// The titles of the top-level windows on this display (needs `xwininfo`).
     pub fn window_titles(&self) -> Vec<String> {
         let output = Command::new("xwininfo")

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
-use rolecall_tests::bus::TrayItem;
 use rolecall_tests::keyring::{SecretService, SessionBus};
-use rolecall_tests::{Desktop, Running, Sandbox, eventually, rolecall_binary};
+use rolecall_tests::{Desktop, Sandbox, eventually};
 
 const LIMIT: Duration = Duration::from_secs(90);
 /// Time for the start's own work (the first renewal plan, the menu's first renders) to end.

@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
-use rolecall_tests::bus::TrayItem;
 use rolecall_tests::keyring::{SecretService, SessionBus};
-use rolecall_tests::{Desktop, Running, Sandbox, eventually, rolecall_binary};
+use rolecall_tests::{Desktop, Sandbox, eventually};
 
 const LIMIT: Duration = Duration::from_secs(90);
 

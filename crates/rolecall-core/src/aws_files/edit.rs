@@ -124,6 +124,15 @@ pub(super) fn remove_empty_sections(text: &[u8], kind: FileKind, profiles: &[&st
         {
             continue;
         }
+        // An indented line right after the section would read as a continuation of the key
+        // before it once the header is gone: the empty section stays, and so does its meaning.
+        if doc
+            .lines
+            .get(lines.end)
+            .is_some_and(|next| matches!(next.content.first(), Some(b' ' | b'\t')))
+        {
+            continue;
+        }
         let mut first = lines.start;
         let separator = lines.start.checked_sub(1);
         if body.is_empty()

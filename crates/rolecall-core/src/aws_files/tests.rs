@@ -855,6 +855,11 @@ fn removing_a_profile_that_was_appended_gives_back_the_original_text() {
     let emptied = set_keys(middle.as_bytes(), FileKind::Credentials, "dev", &removes);
     let gone = remove_empty_sections(&emptied, FileKind::Credentials, &["dev"]);
     assert_eq!(String::from_utf8(gone).unwrap(), "[a]\n\n[b]\n");
+    // One followed by an indented line stays: without its header that line would become the
+    // value of the key above it.
+    let indented = "[a]\nregion = eu\n\n[dev]\n [b]\nregion = us\n";
+    let kept = remove_empty_sections(indented.as_bytes(), FileKind::Credentials, &["dev"]);
+    assert_eq!(String::from_utf8(kept).unwrap(), indented);
 }
 
 // ---- Files on disk ----------------------------------------------------------------------------

@@ -23,6 +23,8 @@ let shownEndpoints = "";
 const results = new Map();
 const testing = new Set();
 const resultLines = new Map();
+// Where a password typed into the form is kept (the demo keeps it in memory).
+let passwordHome = "kept in your keyring, never in a file";
 
 function setResult(name, text) {
   results.set(name, text);
@@ -48,6 +50,10 @@ function field(form, name) {
 }
 
 function render(view) {
+  passwordHome = view.password_place === "memory"
+    ? "kept in memory until Rolecall quits, never in a file"
+    : "kept in your keyring, never in a file";
+  if (!field(endpointForm, "original").value) field(endpointForm, "password").placeholder = passwordHome;
   renderEndpoints(view.endpoints);
   renderPreferences(view);
   renderRoles(view.roles);
@@ -61,8 +67,10 @@ function render(view) {
   }));
   files.hidden = view.problems.length === 0;
   if (view.demo) {
-    $("#demo").textContent = `This is Rolecall's demo, against a stand-in AD FS and AWS. ${view.demo}.`;
+    $("#demo").textContent = view.demo;
     $("#demo").hidden = false;
+    $("#start-at-login").textContent =
+      "Not in the demo: it leaves your own login items alone. Outside the demo, use Start at login in the tray menu.";
   }
 }
 
@@ -81,7 +89,10 @@ function renderEndpoints(endpoints) {
     const details = document.createElement("span");
     details.className = "muted";
     const who = endpoint.username ? `, ${endpoint.username}` : "";
-    const password = endpoint.has_password ? ", password in keyring" : "";
+    const password = {
+      keyring: ", password in your keyring",
+      memory: ", password in memory until Rolecall quits",
+    }[endpoint.password] ?? ", no password stored";
     const proxy = endpoint.proxy === "system" ? "" : `, proxy ${endpoint.proxy}`;
     details.textContent = ` ${endpoint.url} (${endpoint.method}${who}${password}${proxy})`;
     const heading = document.createElement("div");
@@ -192,9 +203,9 @@ function startEdit(endpoint) {
   field(endpointForm, "password").value = "";
   field(endpointForm, "password").placeholder = endpoint.password_refused
     ? "the IdP refused the stored password: enter it again"
-    : endpoint.has_password
+    : endpoint.password
       ? "leave empty to keep the stored password"
-      : "kept in your keyring, never in a file";
+      : passwordHome;
   field(endpointForm, "forget_issuer").checked = false;
   $("#forget-issuer").hidden = !endpoint.issuer;
   $("#pinned-issuer").textContent = endpoint.issuer ?? "";
@@ -205,6 +216,7 @@ function startEdit(endpoint) {
 function resetEdit() {
   endpointForm.reset();
   field(endpointForm, "original").value = "";
+  field(endpointForm, "password").placeholder = passwordHome;
   $("#endpoint-form-title").textContent = "Add an endpoint";
   $("#forget-issuer").hidden = true;
   $("#cancel-edit").hidden = true;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use std::sync::Arc;
 
-use rolecall_core::engine::{Engine, EngineConfig, Renewals, SystemClock};
+use rolecall_core::engine::{Engine, EngineConfig, FileWatch, Renewals, SystemClock};
 use rolecall_core::paths::{AppPaths, Environment};
 use rolecall_core::secrets::{Keyring, SecretStore};
 use rolecall_core::{browser_page, ipc};
@@ -58,9 +58,7 @@ pub fn run(demo: bool, automation: bool) -> ExitCode {
                 }
             };
             let mode = match &demo {
-                Some(demo) => AppMode::Demo {
-                    folder: demo.folder().to_path_buf(),
-                },
+                Some(demo) => AppMode::Demo(Box::new(demo.guide.clone())),
                 None => AppMode::Normal,
             };
             // Managed state owns the demo's simulator, which runs until the app exits.
@@ -73,8 +71,14 @@ pub fn run(demo: bool, automation: bool) -> ExitCode {
                 secrets,
                 clock: Arc::new(SystemClock),
             });
-            let renewals = tauri::async_runtime::block_on(async { engine.start_renewals() });
-            app.manage(Background(renewals));
+            let (renewals, file_watch) = tauri::async_runtime::block_on(async {
+                let file_watch = engine.follow_files();
+                if let Err(err) = &file_watch {
+                    tracing::warn!("{err}");
+                }
+                (engine.start_renewals(), file_watch.ok())
+            });
+            app.manage(Background(renewals, file_watch));
             // Console pages a previous run left behind (it quit before removing them).
             browser_page::sweep(
                 &browser_page::folder(&paths, &env),
@@ -153,7 +157,10 @@ fn on_second_launch(app: &AppHandle) {
 struct CredentialSocket(#[allow(dead_code, reason = "held open until the app exits")] ipc::Server);
 
 /// The background renewal, running until the app exits.
-struct Background(#[allow(dead_code, reason = "runs until dropped")] Renewals);
+struct Background(
+    #[allow(dead_code, reason = "runs until dropped")] Renewals,
+    #[allow(dead_code, reason = "runs until dropped")] Option<FileWatch>,
+);
 
 /// Starts answering the AWS tools' credential requests with the engine's own renewal; without
 /// it they renew by themselves, so a failure here is only logged.

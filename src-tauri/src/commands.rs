@@ -53,7 +53,7 @@ impl From<EngineError> for CommandError {
 pub struct WindowView {
     #[serde(flatten)]
     view: SettingsView,
-    /// Set in the demo: the sentence saying so and where its files are.
+    /// Set in the demo: the banner saying so and where its files are.
     demo: Option<String>,
 }
 
@@ -61,7 +61,7 @@ async fn view(app: &tauri::AppHandle, engine: &Engine) -> Result<WindowView, Com
     Ok(WindowView {
         view: engine.settings_view().await?,
         demo: match &app.state::<crate::Shell>().mode {
-            crate::AppMode::Demo { folder } => Some(rolecall_core::tray_menu::demo_label(folder)),
+            crate::AppMode::Demo(guide) => Some(guide.banner()),
             crate::AppMode::Normal => None,
         },
     })

@@ -8,7 +8,6 @@
 //! socket are inside it, and the secrets live in memory. The real `~/.aws`, settings, keyring
 //! and start-at-login entry are never touched.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,13 +18,16 @@ use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
 
 /// Every session the demo's STS issues ends this long after it starts.
 const SESSION: Duration = Duration::from_secs(5 * 60);
-/// Who the demo's endpoint signs in as.
+/// Who the demo's endpoint with a stored password signs in as.
 const DEMO_USER: &str = "alice";
+/// Who the person signs in as in the demo's sign-in window: the simulator asks them for a
+/// passcode too.
+const WINDOW_USER: &str = "bob";
 
 /// The running demo: the simulator (stopped when dropped) and the sandbox the engine uses.
 #[derive(Debug)]
 pub struct Demo {
-    folder: PathBuf,
+    pub guide: demo::Guide,
     _sim: Sim,
     pub paths: AppPaths,
     pub env: Environment,
@@ -43,6 +45,15 @@ impl Demo {
         let mut config = SimConfig::demo();
         config.sts.session_cap = Some(SESSION);
         let users = describe_users(&config);
+        let window_passcode = config
+            .users
+            .iter()
+            .find(|user| user.username == WINDOW_USER)
+            .and_then(|user| user.mfa.as_ref())
+            .map(|mfa| mfa.passcode.clone())
+            .ok_or_else(|| {
+                format!("the demo's stand-in AD FS has no {WINDOW_USER} with a passcode")
+            })?;
         let sim = Sim::start(listener, config)
             .await
             .map_err(|err| format!("the demo's stand-in AD FS cannot start: {err}"))?;
@@ -79,6 +90,11 @@ impl Demo {
             SESSION.as_secs() / 60
         );
         println!(
+            "  Or {} → Sign in: the sign-in window shows the IdP's page; type {WINDOW_USER}, \
+             {DEMO_PASSWORD} and the passcode {window_passcode}.",
+            demo::WINDOW_ENDPOINT
+        );
+        println!(
             "  The profiles work against the demo's STS only (real AWS would refuse them):\n    \
              . {}/env.sh && aws sts get-caller-identity",
             folder.display()
@@ -86,17 +102,17 @@ impl Demo {
         println!("  The stand-in AD FS knows (password {DEMO_PASSWORD}): {users}.");
         println!("  AD FS sign-on URL: {}", sim.sign_on_url());
         Ok(Self {
-            folder,
+            guide: demo::Guide {
+                folder,
+                window_user: WINDOW_USER.to_owned(),
+                window_password: DEMO_PASSWORD.to_owned(),
+                window_passcode,
+            },
             _sim: sim,
             paths: sandbox.paths,
             env: sandbox.env,
             secrets: Arc::new(secrets),
         })
-    }
-
-    /// The sandbox folder the demo writes to.
-    pub fn folder(&self) -> &Path {
-        &self.folder
     }
 }
 

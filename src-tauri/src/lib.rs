@@ -12,7 +12,6 @@ mod settings_window;
 mod signin_window;
 mod tray;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -24,10 +23,8 @@ use tokio_util::task::TaskTracker;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum AppMode {
     Normal,
-    /// `--demo`: the sandbox folder the demo writes to.
-    Demo {
-        folder: PathBuf,
-    },
+    /// `--demo`: where it writes and what it tells the person.
+    Demo(Box<rolecall_core::demo::Guide>),
 }
 
 /// What the shell's parts share, made once at start.

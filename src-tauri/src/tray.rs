@@ -91,8 +91,8 @@ fn draw(app: &AppHandle, view: &TrayMenu) {
 }
 
 fn view(app: &AppHandle, shell: &Shell) -> TrayMenu {
-    let (demo_folder, start_at_login) = match &shell.mode {
-        AppMode::Demo { folder } => (Some(folder.as_path()), None),
+    let (demo, start_at_login) = match &shell.mode {
+        AppMode::Demo(guide) => (Some(&**guide), None),
         AppMode::Normal => {
             let enabled = app.autolaunch().is_enabled().unwrap_or_else(|err| {
                 tracing::warn!("could not read the start-at-login state: {err}");
@@ -102,7 +102,7 @@ fn view(app: &AppHandle, shell: &Shell) -> TrayMenu {
         }
     };
     let surroundings = Surroundings {
-        demo_folder,
+        demo,
         start_at_login,
     };
     let now = shell.engine.config().clock.now();

@@ -264,3 +264,70 @@ fn an_endpoint_whose_ca_file_is_gone_stays_in_the_menu_with_the_problem() {
     app.wait_for_exit(EXIT_LIMIT)
         .expect("Quit should end the app");
 }
+
+/// The running tray follows its files: an endpoint added on the command line, and a hand edit
+/// of the settings, show in the menu within a second, with no minute's tick to wait for.
+#[test]
+fn the_tray_shows_what_the_command_line_and_a_hand_edit_change_within_a_second() {
+    const FOLLOW_LIMIT: Duration = Duration::from_secs(1);
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::new();
+    let (mut app, item) = start_app(&desktop, &sandbox);
+    assert!(
+        labels(&desktop, &item)
+            .iter()
+            .any(|label| label.starts_with("No sign-in endpoints")),
+        "{:?}",
+        labels(&desktop, &item)
+    );
+
+    desktop.rolecall(
+        &sandbox,
+        &[
+            "endpoint",
+            "add",
+            "corp",
+            "--url",
+            "https://sts.corp.example/adfs/ls/",
+            "--auth",
+            "forms",
+        ],
+        None,
+        &[],
+    );
+    eventually(FOLLOW_LIMIT, || {
+        labels(&desktop, &item)
+            .iter()
+            .any(|label| label == "corp")
+            .then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the endpoint added on the command line is in the menu within a second: {:?}",
+            labels(&desktop, &item)
+        )
+    });
+
+    let settings = sandbox.config_dir().join("settings.toml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(
+        &settings,
+        text.replace("name = \"corp\"", "name = \"work\""),
+    )
+    .unwrap();
+    eventually(FOLLOW_LIMIT, || {
+        let labels = labels(&desktop, &item);
+        (labels.iter().any(|label| label == "work") && !labels.iter().any(|label| label == "corp"))
+            .then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the hand edit is in the menu within a second: {:?}",
+            labels(&desktop, &item)
+        )
+    });
+
+    desktop.click(&item, "Quit Rolecall");
+    app.wait_for_exit(EXIT_LIMIT)
+        .expect("Quit should end the app");
+}

@@ -11,8 +11,10 @@ use url::Url;
 use crate::paths::{self, AppPaths, Environment, PathsError, Platform};
 use crate::settings::{Endpoint, Settings, SettingsError, SignInMethod};
 
-/// The endpoint the demo sets up.
+/// The demo's endpoint that signs in with a stored password.
 pub const ENDPOINT: &str = "demo";
+/// The demo's endpoint that signs in in Rolecall's window, where the person types.
+pub const WINDOW_ENDPOINT: &str = "demo-window";
 /// A file that marks a folder as the demo's own, so a wipe never removes anything else.
 const MARKER: &str = ".rolecall-demo";
 /// The region written with the demo's profiles, so the AWS CLI needs no `--region`.
@@ -25,6 +27,45 @@ pub struct Peers {
     pub sts: Url,
     pub federation: Url,
     pub console: Url,
+}
+
+/// What the demo tells the person, in the tray and in the settings window: where its files
+/// are and what to type in the sign-in window. The demo's password is the simulator's, known
+/// to anyone who reads its source: not a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guide {
+    pub folder: PathBuf,
+    /// Who the sign-in window's endpoint is for, with the password and the passcode to type.
+    pub window_user: String,
+    pub window_password: String,
+    pub window_passcode: String,
+}
+
+impl Guide {
+    /// The tray's first lines after the status: each thing once.
+    pub fn tray_lines(&self) -> [String; 2] {
+        [
+            format!("Demo — files in {}", self.folder.display()),
+            format!(
+                "{WINDOW_ENDPOINT}: type {}, {}, passcode {}",
+                self.window_user, self.window_password, self.window_passcode
+            ),
+        ]
+    }
+
+    /// The settings window's banner.
+    pub fn banner(&self) -> String {
+        format!(
+            "This is Rolecall's demo, against a stand-in AD FS and AWS on this machine. Its \
+             files are in {}, wiped at each start, and passwords stay in memory until it quits. \
+             \"{ENDPOINT}\" signs in with a stored password; in \"{WINDOW_ENDPOINT}\" you type \
+             {} with password {} and passcode {}.",
+            self.folder.display(),
+            self.window_user,
+            self.window_password,
+            self.window_passcode
+        )
+    }
 }
 
 /// The demo's folder and the world the engine sees in it.
@@ -64,8 +105,9 @@ pub fn prepare(process: &Environment) -> Result<PathBuf, DemoError> {
     Ok(folder)
 }
 
-/// The sandbox in `folder`, with the settings the demo starts with (one endpoint, forms
-/// sign-in as `username`, lead times that suit five-minute sessions) and `env.sh`. The
+/// The sandbox in `folder`, with the settings the demo starts with (an endpoint with forms
+/// sign-in as `username`, one with the sign-in window, lead times that suit five-minute
+/// sessions) and `env.sh`. The
 /// environment is built from nothing, not from the process: no variable of the person's own
 /// session (HOME, XDG_RUNTIME_DIR, AWS_*) can lead the engine out of the sandbox.
 pub fn fill(folder: &Path, peers: &Peers, username: &str) -> Result<Sandbox, DemoError> {
@@ -85,8 +127,10 @@ pub fn fill(folder: &Path, peers: &Peers, username: &str) -> Result<Sandbox, Dem
     let mut endpoint = Endpoint::new(ENDPOINT, peers.sign_on.as_str())?;
     endpoint.method = SignInMethod::Forms;
     endpoint.username = Some(username.to_owned());
+    let mut window = Endpoint::new(WINDOW_ENDPOINT, peers.sign_on.as_str())?;
+    window.method = SignInMethod::Webview;
     let mut settings = Settings::default();
-    settings.endpoints.push(endpoint);
+    settings.endpoints.extend([endpoint, window]);
     let preferences = &mut settings.preferences;
     // STS's shortest session; the simulator cuts it to five minutes.
     preferences.session_duration_secs = 900;
@@ -176,6 +220,8 @@ mod tests {
         assert!(sandbox.paths.config_dir.starts_with(&folder));
         let settings = Settings::load(&sandbox.paths).unwrap();
         assert_eq!(settings.endpoints[0].username.as_deref(), Some("alice"));
+        assert_eq!(settings.endpoints[1].name, WINDOW_ENDPOINT);
+        assert_eq!(settings.endpoints[1].method, SignInMethod::Webview);
         let env_sh = std::fs::read_to_string(folder.join("env.sh")).unwrap();
         assert!(env_sh.contains("AWS_ENDPOINT_URL_STS='http://127.0.0.1:9/sts'"));
 
@@ -184,5 +230,26 @@ mod tests {
             prepare(&process),
             Err(DemoError::NotTheDemos { .. })
         ));
+    }
+
+    #[test]
+    fn the_guide_says_each_thing_once() {
+        let guide = Guide {
+            folder: PathBuf::from("/tmp/demo"),
+            window_user: "bob".to_owned(),
+            window_password: "pw".to_owned(),
+            window_passcode: "123456".to_owned(),
+        };
+        let banner = guide.banner();
+        for once in ["/tmp/demo", "bob", "123456", "memory", "wiped", "stand-in"] {
+            assert_eq!(banner.matches(once).count(), 1, "{once} in {banner}");
+        }
+        assert_eq!(
+            guide.tray_lines(),
+            [
+                "Demo — files in /tmp/demo".to_owned(),
+                "demo-window: type bob, pw, passcode 123456".to_owned()
+            ]
+        );
     }
 }

@@ -22,7 +22,7 @@ use crate::accounts::Account;
 use crate::paths::AppPaths;
 use crate::refused_passwords::RefusedPasswords;
 use crate::registry::{ProfileSource, Registry};
-use crate::secrets::{SecretKind, SecretStore, SecretsError, Sensitive};
+use crate::secrets::{SecretKind, SecretPlace, SecretStore, SecretsError, Sensitive};
 use crate::settings::{
     self, Endpoint, Preferences, Problem, ProxySetting, Settings, SettingsError, SignInMethod,
 };
@@ -465,6 +465,8 @@ pub struct SettingsView {
     /// What is wrong with Rolecall's files (the engine's [`crate::engine::Status::problems`]),
     /// each a sentence naming the file and what to do.
     pub problems: Vec<String>,
+    /// Where a password saved now is kept.
+    pub password_place: SecretPlace,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -476,7 +478,8 @@ pub struct EndpointView {
     pub ca_file: Option<PathBuf>,
     /// Shown, not edited, in the window: `system`, `none` or the proxy's URL.
     pub proxy: ProxySetting,
-    pub has_password: bool,
+    /// Where the endpoint's password is kept; `None` when none is stored.
+    pub password: Option<SecretPlace>,
     /// The IdP refused the stored password: no sign-in tries it again until a new one is saved.
     pub password_refused: bool,
     /// The IdP's Issuer pinned by the first sign-in in the window.
@@ -532,10 +535,11 @@ pub fn view<'a>(
                 username: endpoint.username.clone(),
                 ca_file: endpoint.ca_file.clone(),
                 proxy: endpoint.proxy.clone(),
-                has_password: matches!(
+                password: matches!(
                     secrets.get(&endpoint.name, SecretKind::Password),
                     Ok(Some(_))
-                ),
+                )
+                .then(|| secrets.place()),
                 password_refused: refused.is_refused(&endpoint.name),
                 issuer: endpoint.issuer.clone(),
             })
@@ -549,6 +553,7 @@ pub fn view<'a>(
             &settings.preferences.active_profile,
         ),
         problems: Vec::new(),
+        password_place: secrets.place(),
     })
 }
 

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use crate::idp::{self, Outcome, PersonNeeded, SignIn, SignInError};
 use crate::negotiate::NegotiateError;
-use crate::secrets::{SecretKind, SecretStore, SecretsError, Sensitive};
+use crate::secrets::{SecretKind, SecretPlace, SecretStore, SecretsError, Sensitive};
 use crate::settings::SignInMethod;
 
 /// The folder of markers inside Rolecall's config folder.
@@ -254,6 +254,10 @@ async fn mark_off_thread(
 struct WithoutPassword(Arc<dyn SecretStore>);
 
 impl SecretStore for WithoutPassword {
+    fn place(&self) -> SecretPlace {
+        self.0.place()
+    }
+
     fn get(
         &self,
         endpoint: &str,

@@ -198,11 +198,24 @@ impl fmt::Display for SecretKind {
     }
 }
 
+/// Where a store keeps the secrets, as the settings window names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretPlace {
+    /// The platform's keyring: kept between runs.
+    Keyring,
+    /// This run's memory (the demo): gone when the app quits.
+    Memory,
+}
+
 /// Where an endpoint's password and SSO cookies are kept between runs.
 ///
 /// Calls may block (the Secret Service is a D-Bus round trip, Keychain may show a prompt): call
 /// them from a blocking context (`tokio::task::spawn_blocking`), never on an async worker.
 pub trait SecretStore: fmt::Debug + Send + Sync {
+    /// Where this store keeps what it is given.
+    fn place(&self) -> SecretPlace;
+
     /// The secret, or `None` when none is stored.
     fn get(
         &self,

@@ -6,8 +6,6 @@
 //! a snapshot, and a toggle carries the state it is turned to. So a click on a menu that was
 //! rebuilt in the meantime still does what the person saw, and the shell keeps no snapshot.
 
-use std::path::Path;
-
 use time::OffsetDateTime;
 
 use crate::engine::{Action, EndpointStatus, Notice, Overall, Phase, ProfileStatus, Status};
@@ -75,8 +73,8 @@ pub struct TrayMenu {
 /// What the tray knows that the engine does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Surroundings<'a> {
-    /// The demo's sandbox folder, when this is the demo.
-    pub demo_folder: Option<&'a Path>,
+    /// What the demo tells the person, when this is the demo.
+    pub demo: Option<&'a crate::demo::Guide>,
     /// Whether Rolecall starts at login, as the platform says; `None` where the menu may not
     /// change it (the demo leaves the real login items alone).
     pub start_at_login: Option<bool>,
@@ -86,8 +84,8 @@ pub struct Surroundings<'a> {
 pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTime) -> TrayMenu {
     let status_line = status_line(status, now);
     let mut entries = vec![Entry::note(status_line.clone())];
-    if let Some(folder) = surroundings.demo_folder {
-        entries.push(Entry::note(demo_label(folder)));
+    if let Some(guide) = surroundings.demo {
+        entries.extend(guide.tray_lines().into_iter().map(Entry::note));
     }
     // A file Rolecall cannot read, named with what to do (a menu line cannot wrap, so the
     // line is the whole sentence).
@@ -118,7 +116,11 @@ pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTim
             id: MenuId::StartAtLogin {
                 on: surroundings.start_at_login != Some(true),
             },
-            label: "Start at login".to_owned(),
+            label: if surroundings.demo.is_some() {
+                "Start at login (not in the demo)".to_owned()
+            } else {
+                "Start at login".to_owned()
+            },
             enabled: surroundings.start_at_login.is_some(),
             checked: surroundings.start_at_login == Some(true),
         },
@@ -130,11 +132,6 @@ pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTim
         tooltip: format!("Rolecall — {status_line}"),
         entries,
     }
-}
-
-/// The line that says this is the demo, and where its files are.
-pub fn demo_label(folder: &Path) -> String {
-    format!("Demo — files in {}", folder.display())
 }
 
 fn endpoint_entries(status: &Status, endpoint: &EndpointStatus, now: OffsetDateTime) -> Vec<Entry> {
@@ -527,11 +524,12 @@ mod tests {
             favourites: Vec::new(),
             overall: Overall::Valid,
             problems: Vec::new(),
+            files_revision: 0,
         }
     }
 
     const PLAIN: Surroundings<'static> = Surroundings {
-        demo_folder: None,
+        demo: None,
         start_at_login: Some(false),
     };
 
@@ -666,22 +664,29 @@ mod tests {
             message: "x".repeat(200),
         };
         status.problems = vec!["profiles.json cannot be read: move it away.".to_owned()];
+        let guide = crate::demo::Guide {
+            folder: "/tmp/demo".into(),
+            window_user: "bob".to_owned(),
+            window_password: "pw".to_owned(),
+            window_passcode: "123456".to_owned(),
+        };
         let surroundings = Surroundings {
-            demo_folder: Some(Path::new("/tmp/demo")),
+            demo: Some(&guide),
             start_at_login: None,
         };
         let menu = model(&status, surroundings, NOW);
         assert_eq!(
-            labels(&menu.entries)[..3],
+            labels(&menu.entries)[..4],
             [
                 "Signed out",
                 "Demo — files in /tmp/demo",
+                "demo-window: type bob, pw, passcode 123456",
                 "⚠ profiles.json cannot be read: move it away."
             ]
         );
         let corp = submenu(&menu.entries, "corp");
         assert_eq!(corp[0].label(), format!("Failed: {}", "x".repeat(90)));
-        let (_, enabled, checked) = check(&menu.entries, "Start at login");
+        let (_, enabled, checked) = check(&menu.entries, "Start at login (not in the demo)");
         assert!(!enabled && !checked, "the demo leaves start at login alone");
 
         status.endpoints[0].phase = Phase::Working;

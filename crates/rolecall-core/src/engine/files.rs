@@ -69,7 +69,8 @@ impl<T> Watched<T> {
     }
 }
 
-/// How often each file was read, for tests that hold the engine to reading only changes.
+/// How often each file was read: the files' revision, and for tests that hold the engine to
+/// reading only changes.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Reads {
     pub settings: usize,
@@ -78,6 +79,23 @@ pub(crate) struct Reads {
     pub aliases: usize,
     pub credentials: usize,
     pub ca_files: usize,
+}
+
+impl Reads {
+    /// Goes up with every change read from any file.
+    fn total(&self) -> u64 {
+        [
+            self.settings,
+            self.registry,
+            self.limits,
+            self.aliases,
+            self.credentials,
+            self.ca_files,
+        ]
+        .iter()
+        .map(|&reads| reads as u64)
+        .sum()
+    }
 }
 
 #[derive(Debug)]
@@ -117,9 +135,24 @@ pub(super) struct OnDisk {
     pub expirations: Arc<BTreeMap<String, OffsetDateTime>>,
     /// What is wrong with the files now, each a sentence naming the file and what to do.
     pub problems: Vec<String>,
+    /// Goes up whenever a file changed, also in ways the status does not show (an endpoint's
+    /// URL), so that views of the files know to look again.
+    pub revision: u64,
 }
 
 impl Files {
+    /// Every file [`Files::follow`] reads.
+    pub(super) fn followed(paths: &AppPaths) -> Vec<std::path::PathBuf> {
+        let config_dir = &paths.config_dir;
+        vec![
+            paths.settings_file(),
+            config_dir.join(Registry::FILE_NAME),
+            config_dir.join(SessionLimits::FILE_NAME),
+            config_dir.join(AliasCache::FILE_NAME),
+            paths.aws_credentials_file.clone(),
+        ]
+    }
+
     /// Reads again the files that changed.
     pub(super) fn follow(&mut self, paths: &AppPaths) {
         let config_dir = &paths.config_dir;
@@ -222,6 +255,7 @@ impl Files {
             limits: Arc::clone(&self.limits.value),
             expirations: Arc::clone(&self.expirations.value),
             problems,
+            revision: self.reads.total(),
         }
     }
 }

@@ -30,6 +30,7 @@ use crate::sts::{SessionLimits, StsError};
 use files::OnDisk;
 
 mod endpoints;
+mod file_watch;
 mod files;
 mod provision;
 mod renewal;
@@ -42,6 +43,7 @@ const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 const ASSERTION_REUSE: std::time::Duration = std::time::Duration::from_secs(4 * 60);
 
 pub use crate::clock::{Clock, SystemClock};
+pub use file_watch::{FileWatch, FileWatchError};
 
 /// What the engine needs from the outside world.
 #[derive(Debug, Clone)]
@@ -126,6 +128,9 @@ pub struct Status {
     /// Files of Rolecall's it cannot read (a corrupt registry or cache, a broken settings
     /// file), each a sentence naming the file and saying what to do.
     pub problems: Vec<String>,
+    /// Goes up whenever one of the files changed, also where nothing above shows it: the
+    /// settings window's view of the endpoints follows it.
+    pub files_revision: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -235,6 +240,7 @@ impl Engine {
             favourites: Vec::new(),
             overall: Overall::SignedOut,
             problems: Vec::new(),
+            files_revision: 0,
         });
         let engine = Self {
             shared: Arc::new(Shared {

@@ -96,6 +96,7 @@ pub(super) fn build(disk: &OnDisk, state: &State, now: OffsetDateTime) -> Status
         favourites: settings.preferences.favourites.clone(),
         overall,
         problems: disk.problems.iter().map(|problem| shown(problem)).collect(),
+        files_revision: disk.revision,
     }
 }
 
@@ -158,6 +159,7 @@ mod tests {
             favourites: Vec::new(),
             overall: Overall::SignedOut,
             problems: Vec::new(),
+            files_revision: 0,
         };
         assert_eq!(
             status.page_for("corp"),

@@ -26,7 +26,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::chunks::{self, Fault, Slots};
-use super::{ENTRY_LIMIT_UTF16, KEYRING_SERVICE, SecretKind, SecretStore, SecretsError, Sensitive};
+use super::{
+    ENTRY_LIMIT_UTF16, KEYRING_SERVICE, SecretKind, SecretPlace, SecretStore, SecretsError,
+    Sensitive,
+};
 
 /// Secrets in the OS keyring, under the service name `rolecall`.
 pub struct Keyring {
@@ -162,6 +165,10 @@ impl Slots for Keyring {
 }
 
 impl SecretStore for Keyring {
+    fn place(&self) -> SecretPlace {
+        SecretPlace::Keyring
+    }
+
     fn get(
         &self,
         endpoint: &str,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::chunks::{self, Fault, Slots};
-use super::{ENTRY_LIMIT_UTF16, SecretKind, SecretStore, SecretsError, Sensitive};
+use super::{ENTRY_LIMIT_UTF16, SecretKind, SecretPlace, SecretStore, SecretsError, Sensitive};
 
 /// Secrets in a map, laid out entry by entry exactly as [`super::Keyring`] lays them out.
 ///
@@ -99,6 +99,10 @@ impl Slots for MemoryStore {
 }
 
 impl SecretStore for MemoryStore {
+    fn place(&self) -> SecretPlace {
+        SecretPlace::Memory
+    }
+
     fn get(
         &self,
         endpoint: &str,

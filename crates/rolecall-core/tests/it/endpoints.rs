@@ -12,7 +12,7 @@ use rolecall_core::paths::{AppPaths, Environment, Platform};
 use rolecall_core::refused_passwords::RefusedPasswords;
 use rolecall_core::registry::{ProfileSource, Registry};
 use rolecall_core::saml::RolePair;
-use rolecall_core::secrets::{MemoryStore, SecretKind, SecretStore, Sensitive};
+use rolecall_core::secrets::{MemoryStore, SecretKind, SecretPlace, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, ProxySetting, Settings, SignInMethod};
 use rolecall_core::webview;
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
@@ -375,7 +375,7 @@ fn the_view_shows_passwords_refusals_and_the_proxy() {
     let folder = folder();
     let view = endpoints::view(&folder.paths, folder.secrets.as_ref(), []).unwrap();
     let corp = &view.endpoints[0];
-    assert!(corp.has_password && corp.password_refused);
+    assert!(corp.password == Some(SecretPlace::Memory) && corp.password_refused);
     assert_eq!(
         serde_json::to_value(&corp.proxy).unwrap(),
         serde_json::json!(PROXY)

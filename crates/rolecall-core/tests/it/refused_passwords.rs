@@ -236,6 +236,10 @@ struct ReplacedDuringSignIn {
 }
 
 impl SecretStore for ReplacedDuringSignIn {
+    fn place(&self) -> rolecall_core::secrets::SecretPlace {
+        rolecall_core::secrets::SecretPlace::Memory
+    }
+
     fn get(
         &self,
         endpoint: &str,

@@ -579,6 +579,10 @@ async fn sign_out_without_a_keyring_is_not_an_error() {
     #[derive(Debug)]
     struct NoKeyring;
     impl SecretStore for NoKeyring {
+        fn place(&self) -> rolecall_core::secrets::SecretPlace {
+            rolecall_core::secrets::SecretPlace::Keyring
+        }
+
         fn get(
             &self,
             _: &str,

@@ -699,3 +699,82 @@ async fn aws_sdk_rust_reads_the_profiles_as_rolecall_does() {
         "AKIAOTHEREXAMPLE0001"
     );
 }
+
+/// `rolecall status` answers from the files after a real login: the table, JSON and a prompt
+/// template; and the bash completions Rolecall prints complete that profile's name in a real
+/// bash, from the registry as it is now.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_and_completions_know_the_profiles_rolecall_wrote() {
+    let sim = demo_sim().await;
+    let mut world = World::new();
+    world.set("AWS_ENDPOINT_URL_STS", sim.sts_url().to_string());
+    let login = world
+        .login(
+            &sim,
+            "alice",
+            &["--role", "111122223333/Admin", "--profile", "prod-admin"],
+        )
+        .await;
+    assert!(login.status.success(), "{login:?}");
+
+    let table = world.rolecall(&["status"], &[]).await;
+    assert!(table.status.success(), "{table:?}");
+    let table = text(&table.stdout);
+    let row = table
+        .lines()
+        .find(|line| line.contains("prod-admin"))
+        .unwrap_or_else(|| panic!("the profile is listed: {table}"));
+    assert!(row.contains("Admin") && row.contains("111122223333"), "{row}");
+
+    let json = world.rolecall(&["status", "--json"], &[]).await;
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let line = &json["profiles"][0];
+    assert_eq!(line["profile"], "prod-admin", "{json}");
+    assert_eq!(line["state"], "valid", "{json}");
+    assert!(line["seconds_left"].as_i64().unwrap() > 0, "{json}");
+
+    world.expire_in("prod-admin", Duration::minutes(5));
+    let prompt = world
+        .rolecall(
+            &[
+                "status",
+                "--profile",
+                "prod-admin",
+                "--format",
+                "{profile} {state} {left}",
+            ],
+            &[],
+        )
+        .await;
+    let prompt = text(&prompt.stdout);
+    assert!(
+        prompt == "prod-admin expiring 4m\n" || prompt == "prod-admin expiring 5m\n",
+        "{prompt:?}"
+    );
+    let unknown = world
+        .rolecall(&["status", "--profile", "nobody", "--format", "{profile}"], &[])
+        .await;
+    assert!(unknown.status.success() && unknown.stdout.is_empty(), "{unknown:?}");
+
+    // What a person puts in ~/.bashrc, then a Tab after `--profile prod-`.
+    let script = world.rolecall(&["completions", "bash"], &[]).await;
+    assert!(script.status.success(), "{script:?}");
+    let registration = world.sandbox.root().join("rolecall.bash");
+    std::fs::write(&registration, &script.stdout).unwrap();
+    let completed = world
+        .run(
+            "bash",
+            &[
+                "-c",
+                &format!(
+                    "source '{}' && COMP_WORDS=(rolecall status --profile prod-) && \
+                     COMP_CWORD=3 && COMP_TYPE=9 && _clap_complete_rolecall rolecall prod- status \
+                     && printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                    registration.display()
+                ),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(text(&completed.stdout).trim(), "prod-admin", "{completed:?}");
+}

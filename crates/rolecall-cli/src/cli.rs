@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 mod args;
+mod completions;
 mod console;
 mod credential_process;
 mod endpoints;
@@ -11,8 +12,10 @@ mod login;
 mod roles;
 mod sign_in;
 mod sign_out;
+mod status;
 
 pub use self::args::{Args, Command, SignInArgs, TargetArgs};
+pub(crate) use self::completions::answer_if_asked as answer_completions;
 pub(crate) use self::exit::exit_code_of;
 pub(crate) use self::sign_in::{Session, sign_in};
 use rolecall_core::paths::{AppPaths, Environment};
@@ -51,6 +54,16 @@ pub fn run(command: Command) -> ExitCode {
             logout_first,
         })),
         Command::SignOut { target } => with_runtime(sign_out::run(target)),
+        Command::Status {
+            json,
+            format,
+            profile,
+        } => status::run(status::Request {
+            json,
+            format,
+            profile,
+        }),
+        Command::Completions { shell } => completions::run(shell),
         Command::Endpoint(command) => endpoints::endpoint(command),
         Command::Password(command) => endpoints::password(command),
     }

@@ -11,6 +11,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // A shell asking for completions (`rolecall completions` registered it) is answered here.
+    cli::answer_completions();
     let args = cli::Args::parse();
     let Some(command) = args.command else {
         return start_tray(args.demo);

@@ -21,6 +21,7 @@ pub mod ipc;
 pub mod logs;
 pub mod negotiate;
 pub mod ntlm;
+pub mod overview;
 pub mod partition;
 pub mod paths;
 pub mod profiles;

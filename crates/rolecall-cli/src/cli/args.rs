@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
 use rolecall_core::settings::SignInMethod;
 use rolecall_core::sign_in::Target;
 
@@ -65,7 +66,7 @@ pub enum Command {
         #[arg(long, conflicts_with = "roles")]
         all_roles: bool,
         /// The profile to write one role to.
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(super::completions::profile_names))]
         profile: Option<String>,
         /// The region written with the profiles (and the STS region used).
         #[arg(long, value_name = "REGION")]
@@ -77,7 +78,7 @@ pub enum Command {
     /// Print a profile's credentials for the AWS tools' credential_process setting, renewing
     /// them first when fewer than 15 minutes are left.
     CredentialProcess {
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(super::completions::profile_names))]
         profile: String,
     },
     /// Open the AWS console in your browser, signed in with a profile's credentials.
@@ -85,7 +86,7 @@ pub enum Command {
     /// The region is --region, else the profile's region in the AWS config file, else the
     /// partition's first region. The console session ends when the credentials do.
     Console {
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(super::completions::profile_names))]
         profile: String,
         /// Print the sign-in URL instead of opening it (it signs anyone in for 15 minutes).
         #[arg(long)]
@@ -101,6 +102,34 @@ pub enum Command {
     SignOut {
         #[command(flatten)]
         target: TargetArgs,
+    },
+    /// Show every profile Rolecall manages: role, endpoint, expiry, time left, and what needs
+    /// you. Reads the files only (no network), so it can sit in a shell prompt.
+    ///
+    /// Examples: `rolecall status`; `rolecall status --json`;
+    /// `rolecall status --profile "${AWS_PROFILE:-default}" --format '{profile} {left}'`.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        /// One line per profile from this template: {profile}, {role}, {role_arn},
+        /// {account_id}, {endpoint}, {expires}, {left}, {state}, {active}, {needs};
+        /// `{{` and `}}` are literal braces.
+        #[arg(long, value_name = "TEMPLATE")]
+        format: Option<String>,
+        /// Only this profile (nothing is printed when Rolecall does not manage it).
+        #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(super::completions::profile_names))]
+        profile: Option<String>,
+    },
+    /// Print the script that gives your shell Rolecall's completions, profile names included.
+    ///
+    /// bash: `source <(rolecall completions bash)` in ~/.bashrc; zsh: `source <(rolecall
+    /// completions zsh)` in ~/.zshrc; fish: `rolecall completions fish | source` in
+    /// ~/.config/fish/config.fish; PowerShell: `rolecall completions powershell | Out-String |
+    /// Invoke-Expression` in $PROFILE.
+    Completions {
+        #[arg(value_enum)]
+        shell: super::completions::ShellArg,
     },
     /// Add, change, list, rename or remove sign-in endpoints (the same settings the tray uses).
     #[command(subcommand)]

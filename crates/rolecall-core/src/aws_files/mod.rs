@@ -56,16 +56,31 @@ pub const REGION: &str = "region";
 pub const OUTPUT: &str = "output";
 
 /// Keys that make the AWS tools get a profile's credentials some other way than from the keys
-/// we write; the tools disagree on which wins, so Rolecall refuses to write such a profile.
-const COMPETING_KEYS: [&str; 5] = [
-    "credential_process",
-    "role_arn",
-    "source_profile",
-    "credential_source",
-    "web_identity_token_file",
+/// we write, each with the tool that owns such a profile; the tools disagree on which wins, so
+/// Rolecall refuses to write such a profile.
+const COMPETING_KEYS: [(&str, &str); 6] = [
+    ("credential_process", "a credential_process program"),
+    ("role_arn", "the AWS CLI's role assumption"),
+    ("source_profile", "the AWS CLI's role assumption"),
+    ("credential_source", "the AWS CLI's role assumption"),
+    ("web_identity_token_file", "web identity (OIDC) federation"),
+    ("login_session", "the AWS CLI's `aws login`"),
 ];
 /// `sso_session`, `sso_start_url`, `sso_account_id`, ...
 const COMPETING_PREFIX: &str = "sso_";
+const COMPETING_PREFIX_OWNER: &str = "IAM Identity Center (`aws sso login`)";
+
+/// The tool that owns a profile with `key` (lower case), if the key is one of another tool's.
+fn competing_owner(key: &str) -> Option<&'static str> {
+    COMPETING_KEYS
+        .iter()
+        .find(|(competing, _)| *competing == key)
+        .map(|(_, owner)| *owner)
+        .or_else(|| {
+            key.starts_with(COMPETING_PREFIX)
+                .then_some(COMPETING_PREFIX_OWNER)
+        })
+}
 
 /// Temporary credentials from STS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -570,17 +585,16 @@ fn format_expiration(expiration: OffsetDateTime) -> Option<String> {
 
 fn refuse_competing(doc: &Document<'_>, profile: &str, path: &Path) -> Result<(), AwsFilesError> {
     let sections = doc.profile_sections(profile);
-    let competing = doc.properties(&sections).find(|(_, key)| {
-        COMPETING_KEYS
-            .iter()
-            .any(|competing| competing.as_bytes() == *key)
-            || key.starts_with(COMPETING_PREFIX.as_bytes())
+    let competing = doc.properties(&sections).find_map(|(line, key)| {
+        let key = String::from_utf8_lossy(key).to_ascii_lowercase();
+        competing_owner(&key).map(|owner| (line, key, owner))
     });
     match competing {
-        Some((line, key)) => Err(AwsFilesError::CompetingKey {
+        Some((line, key, owner)) => Err(AwsFilesError::CompetingKey {
             profile: profile.to_owned(),
             path: path.to_owned(),
-            key: String::from_utf8_lossy(key).into_owned(),
+            key,
+            owner,
             line: line + 1,
         }),
         None => Ok(()),
@@ -757,16 +771,18 @@ pub enum AwsFilesError {
     },
 
     #[error(
-        "The profile \"{profile}\" in {} has `{key}` (line {line}), so AWS tools would get its \
-         credentials from there and not from what Rolecall writes; they disagree on which one \
-         wins, so Rolecall wrote nothing. Choose another profile name for this role in \
-         Rolecall's settings, or remove `{key}` from that profile.",
+        "The profile \"{profile}\" in {} belongs to {owner}: it has `{key}` (line {line}), so \
+         AWS tools would get its credentials from there and not from what Rolecall writes; they \
+         disagree on which one wins, so Rolecall wrote nothing. Choose another profile name for \
+         this role in Rolecall's settings, or remove `{key}` from that profile.",
         path.display()
     )]
     CompetingKey {
         profile: String,
         path: PathBuf,
         key: String,
+        /// The tool the profile belongs to.
+        owner: &'static str,
         line: usize,
     },
 

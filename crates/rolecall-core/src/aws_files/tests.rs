@@ -1185,6 +1185,11 @@ fn profiles_with_competing_credentials_are_refused_and_nothing_written() {
             "[dev]\ncredential_process = /bin/creds\n",
             "credential_process",
         ),
+        (
+            "config",
+            "[profile dev]\nlogin_session = arn:aws:iam::1:user/alice\nregion = x\n",
+            "login_session",
+        ),
     ];
     for (file, text, key) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -1203,10 +1208,17 @@ fn profiles_with_competing_credentials_are_refused_and_nothing_written() {
             matches!(err, AwsFilesError::CompetingKey { .. }),
             "{message}"
         );
+        let owner = match key {
+            "login_session" => "the AWS CLI's `aws login`",
+            "credential_process" => "a credential_process program",
+            "role_arn" | "source_profile" => "the AWS CLI's role assumption",
+            _ => "IAM Identity Center (`aws sso login`)",
+        };
         for part in [
             "\"dev\"",
             &path.display().to_string(),
             key,
+            owner,
             "Choose another profile name",
         ] {
             assert!(

@@ -102,7 +102,7 @@ async fn a_role_chosen_on_the_chooser_signs_the_console_in_as_that_role() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FOUND);
-    let console = response.headers()[reqwest::header::LOCATION]
+    let console = response.headers()[LOCATION]
         .to_str()
         .unwrap()
         .to_owned();

@@ -102,10 +102,7 @@ async fn a_role_chosen_on_the_chooser_signs_the_console_in_as_that_role() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FOUND);
-    let console = response.headers()[LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let console = response.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(console.ends_with("/console"), "{console}");
     let shown = client()
         .get(console)

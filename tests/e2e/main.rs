@@ -8,6 +8,7 @@
 )]
 
 mod architecture;
+mod browser;
 mod cli;
 mod console;
 mod consumers;

@@ -11,12 +11,10 @@ use std::time::Duration;
 
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
 use rolecall_tests::bus::TrayItem;
+pub(crate) use rolecall_tests::webdriver::{LIMIT, Session};
+use rolecall_tests::webdriver::{WebDriver, free_port};
 use rolecall_tests::{Desktop, Running, Sandbox, eventually, rolecall_binary};
-use serde_json::{Value, json};
-
-pub(crate) const LIMIT: Duration = Duration::from_secs(90);
-/// The key of an element reference in WebDriver answers (W3C WebDriver §12.1).
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+use serde_json::json;
 
 pub(crate) fn labels(entries: Vec<rolecall_tests::bus::MenuEntry>) -> Vec<String> {
     entries.into_iter().map(|entry| entry.label).collect()
@@ -40,14 +38,6 @@ fn tauri_driver() -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The pid of the `rolecall-tray` running on `desktop` (WebKitWebDriver started it, not us).
 pub(crate) fn app_pid(desktop: &Desktop, binary: &Path) -> Option<u32> {
     let display = format!("DISPLAY={}", desktop.display());
@@ -67,204 +57,6 @@ pub(crate) fn app_pid(desktop: &Desktop, binary: &Path) -> Option<u32> {
                 .any(|var| var == display.as_bytes())
                 .then_some(pid)
         })
-}
-
-/// A minimal W3C WebDriver client: the few commands this test needs, as blocking calls.
-pub(crate) struct WebDriver {
-    runtime: tokio::runtime::Handle,
-    client: reqwest::Client,
-    base: String,
-}
-
-impl WebDriver {
-    fn new(runtime: tokio::runtime::Handle, port: u16) -> Self {
-        Self {
-            runtime,
-            client: reqwest::Client::builder().no_proxy().build().unwrap(),
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        self.try_send(method.clone(), path, body)
-            .unwrap_or_else(|err| panic!("WebDriver {method} {path}: {err}"))
-    }
-
-    fn try_send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, String> {
-        self.runtime.block_on(async {
-            let mut request = self
-                .client
-                .request(method, format!("{}{path}", self.base))
-                .timeout(LIMIT);
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            let response = request.send().await.map_err(|err| err.to_string())?;
-            let status = response.status();
-            let answer: Value = response.json().await.map_err(|err| err.to_string())?;
-            if status.is_success() {
-                Ok(answer["value"].clone())
-            } else {
-                Err(format!("{status}: {answer}"))
-            }
-        })
-    }
-
-    fn ready(&self) -> bool {
-        self.try_send(reqwest::Method::GET, "/status", None).is_ok()
-    }
-
-    pub(crate) fn new_session(&self, application: &Path) -> Session<'_> {
-        let answer = self.send(
-            reqwest::Method::POST,
-            "/session",
-            Some(json!({"capabilities": {"alwaysMatch": {
-                "browserName": "wry",
-                "tauri:options": {"application": application},
-            }}})),
-        );
-        let id = answer["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("a session id in {answer}"))
-            .to_owned();
-        Session { driver: self, id }
-    }
-}
-
-pub(crate) struct Session<'a> {
-    driver: &'a WebDriver,
-    id: String,
-}
-
-impl Session<'_> {
-    fn post(&self, path: &str, body: Value) -> Value {
-        self.driver.send(
-            reqwest::Method::POST,
-            &format!("/session/{}{path}", self.id),
-            Some(body),
-        )
-    }
-
-    fn get(&self, path: &str) -> Result<Value, String> {
-        self.driver.try_send(
-            reqwest::Method::GET,
-            &format!("/session/{}{path}", self.id),
-            None,
-        )
-    }
-
-    pub(crate) fn window_handles(&self) -> Vec<String> {
-        self.get("/window/handles")
-            .ok()
-            .and_then(|handles| serde_json::from_value(handles).ok())
-            .unwrap_or_default()
-    }
-
-    pub(crate) fn switch_to(&self, handle: &str) {
-        self.post("/window", json!({ "handle": handle }));
-    }
-
-    pub(crate) fn title(&self) -> Option<String> {
-        self.get("/title").ok()?.as_str().map(str::to_owned)
-    }
-
-    /// The element `css` selects, once the page has it.
-    pub(crate) fn find(&self, css: &str) -> String {
-        eventually(LIMIT, || {
-            let found = self
-                .driver
-                .try_send(
-                    reqwest::Method::POST,
-                    &format!("/session/{}/element", self.id),
-                    Some(json!({"using": "css selector", "value": css})),
-                )
-                .ok()?;
-            found[ELEMENT].as_str().map(str::to_owned)
-        })
-        .unwrap_or_else(|| panic!("the page has {css}"))
-    }
-
-    pub(crate) fn type_into(&self, css: &str, text: &str) {
-        let element = self.find(css);
-        self.post(
-            &format!("/element/{element}/value"),
-            json!({ "text": text }),
-        );
-    }
-
-    /// Empties the field `css` selects, as select-all and delete would.
-    pub(crate) fn clear(&self, css: &str) {
-        let element = self.find(css);
-        self.post(&format!("/element/{element}/clear"), json!({}));
-    }
-
-    pub(crate) fn click(&self, css: &str) {
-        let element = self.find(css);
-        self.post(&format!("/element/{element}/click"), json!({}));
-    }
-
-    pub(crate) fn execute(&self, script: &str) -> Value {
-        self.post("/execute/sync", json!({"script": script, "args": []}))
-    }
-
-    fn execute_async(&self, script: &str) -> Value {
-        self.post("/execute/async", json!({"script": script, "args": []}))
-    }
-
-    /// The visible text of the element `css` selects.
-    pub(crate) fn text(&self, css: &str) -> String {
-        let element = self.find(css);
-        self.get(&format!("/element/{element}/text"))
-            .ok()
-            .and_then(|text| text.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    }
-
-    /// What a form field holds now, as the person sees it in the field.
-    pub(crate) fn value(&self, css: &str) -> String {
-        let element = self.find(css);
-        self.get(&format!("/element/{element}/property/value"))
-            .ok()
-            .and_then(|value| value.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    }
-
-    fn url(&self) -> Option<String> {
-        self.get("/url").ok()?.as_str().map(str::to_owned)
-    }
-
-    /// Asks the window to go to `url`, as a link would; the answer does not matter, where the
-    /// window is afterwards does.
-    fn navigate(&self, url: &str) {
-        let _ = self.driver.try_send(
-            reqwest::Method::POST,
-            &format!("/session/{}/url", self.id),
-            Some(json!({ "url": url })),
-        );
-    }
-
-    /// A PNG of the current window, written to `path`: a test artifact, so a failure to take
-    /// it is reported, not fatal (WebKitWebDriver's screenshots hang now and then under load).
-    pub(crate) fn screenshot(&self, path: &Path) {
-        use base64::Engine as _;
-        let taken = self.get("/screenshot").and_then(|encoded| {
-            base64::engine::general_purpose::STANDARD
-                .decode(encoded.as_str().unwrap_or_default())
-                .map_err(|err| err.to_string())
-        });
-        match taken {
-            Ok(png) => {
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(path, png).unwrap();
-            }
-            Err(err) => eprintln!("no screenshot {}: {err}", path.display()),
-        }
-    }
 }
 
 /// `tauri-driver` on free ports, with the sandbox and desktop environment plus `env`, ready to
@@ -362,9 +154,7 @@ async fn signing_in_in_the_webview_window_takes_the_saml_response_and_lists_the_
             session.screenshot(&screenshots.join("signin-window-login.png"));
             session.type_into("#userNameInput", "bob");
             session.type_into("#passwordInput", DEMO_PASSWORD);
-            // AD FS's "Sign in" is a span whose script (onload.js) the simulator does not serve:
-            // submit the form as that script does.
-            session.execute("document.getElementById('loginForm').submit();");
+            session.click("#submitButton");
 
             session.find("#passcodeInput");
             session.screenshot(&screenshots.join("signin-window-mfa.png"));

@@ -24,6 +24,7 @@ pub mod keyring;
 pub mod moto;
 pub mod simplesamlphp;
 pub mod tls;
+pub mod webdriver;
 
 /// A per-test home: `HOME`, the XDG folders, Rolecall's config folder and the AWS files all
 /// point inside one temporary folder that is removed when the sandbox is dropped.

@@ -195,6 +195,12 @@ impl Federation {
         redirect(&destination)
     }
 
+    /// Opens the console session as `assumed_role_arn`, for a role chosen on the `/saml` page.
+    pub(crate) fn sign_in_as(&self, assumed_role_arn: String) {
+        self.sign_ins.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.signed_in) = Some(assumed_role_arn);
+    }
+
     /// `GET /oauth?Action=logout[&redirect_uri=...]`: ends the console session, then goes on to
     /// `redirect_uri` when it is on this host (AWS follows it only to its own sign-in host).
     pub(crate) fn oauth(&self, query: &[(String, String)], base: &Url) -> Response {

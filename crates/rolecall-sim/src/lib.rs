@@ -13,6 +13,7 @@ mod federation;
 pub mod negotiate;
 pub mod ntlm;
 mod pages;
+mod portal;
 mod random;
 mod recorder;
 mod saml_read;

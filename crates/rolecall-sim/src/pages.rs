@@ -1,5 +1,6 @@
 //! The HTML AD FS serves: login form, MFA prompt, auto-post form, error and sign-out pages, the
-//! Duo-like page, and the fault page. Markup only; what to serve when is the server's call.
+//! Duo-like page and its stand-in frame, and the fault page. Markup only; what to serve when is
+//! the server's call. The scripts, styles and logo the pages link are in `portal`.
 
 use crate::escape::{markup, url_attribute};
 
@@ -41,7 +42,7 @@ fn document(title: &str, body: &str) -> String {
         <div id="brandingWrapper" class="float"><div id="branding"></div></div>
         <div id="contentWrapper" class="float">
             <div id="content">
-                <div id="header"><img class='logoImage' id='companyLogo' src='/adfs/portal/logo/logo.png' alt='Corp'/></div>
+                <div id="header"><img class='logoImage' id='companyLogo' src='/adfs/portal/logo/logo.svg' alt='Corp'/></div>
                 <main>
                     <div id="workArea">
 {body}
@@ -53,6 +54,7 @@ fn document(title: &str, body: &str) -> String {
             </footer>
         </div>
     </div>
+    <script type='text/javascript' src='/adfs/portal/script/onload.js?id=6F1E4A9C2B7D3E58A0C4F1B2D9E7A3C6'></script>
 </body>
 </html>
 "#
@@ -189,8 +191,10 @@ pub(crate) fn unknown_relying_party(rp: &str, activity_id: &str, at: &str) -> St
     )
 }
 
-/// The IdP-initiated sign-on page without a relying party: a chooser, not a login form.
-pub(crate) fn idp_initiated(relying_parties: &[String]) -> String {
+/// The IdP-initiated sign-on page without a relying party: a chooser, not a login form. Its
+/// form asks `action` (the sign-on path) again with the chosen `loginToRp`, script or not.
+pub(crate) fn idp_initiated(action: &str, relying_parties: &[String]) -> String {
+    let action = url_attribute(action);
     let options: String = relying_parties
         .iter()
         .map(|rp| format!(r#"<option value="{0}">{0}</option>"#, markup(rp)))
@@ -199,10 +203,14 @@ pub(crate) fn idp_initiated(relying_parties: &[String]) -> String {
         "Sign In",
         &format!(
             r#"    <div id="idpInitiatedArea">
-        <div id="openingMessage" class="groupMargin">You are not signed in.</div>
-        <div class="groupMargin">Sign in to one of the following sites:</div>
-        <select id="idp_RelyingPartyDropDownList" name="RelyingParty">{options}</select>
-        <input id="idp_SignInButton" type="button" value="Sign in" />
+        <div id="openingMessage" class="groupMargin bigText">You are not signed in.</div>
+        <form id="idpForm" method="get" action="{action}">
+            <label id="idp_RelyingPartyLabel" for="idp_RelyingPartyDropDownList">Sign in to one of the following sites:</label>
+            <select id="idp_RelyingPartyDropDownList" name="loginToRp" tabindex="1">{options}</select>
+            <div id="submissionArea" class="submitMargin">
+                <input id="idp_SignInButton" class="submit" type="submit" value="Sign in" tabindex="2"/>
+            </div>
+        </form>
     </div>"#
         ),
     )
@@ -222,22 +230,89 @@ pub(crate) fn unexpected_error() -> String {
     "<html><head><title>Error</title></head><body><h1>Unexpected error</h1><p>Please try again later.</p></body></html>".to_owned()
 }
 
-/// A Duo-style second factor: an iframe on Duo's host that only a browser can complete.
-pub(crate) fn duo(action: &str, context: &str) -> String {
+/// A Duo-style second factor: a frame only a browser can complete. Duo's frame comes from its
+/// own host (`data-host`); this one is the simulator's stand-in ([`duo_frame`]) at
+/// [`DUO_FRAME_PATH`], so a person can finish it offline. `transaction` names the sign-in there.
+pub(crate) fn duo(action: &str, context: &str, transaction: &str) -> String {
     let action = url_attribute(action);
     let context = markup(context);
+    let frame = url_attribute(&format!(
+        "{DUO_FRAME_PATH}?tx={}",
+        url::form_urlencoded::byte_serialize(transaction.as_bytes()).collect::<String>()
+    ));
     document(
         "Sign In",
         &format!(
             r#"    <div id="authArea" class="groupMargin">
         <script src="/adfs/portal/script/Duo-Web-v2.min.js"></script>
-        <iframe id="duo_iframe" title="Two-Factor Authentication" frameborder="0" data-host="api-3f2a9b1c.duosecurity.com" data-sig-request="TX|ZGF2ZXxESTQ3|1e9f:APP|ZGF2ZXxESTQ3|8c41" src="https://api-3f2a9b1c.duosecurity.com/frame/web/v1/auth?tx=TX%7CZGF2ZXxESTQ3&amp;parent=https%3A%2F%2Fadfs"></iframe>
+        <iframe id="duo_iframe" title="Two-Factor Authentication" frameborder="0" data-host="api-3f2a9b1c.duosecurity.com" data-sig-request="TX|ZGF2ZXxESTQ3|1e9f:APP|ZGF2ZXxESTQ3|8c41" src="{frame}"></iframe>
         <form method="post" id="duo_form" action="{action}">
             <input type="hidden" name="AuthMethod" value="DuoAdfsAdapter"/>
             <input type="hidden" name="Context" value="{context}"/>
         </form>
     </div>"#
         ),
+    )
+}
+
+/// Where the stand-in for Duo's frame is served.
+pub(crate) const DUO_FRAME_PATH: &str = "/adfs/portal/duo/frame";
+
+/// The field Duo's script adds to `duo_form` once the person approved, and its value's prefix.
+pub(crate) const DUO_RESPONSE_FIELD: &str = "sig_response";
+const DUO_RESPONSE_PREFIX: &str = "AUTH|";
+
+/// The `sig_response` that approves `transaction`.
+pub(crate) fn duo_response(transaction: &str) -> String {
+    format!("{DUO_RESPONSE_PREFIX}{transaction}")
+}
+
+/// The stand-in for Duo's frame: one button that approves the sign-in.
+pub(crate) fn duo_frame(transaction: &str) -> String {
+    let transaction = markup(transaction);
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en-US">
+<head>
+    <meta charset="utf-8"/>
+    <title>Two-Factor Authentication</title>
+    <link rel="stylesheet" type="text/css" href="/adfs/portal/css/style.css"/>
+</head>
+<body>
+    <div id="duoPrompt" class="groupMargin">
+        <div class="groupMargin bigText">Approve this sign-in</div>
+        <div class="groupMargin">This stands in for your second-factor app: approve the sign-in to go on.</div>
+        <form id="duo_approval" method="post" action="{DUO_FRAME_PATH}">
+            <input type="hidden" name="tx" value="{transaction}"/>
+            <input id="duo_approve" class="submit" type="submit" value="Approve"/>
+        </form>
+    </div>
+</body>
+</html>
+"#
+    )
+}
+
+/// What the stand-in frame answers once approved: its script hands `sig_response` to the page
+/// around it, whose Duo script (portal's) adds it to `duo_form` and submits.
+pub(crate) fn duo_approved(transaction: &str) -> String {
+    let response = markup(&duo_response(transaction));
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en-US">
+<head>
+    <meta charset="utf-8"/>
+    <title>Two-Factor Authentication</title>
+    <link rel="stylesheet" type="text/css" href="/adfs/portal/css/style.css"/>
+</head>
+<body>
+    <div id="duoApproved" class="groupMargin bigText" data-sig-response="{response}">Approved. Signing you in…</div>
+    <script type="text/javascript">
+        window.parent.postMessage({{ sigResponse: document.getElementById("duoApproved").dataset.sigResponse }}, window.location.origin);
+    </script>
+</body>
+</html>
+"#
     )
 }
 

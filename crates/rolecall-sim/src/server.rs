@@ -33,7 +33,7 @@ use crate::federation::{CONSOLE_PATH, FEDERATION_PATH, Federation};
 use crate::ntlm::{self, NtlmAcceptor};
 use crate::sts::{IssuedCredentials, STS_PATH, Sts};
 use crate::wia::{WIA_SCHEMES, WiaAcceptor, WiaStep, is_wia_user_agent};
-use crate::{cookies, pages, random, signin};
+use crate::{cookies, pages, portal, random, signin};
 
 /// The sign-on page's path as AD FS spells it (requests may use any case).
 pub const SIGN_ON_PATH: &str = "/adfs/ls/IdpInitiatedSignOn.aspx";
@@ -67,7 +67,8 @@ pub struct Stats {
     pub sts_calls: u64,
     /// STS requests answered with an error.
     pub sts_errors: u64,
-    /// Console logins (`/federation?Action=login`) sent on to their destination.
+    /// Console logins (`/federation?Action=login`) sent on to their destination, and roles
+    /// chosen on the `/saml` page.
     pub console_sign_ins: u64,
     /// Console sign-outs (`/oauth?Action=logout`).
     pub console_sign_outs: u64,
@@ -117,6 +118,8 @@ struct Shared {
     clock: Clock,
     sessions: Mutex<HashMap<String, Session>>,
     mfa_contexts: Mutex<HashMap<String, MfaContext>>,
+    /// The Duo stand-in's sign-ins, by transaction.
+    duo_transactions: Mutex<HashMap<String, DuoTransaction>>,
     counters: Counters,
     handed_out: Mutex<HandedOut>,
     sts: Sts,
@@ -146,6 +149,15 @@ struct Session {
 struct MfaContext {
     user: usize,
     issued_at: OffsetDateTime,
+}
+
+/// A sign-in waiting in the Duo stand-in's frame for a person to approve it.
+#[derive(Debug, Clone)]
+struct DuoTransaction {
+    /// The MFA `Context` of the page the frame is in.
+    context: String,
+    issued_at: OffsetDateTime,
+    approved: bool,
 }
 
 /// Names the TCP connection a request came on; NTLM's legs must share one.
@@ -180,6 +192,7 @@ impl Sim {
             clock: Clock::default(),
             sessions: Mutex::default(),
             mfa_contexts: Mutex::default(),
+            duo_transactions: Mutex::default(),
             counters: Counters::default(),
             handed_out: Mutex::default(),
             sts: Sts::default(),
@@ -412,6 +425,16 @@ async fn dispatch(
                 .await
         }
         "/saml" => html(StatusCode::METHOD_NOT_ALLOWED, pages::not_found()),
+        pages::DUO_FRAME_PATH => shared.duo_frame(&request),
+        _ if request.method == Method::GET
+            && let Some(asset) = portal::asset(&path) =>
+        {
+            let mut response = Response::new(Body::from(asset.body));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+            response
+        }
         "/federation" if request.method == Method::GET => {
             let issued = shared.sts.issued_credentials();
             shared
@@ -488,7 +511,7 @@ impl Shared {
         let Some(rp) = request.param("loginToRp") else {
             return Some(html(
                 StatusCode::OK,
-                pages::idp_initiated(&self.config.relying_parties),
+                pages::idp_initiated(SIGN_ON_PATH, &self.config.relying_parties),
             ));
         };
         if self.config.relying_parties.iter().any(|known| known == rp) {
@@ -592,8 +615,7 @@ impl Shared {
         };
         let action = self.sign_on_url_for(request, &request.query_with_request_id());
         if account.fault == Some(Fault::UnknownAdapter) {
-            let context = self.new_mfa_context(user);
-            return html(StatusCode::OK, pages::duo(action.as_str(), &context));
+            return self.duo_page(&action, user);
         }
         match &account.mfa {
             Some(mfa) => {
@@ -604,6 +626,72 @@ impl Shared {
                 )
             }
             None => self.start_session(user, &self.sign_on_url_for(request, &request.raw_query)),
+        }
+    }
+
+    /// The Duo-like page for `user`, with a fresh context and a transaction in the stand-in frame.
+    fn duo_page(&self, action: &Url, user: usize) -> Response {
+        let context = self.new_mfa_context(user);
+        let transaction = random::guid();
+        let now = self.clock.now();
+        {
+            let mut transactions = lock(&self.duo_transactions);
+            let lifetime = self.config.mfa_context_lifetime;
+            transactions.retain(|_, t| t.issued_at + lifetime > now);
+            transactions.insert(
+                transaction.clone(),
+                DuoTransaction {
+                    context: context.clone(),
+                    issued_at: now,
+                    approved: false,
+                },
+            );
+        }
+        html(
+            StatusCode::OK,
+            pages::duo(action.as_str(), &context, &transaction),
+        )
+    }
+
+    /// The stand-in for Duo's frame: `GET` shows the approval button, `POST` approves.
+    fn duo_frame(&self, request: &Request) -> Response {
+        let (transaction, approving) = if request.method == Method::POST {
+            (field(&request.form(), "tx").map(str::to_owned), true)
+        } else {
+            (request.param("tx").map(str::to_owned), false)
+        };
+        let Some(transaction) = transaction else {
+            return html(StatusCode::NOT_FOUND, pages::not_found());
+        };
+        let mut transactions = lock(&self.duo_transactions);
+        let Some(waiting) = transactions.get_mut(&transaction) else {
+            return html(StatusCode::NOT_FOUND, pages::not_found());
+        };
+        if approving {
+            waiting.approved = true;
+            html(StatusCode::OK, pages::duo_approved(&transaction))
+        } else {
+            html(StatusCode::OK, pages::duo_frame(&transaction))
+        }
+    }
+
+    /// Whether `form` carries the approval of a Duo transaction made for `context`; it is used
+    /// up either way.
+    fn duo_approved(&self, context: &str, form: &[(String, String)]) -> bool {
+        let Some(response) = field(form, pages::DUO_RESPONSE_FIELD) else {
+            return false;
+        };
+        let mut transactions = lock(&self.duo_transactions);
+        let found = transactions
+            .iter()
+            .find(|(id, t)| t.context == context && pages::duo_response(id) == response)
+            .map(|(id, t)| (id.clone(), t.approved));
+        match found {
+            Some((id, approved)) => {
+                transactions.remove(&id);
+                approved
+            }
+            None => false,
         }
     }
 
@@ -628,6 +716,22 @@ impl Shared {
         let Some(context) = context else {
             return self.login_page(request, "", Some(pages::CONTEXT_EXPIRED_TEXT));
         };
+        let is_duo = self
+            .config
+            .users
+            .get(context.user)
+            .is_some_and(|u| u.fault == Some(Fault::UnknownAdapter));
+        if is_duo {
+            lock(&self.mfa_contexts).remove(presented);
+            if self.duo_approved(presented, form) {
+                return self.start_session(
+                    context.user,
+                    &self.sign_on_url_for(request, &request.raw_query),
+                );
+            }
+            let action = self.sign_on_url_for(request, &request.query_with_request_id());
+            return self.duo_page(&action, context.user);
+        }
         let Some(mfa) = self
             .config
             .users
@@ -798,8 +902,14 @@ impl Shared {
 
     fn saml(&self, request: &Request) -> Response {
         count(&self.counters.alias_page_posts);
-        match signin::role_chooser(&request.form(), &self.config.aliases, self.clock.now()) {
-            Ok(page) => html(StatusCode::OK, page),
+        match signin::sign_in(&request.form(), &self.config.aliases, self.clock.now()) {
+            Ok(signin::SignIn::Chooser(page)) => html(StatusCode::OK, page),
+            Ok(signin::SignIn::Role { assumed_role_arn }) => {
+                self.federation.sign_in_as(assumed_role_arn);
+                let mut console = self.base.clone();
+                console.set_path(CONSOLE_PATH);
+                redirect(&console)
+            }
             Err(rejection) => html(StatusCode::BAD_REQUEST, signin::rejection_page(&rejection)),
         }
     }

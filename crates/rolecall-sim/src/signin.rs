@@ -1,6 +1,7 @@
 //! The stand-in for AWS's `https://signin.aws.amazon.com/saml`: it reads a posted `SAMLResponse`
-//! and shows AWS's role chooser with account aliases. It reads only what the simulator itself
-//! writes (with [`crate::saml_read`]) and never checks signatures.
+//! and shows AWS's role chooser with account aliases; the chooser posted back with a role
+//! (`roleIndex`) signs the stand-in console in as that role. It reads only what the simulator
+//! itself writes (with [`crate::saml_read`]) and never checks signatures.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::escape::markup;
-use crate::saml_read::{RolePair, read_claims, read_response};
+use crate::saml_read::{Claims, RolePair, read_claims, read_response};
 
 /// Why the sign-in page refused a response (AWS answers these with a 400 page).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -29,27 +30,58 @@ pub(crate) enum Rejection {
     Expired(String),
     #[error("the assertion has no usable Role attribute")]
     NoRoles,
+    #[error("the chosen role {0} is not one the assertion grants")]
+    UnknownRole(String),
 }
 
-/// The role chooser page for a posted form body.
-pub(crate) fn role_chooser(
+/// What a post to `/saml` asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SignIn {
+    /// The role chooser page, for a response without a chosen role.
+    Chooser(String),
+    /// The chooser came back with a role: the console session's assumed-role ARN.
+    Role { assumed_role_arn: String },
+}
+
+/// Reads a posted form body: the chooser for a bare `SAMLResponse`, the chosen role when the
+/// chooser's own form comes back with `roleIndex`.
+pub(crate) fn sign_in(
     form: &[(String, String)],
     aliases: &BTreeMap<String, String>,
     now: OffsetDateTime,
-) -> Result<String, Rejection> {
-    let value = form
-        .iter()
-        .find(|(name, _)| name == "SAMLResponse")
-        .map(|(_, value)| value)
-        .ok_or(Rejection::Missing)?;
+) -> Result<SignIn, Rejection> {
+    let value = form_field(form, "SAMLResponse").ok_or(Rejection::Missing)?;
     let compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let bytes = STANDARD.decode(compact).map_err(|_| Rejection::NotBase64)?;
     let xml = String::from_utf8(bytes).map_err(|_| Rejection::NotBase64)?;
-    let roles = read_roles(&xml, now)?;
-    Ok(render(value, &roles, aliases))
+    let claims = read_roles(&xml, now)?;
+    let Some(chosen) = form_field(form, "roleIndex") else {
+        return Ok(SignIn::Chooser(render(value, &claims.roles, aliases)));
+    };
+    let role = claims
+        .roles
+        .iter()
+        .find(|role| role.role_arn == chosen)
+        .ok_or_else(|| Rejection::UnknownRole(chosen.to_owned()))?;
+    // As STS names the session: the assertion's RoleSessionName.
+    let partition = role.role_arn.split(':').nth(1).unwrap_or("aws");
+    let session_name = claims.session_name.unwrap_or_default();
+    Ok(SignIn::Role {
+        assumed_role_arn: format!(
+            "arn:{partition}:sts::{}:assumed-role/{}/{session_name}",
+            role.account_id(),
+            role.role_name()
+        ),
+    })
 }
 
-fn read_roles(xml: &str, now: OffsetDateTime) -> Result<Vec<RolePair>, Rejection> {
+fn form_field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(field, _)| field == name)
+        .map(|(_, value)| value.as_str())
+}
+
+fn read_roles(xml: &str, now: OffsetDateTime) -> Result<Claims, Rejection> {
     if xml.to_ascii_lowercase().contains("<!doctype") {
         return Err(Rejection::Dtd);
     }
@@ -71,7 +103,7 @@ fn read_roles(xml: &str, now: OffsetDateTime) -> Result<Vec<RolePair>, Rejection
     if claims.roles.is_empty() {
         Err(Rejection::NoRoles)
     } else {
-        Ok(claims.roles)
+        Ok(claims)
     }
 }
 
@@ -91,7 +123,7 @@ fn render(saml_response: &str, roles: &[RolePair], aliases: &BTreeMap<String, St
             None => format!("Account: {}", markup(account)),
         };
         body.push_str(&format!(
-            r#"<div class="saml-account"><div onClick="expandCollapse({index});"><img id="image{index}" src="/static/image/down.png" valign="middle"></img><div class="saml-account-name">{title}</div></div><hr style="border: 1px solid #ddd;"><div id="{index}" class="saml-account">"#
+            r#"<div class="saml-account"><div onClick="expandCollapse({index});"><img id="image{index}" src="/static/image/down.svg" alt="" valign="middle"></img><div class="saml-account-name">{title}</div></div><hr style="border: 1px solid #ddd;"><div id="{index}" class="saml-account">"#
         ));
         for role in list {
             let arn = markup(&role.role_arn);
@@ -103,7 +135,7 @@ fn render(saml_response: &str, roles: &[RolePair], aliases: &BTreeMap<String, St
         body.push_str("</div></div>");
     }
     format!(
-        r##"<!DOCTYPE html><html><head><title>Amazon Web Services Sign-In</title></head><body><div id="container"><h1 class="background">Amazon Web Services Login</h1><form id="saml_form" name="saml_form" action="/saml" method="post"><input type="hidden" name="RelayState" value="" /><input type="hidden" name="SAMLResponse" value="{}" /><input type="hidden" name="name" value="" /><input type="hidden" name="portal" value="" /><p style="font-size: 16px; padding-left: 20px;">Select a role:</p><fieldset>{body}</fieldset><br><div class="buttoninput" id="input_signin_button"><a id="signin_button" class="css3button" href="#" alt="Continue" value="Continue">Sign In</a></div></form></div></body></html>"##,
+        r##"<!DOCTYPE html><html><head><title>Amazon Web Services Sign-In</title><link rel="stylesheet" type="text/css" href="/static/css/saml.css" /></head><body><div id="container"><h1 class="background">Amazon Web Services Login</h1><form id="saml_form" name="saml_form" action="/saml" method="post"><input type="hidden" name="RelayState" value="" /><input type="hidden" name="SAMLResponse" value="{}" /><input type="hidden" name="name" value="" /><input type="hidden" name="portal" value="" /><p style="font-size: 16px; padding-left: 20px;">Select a role:</p><fieldset>{body}</fieldset><p id="saml_error" class="saml-error" role="alert"></p><div class="buttoninput" id="input_signin_button"><a id="signin_button" class="css3button" href="#" alt="Continue" value="Continue">Sign In</a></div></form></div><script type="text/javascript" src="/static/js/saml.js"></script></body></html>"##,
         markup(saml_response)
     )
 }
@@ -123,27 +155,27 @@ mod tests {
     #[test]
     fn roles_are_read_in_either_order_and_with_prefixes() {
         let xml = r#"<samlp:Response><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><saml:Assertion><saml:AttributeStatement><saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role"><saml:AttributeValue xsi:type="xs:string">arn:aws:iam::1:role/A , arn:aws:iam::1:saml-provider/P</saml:AttributeValue><saml:AttributeValue>arn:aws:iam::1:saml-provider/P,arn:aws:iam::1:role/path/B</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion></samlp:Response>"#;
-        let pairs = read_roles(xml, OffsetDateTime::UNIX_EPOCH).unwrap();
+        let pairs = read_roles(xml, OffsetDateTime::UNIX_EPOCH).unwrap().roles;
         assert_eq!(pairs.len(), 2);
         assert_eq!(pairs[0].role_arn, "arn:aws:iam::1:role/A");
         assert_eq!(pairs[1].role_name(), "B");
         assert_eq!(pairs[1].account_id(), "1");
         let truncated = &xml[..xml.len() - 20];
-        assert_eq!(
+        assert!(matches!(
             read_roles(truncated, OffsetDateTime::UNIX_EPOCH),
             Err(Rejection::NotAResponse)
-        );
+        ));
     }
 
     #[test]
     fn garbage_is_rejected() {
         let form = vec![("SAMLResponse".to_owned(), "!!**".to_owned())];
         assert_eq!(
-            role_chooser(&form, &BTreeMap::new(), OffsetDateTime::UNIX_EPOCH),
+            sign_in(&form, &BTreeMap::new(), OffsetDateTime::UNIX_EPOCH),
             Err(Rejection::NotBase64)
         );
         assert_eq!(
-            role_chooser(&[], &BTreeMap::new(), OffsetDateTime::UNIX_EPOCH),
+            sign_in(&[], &BTreeMap::new(), OffsetDateTime::UNIX_EPOCH),
             Err(Rejection::Missing)
         );
     }

@@ -84,3 +84,69 @@ async fn duo_user_gets_a_page_only_a_browser_can_finish() {
     );
     assert_eq!(sim.stats().sso_sessions, 0);
 }
+
+/// The Duo-like page's frame is the simulator's stand-in: a person approves there, the page's
+/// script posts `duo_form` with the frame's `sig_response`, and the sign-in goes on. Without the
+/// approval (all a client without a browser could send) it does not.
+#[tokio::test]
+async fn duo_stand_in_frame_lets_a_person_approve() {
+    let sim = start().await;
+    let client = client();
+    let page = post_login(&sim, &client, "duo", DEMO_PASSWORD)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let frame = tag_attribute(&page, "id=\"duo_iframe\"", "src").expect("the Duo frame");
+    let action = tag_attribute(&page, "id=\"duo_form\"", "action").expect("duo_form");
+    let context = input_value(&page, "Context").unwrap();
+    let frame_url = sim.base_url().join(&frame).unwrap();
+    let transaction = frame_url
+        .query_pairs()
+        .find(|(name, _)| name == "tx")
+        .map(|(_, value)| value.into_owned())
+        .expect("the frame names its transaction");
+    let duo_post = |context: String, sig_response: Option<String>| {
+        let mut form = vec![
+            ("AuthMethod".to_owned(), "DuoAdfsAdapter".to_owned()),
+            ("Context".to_owned(), context),
+        ];
+        form.extend(sig_response.map(|value| ("sig_response".to_owned(), value)));
+        client.post(action.as_str()).form(&form).send()
+    };
+
+    // Not approved yet: the page comes again, with a new context and transaction.
+    let unapproved = duo_post(context, Some(format!("AUTH|{transaction}")))
+        .await
+        .unwrap();
+    assert_eq!(unapproved.status(), StatusCode::OK);
+    let page = unapproved.text().await.unwrap();
+    assert!(page.contains("id=\"duo_form\""), "{page}");
+    assert_eq!(sim.stats().sso_sessions, 0);
+
+    let frame = tag_attribute(&page, "id=\"duo_iframe\"", "src").unwrap();
+    let context = input_value(&page, "Context").unwrap();
+    let frame_url = sim.base_url().join(&frame).unwrap();
+    let frame_page = client.get(frame_url.clone()).send().await.unwrap();
+    assert_eq!(frame_page.status(), StatusCode::OK);
+    let frame_page = frame_page.text().await.unwrap();
+    let transaction = input_value(&frame_page, "tx").expect("the frame's approval form");
+    let approved = client
+        .post(frame_url.as_str().split('?').next().unwrap())
+        .form(&[("tx", transaction.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let sig_response =
+        tag_attribute(&approved, "data-sig-response", "data-sig-response").expect("sig_response");
+    let signed_in = duo_post(context, Some(sig_response)).await.unwrap();
+    assert_eq!(
+        signed_in.status(),
+        StatusCode::FOUND,
+        "approved: AD FS's 302"
+    );
+    assert_eq!(sim.stats().sso_sessions, 1);
+}

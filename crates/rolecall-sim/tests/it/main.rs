@@ -8,6 +8,7 @@ mod federation;
 mod forms;
 mod lifecycle;
 mod mfa;
+mod portal;
 mod relying_party;
 mod signin;
 mod sso;

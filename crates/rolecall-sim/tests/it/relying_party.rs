@@ -48,4 +48,26 @@ async fn missing_relying_party_gets_a_page_without_login_form() {
         "{page}"
     );
     assert_eq!(sim.stats().login_pages_served, 0);
+
+    // Its form asks the sign-on page again for the chosen relying party, as a browser sends it.
+    let action = tag_attribute(&page, "id=\"idpForm\"", "action").expect("the chooser's form");
+    assert_eq!(
+        tag_attribute(&page, "id=\"idpForm\"", "method").as_deref(),
+        Some("get")
+    );
+    assert!(page.contains(r#"<select id="idp_RelyingPartyDropDownList" name="loginToRp""#));
+    let mut chosen = sim.base_url().join(&action).unwrap();
+    chosen
+        .query_pairs_mut()
+        .append_pair("loginToRp", "urn:amazon:webservices");
+    let login = client()
+        .get(chosen)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("id=\"loginForm\""), "{login}");
+    assert_eq!(sim.stats().login_pages_served, 1);
 }

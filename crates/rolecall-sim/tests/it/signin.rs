@@ -76,3 +76,45 @@ async fn role_chooser_refuses_what_aws_would_refuse() {
         .unwrap();
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_role_chosen_on_the_chooser_signs_the_console_in_as_that_role() {
+    let sim = start().await;
+    let page = sign_in(&sim, &client(), "alice").await;
+    let value = input_value(&page, "SAMLResponse").unwrap();
+    let chosen = |role: &str| {
+        client()
+            .post(sim.signin_saml_url())
+            .form(&[("SAMLResponse", value.as_str()), ("roleIndex", role)])
+            .send()
+    };
+    let refused = chosen("arn:aws:iam::111122223333:role/NotGranted")
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        StatusCode::BAD_REQUEST,
+        "only a granted role"
+    );
+    assert_eq!(sim.stats().console_sign_ins, 0);
+
+    let response = chosen("arn:aws:iam::444455556666:role/Developer")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let console = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(console.ends_with("/console"), "{console}");
+    let shown = client()
+        .get(console)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shown.contains("arn:aws:sts::444455556666:assumed-role/Developer/alice@corp.example"),
+        "{shown}"
+    );
+    assert_eq!(sim.stats().console_sign_ins, 1);
+}

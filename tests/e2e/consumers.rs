@@ -724,7 +724,10 @@ async fn status_and_completions_know_the_profiles_rolecall_wrote() {
         .lines()
         .find(|line| line.contains("prod-admin"))
         .unwrap_or_else(|| panic!("the profile is listed: {table}"));
-    assert!(row.contains("Admin") && row.contains("111122223333"), "{row}");
+    assert!(
+        row.contains("Admin") && row.contains("111122223333"),
+        "{row}"
+    );
 
     let json = world.rolecall(&["status", "--json"], &[]).await;
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -752,9 +755,15 @@ async fn status_and_completions_know_the_profiles_rolecall_wrote() {
         "{prompt:?}"
     );
     let unknown = world
-        .rolecall(&["status", "--profile", "nobody", "--format", "{profile}"], &[])
+        .rolecall(
+            &["status", "--profile", "nobody", "--format", "{profile}"],
+            &[],
+        )
         .await;
-    assert!(unknown.status.success() && unknown.stdout.is_empty(), "{unknown:?}");
+    assert!(
+        unknown.status.success() && unknown.stdout.is_empty(),
+        "{unknown:?}"
+    );
 
     // What a person puts in ~/.bashrc, then a Tab after `--profile prod-`.
     let script = world.rolecall(&["completions", "bash"], &[]).await;
@@ -776,5 +785,9 @@ async fn status_and_completions_know_the_profiles_rolecall_wrote() {
             &[],
         )
         .await;
-    assert_eq!(text(&completed.stdout).trim(), "prod-admin", "{completed:?}");
+    assert_eq!(
+        text(&completed.stdout).trim(),
+        "prod-admin",
+        "{completed:?}"
+    );
 }

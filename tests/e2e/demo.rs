@@ -125,3 +125,92 @@ fn the_demo_signs_in_and_writes_a_profile_the_aws_cli_accepts() {
             .is_some_and(|status| status.success())
     );
 }
+
+/// The demo's sign-in window endpoint, as a newcomer meets it: the tray's first lines say whom
+/// to type, the window shows the stand-in AD FS page, and typing and clicking alone (no
+/// script) signs bob in, passcode and all. The README's sign-in window pictures come from here.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_signs_bob_in_through_the_sign_in_window_by_typing_and_clicking() {
+    use crate::webview::{app_pid, screenshots_dir, start_driver};
+
+    let runtime = tokio::runtime::Handle::current();
+    let work = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new();
+        let desktop = Desktop::start();
+        let application = rolecall_binary().with_file_name("rolecall-tray");
+        let (_driver_process, driver) = start_driver(&desktop, &sandbox, runtime, &[]);
+        std::thread::scope(|scope| {
+            // The session attaches to the app's first webview, which Sign in opens.
+            let session = scope.spawn(|| {
+                driver.new_session_with(serde_json::json!({"capabilities": {"alwaysMatch": {
+                    "browserName": "wry",
+                    "tauri:options": {"application": application, "args": ["--demo"]},
+                }}}))
+            });
+            let pid = eventually(LIMIT, || app_pid(&desktop, &application))
+                .expect("WebKitWebDriver starts the demo");
+            let item: TrayItem =
+                eventually(LIMIT, || desktop.tray_item_of(pid)).expect("the tray item appears");
+
+            // What to type, read off the menu as a person reads it.
+            let top = labels(desktop.menu(&item));
+            let guide = top
+                .iter()
+                .find_map(|label| label.strip_prefix("demo-window: type "))
+                .unwrap_or_else(|| panic!("the tray's first lines say whom to type: {top:?}"));
+            let [user, password, passcode]: [&str; 3] = guide
+                .split(", ")
+                .map(|part| part.strip_prefix("passcode ").unwrap_or(part))
+                .collect::<Vec<_>>()
+                .try_into()
+                .unwrap_or_else(|_| panic!("user, password, passcode in {guide:?}"));
+            assert_eq!(user, "bob");
+
+            desktop.click_path(&item, &["demo-window", "Sign in"]);
+            let session = session.join().expect("the WebDriver session starts");
+            let handle = eventually(LIMIT, || {
+                session.window_handles().into_iter().find(|handle| {
+                    session.switch_to(handle);
+                    session.title().as_deref() == Some("Sign In")
+                })
+            })
+            .expect("the sign-in window shows the stand-in AD FS page");
+            session.switch_to(&handle);
+            let screenshots = screenshots_dir();
+            session.type_into("#userNameInput", user);
+            session.type_into("#passwordInput", password);
+            session.screenshot(&screenshots.join("signin-window-login.png"));
+            session.click("#submitButton");
+
+            session.find("#passcodeInput");
+            session.type_into("#passcodeInput", passcode);
+            session.screenshot(&screenshots.join("signin-window-mfa.png"));
+            session.click("#submitButton");
+
+            eventually(LIMIT, || {
+                (!session.window_handles().contains(&handle)).then_some(())
+            })
+            .expect("the window closes once the SAML response is taken");
+            eventually(LIMIT, || {
+                labels(desktop.submenu(&item, &["demo-window"]))
+                    .contains(&"Signed in as bob@corp.example".to_owned())
+                    .then_some(())
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "bob is signed in: {:?}",
+                    labels(desktop.submenu(&item, &["demo-window"]))
+                )
+            });
+            assert!(
+                labels(desktop.submenu(&item, &["demo-window"]))
+                    .iter()
+                    .any(|label| label.ends_with("(111122223333)")),
+                "his accounts are listed"
+            );
+            drop(session);
+            desktop.click(&item, "Quit Rolecall");
+        });
+    });
+    work.await.unwrap();
+}

@@ -229,6 +229,31 @@ impl Session<'_> {
             .unwrap_or_default()
     }
 
+    /// The visible text of every element `css` selects now, in page order; a hidden element
+    /// has none.
+    pub fn texts(&self, css: &str) -> Vec<String> {
+        let found = self
+            .driver
+            .try_send(
+                reqwest::Method::POST,
+                &format!("/session/{}/elements", self.id),
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .unwrap_or_default();
+        found
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|element| element[ELEMENT].as_str())
+            .map(|element| {
+                self.get(&format!("/element/{element}/text"))
+                    .ok()
+                    .and_then(|text| text.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     /// What a form field holds now, as the person sees it in the field.
     pub fn value(&self, css: &str) -> String {
         let element = self.find(css);

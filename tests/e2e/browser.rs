@@ -377,7 +377,8 @@ async fn the_relying_party_chooser_leads_to_sign_in_and_sign_out_ends_the_sessio
                 .as_str(),
         );
         assert!(browser.text("#errorArea").contains("MSIS7007"));
-        // Reads the image's decoded width: a broken image has none.
+        // Script only reads state for the assertion (it gets the test past no page): the
+        // image's decoded width, which a broken image does not have.
         let logo_width =
             browser.execute("return document.getElementById('companyLogo').naturalWidth;");
         assert!(

@@ -30,6 +30,7 @@ pub fn run(command: Command) -> ExitCode {
             profile,
             region,
             duration,
+            chain,
         } => with_runtime(login::run(login::Request {
             sign_in,
             roles,
@@ -37,6 +38,7 @@ pub fn run(command: Command) -> ExitCode {
             profile,
             region,
             duration,
+            chain,
         })),
         Command::CredentialProcess { profile } => credential_process::run(&profile),
         Command::Console {

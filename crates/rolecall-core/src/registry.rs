@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::aws_files::{AwsFiles, AwsFilesError, ProfileWrite, WriteReport};
+use crate::chain::Chain;
 use crate::saml::RolePair;
 use crate::settings::{Endpoint, SignInMethod};
 use crate::store::{JsonFile, StoreError};
@@ -31,6 +32,10 @@ pub struct ProfileSource {
     /// Renewed in the background before it expires (the active profile always is).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keep_refreshed: bool,
+    /// For a chained profile, the roles assumed after `role_arn` (the source role the SAML
+    /// sign-in grants): it is renewed by a new session of the source role and the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Chain>,
 }
 
 impl ProfileSource {
@@ -45,7 +50,16 @@ impl ProfileSource {
             principal_arn: role.principal_arn.clone(),
             region: region.map(str::to_owned),
             keep_refreshed: false,
+            chain: None,
         }
+    }
+
+    /// The role whose credentials the profile holds: the chain's last, or the source role.
+    pub fn target_role(&self) -> &str {
+        self.chain
+            .as_ref()
+            .and_then(Chain::last_role)
+            .unwrap_or(&self.role_arn)
     }
 
     pub fn role(&self) -> RolePair {
@@ -148,6 +162,7 @@ impl Registry {
                 let mut followed = ProfileSource::new(endpoint, &source.role(), None);
                 followed.region = source.region.clone();
                 followed.keep_refreshed = source.keep_refreshed;
+                followed.chain = source.chain.clone();
                 if followed != *source {
                     before.push((profile.clone(), std::mem::replace(source, followed)));
                 }
@@ -228,7 +243,8 @@ fn merge(
 ) {
     for (name, mut source) in entries {
         if let Some(old) = profiles.get(&name) {
-            source.keep_refreshed |= old.keep_refreshed && old.role_arn == source.role_arn;
+            source.keep_refreshed |=
+                old.keep_refreshed && old.role_arn == source.role_arn && old.chain == source.chain;
         }
         profiles.insert(name, source);
     }

@@ -184,12 +184,70 @@ impl From<AuthArg> for SignInMethod {
 #[derive(Debug, ClapArgs)]
 pub struct ChainArgs {
     /// A role ARN to assume from the session before it, in order (repeat for more hops).
-    #[arg(long = "chain", value_name = "ROLE_ARN", conflicts_with = "all_roles")]
+    #[arg(
+        long = "chain",
+        id = "chain",
+        value_name = "ROLE_ARN",
+        conflicts_with = "all_roles"
+    )]
     pub(crate) roles: Vec<String>,
     /// The external id the chained roles' trust policies ask for.
-    #[arg(long, value_name = "ID", requires = "roles")]
+    #[arg(long, value_name = "ID", requires = "chain")]
     pub(crate) external_id: Option<String>,
     /// The session name of every hop (default: your sign-in's RoleSessionName).
-    #[arg(long, value_name = "NAME", requires = "roles")]
+    #[arg(long, value_name = "NAME", requires = "chain")]
     pub(crate) session_name: Option<String>,
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Args, Command};
+
+    /// Clap checks its definitions only when a command line is parsed: two arguments with one
+    /// id made every `rolecall login` panic.
+    #[test]
+    fn the_arguments_are_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn chain_reads_hops_in_order_and_an_external_id_needs_a_chain() {
+        let args = Args::try_parse_from([
+            "rolecall",
+            "login",
+            "--endpoint",
+            "corp",
+            "--role",
+            "hub/Admin",
+            "--chain",
+            "arn:a",
+            "--chain",
+            "arn:b",
+            "--external-id",
+            "x1",
+            "--profile",
+            "spoke",
+        ])
+        .unwrap();
+        let Some(Command::Login { chain, .. }) = args.command else {
+            panic!("a login");
+        };
+        assert_eq!(chain.roles, ["arn:a", "arn:b"]);
+        assert_eq!(chain.external_id.as_deref(), Some("x1"));
+        assert!(
+            Args::try_parse_from([
+                "rolecall",
+                "login",
+                "--endpoint",
+                "corp",
+                "--role",
+                "hub/Admin",
+                "--external-id",
+                "x1",
+            ])
+            .is_err()
+        );
+    }
 }

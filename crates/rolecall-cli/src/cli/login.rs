@@ -29,6 +29,15 @@ pub async fn run(request: Request) -> ExitCode {
     if let Err(err) = provision::check_overrides(request.duration, request.region.as_deref()) {
         return fail(exit::USAGE, &err.to_string());
     }
+    // A chain that cannot run is refused before anyone signs in.
+    if !request.chain.roles.is_empty() {
+        if request.roles.len() != 1 {
+            return fail(exit::USAGE, ONE_SOURCE);
+        }
+        if let Err(problem) = chain_of_args(&request.chain).check() {
+            return fail(exit::USAGE, &format!("--chain: {problem}"));
+        }
+    }
     let Session {
         paths,
         settings,
@@ -130,6 +139,17 @@ pub async fn run(request: Request) -> ExitCode {
     }
 }
 
+const ONE_SOURCE: &str =
+    "--chain starts from one role: give exactly one --role, where the chain starts.";
+
+fn chain_of_args(args: &ChainArgs) -> Chain {
+    Chain {
+        roles: args.roles.clone(),
+        external_id: args.external_id.clone(),
+        session_name: args.session_name.clone(),
+    }
+}
+
 /// `--chain` turns the one role chosen into the source of a chain.
 fn chained(roles: Roles, args: ChainArgs) -> Result<Roles, &'static str> {
     if args.roles.is_empty() {
@@ -138,14 +158,10 @@ fn chained(roles: Roles, args: ChainArgs) -> Result<Roles, &'static str> {
     match roles {
         Roles::One { role, profile } => Ok(Roles::Chain {
             role,
-            chain: Chain {
-                roles: args.roles,
-                external_id: args.external_id,
-                session_name: args.session_name,
-            },
+            chain: chain_of_args(&args),
             profile,
         }),
-        _ => Err("--chain starts from one role: give exactly one --role, where the chain starts."),
+        _ => Err(ONE_SOURCE),
     }
 }
 

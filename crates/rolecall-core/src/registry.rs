@@ -291,4 +291,42 @@ mod tests {
         assert_eq!(back.url, endpoint.url);
         assert_eq!(source.role(), pair("111111111111", "Admin"));
     }
+
+    /// A chained profile renamed with its endpoint must still renew as the chain, not as its
+    /// source role.
+    #[test]
+    fn a_chained_profile_keeps_its_chain_when_its_endpoint_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let endpoint = Endpoint::new("corp", "https://sts.corp.example").unwrap();
+        let mut source = ProfileSource::new(&endpoint, &pair("111111111111", "Hub"), None);
+        source.chain = Some(Chain {
+            roles: vec!["arn:aws:iam::222222222222:role/Deploy".to_owned()],
+            external_id: None,
+            session_name: None,
+        });
+        source.keep_refreshed = true;
+        let mut registry = Registry::load(dir.path()).unwrap();
+        registry
+            .record([("spoke".to_owned(), source.clone())])
+            .unwrap();
+        let renamed = Endpoint::new("corp-new", "https://sts.corp.example").unwrap();
+        registry.follow_endpoint("corp", &renamed).unwrap();
+        let followed = Registry::load(dir.path())
+            .unwrap()
+            .get("spoke")
+            .cloned()
+            .unwrap();
+        assert_eq!(followed.endpoint, "corp-new");
+        assert_eq!(followed.chain, source.chain);
+        assert!(followed.keep_refreshed);
+        assert_eq!(
+            followed.target_role(),
+            "arn:aws:iam::222222222222:role/Deploy"
+        );
+
+        // Written again as the plain source role, it is no longer kept for the chain's sake.
+        let plain = ProfileSource::new(&renamed, &pair("111111111111", "Hub"), None);
+        registry.record([("spoke".to_owned(), plain)]).unwrap();
+        assert!(!registry.get("spoke").unwrap().keep_refreshed);
+    }
 }

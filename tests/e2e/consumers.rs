@@ -789,5 +789,166 @@ async fn status_and_completions_know_the_profiles_rolecall_wrote() {
         text(&completed.stdout).trim(),
         "prod-admin",
         "{completed:?}"
+// ---- Chained roles ------------------------------------------------------------------------------
+
+/// The hops after the `solo` user's one role, in accounts moto has never seen (its AssumeRole
+/// accepts any role and keeps the session in the role's account).
+const TRANSIT: &str = "arn:aws:iam::222222222222:role/Transit";
+const DEPLOY: &str = "arn:aws:iam::333333333333:role/Deploy";
+
+/// `rolecall login --role … --chain … --chain …` through moto's STS (AssumeRoleWithSAML, then
+/// two AssumeRole calls each signed with the session before): the AWS CLI is the last role with
+/// the profile Rolecall wrote, for at most an hour, and `credential-process` renews it as the
+/// chain.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_aws_cli_is_the_last_role_of_a_chain_rolecall_wrote() {
+    let sim = solo_sim().await;
+    let mut world = World::new();
+    let service = tokio::task::block_in_place(|| SecretService::start(&world.sandbox, "pw"));
+    for (key, value) in service.env() {
+        world.set(key, value);
+    }
+    let moto = start_moto(&world).await;
+    world.set("AWS_ENDPOINT_URL_STS", moto.url());
+    let role = format!("{ACCOUNT}/{ROLE}");
+    let args = [
+        "--role",
+        &role,
+        "--chain",
+        TRANSIT,
+        "--chain",
+        DEPLOY,
+        "--external-id",
+        "corp-42",
+        "--profile",
+        "spoke",
+        "--region",
+        "eu-west-1",
+    ];
+    let login = world.login(&sim, "solo", &args).await;
+    assert!(login.status.success(), "chained login: {login:?}");
+    assert!(
+        text(&login.stdout).contains(&format!("→ {TRANSIT} → {DEPLOY}")),
+        "the login says which roles it went through: {}",
+        text(&login.stdout)
+    );
+
+    let spoke = section(&world.credentials_text(), "[spoke]");
+    let expected = "arn:aws:sts::333333333333:assumed-role/Deploy/solo@corp.example";
+    assert_eq!(value(&spoke, "x_principal_arn"), expected);
+    let expires = OffsetDateTime::parse(value(&spoke, "x_security_token_expires"), &Rfc3339)
+        .expect("an RFC 3339 expiry");
+    let now = rolecall_core::clock::SystemClock.now();
+    assert!(
+        expires <= now + Duration::hours(1) && expires > now + Duration::minutes(50),
+        "a chained session lasts at most an hour: {expires}"
+    );
+    let identity = world
+        .aws(
+            &[
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "spoke",
+                "--output",
+                "json",
+            ],
+            &[("AWS_ENDPOINT_URL", moto.url())],
+        )
+        .await;
+    assert_eq!(
+        caller_arn(&identity),
+        expected,
+        "moto knows the keys Rolecall wrote as the last hop's"
+    );
+
+    // Near its end, the profile is renewed as the chain, from a new sign-in.
+    let first = world.stored("spoke");
+    world.expire_in("spoke", Duration::minutes(5));
+    let renewed = world
+        .rolecall(&["credential-process", "--profile", "spoke"], &[])
+        .await;
+    assert!(renewed.status.success(), "renewal: {renewed:?}");
+    let json: serde_json::Value = serde_json::from_slice(&renewed.stdout).unwrap();
+    assert_ne!(
+        json["AccessKeyId"].as_str(),
+        Some(first.access_key_id.as_str())
+    );
+    assert_eq!(
+        sim.stats().assertions_issued,
+        2,
+        "a new sign-in for the renewal"
+    );
+    let identity = world
+        .aws(
+            &[
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "spoke",
+                "--output",
+                "json",
+            ],
+            &[("AWS_ENDPOINT_URL", moto.url())],
+        )
+        .await;
+    assert_eq!(caller_arn(&identity), expected, "renewed as the last hop");
+}
+
+/// `--chain` starts from exactly one role, and its values are checked before anyone signs in
+/// or STS is called.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chain_needs_one_role_and_role_arns() {
+    let sim = demo_sim().await;
+    let world = World::new();
+    let two = world
+        .login(
+            &sim,
+            "alice",
+            &[
+                "--role",
+                "111122223333/Admin",
+                "--role",
+                "111122223333/ReadOnly",
+                "--chain",
+                TRANSIT,
+            ],
+        )
+        .await;
+    assert_eq!(two.status.code(), Some(2), "{two:?}");
+    assert!(
+        text(&two.stderr).contains("give exactly one --role"),
+        "{}",
+        text(&two.stderr)
+    );
+    let bad = world
+        .login(
+            &sim,
+            "alice",
+            &[
+                "--role",
+                "111122223333/Admin",
+                "--chain",
+                "222222222222/Transit",
+            ],
+        )
+        .await;
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(
+        text(&bad.stderr).contains("is not an IAM role ARN"),
+        "{}",
+        text(&bad.stderr)
+    );
+    assert_eq!(
+        (sim.stats().form_posts, sim.stats().sts_calls),
+        (0, 0),
+        "nobody signed in, STS never called"
+    );
+    let help = world.rolecall(&["login", "--help"], &[]).await;
+    assert!(
+        text(&help.stdout)
+            .contains("--chain arn:aws:iam::222222222222:role/Deploy --profile spoke"),
+        "the help shows an example: {}",
+        text(&help.stdout)
     );
 }

@@ -91,3 +91,92 @@ async fn sign_in_and_use_a_role_from_the_tray() {
     });
     work.await.unwrap();
 }
+
+/// A chain the person wrote into the settings file shows under the account of its source role;
+/// its "Use as" writes the active profile with the last role's credentials, through AssumeRole
+/// signed with the source role's session.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chain_from_the_settings_is_used_from_the_tray() {
+    const DEPLOY: &str = "arn:aws:iam::777788889999:role/Deploy";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Sim::start(listener, SimConfig::demo()).await.unwrap();
+    let url = sim.sign_on_url().to_string();
+    let sts = sim.sts_url().to_string();
+
+    let work = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new();
+        let desktop = Desktop::start();
+        let _service = SecretService::start_on(
+            &sandbox,
+            SessionBus::existing(desktop.bus_address()),
+            "login password",
+        );
+        desktop.add_corp_endpoint(&sandbox, &url, DEMO_PASSWORD);
+        let settings = sandbox.config_dir().join("settings.toml");
+        let mut text = std::fs::read_to_string(&settings).unwrap();
+        text.push_str(&format!(
+            "\n[[chains]]\nname = \"deploy\"\n\
+             source_role = \"arn:aws:iam::111122223333:role/Admin\"\n\
+             roles = [\"{DEPLOY}\"]\n"
+        ));
+        std::fs::write(&settings, text).unwrap();
+
+        let (mut app, item) = desktop.start_tray(&sandbox, &sts, LIMIT);
+        desktop.click_path(&item, &["corp", "Sign in"]);
+        let account = eventually(LIMIT, || {
+            labels(desktop.submenu(&item, &["corp"]))
+                .into_iter()
+                .find(|label| label.ends_with("(111122223333)"))
+        })
+        .expect("after signing in, the accounts are listed");
+        let entries = labels(desktop.submenu(&item, &["corp", &account]));
+        assert_eq!(
+            entries,
+            ["Admin", "ReadOnly", "", "⛓ deploy → Deploy"],
+            "the chain under its source role's account"
+        );
+
+        desktop.click_path(
+            &item,
+            &["corp", &account, "⛓ deploy → Deploy", "Use as \"default\""],
+        );
+        let credentials = sandbox.aws_credentials_file();
+        let text = eventually(LIMIT, || {
+            std::fs::read_to_string(&credentials)
+                .ok()
+                .filter(|text| text.contains("[default]") && text.contains("aws_session_token"))
+        })
+        .expect("Use writes the active profile");
+        assert!(
+            text.contains(
+                "x_principal_arn = arn:aws:sts::777788889999:assumed-role/Deploy/alice@corp.example"
+            ),
+            "the last role's credentials: {text}"
+        );
+        let status = eventually(LIMIT, || {
+            labels(desktop.menu(&item))
+                .into_iter()
+                .find(|label| label.starts_with("default: Deploy —"))
+        })
+        .expect("the status line names the chain's last role");
+        assert!(status.contains("min left"), "{status}");
+        let marked = labels(desktop.submenu(&item, &["corp", &account]));
+        assert!(
+            marked
+                .iter()
+                .any(|label| label.starts_with("✓ ⛓ deploy → Deploy (")),
+            "the chain is checked, the Admin role is not: {marked:?}"
+        );
+        assert!(marked.contains(&"Admin".to_owned()), "{marked:?}");
+        desktop.click(&item, "Quit Rolecall");
+        assert!(
+            app.wait_for_exit(LIMIT)
+                .is_some_and(|status| status.success())
+        );
+    });
+    work.await.unwrap();
+    let calls = sim.assume_role_calls();
+    assert_eq!(calls.len(), 1, "one hop: {calls:?}");
+    assert_eq!(calls[0].role_arn.as_deref(), Some(DEPLOY));
+    assert_eq!(calls[0].duration_seconds.as_deref(), Some("3600"));
+}

@@ -33,6 +33,7 @@ pub fn run(command: Command) -> ExitCode {
             profile,
             region,
             duration,
+            chain,
         } => with_runtime(login::run(login::Request {
             sign_in,
             roles,
@@ -40,6 +41,7 @@ pub fn run(command: Command) -> ExitCode {
             profile,
             region,
             duration,
+            chain,
         })),
         Command::CredentialProcess { profile } => credential_process::run(&profile),
         Command::Console {

@@ -211,6 +211,7 @@ pub async fn renew(
             ProvisionError::Sts(err) => RenewError::Sts(err),
             ProvisionError::Files(err) => RenewError::Files(err),
             ProvisionError::Store(err) => RenewError::Store(err),
+            ProvisionError::Chain(problem) => RenewError::Chain(problem),
         })?;
     if let Some((_, _, err)) = written.failed.pop() {
         return Err(RenewError::Sts(err));
@@ -370,6 +371,8 @@ pub enum RenewError {
     Files(#[from] AwsFilesError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error("The chain of roles of this profile cannot be assumed: {0}")]
+    Chain(crate::chain::ChainProblem),
 }
 
 #[cfg(test)]

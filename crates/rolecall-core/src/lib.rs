@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod aws_files;
 pub mod browser_page;
+pub mod chain;
 pub mod clock;
 pub mod console;
 pub mod credential_process;

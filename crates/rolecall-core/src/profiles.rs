@@ -221,6 +221,9 @@ pub struct NewProfile {
     pub credentials: Credentials,
     /// Written as the profile's `region` (config file) when set.
     pub region: Option<String>,
+    /// For a chained profile: the roles assumed after `role`, whose last one's the credentials
+    /// are.
+    pub chain: Option<crate::chain::Chain>,
 }
 
 /// Writes the profiles in one update of each AWS file, each with `output` when set, and records
@@ -237,10 +240,9 @@ pub async fn write_profiles(
     let sources: Vec<(String, ProfileSource)> = profiles
         .iter()
         .map(|profile| {
-            (
-                profile.name.clone(),
-                ProfileSource::new(endpoint, &profile.role, profile.region.as_deref()),
-            )
+            let mut source = ProfileSource::new(endpoint, &profile.role, profile.region.as_deref());
+            source.chain = profile.chain.clone();
+            (profile.name.clone(), source)
         })
         .collect();
     let writes: Vec<ProfileWrite> = profiles

@@ -14,9 +14,14 @@
 //! - **Console region** ([`Regions::console`]): the request's, else the profile's (its config
 //!   file), else the region its profile is written with, else the assertion's, else the
 //!   partition's first; again only regions of the credentials' partition.
+//! - **Chained roles** ([`Roles::Chain`], and renewals of chained profiles): the source role is
+//!   assumed with the assertion as above, then the chain runs from that new session
+//!   ([`crate::chain`]); the profile gets the last hop's credentials, written in the region of
+//!   the last hop's role. Renewing one always starts again from the assertion.
 //! - **Session limits** learned from STS are remembered per role ([`SessionLimits`]) on every
 //!   path, the console's too.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +29,7 @@ use time::OffsetDateTime;
 
 use crate::accounts::Aliases;
 use crate::aws_files::{AwsFiles, AwsFilesError, Credentials, StoredCredentials, WriteReport};
+use crate::chain::{self, Chain, ChainProblem};
 use crate::clock::Clock;
 use crate::console::{self, ConsoleError};
 use crate::partition::{Partition, is_region_name};
@@ -48,8 +54,16 @@ pub enum Roles {
     Set(Vec<RolePair>),
     /// Every role the sign-in grants, into profiles the template names.
     All,
-    /// Profiles written before, renewed: each keeps its name and the region it was written with.
+    /// Profiles written before, renewed: each keeps its name and the region it was written with
+    /// (a chained one runs its chain again, from a new session of its source role).
     Again(Vec<(RolePair, String)>),
+    /// The last role of `chain`, assumed from a new session of `role` (which the sign-in
+    /// grants), into the profile named.
+    Chain {
+        role: RolePair,
+        chain: Chain,
+        profile: String,
+    },
 }
 
 /// What to provision.
@@ -72,8 +86,12 @@ impl Request {
     }
 
     /// Refuses a length STS would refuse and a region that is not one, before any call.
-    pub fn check(&self) -> Result<(), StsError> {
-        check_overrides(self.duration_secs, self.region.as_deref())
+    pub fn check(&self) -> Result<(), ProvisionError> {
+        check_overrides(self.duration_secs, self.region.as_deref())?;
+        if let Roles::Chain { chain, .. } = &self.roles {
+            chain.check()?;
+        }
+        Ok(())
     }
 }
 
@@ -304,6 +322,8 @@ pub enum ProvisionError {
     Files(#[from] AwsFilesError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("The chain of roles cannot be assumed: {0}")]
+    Chain(#[from] ChainProblem),
 }
 
 /// Assumes the request's roles and writes their profiles in one update of each AWS file; the
@@ -323,11 +343,32 @@ pub async fn provision(
     let foreign = ctx
         .files
         .foreign_profiles(|name| registry.get(name).is_some())?;
+    let mut chains: BTreeMap<String, Chain> = BTreeMap::new();
     let (named, renewing) = match request.roles {
         Roles::One { role, profile } => (vec![(role, profile)], false),
         Roles::Set(roles) => (name_by_template(ctx, &roles, &foreign), false),
         Roles::All => (name_by_template(ctx, &assertion.roles, &foreign), false),
-        Roles::Again(named) => (named, true),
+        Roles::Again(named) => {
+            // A chained profile runs its chain again; its own credentials are never used.
+            for (role, profile) in &named {
+                if let Some(chain) = registry
+                    .get(profile)
+                    .filter(|source| source.role_arn == role.role_arn)
+                    .and_then(|source| source.chain.clone())
+                {
+                    chains.insert(profile.clone(), chain);
+                }
+            }
+            (named, true)
+        }
+        Roles::Chain {
+            role,
+            chain,
+            profile,
+        } => {
+            chains.insert(profile.clone(), chain);
+            (vec![(role, profile)], false)
+        }
     };
     // Refused before any STS call; the write checks again under the files' lock.
     if let Some((_, name)) = named.iter().find(|(_, name)| foreign.contains(name)) {
@@ -349,17 +390,37 @@ pub async fn provision(
     };
     let mut writes = Vec::new();
     for assumption in assumed {
-        match assumption.result {
+        let chain = chains.remove(&assumption.profile);
+        let result = match (assumption.result, &chain) {
+            (Ok(source), Some(chain)) => {
+                chain::assume(&sts, assertion, &assumption.role, source, chain).await
+            }
+            (result, _) => result,
+        };
+        match result {
             Ok(credentials) => {
                 let kept = registry
                     .get(&assumption.profile)
-                    .filter(|source| renewing && source.role_arn == assumption.role.role_arn)
+                    .filter(|source| {
+                        renewing
+                            && source.role_arn == assumption.role.role_arn
+                            && source.chain == chain
+                    })
                     .and_then(|source| source.region.as_deref());
+                // A chained profile works in the last hop's account: its region follows that role.
+                let target = match chain.as_ref().and_then(Chain::last_role) {
+                    Some(last) => RolePair {
+                        role_arn: last.to_owned(),
+                        principal_arn: assumption.role.principal_arn.clone(),
+                    },
+                    None => assumption.role.clone(),
+                };
                 writes.push(NewProfile {
-                    region: regions.written(&assumption.role, kept),
+                    region: regions.written(&target, kept),
                     name: assumption.profile.clone(),
                     role: assumption.role.clone(),
                     credentials: credentials.clone(),
+                    chain,
                 });
                 provisioned
                     .profiles
@@ -424,7 +485,11 @@ pub fn fresh_console_session(
         asked: None,
     };
     for (profile, source) in registry.all() {
-        if source.endpoint != ctx.endpoint.name || source.role_arn != role_arn {
+        // A chained profile holds another role's credentials than its source role's.
+        if source.endpoint != ctx.endpoint.name
+            || source.role_arn != role_arn
+            || source.chain.is_some()
+        {
             continue;
         }
         let Some(credentials) = ctx.files.read_credentials(profile)? else {
@@ -754,7 +819,7 @@ mod tests {
             assert!(
                 matches!(
                     request(Some(seconds), None).check(),
-                    Err(StsError::SessionLength { seconds: s }) if s == seconds
+                    Err(ProvisionError::Sts(StsError::SessionLength { seconds: s })) if s == seconds
                 ),
                 "{seconds}"
             );
@@ -764,7 +829,7 @@ mod tests {
             assert!(
                 matches!(
                     request(None, Some(region)).check(),
-                    Err(StsError::BadRegion { .. })
+                    Err(ProvisionError::Sts(StsError::BadRegion { .. }))
                 ),
                 "{region}"
             );

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::aws_files::{AwsFiles, AwsFilesError, ProfileWrite, WriteReport};
+use crate::chain::Chain;
 use crate::saml::RolePair;
 use crate::settings::{Endpoint, SignInMethod};
 use crate::store::{JsonFile, StoreError};
@@ -31,6 +32,10 @@ pub struct ProfileSource {
     /// Renewed in the background before it expires (the active profile always is).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keep_refreshed: bool,
+    /// For a chained profile, the roles assumed after `role_arn` (the source role the SAML
+    /// sign-in grants): it is renewed by a new session of the source role and the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Chain>,
 }
 
 impl ProfileSource {
@@ -45,7 +50,16 @@ impl ProfileSource {
             principal_arn: role.principal_arn.clone(),
             region: region.map(str::to_owned),
             keep_refreshed: false,
+            chain: None,
         }
+    }
+
+    /// The role whose credentials the profile holds: the chain's last, or the source role.
+    pub fn target_role(&self) -> &str {
+        self.chain
+            .as_ref()
+            .and_then(Chain::last_role)
+            .unwrap_or(&self.role_arn)
     }
 
     pub fn role(&self) -> RolePair {
@@ -148,6 +162,7 @@ impl Registry {
                 let mut followed = ProfileSource::new(endpoint, &source.role(), None);
                 followed.region = source.region.clone();
                 followed.keep_refreshed = source.keep_refreshed;
+                followed.chain = source.chain.clone();
                 if followed != *source {
                     before.push((profile.clone(), std::mem::replace(source, followed)));
                 }
@@ -228,7 +243,8 @@ fn merge(
 ) {
     for (name, mut source) in entries {
         if let Some(old) = profiles.get(&name) {
-            source.keep_refreshed |= old.keep_refreshed && old.role_arn == source.role_arn;
+            source.keep_refreshed |=
+                old.keep_refreshed && old.role_arn == source.role_arn && old.chain == source.chain;
         }
         profiles.insert(name, source);
     }
@@ -274,5 +290,43 @@ mod tests {
         let back = source.endpoint(&[]).unwrap();
         assert_eq!(back.url, endpoint.url);
         assert_eq!(source.role(), pair("111111111111", "Admin"));
+    }
+
+    /// A chained profile renamed with its endpoint must still renew as the chain, not as its
+    /// source role.
+    #[test]
+    fn a_chained_profile_keeps_its_chain_when_its_endpoint_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let endpoint = Endpoint::new("corp", "https://sts.corp.example").unwrap();
+        let mut source = ProfileSource::new(&endpoint, &pair("111111111111", "Hub"), None);
+        source.chain = Some(Chain {
+            roles: vec!["arn:aws:iam::222222222222:role/Deploy".to_owned()],
+            external_id: None,
+            session_name: None,
+        });
+        source.keep_refreshed = true;
+        let mut registry = Registry::load(dir.path()).unwrap();
+        registry
+            .record([("spoke".to_owned(), source.clone())])
+            .unwrap();
+        let renamed = Endpoint::new("corp-new", "https://sts.corp.example").unwrap();
+        registry.follow_endpoint("corp", &renamed).unwrap();
+        let followed = Registry::load(dir.path())
+            .unwrap()
+            .get("spoke")
+            .cloned()
+            .unwrap();
+        assert_eq!(followed.endpoint, "corp-new");
+        assert_eq!(followed.chain, source.chain);
+        assert!(followed.keep_refreshed);
+        assert_eq!(
+            followed.target_role(),
+            "arn:aws:iam::222222222222:role/Deploy"
+        );
+
+        // Written again as the plain source role, it is no longer kept for the chain's sake.
+        let plain = ProfileSource::new(&renamed, &pair("111111111111", "Hub"), None);
+        registry.record([("spoke".to_owned(), plain)]).unwrap();
+        assert!(!registry.get("spoke").unwrap().keep_refreshed);
     }
 }

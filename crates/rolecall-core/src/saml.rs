@@ -39,6 +39,7 @@ pub const ROLE_SESSION_NAME_ATTRIBUTE: &str =
     "https://aws.amazon.com/SAML/Attributes/RoleSessionName";
 pub const SESSION_DURATION_ATTRIBUTE: &str =
     "https://aws.amazon.com/SAML/Attributes/SessionDuration";
+pub const SOURCE_IDENTITY_ATTRIBUTE: &str = "https://aws.amazon.com/SAML/Attributes/SourceIdentity";
 
 /// The session lengths AWS accepts, in seconds: 15 minutes to 12 hours, in the assertion's
 /// `SessionDuration` attribute, STS's `DurationSeconds` and the console's `SessionDuration`
@@ -84,6 +85,9 @@ pub struct Assertion {
     pub role_session_name: String,
     /// `SessionDuration`, in seconds, when the IdP sets one.
     pub session_duration: Option<u32>,
+    /// `SourceIdentity`, when the IdP sets one: STS keeps it on the session and every role
+    /// chained from it.
+    pub source_identity: Option<String>,
     /// The earliest `NotOnOrAfter` of the assertion's conditions and subject confirmations.
     pub not_on_or_after: Option<OffsetDateTime>,
     /// The base64 `SAMLResponse`, exactly what AssumeRoleWithSAML takes as `SAMLAssertion`.
@@ -387,6 +391,7 @@ enum AttributeKind {
     Role,
     SessionName,
     SessionDuration,
+    SourceIdentity,
     Other,
 }
 
@@ -415,6 +420,7 @@ struct Walk {
     roles: Vec<RolePair>,
     session_name: Option<String>,
     session_duration: Option<String>,
+    source_identity: Option<String>,
     not_on_or_after: Option<OffsetDateTime>,
 }
 
@@ -458,6 +464,7 @@ impl Walk {
                     Some(ROLE_ATTRIBUTE) => AttributeKind::Role,
                     Some(ROLE_SESSION_NAME_ATTRIBUTE) => AttributeKind::SessionName,
                     Some(SESSION_DURATION_ATTRIBUTE) => AttributeKind::SessionDuration,
+                    Some(SOURCE_IDENTITY_ATTRIBUTE) => AttributeKind::SourceIdentity,
                     _ => AttributeKind::Other,
                 };
                 self.attribute = Some((kind, depth));
@@ -506,6 +513,9 @@ impl Walk {
                 }
                 Capture::Value(AttributeKind::SessionDuration) => {
                     self.session_duration.get_or_insert(text);
+                }
+                Capture::Value(AttributeKind::SourceIdentity) => {
+                    self.source_identity.get_or_insert(text);
                 }
                 Capture::Value(AttributeKind::Other) => {}
             }
@@ -676,6 +686,12 @@ fn finish(walk: Walk, raw: Sensitive<String>) -> Result<Assertion, SamlError> {
         ),
     };
 
+    // STS checks the value; an empty one is as good as none.
+    let source_identity = walk
+        .source_identity
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty());
+
     let mut roles = walk.roles;
     let keep: Vec<bool> = {
         let mut seen = HashSet::with_capacity(roles.len());
@@ -708,6 +724,7 @@ fn finish(walk: Walk, raw: Sensitive<String>) -> Result<Assertion, SamlError> {
         roles,
         role_session_name,
         session_duration,
+        source_identity,
         not_on_or_after: walk.not_on_or_after,
         raw,
     })
@@ -749,6 +766,12 @@ pub fn is_valid_session_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+}
+
+/// Whether `text` is an IAM role ARN (`arn:<partition>:iam::<12 digits>:role/<path/>Name`) of
+/// a partition Rolecall knows.
+pub fn is_role_arn(text: &str) -> bool {
+    parse_iam_arn(text).is_some_and(|arn| arn.kind == ArnKind::Role)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1581,6 +1604,38 @@ mod tests {
             .join("\n"),
         );
         assert_eq!(parse_ok(&xml).session_duration, None);
+    }
+
+    /// Chained roles pass it on: it must be read when the IdP sends it, and be absent otherwise.
+    #[test]
+    fn source_identity_is_read_when_the_idp_sends_one() {
+        let with = |values: &[&str]| {
+            response(
+                Style::Prefixed("samlp", "saml"),
+                None,
+                &[
+                    attr("saml", ROLE_SESSION_NAME_ATTRIBUTE, &["alice"]),
+                    attr("saml", SOURCE_IDENTITY_ATTRIBUTE, values),
+                    attr("saml", ROLE_ATTRIBUTE, &[&role(ACCOUNT_A, "Admin")]),
+                ]
+                .join("\n"),
+            )
+        };
+        assert_eq!(
+            parse_ok(&with(&[" alice.smith "]))
+                .source_identity
+                .as_deref(),
+            Some("alice.smith")
+        );
+        assert_eq!(
+            parse_ok(&with(&[""])).source_identity,
+            None,
+            "empty is none"
+        );
+        assert_eq!(
+            parse_ok(&adfs(&[&role(ACCOUNT_A, "Admin")])).source_identity,
+            None
+        );
     }
 
     #[test]

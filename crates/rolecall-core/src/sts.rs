@@ -7,6 +7,10 @@
 //! `AWS_ENDPOINT_URL_STS` / `AWS_ENDPOINT_URL` say otherwise. Throttling is retried with backoff;
 //! every other error becomes a sentence a person can act on.
 //!
+//! Chained roles ([`crate::chain`]) take one more call, AssumeRole, which is signed: [`Sts::assume_role`]
+//! gives the client the previous hop's session credentials and nothing else, through the same
+//! endpoint and HTTP client.
+//!
 //! The duration policy lives here too: what to ask for ([`requested_duration`]) and, when a
 //! role's `MaxSessionDuration` is lower, retrying once with the longest that always works and
 //! remembering it per role ([`SessionLimits`]).
@@ -17,6 +21,7 @@ use std::time::Duration;
 
 use aws_sdk_sts::config::{BehaviorVersion, Region};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_sdk_sts::operation::assume_role_with_saml::AssumeRoleWithSAMLError;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
@@ -44,6 +49,9 @@ pub use crate::saml::SESSION_DURATION_SECS;
 pub const ALWAYS_ALLOWED_SECS: u32 = 3600;
 /// AssumeRoleWithSAML takes at most this many characters of assertion.
 pub const MAX_ASSERTION_CHARS: usize = 100_000;
+/// What a chained hop asks for: AWS caps a session assumed with role-session credentials at
+/// one hour whatever `DurationSeconds` says, and refuses more than that.
+pub const CHAINED_SESSION_SECS: u32 = 3600;
 
 /// Attempts per call, counting the first: throttling is retried with jittered backoff.
 const MAX_ATTEMPTS: u32 = 5;
@@ -67,7 +75,23 @@ pub fn requested_duration(setting: u32, assertion_cap: Option<u32>, role_cap: Op
 #[derive(Debug, Clone)]
 pub struct Sts {
     client: aws_sdk_sts::Client,
+    /// The client's configuration, for the signed clients of chained hops.
+    config: aws_sdk_sts::Config,
     endpoint: String,
+}
+
+/// One hop of a chain: what AssumeRole is asked, and where the hop stands, for messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Hop<'a> {
+    /// 1 for the first role after the one the SAML sign-in grants.
+    pub number: usize,
+    pub role_arn: &'a str,
+    /// The role whose session signs the call.
+    pub from: &'a str,
+    pub session_name: &'a str,
+    pub external_id: Option<&'a str>,
+    /// The sign-in's `SourceIdentity`, passed on so every hop carries it.
+    pub source_identity: Option<&'a str>,
 }
 
 impl Sts {
@@ -129,7 +153,8 @@ impl Sts {
             )
             .build();
         Ok(Self {
-            client: aws_sdk_sts::Client::from_conf(config),
+            client: aws_sdk_sts::Client::from_conf(config.clone()),
+            config,
             endpoint,
         })
     }
@@ -160,7 +185,56 @@ impl Sts {
             .send()
             .await
             .map_err(|err| self.error(role, err))?;
-        let credentials = output.credentials().ok_or_else(|| StsError::Unexpected {
+        self.issued(
+            output.credentials(),
+            output.assumed_role_user().map(|user| user.arn()),
+        )
+    }
+
+    /// One AssumeRole call for a chained `hop`, signed with `previous`, the session of the role
+    /// before it; asks for [`CHAINED_SESSION_SECS`]. The client gets those credentials and no
+    /// provider, so it never reads the AWS files.
+    pub async fn assume_role(
+        &self,
+        hop: &Hop<'_>,
+        previous: &Credentials,
+    ) -> Result<Credentials, StsError> {
+        let signing = aws_sdk_sts::config::Credentials::new(
+            previous.access_key_id.clone(),
+            previous.secret_access_key.expose().clone(),
+            Some(previous.session_token.expose().clone()),
+            Some(std::time::SystemTime::from(previous.expiration)),
+            "rolecall-chain",
+        );
+        let client = aws_sdk_sts::Client::from_conf(
+            self.config
+                .to_builder()
+                .credentials_provider(signing)
+                .build(),
+        );
+        let output = client
+            .assume_role()
+            .role_arn(hop.role_arn)
+            .role_session_name(hop.session_name)
+            .duration_seconds(i32::try_from(CHAINED_SESSION_SECS).unwrap_or(i32::MAX))
+            .set_external_id(hop.external_id.map(str::to_owned))
+            .set_source_identity(hop.source_identity.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|err| self.hop_error(hop, err))?;
+        self.issued(
+            output.credentials(),
+            output.assumed_role_user().map(|user| user.arn()),
+        )
+    }
+
+    /// The credentials of an answer, and the assumed-role ARN it names.
+    fn issued(
+        &self,
+        credentials: Option<&aws_sdk_sts::types::Credentials>,
+        principal_arn: Option<&str>,
+    ) -> Result<Credentials, StsError> {
+        let credentials = credentials.ok_or_else(|| StsError::Unexpected {
             endpoint: self.endpoint.clone(),
             detail: "the answer had no credentials".to_owned(),
         })?;
@@ -174,7 +248,7 @@ impl Sts {
             secret_access_key: Sensitive::new(credentials.secret_access_key().to_owned()),
             session_token: Sensitive::new(credentials.session_token().to_owned()),
             expiration,
-            principal_arn: output.assumed_role_user().map(|user| user.arn().to_owned()),
+            principal_arn: principal_arn.map(str::to_owned),
         })
     }
 
@@ -243,23 +317,69 @@ impl Sts {
                     },
                 }
             }
-            SdkError::TimeoutError(_) => StsError::Network {
-                endpoint,
-                detail: "no answer in time".to_owned(),
-            },
-            SdkError::DispatchFailure(failure) => StsError::Network {
-                endpoint,
-                detail: failure
-                    .as_connector_error()
-                    .map(|err| connection_problem(err))
-                    .unwrap_or("the request could not be sent")
-                    .to_owned(),
-            },
-            other => StsError::Unexpected {
-                endpoint,
-                detail: error_chain(&other),
-            },
+            other => transport_error(endpoint, other),
         }
+    }
+
+    fn hop_error(&self, hop: &Hop<'_>, err: SdkError<AssumeRoleError>) -> StsError {
+        let endpoint = self.endpoint.clone();
+        match err {
+            SdkError::ServiceError(context) => {
+                let err = context.into_err();
+                let message = err.message().unwrap_or_default().to_owned();
+                match (&err, err.code().unwrap_or_default()) {
+                    (AssumeRoleError::RegionDisabledException(_), _) => {
+                        StsError::RegionDisabled { endpoint }
+                    }
+                    (_, "AccessDenied") => StsError::HopDenied {
+                        hop: hop.number,
+                        role: hop.role_arn.to_owned(),
+                        from: hop.from.to_owned(),
+                        message,
+                    },
+                    (_, "ExpiredToken" | "InvalidClientTokenId") => StsError::HopSessionRefused {
+                        hop: hop.number,
+                        from: hop.from.to_owned(),
+                        message,
+                    },
+                    (_, "Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
+                        StsError::Throttled { endpoint }
+                    }
+                    (_, code) => StsError::Refused {
+                        endpoint,
+                        code: code.to_owned(),
+                        message,
+                    },
+                }
+            }
+            other => transport_error(endpoint, other),
+        }
+    }
+}
+
+/// An error that is not STS's answer: no connection, no answer in time, or one unreadable.
+fn transport_error<E, R>(endpoint: String, err: SdkError<E, R>) -> StsError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::TimeoutError(_) => StsError::Network {
+            endpoint,
+            detail: "no answer in time".to_owned(),
+        },
+        SdkError::DispatchFailure(failure) => StsError::Network {
+            endpoint,
+            detail: failure
+                .as_connector_error()
+                .map(|err| connection_problem(err))
+                .unwrap_or("the request could not be sent")
+                .to_owned(),
+        },
+        other => StsError::Unexpected {
+            endpoint,
+            detail: error_chain(&other),
+        },
     }
 }
 
@@ -434,6 +554,29 @@ pub enum StsError {
          role's trust policy."
     )]
     AccessDenied { role: String, provider: String },
+
+    #[error(
+        "AWS refused to let {from} assume {role} (hop {hop} of the chain: {message}). Ask your \
+         AWS administrator to let {from} assume {role}: its trust policy must allow \
+         sts:AssumeRole from {from}, with the chain's external id if it asks for one, and \
+         sts:SetSourceIdentity when your sign-in sets a SourceIdentity."
+    )]
+    HopDenied {
+        hop: usize,
+        role: String,
+        from: String,
+        message: String,
+    },
+
+    #[error(
+        "AWS STS did not accept the session of {from} to go on to hop {hop} of the chain \
+         ({message}). Sign in again; if it repeats, check the clock of this computer."
+    )]
+    HopSessionRefused {
+        hop: usize,
+        from: String,
+        message: String,
+    },
 
     #[error(
         "STS is not activated for this account in the region of {endpoint}. Choose another STS \

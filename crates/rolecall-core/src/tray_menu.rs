@@ -177,11 +177,13 @@ fn endpoint_entries(status: &Status, endpoint: &EndpointStatus, now: OffsetDateT
         entries.push(Entry::Separator);
     }
     for account in &endpoint.accounts {
+        let mut roles: Vec<Entry> = (account.roles.iter())
+            .map(|role| role_menu(status, name, role, "", now))
+            .collect();
+        roles.extend(chain_entries(status, name, &account.roles, now));
         entries.push(Entry::Submenu {
             label: account.label(),
-            entries: (account.roles.iter())
-                .map(|role| role_menu(status, name, role, "", now))
-                .collect(),
+            entries: roles,
         });
     }
     entries.extend([
@@ -210,7 +212,7 @@ fn profile_of<'a>(status: &'a Status, endpoint: &str, role_arn: &str) -> Option<
     status
         .profiles
         .iter()
-        .filter(|p| p.endpoint == endpoint && p.role_arn == role_arn)
+        .filter(|p| p.endpoint == endpoint && p.role_arn == role_arn && p.chain.is_empty())
         .max_by_key(|p| (p.active, p.expiration))
 }
 
@@ -271,6 +273,84 @@ fn role_menu(
     Entry::Submenu { label, entries }
 }
 
+// ---- Chained roles ----------------------------------------------------------------------
+
+/// The chains that start from one of `roles` (an account's, at `endpoint`), after a separator.
+fn chain_entries(
+    status: &Status,
+    endpoint: &str,
+    roles: &[RolePair],
+    now: OffsetDateTime,
+) -> Vec<Entry> {
+    let chains: Vec<Entry> = status
+        .chains
+        .iter()
+        .filter(|chain| {
+            chain
+                .endpoint
+                .as_deref()
+                .is_none_or(|only| only == endpoint)
+        })
+        .filter(|chain| roles.iter().any(|role| role.role_arn == chain.source_role))
+        .map(|chain| chain_menu(status, endpoint, chain, now))
+        .collect();
+    if chains.is_empty() {
+        return chains;
+    }
+    std::iter::once(Entry::Separator).chain(chains).collect()
+}
+
+/// One chain's submenu, like a role's: "⛓ name → last role", checked with the time left when
+/// the active profile holds it.
+fn chain_menu(
+    status: &Status,
+    endpoint: &str,
+    chain: &crate::engine::ChainStatus,
+    now: OffsetDateTime,
+) -> Entry {
+    let profile = status
+        .profiles
+        .iter()
+        .filter(|p| {
+            p.endpoint == endpoint && p.role_arn == chain.source_role && p.chain == chain.roles
+        })
+        .max_by_key(|p| (p.active, p.expiration));
+    let last = chain
+        .roles
+        .last()
+        .map_or("", |role| role.rsplit(['/', ':']).next().unwrap_or(role));
+    let mut label = format!("⛓ {} → {last}", chain.name);
+    if profile.is_some_and(|p| p.active) {
+        label = format!("✓ {label}");
+    }
+    if let Some(expiration) = profile.and_then(|p| p.expiration) {
+        label.push_str(&format!(" ({})", time_left(expiration, now)));
+    }
+    let mut entries = vec![
+        Entry::choice(
+            MenuId::UseChain {
+                endpoint: endpoint.to_owned(),
+                chain: chain.name.clone(),
+            },
+            format!("Use as \"{}\"", status.active_profile),
+            true,
+        ),
+        Entry::Check {
+            id: MenuId::KeepRefreshed {
+                profile: profile.map(|p| p.name.clone()).unwrap_or_default(),
+                on: !profile.is_some_and(|p| p.keep_refreshed),
+            },
+            label: "Keep refreshed".to_owned(),
+            enabled: profile.is_some(),
+            checked: profile.is_some_and(|p| p.keep_refreshed || p.active),
+        },
+    ];
+    if let Some(error) = profile.and_then(|p| p.last_error.as_ref()) {
+        entries.push(Entry::note(format!("Last renewal: {}", short(error))));
+    }
+    Entry::Submenu { label, entries }
+}
+
 /// A message cut to what fits on a menu line.
 fn short(message: &str) -> String {
     message.chars().take(90).collect()
@@ -296,8 +376,11 @@ pub fn status_line(status: &Status, now: OffsetDateTime) -> String {
             name,
             role_arn,
             expiration: Some(expiration),
+            chain,
             ..
         }) => {
+            // A chained profile holds its last role's credentials.
+            let role_arn = chain.last().unwrap_or(role_arn);
             let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
             format!("{name}: {role} — {}", time_left(*expiration, now))
         }
@@ -356,6 +439,7 @@ pub enum MenuId {
     SignOut { endpoint: String },
     AllRoles { endpoint: String },
     Use { endpoint: String, role_arn: String },
+    UseChain { endpoint: String, chain: String },
     Console { endpoint: String, role_arn: String },
     KeepRefreshed { profile: String, on: bool },
     Favourite { role_arn: String, on: bool },
@@ -375,6 +459,7 @@ impl MenuId {
             Self::SignOut { endpoint } => ("sign-out", vec![endpoint]),
             Self::AllRoles { endpoint } => ("all-roles", vec![endpoint]),
             Self::Use { endpoint, role_arn } => ("use", vec![endpoint, role_arn]),
+            Self::UseChain { endpoint, chain } => ("use-chain", vec![endpoint, chain]),
             Self::Console { endpoint, role_arn } => ("console", vec![endpoint, role_arn]),
             Self::KeepRefreshed { profile, on: to } => ("keep", vec![on(to), profile]),
             Self::Favourite { role_arn, on: to } => ("favourite", vec![on(to), role_arn]),
@@ -416,6 +501,10 @@ impl MenuId {
                 endpoint: (*endpoint).to_owned(),
                 role_arn: (*role_arn).to_owned(),
             },
+            ("use-chain", [endpoint, chain]) => Self::UseChain {
+                endpoint: (*endpoint).to_owned(),
+                chain: (*chain).to_owned(),
+            },
             ("console", [endpoint, role_arn]) => Self::Console {
                 endpoint: (*endpoint).to_owned(),
                 role_arn: (*role_arn).to_owned(),
@@ -444,6 +533,7 @@ impl MenuId {
             Self::SignOut { endpoint } => Action::SignOut { endpoint },
             Self::AllRoles { endpoint } => Action::AllRoles { endpoint },
             Self::Use { endpoint, role_arn } => Action::Use { endpoint, role_arn },
+            Self::UseChain { endpoint, chain } => Action::UseChain { endpoint, chain },
             Self::KeepRefreshed { profile, on } => Action::KeepRefreshed { profile, on },
             Self::Favourite { role_arn, on } => Action::Favourite { role_arn, on },
             Self::RenewNow => Action::RenewNow,
@@ -503,6 +593,7 @@ mod tests {
             active,
             keep_refreshed: false,
             last_error: None,
+            chain: Vec::new(),
         }
     }
 
@@ -522,6 +613,7 @@ mod tests {
             profiles: Vec::new(),
             active_profile: "default".to_owned(),
             favourites: Vec::new(),
+            chains: Vec::new(),
             overall: Overall::Valid,
             problems: Vec::new(),
             files_revision: 0,
@@ -773,6 +865,7 @@ mod tests {
             text().prop_map(|endpoint| MenuId::SignOut { endpoint }),
             text().prop_map(|endpoint| MenuId::AllRoles { endpoint }),
             (text(), text()).prop_map(|(endpoint, role_arn)| MenuId::Use { endpoint, role_arn }),
+            (text(), text()).prop_map(|(endpoint, chain)| MenuId::UseChain { endpoint, chain }),
             (text(), text())
                 .prop_map(|(endpoint, role_arn)| MenuId::Console { endpoint, role_arn }),
             (text(), any::<bool>()).prop_map(|(profile, on)| MenuId::KeepRefreshed { profile, on }),
@@ -812,5 +905,89 @@ mod tests {
         let mut seen = 0;
         walk(&model(&status, PLAIN, NOW).entries, &mut seen);
         assert_eq!(seen, 2 + 4 * 3 + 4, "every choice has an id");
+    }
+
+    // ---- Chained roles ----------------------------------------------------------------------
+
+    const SPOKE: &str = "arn:aws:iam::444455556666:role/SpokeAdmin";
+
+    fn with_chain(endpoint: Option<&str>) -> Status {
+        let mut status = signed_in();
+        status.chains = vec![crate::engine::ChainStatus {
+            name: "spoke".to_owned(),
+            endpoint: endpoint.map(str::to_owned),
+            source_role: ADMIN.to_owned(),
+            roles: vec![SPOKE.to_owned()],
+        }];
+        status
+    }
+
+    #[test]
+    fn a_chain_shows_under_its_source_account_and_uses_the_active_profile() {
+        let mut status = with_chain(None);
+        let mut chained = profile("default", ADMIN, 50, true);
+        chained.chain = vec![SPOKE.to_owned()];
+        // The plain role's own profile must not be taken for the chain's, nor the reverse.
+        status.profiles = vec![chained, profile("admin", ADMIN, 30, false)];
+        let menu = model(&status, PLAIN, NOW);
+        assert_eq!(
+            menu.entries[0].label(),
+            "default: SpokeAdmin — 50 min left",
+            "the status line names the role whose credentials the profile holds"
+        );
+        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
+        assert_eq!(
+            labels(roles),
+            [
+                "Admin (30 min left)",
+                "ReadOnly",
+                "",
+                "✓ ⛓ spoke → SpokeAdmin (50 min left)"
+            ]
+        );
+        let chain = submenu(roles, "✓ ⛓ spoke → SpokeAdmin (50 min left)");
+        assert_eq!(
+            chain[0],
+            Entry::choice(
+                MenuId::UseChain {
+                    endpoint: "corp".to_owned(),
+                    chain: "spoke".to_owned()
+                },
+                "Use as \"default\"",
+                true
+            )
+        );
+        assert_eq!(
+            MenuId::UseChain {
+                endpoint: "corp".to_owned(),
+                chain: "spoke".to_owned()
+            }
+            .action(),
+            Some(Action::UseChain {
+                endpoint: "corp".to_owned(),
+                chain: "spoke".to_owned()
+            })
+        );
+        let (id, enabled, checked) = check(chain, "Keep refreshed");
+        assert!(enabled && checked, "the active profile is kept refreshed");
+        assert_eq!(
+            id,
+            &MenuId::KeepRefreshed {
+                profile: "default".to_owned(),
+                on: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_chain_of_another_endpoint_or_account_is_not_shown() {
+        let menu = model(&with_chain(Some("lab")), PLAIN, NOW);
+        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
+        assert_eq!(labels(roles), ["Admin", "ReadOnly"]);
+        let mut elsewhere = with_chain(None);
+        elsewhere.chains[0].source_role = "arn:aws:iam::999999999999:role/Hub".to_owned();
+        let menu = model(&elsewhere, PLAIN, NOW);
+        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
+        assert_eq!(labels(roles), ["Admin", "ReadOnly"]);
     }
 }

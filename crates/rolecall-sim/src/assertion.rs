@@ -18,6 +18,8 @@ pub(crate) const ROLE_ATTRIBUTE: &str = "https://aws.amazon.com/SAML/Attributes/
 pub(crate) const ROLE_SESSION_NAME_ATTRIBUTE: &str =
     "https://aws.amazon.com/SAML/Attributes/RoleSessionName";
 const SESSION_DURATION_ATTRIBUTE: &str = "https://aws.amazon.com/SAML/Attributes/SessionDuration";
+pub(crate) const SOURCE_IDENTITY_ATTRIBUTE: &str =
+    "https://aws.amazon.com/SAML/Attributes/SourceIdentity";
 const PADDING_ATTRIBUTE: &str = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:Padding";
 
 /// Characters of padding in the huge response: its base64 then exceeds 1,000,000.
@@ -145,6 +147,13 @@ fn response_xml(issue: &Issue<'_>, body: Body) -> String {
         let _ = write!(
             xml,
             r#"<Attribute Name="{SESSION_DURATION_ATTRIBUTE}"><AttributeValue>{seconds}</AttributeValue></Attribute>"#
+        );
+    }
+    if let Some(identity) = &issue.user.source_identity {
+        let _ = write!(
+            xml,
+            r#"<Attribute Name="{SOURCE_IDENTITY_ATTRIBUTE}"><AttributeValue>{}</AttributeValue></Attribute>"#,
+            markup(identity)
         );
     }
     if body == Body::Padded {

@@ -95,6 +95,9 @@ pub struct StsConfig {
     /// STS is not activated in the region: every `AssumeRoleWithSAML` answers
     /// `RegionDisabledException`.
     pub disabled: bool,
+    /// Roles (ARN or bare name) whose trust policy asks `AssumeRole` callers for this
+    /// `ExternalId`; a call without it, or with another, is `AccessDenied`.
+    pub external_ids: BTreeMap<String, String>,
     /// Caps every issued session, whatever `DurationSeconds` asked for (real STS never does):
     /// the demo's sessions end within minutes, so renewals and expiry warnings can be watched.
     pub session_cap: Option<Duration>,
@@ -111,6 +114,9 @@ pub struct User {
     pub roles: Vec<Role>,
     /// The `SessionDuration` attribute, when set.
     pub session_duration: Option<u32>,
+    /// The `SourceIdentity` attribute, when set: STS keeps it on the session and on every role
+    /// chained from it.
+    pub source_identity: Option<String>,
     pub mfa: Option<Mfa>,
     pub fault: Option<Fault>,
 }
@@ -167,6 +173,7 @@ impl User {
             session_name: format!("{username}@corp.example"),
             roles,
             session_duration: None,
+            source_identity: None,
             mfa: None,
             fault: None,
         }
@@ -194,6 +201,7 @@ impl Default for StsConfig {
             throttle_every: 0,
             denied_roles: BTreeSet::new(),
             disabled: false,
+            external_ids: BTreeMap::new(),
             session_cap: None,
         }
     }
@@ -209,7 +217,15 @@ impl StsConfig {
             .unwrap_or(self.default_max_session_duration)
     }
 
-    /// True when `role_arn` is configured to refuse every assertion.
+    /// The `ExternalId` the trust policy of `role_arn` asks for, if any.
+    pub fn external_id_for(&self, role_arn: &str) -> Option<&str> {
+        self.external_ids
+            .get(role_arn)
+            .or_else(|| self.external_ids.get(role_name(role_arn)))
+            .map(String::as_str)
+    }
+
+    /// True when `role_arn` is configured to refuse every assertion (and every chained call).
     pub fn denies(&self, role_arn: &str) -> bool {
         self.denied_roles.contains(role_arn) || self.denied_roles.contains(role_name(role_arn))
     }

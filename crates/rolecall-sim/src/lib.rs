@@ -31,5 +31,5 @@ pub use federation::{CONSOLE_PATH, FEDERATION_PATH, OAUTH_PATH};
 pub use pages::{CONTEXT_EXPIRED_TEXT, WRONG_PASSCODE_TEXT, WRONG_PASSWORD_TEXT};
 pub use recorder::{Recorded, Recorder, RecorderAnswer};
 pub use server::{HANDED_OUT_KEPT, HandedOut, SIGN_ON_PATH, Sim, Stats};
-pub use sts::{IssuedCredentials, STS_PATH};
+pub use sts::{AssumeRoleCall, IssuedCredentials, STS_PATH};
 pub use wia::{WIA_SCHEMES, WIA_USER_AGENTS, WiaAcceptor, WiaStep, is_wia_user_agent};

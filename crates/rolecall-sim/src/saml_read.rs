@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use crate::assertion::{ROLE_ATTRIBUTE, ROLE_SESSION_NAME_ATTRIBUTE};
+use crate::assertion::{ROLE_ATTRIBUTE, ROLE_SESSION_NAME_ATTRIBUTE, SOURCE_IDENTITY_ATTRIBUTE};
 
 /// What STS reads from an assertion.
 #[derive(Debug, Clone, Default)]
@@ -14,6 +14,7 @@ pub(crate) struct Claims {
     pub(crate) subject_format: String,
     pub(crate) recipient: String,
     pub(crate) session_name: Option<String>,
+    pub(crate) source_identity: Option<String>,
     pub(crate) roles: Vec<RolePair>,
     pub(crate) not_on_or_after: Option<OffsetDateTime>,
 }
@@ -177,6 +178,9 @@ pub(crate) fn read_claims(elements: &[Element]) -> Option<Claims> {
                     claims.session_name = Some(element.text.trim().to_owned());
                 }
                 Some(ROLE_ATTRIBUTE) => claims.roles.extend(role_pair(&element.text)),
+                Some(SOURCE_IDENTITY_ATTRIBUTE) => {
+                    claims.source_identity = Some(element.text.trim().to_owned());
+                }
                 _ => {}
             },
             _ => {}

@@ -265,6 +265,12 @@ impl Sim {
         self.shared.sts.issued_credentials()
     }
 
+    /// Every `AssumeRole` call the simulated STS received, oldest first (the newest
+    /// [`HANDED_OUT_KEPT`] are kept).
+    pub fn assume_role_calls(&self) -> Vec<crate::sts::AssumeRoleCall> {
+        self.shared.sts.assume_role_calls()
+    }
+
     /// Moves the simulator's clock forward: sessions, MFA contexts and assertions age by `by`.
     pub fn advance_clock(&self, by: Duration) {
         self.shared.clock.advance(by);

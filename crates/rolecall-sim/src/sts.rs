@@ -1,9 +1,12 @@
-//! The stand-in for AWS STS: `AssumeRoleWithSAML` and `GetCallerIdentity` over the awsQuery
+//! The stand-in for AWS STS: `AssumeRoleWithSAML`, `AssumeRole` (role chaining from a session
+//! it issued) and `GetCallerIdentity` over the awsQuery
 //! protocol (form-encoded request, `text/xml` answer), with AWS's response and error shapes and
 //! status codes, so STS clients can be tested against the errors real STS gives (and moto
 //! cannot). It redeems only assertions this simulator issued: each one's `Response/@ID` is kept
 //! with a keyed hash of its XML, which stands in for STS checking the IdP's signature. It never
-//! verifies SigV4 signatures; `GetCallerIdentity` only reads the access key id they name.
+//! verifies SigV4 signatures; `AssumeRole` and `GetCallerIdentity` only read the access key id
+//! they name (and check the session token that goes with it). A chained `AssumeRole` follows
+//! AWS's rules: at most one hour, the caller's `SourceIdentity` kept and never changed.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
@@ -61,7 +64,24 @@ pub struct IssuedCredentials {
     pub assumed_role_id: String,
     pub account: String,
     pub role_arn: String,
+    /// The SAML provider, for a session from `AssumeRoleWithSAML`; empty for a chained one.
     pub principal_arn: String,
+    /// The `SourceIdentity` the session carries: the assertion's, kept through every chain.
+    pub source_identity: Option<String>,
+    /// For a session from `AssumeRole`, the access key id of the session that signed the call.
+    pub chained_from: Option<String>,
+}
+
+/// One `AssumeRole` call as it came, answered or refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRoleCall {
+    pub role_arn: Option<String>,
+    pub role_session_name: Option<String>,
+    pub duration_seconds: Option<String>,
+    pub external_id: Option<String>,
+    pub source_identity: Option<String>,
+    /// The access key id the call was signed with.
+    pub signed_with: Option<String>,
 }
 
 impl fmt::Debug for IssuedCredentials {
@@ -94,6 +114,8 @@ pub(crate) struct Sts {
     assume_calls: AtomicU64,
     /// The `DurationSeconds` of each `AssumeRoleWithSAML` call, as sent.
     durations_asked: Mutex<Vec<Option<String>>>,
+    /// Every `AssumeRole` call, as sent.
+    assume_role_calls: Mutex<Vec<AssumeRoleCall>>,
 }
 
 /// An assertion the simulator issued, by `Response/@ID`.
@@ -187,6 +209,10 @@ impl Sts {
         lock(&self.durations_asked).clone()
     }
 
+    pub(crate) fn assume_role_calls(&self) -> Vec<AssumeRoleCall> {
+        lock(&self.assume_role_calls).clone()
+    }
+
     pub(crate) fn issued_credentials(&self) -> Vec<IssuedCredentials> {
         lock(&self.credentials).values().cloned().collect()
     }
@@ -232,6 +258,7 @@ impl Sts {
         let now = clock.now();
         let answered = match param(&params, "Action") {
             Some("AssumeRoleWithSAML") => self.assume_role_with_saml(config, now, &params),
+            Some("AssumeRole") => self.assume_role(config, now, headers, &params),
             Some("GetCallerIdentity") => self.get_caller_identity(now, headers, &params),
             Some(other) => Err(Failure::new(
                 StatusCode::BAD_REQUEST,
@@ -400,6 +427,8 @@ impl Sts {
             account,
             role_arn: role_arn.to_owned(),
             principal_arn: principal_arn.to_owned(),
+            source_identity: claims.source_identity.clone(),
+            chained_from: None,
         };
         lock(&self.credentials).insert(credentials.access_key_id.clone(), credentials.clone());
 
@@ -499,38 +528,22 @@ impl Sts {
         })
     }
 
-    fn get_caller_identity(
+    /// The session that signed the request: a key this STS issued, with its own session token,
+    /// not expired.
+    fn caller(
         &self,
         now: OffsetDateTime,
         headers: &HeaderMap,
         params: &[(String, String)],
-    ) -> Result<Answer, Failure> {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        // A signed header, or the presigned form's query parameters.
-        let credential = header(AUTHORIZATION.as_str())
-            .and_then(|auth| {
-                let (_, rest) = auth.split_once("Credential=")?;
-                Some(rest.split(['/', ',', ' ']).next()?.to_owned())
-            })
-            .or_else(|| {
-                param(params, "X-Amz-Credential")
-                    .and_then(|c| c.split('/').next())
-                    .map(str::to_owned)
-            })
-            .filter(|key| !key.is_empty())
-            .ok_or_else(|| {
-                Failure::new(
-                    StatusCode::FORBIDDEN,
-                    "MissingAuthenticationToken",
-                    "Request is missing Authentication Token",
-                )
-            })?;
-        let token = header("x-amz-security-token")
+    ) -> Result<IssuedCredentials, Failure> {
+        let credential = signing_key(headers, params).ok_or_else(|| {
+            Failure::new(
+                StatusCode::FORBIDDEN,
+                "MissingAuthenticationToken",
+                "Request is missing Authentication Token",
+            )
+        })?;
+        let token = header(headers, "x-amz-security-token")
             .or_else(|| param(params, "X-Amz-Security-Token").map(str::to_owned));
         let invalid = || {
             Failure::new(
@@ -554,8 +567,159 @@ impl Sts {
                 "The security token included in the request is expired",
             ));
         }
-        Ok(Answer::GetCallerIdentity(credentials))
+        Ok(credentials)
     }
+
+    fn get_caller_identity(
+        &self,
+        now: OffsetDateTime,
+        headers: &HeaderMap,
+        params: &[(String, String)],
+    ) -> Result<Answer, Failure> {
+        self.caller(now, headers, params)
+            .map(Answer::GetCallerIdentity)
+    }
+
+    /// `AssumeRole` from a session this STS issued. Every caller is a role session, so this is
+    /// role chaining: AWS refuses more than an hour, and the caller's `SourceIdentity` stays.
+    fn assume_role(
+        &self,
+        config: &StsConfig,
+        now: OffsetDateTime,
+        headers: &HeaderMap,
+        params: &[(String, String)],
+    ) -> Result<Answer, Failure> {
+        let asked = |name| param(params, name).map(str::to_owned);
+        keep(
+            &mut lock(&self.assume_role_calls),
+            AssumeRoleCall {
+                role_arn: asked("RoleArn"),
+                role_session_name: asked("RoleSessionName"),
+                duration_seconds: asked("DurationSeconds"),
+                external_id: asked("ExternalId"),
+                source_identity: asked("SourceIdentity"),
+                signed_with: signing_key(headers, params),
+            },
+        );
+        let caller = self.caller(now, headers, params)?;
+        let role_arn = param(params, "RoleArn");
+        let session_name = param(params, "RoleSessionName");
+        let mut problems = Vec::new();
+        for (value, member) in [(role_arn, "roleArn"), (session_name, "roleSessionName")] {
+            if value.is_none() {
+                problems.push(format!(
+                    "Value null at '{member}' failed to satisfy constraint: Member must not be null"
+                ));
+            }
+        }
+        if let Some(name) = session_name
+            && !valid_session_name(name)
+        {
+            problems.push(format!("Value '{name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"));
+        }
+        let duration = match param(params, "DurationSeconds").map(str::trim) {
+            None => DEFAULT_DURATION,
+            Some(text) => match text.parse::<u32>() {
+                Ok(seconds) if (MIN_DURATION..=MAX_DURATION).contains(&seconds) => seconds,
+                Ok(seconds) => {
+                    problems.push(format!("Value '{seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value between {MIN_DURATION} and {MAX_DURATION}"));
+                    DEFAULT_DURATION
+                }
+                Err(_) => {
+                    return Err(Failure::new(
+                        StatusCode::BAD_REQUEST,
+                        "MalformedInput",
+                        format!("Invalid value for parameter DurationSeconds, value: {text}"),
+                    ));
+                }
+            },
+        };
+        let (Some(role_arn), Some(session_name), true) =
+            (role_arn, session_name, problems.is_empty())
+        else {
+            return Err(Failure::validation(&problems));
+        };
+        if duration > DEFAULT_DURATION {
+            return Err(Failure::validation_text(
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+            ));
+        }
+        let denied = || {
+            Failure::new(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                format!(
+                    "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                    caller.assumed_role_arn
+                ),
+            )
+        };
+        if arn_field(role_arn, 2) != "iam"
+            || !role_arn.contains(":role/")
+            || config.denies(role_arn)
+        {
+            return Err(denied());
+        }
+        if let Some(wanted) = config.external_id_for(role_arn)
+            && param(params, "ExternalId") != Some(wanted)
+        {
+            return Err(denied());
+        }
+        let source_identity = match (&caller.source_identity, param(params, "SourceIdentity")) {
+            (Some(kept), Some(asked)) if kept != asked => return Err(denied()),
+            (Some(kept), _) => Some(kept.clone()),
+            (None, asked) => asked.map(str::to_owned),
+        };
+        let duration = match config.session_cap {
+            Some(cap) => duration.min(u32::try_from(cap.as_secs()).unwrap_or(u32::MAX)),
+            None => duration,
+        };
+        let account = arn_field(role_arn, 4).to_owned();
+        let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+        let partition = arn_field(role_arn, 1);
+        let credentials = IssuedCredentials {
+            access_key_id: format!("ASIA{}", upper_alnum(&random::bytes(16))),
+            secret_access_key: random::base64(30),
+            session_token: format!("IQoJb3JpZ2luX2VjE{}", random::base64(618)),
+            expiration: (now + Duration::from_secs(u64::from(duration)))
+                .replace_nanosecond(0)
+                .unwrap_or(now),
+            assumed_role_arn: format!(
+                "arn:{partition}:sts::{account}:assumed-role/{role_name}/{session_name}"
+            ),
+            assumed_role_id: format!("AROA{}:{session_name}", role_id(role_arn)),
+            account,
+            role_arn: role_arn.to_owned(),
+            principal_arn: String::new(),
+            source_identity,
+            chained_from: Some(caller.access_key_id),
+        };
+        lock(&self.credentials).insert(credentials.access_key_id.clone(), credentials.clone());
+        Ok(Answer::AssumeRole(credentials))
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The access key id a request is signed with: a signed header, or the presigned form's query
+/// parameters.
+fn signing_key(headers: &HeaderMap, params: &[(String, String)]) -> Option<String> {
+    header(headers, AUTHORIZATION.as_str())
+        .and_then(|auth| {
+            let (_, rest) = auth.split_once("Credential=")?;
+            Some(rest.split(['/', ',', ' ']).next()?.to_owned())
+        })
+        .or_else(|| {
+            param(params, "X-Amz-Credential")
+                .and_then(|c| c.split('/').next())
+                .map(str::to_owned)
+        })
+        .filter(|key| !key.is_empty())
 }
 
 /// A successful result, rendered once the request id is known.
@@ -567,6 +731,7 @@ enum Answer {
         provider_name: String,
         packed_policy_size: Option<usize>,
     },
+    AssumeRole(IssuedCredentials),
     GetCallerIdentity(IssuedCredentials),
 }
 
@@ -621,6 +786,44 @@ impl Answer {
                     qualifier = name_qualifier(&claims.issuer, &c.account, provider_name),
                     subject = markup(&claims.subject),
                     subject_type = markup(subject_type),
+                )
+            }
+            Answer::AssumeRole(c) => {
+                let source_identity = c
+                    .source_identity
+                    .as_deref()
+                    .map(|identity| {
+                        format!(
+                            "\n    <SourceIdentity>{}</SourceIdentity>",
+                            markup(identity)
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(
+                    r#"<AssumeRoleResponse xmlns="{NAMESPACE}">
+  <AssumeRoleResult>{source_identity}
+    <AssumedRoleUser>
+      <AssumedRoleId>{role_id}</AssumedRoleId>
+      <Arn>{arn}</Arn>
+    </AssumedRoleUser>
+    <Credentials>
+      <AccessKeyId>{akid}</AccessKeyId>
+      <SecretAccessKey>{secret}</SecretAccessKey>
+      <SessionToken>{token}</SessionToken>
+      <Expiration>{expiration}</Expiration>
+    </Credentials>
+  </AssumeRoleResult>
+  <ResponseMetadata>
+    <RequestId>{request_id}</RequestId>
+  </ResponseMetadata>
+</AssumeRoleResponse>
+"#,
+                    role_id = markup(&c.assumed_role_id),
+                    arn = markup(&c.assumed_role_arn),
+                    akid = c.access_key_id,
+                    secret = c.secret_access_key,
+                    token = c.session_token,
+                    expiration = timestamp(c.expiration),
                 )
             }
             Answer::GetCallerIdentity(c) => format!(
@@ -734,6 +937,7 @@ fn issued_claims(issue: &Issue<'_>) -> Claims {
         subject_format: "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent".to_owned(),
         recipient: issue.destination.to_owned(),
         session_name: Some(issue.user.session_name.clone()),
+        source_identity: issue.user.source_identity.clone(),
         roles,
         not_on_or_after: Some(issue.now + issue.lifetime),
     }

@@ -51,6 +51,12 @@ pub enum Command {
     ///
     /// One role goes to --profile (default: the active profile, `default`); several roles, or
     /// --all-roles, get names from the profile template (`{account_alias}-{role}`).
+    ///
+    /// With --chain, the roles named are assumed one after the other from the session of the
+    /// one --role (sts:AssumeRole, at most one hour each), and --profile gets the last one's
+    /// credentials; Rolecall renews it the same way, from a new sign-in:
+    ///
+    ///   rolecall login --endpoint corp --role hub/Admin --chain arn:aws:iam::222222222222:role/Deploy --profile spoke
     #[command(after_help = EXIT_CODES)]
     Login {
         #[command(flatten)]
@@ -74,6 +80,8 @@ pub enum Command {
         /// Session length in seconds (900 to 43200; capped by the role and the IdP).
         #[arg(long, value_name = "SECONDS")]
         duration: Option<u32>,
+        #[command(flatten)]
+        chain: ChainArgs,
     },
     /// Print a profile's credentials for the AWS tools' credential_process setting, renewing
     /// them first when fewer than 15 minutes are left.
@@ -196,5 +204,79 @@ impl From<AuthArg> for SignInMethod {
             AuthArg::Ntlm => SignInMethod::Ntlm,
             AuthArg::Forms => SignInMethod::Forms,
         }
+    }
+}
+
+// ---- Chained roles ----------------------------------------------------------------------------
+
+/// `rolecall login --chain`: roles assumed from the session of the one `--role`.
+#[derive(Debug, ClapArgs)]
+pub struct ChainArgs {
+    /// A role ARN to assume from the session before it, in order (repeat for more hops).
+    #[arg(
+        long = "chain",
+        id = "chain",
+        value_name = "ROLE_ARN",
+        conflicts_with = "all_roles"
+    )]
+    pub(crate) roles: Vec<String>,
+    /// The external id the chained roles' trust policies ask for.
+    #[arg(long, value_name = "ID", requires = "chain")]
+    pub(crate) external_id: Option<String>,
+    /// The session name of every hop (default: your sign-in's RoleSessionName).
+    #[arg(long, value_name = "NAME", requires = "chain")]
+    pub(crate) session_name: Option<String>,
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Args, Command};
+
+    /// Clap checks its definitions only when a command line is parsed: two arguments with one
+    /// id made every `rolecall login` panic.
+    #[test]
+    fn the_arguments_are_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn chain_reads_hops_in_order_and_an_external_id_needs_a_chain() {
+        let args = Args::try_parse_from([
+            "rolecall",
+            "login",
+            "--endpoint",
+            "corp",
+            "--role",
+            "hub/Admin",
+            "--chain",
+            "arn:a",
+            "--chain",
+            "arn:b",
+            "--external-id",
+            "x1",
+            "--profile",
+            "spoke",
+        ])
+        .unwrap();
+        let Some(Command::Login { chain, .. }) = args.command else {
+            panic!("a login");
+        };
+        assert_eq!(chain.roles, ["arn:a", "arn:b"]);
+        assert_eq!(chain.external_id.as_deref(), Some("x1"));
+        assert!(
+            Args::try_parse_from([
+                "rolecall",
+                "login",
+                "--endpoint",
+                "corp",
+                "--role",
+                "hub/Admin",
+                "--external-id",
+                "x1",
+            ])
+            .is_err()
+        );
     }
 }

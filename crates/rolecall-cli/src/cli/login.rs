@@ -4,11 +4,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use rolecall_core::aws_files::AwsFiles;
+use rolecall_core::chain::Chain;
 use rolecall_core::clock::SystemClock;
 use rolecall_core::provision::{self, Request as Provision, Roles};
 use rolecall_core::secrets::mask_access_key;
 use rolecall_core::untrusted;
 
+use super::args::ChainArgs;
 use super::{Session, SignInArgs, exit, fail, sign_in};
 
 /// What `rolecall login` was asked.
@@ -20,11 +22,21 @@ pub struct Request {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub duration: Option<u32>,
+    pub chain: ChainArgs,
 }
 
 pub async fn run(request: Request) -> ExitCode {
     if let Err(err) = provision::check_overrides(request.duration, request.region.as_deref()) {
         return fail(exit::USAGE, &err.to_string());
+    }
+    // A chain that cannot run is refused before anyone signs in.
+    if !request.chain.roles.is_empty() {
+        if request.roles.len() != 1 {
+            return fail(exit::USAGE, ONE_SOURCE);
+        }
+        if let Err(problem) = chain_of_args(&request.chain).check() {
+            return fail(exit::USAGE, &format!("--chain: {problem}"));
+        }
     }
     let Session {
         paths,
@@ -59,6 +71,10 @@ pub async fn run(request: Request) -> ExitCode {
         Ok(roles) => roles,
         Err(err) => return fail(exit::USAGE, &err.to_string()),
     };
+    let roles = match chained(roles, request.chain) {
+        Ok(roles) => roles,
+        Err(message) => return fail(exit::USAGE, message),
+    };
     let files = AwsFiles::from_paths(&paths);
     let env = rolecall_core::paths::Environment::from_process();
     let ctx = provision::Context {
@@ -71,6 +87,7 @@ pub async fn run(request: Request) -> ExitCode {
         aliases: &aliases,
         limits: provision::limits_on_disk(&paths.config_dir),
     };
+    let roles_written = roles.clone();
     let written = match provision::provision(
         &ctx,
         &assertion,
@@ -83,14 +100,17 @@ pub async fn run(request: Request) -> ExitCode {
     .await
     {
         Ok(written) => written,
-        Err(provision::ProvisionError::Sts(err)) => return fail(exit::USAGE, &err.to_string()),
+        Err(err @ (provision::ProvisionError::Sts(_) | provision::ProvisionError::Chain(_))) => {
+            return fail(exit::USAGE, &err.to_string());
+        }
         Err(err) => return fail(exit::OTHER, &err.to_string()),
     };
 
     for (name, role, credentials) in &written.profiles {
         let minutes = (credentials.expiration - written.at).whole_minutes();
+        let chain = chain_of(name, &roles_written);
         println!(
-            "{name}: {} ({}), expires in {}h{:02}m",
+            "{name}: {}{chain} ({}), expires in {}h{:02}m",
             untrusted::for_terminal(&role.role_arn),
             mask_access_key(&credentials.access_key_id),
             minutes / 60,
@@ -116,5 +136,45 @@ pub async fn run(request: Request) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(exit::OTHER)
+    }
+}
+
+const ONE_SOURCE: &str =
+    "--chain starts from one role: give exactly one --role, where the chain starts.";
+
+fn chain_of_args(args: &ChainArgs) -> Chain {
+    Chain {
+        roles: args.roles.clone(),
+        external_id: args.external_id.clone(),
+        session_name: args.session_name.clone(),
+    }
+}
+
+/// `--chain` turns the one role chosen into the source of a chain.
+fn chained(roles: Roles, args: ChainArgs) -> Result<Roles, &'static str> {
+    if args.roles.is_empty() {
+        return Ok(roles);
+    }
+    match roles {
+        Roles::One { role, profile } => Ok(Roles::Chain {
+            role,
+            chain: chain_of_args(&args),
+            profile,
+        }),
+        _ => Err(ONE_SOURCE),
+    }
+}
+
+/// " → role → role" for a chained profile, as the login printed it.
+fn chain_of(profile: &str, roles: &Roles) -> String {
+    match roles {
+        Roles::Chain {
+            chain, profile: p, ..
+        } if p == profile => chain
+            .roles
+            .iter()
+            .map(|role| format!(" → {}", untrusted::for_terminal(role)))
+            .collect(),
+        _ => String::new(),
     }
 }

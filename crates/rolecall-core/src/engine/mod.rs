@@ -79,6 +79,12 @@ pub enum Action {
         key: String,
         region: Option<String>,
     },
+    /// The last role of the chain (`[[chains]]`, by name) into the active profile, from a new
+    /// session of its source role at the endpoint.
+    UseChain {
+        endpoint: String,
+        chain: String,
+    },
     /// Every role of the endpoint into profiles named by the template.
     AllRoles {
         endpoint: String,
@@ -124,6 +130,8 @@ pub struct Status {
     pub active_profile: String,
     /// Role ARNs the person marked as favourites, in the order they were marked.
     pub favourites: Vec<String>,
+    /// The chains of the settings (`[[chains]]`), in their order.
+    pub chains: Vec<ChainStatus>,
     pub overall: Overall,
     /// Files of Rolecall's it cannot read (a corrupt registry or cache, a broken settings
     /// file), each a sentence naming the file and saying what to do.
@@ -158,6 +166,17 @@ pub enum Phase {
     },
 }
 
+/// A chain of roles the tray offers under the account of its source role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainStatus {
+    pub name: String,
+    /// Only under this endpoint, when set.
+    pub endpoint: Option<String>,
+    pub source_role: String,
+    /// The roles after the source role, hop by hop.
+    pub roles: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProfileStatus {
     pub name: String,
@@ -168,6 +187,10 @@ pub struct ProfileStatus {
     pub active: bool,
     pub keep_refreshed: bool,
     pub last_error: Option<String>,
+    /// For a chained profile, the roles assumed after `role_arn` (its source role); the
+    /// credentials are the last one's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
 }
 
 /// The tray icon's state.
@@ -238,6 +261,7 @@ impl Engine {
             profiles: Vec::new(),
             active_profile: String::new(),
             favourites: Vec::new(),
+            chains: Vec::new(),
             overall: Overall::SignedOut,
             problems: Vec::new(),
             files_revision: 0,
@@ -282,6 +306,7 @@ impl Engine {
             Action::SignIn { endpoint } => self.sign_in(endpoint).await.map(|_| ()),
             Action::SignOut { endpoint } => self.sign_out(endpoint).await,
             Action::Use { endpoint, role_arn } => self.use_role(endpoint, role_arn).await,
+            Action::UseChain { endpoint, chain } => self.use_chain(endpoint, chain).await,
             Action::AllRoles { endpoint } => self.all_roles(endpoint).await,
             Action::KeepRefreshed { profile, on } => self.keep_refreshed(profile, *on),
             Action::Favourite { role_arn, on } => self.edit_preferences(|preferences| {
@@ -428,6 +453,12 @@ pub enum EngineError {
     Console(#[from] crate::console::ConsoleError),
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    #[error("The chain of roles cannot be assumed: {0}")]
+    Chain(crate::chain::ChainProblem),
+    #[error(
+        "There is no chain named \"{name}\". Check the [[chains]] of Rolecall's settings file."
+    )]
+    NoChain { name: String },
     #[error(
         "The SAML response the sign-in window took for \"{endpoint}\" names no issuer, so \
          Rolecall cannot tell which IdP sent it and did not use it. Sign in again; if this \

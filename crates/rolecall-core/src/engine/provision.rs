@@ -19,6 +19,30 @@ impl Engine {
         .await
     }
 
+    pub(super) async fn use_chain(&self, name: &str, chain: &str) -> Result<(), EngineError> {
+        let (settings, endpoint) = self.endpoint(name)?;
+        let setting = settings
+            .chain(chain)
+            .cloned()
+            .ok_or_else(|| EngineError::NoChain {
+                name: chain.to_owned(),
+            })?;
+        let assertion = self.assertion(name).await?;
+        let role = granted(&assertion, &setting.source_role)?;
+        let profile = settings.preferences.active_profile.clone();
+        self.provision(
+            &settings,
+            &endpoint,
+            &assertion,
+            Request::new(Roles::Chain {
+                role,
+                chain: setting.chain,
+                profile,
+            }),
+        )
+        .await
+    }
+
     pub(super) async fn all_roles(&self, name: &str) -> Result<(), EngineError> {
         let (settings, endpoint) = self.endpoint(name)?;
         let assertion = self.assertion(name).await?;
@@ -177,6 +201,7 @@ impl From<ProvisionError> for EngineError {
             ProvisionError::Sts(err) => Self::Sts(err),
             ProvisionError::Files(err) => Self::Files(err),
             ProvisionError::Store(err) => Self::Store(err),
+            ProvisionError::Chain(problem) => Self::Chain(problem),
         }
     }
 }

@@ -56,6 +56,11 @@ pub(super) fn build(disk: &OnDisk, state: &State, now: OffsetDateTime) -> Status
             active: *name == active,
             keep_refreshed: source.keep_refreshed,
             last_error: state.profile_errors.get(name).map(|error| shown(error)),
+            chain: source
+                .chain
+                .as_ref()
+                .map(|chain| chain.roles.clone())
+                .unwrap_or_default(),
         })
         .collect();
     let endpoints: Vec<EndpointStatus> = settings
@@ -94,6 +99,16 @@ pub(super) fn build(disk: &OnDisk, state: &State, now: OffsetDateTime) -> Status
         profiles,
         active_profile: active,
         favourites: settings.preferences.favourites.clone(),
+        chains: settings
+            .chains
+            .iter()
+            .map(|chain| ChainStatus {
+                name: chain.name.clone(),
+                endpoint: chain.endpoint.clone(),
+                source_role: chain.source_role.clone(),
+                roles: chain.chain.roles.clone(),
+            })
+            .collect(),
         overall,
         problems: disk.problems.iter().map(|problem| shown(problem)).collect(),
         files_revision: disk.revision,
@@ -157,6 +172,7 @@ mod tests {
             profiles: Vec::new(),
             active_profile: "default".to_owned(),
             favourites: Vec::new(),
+            chains: Vec::new(),
             overall: Overall::SignedOut,
             problems: Vec::new(),
             files_revision: 0,

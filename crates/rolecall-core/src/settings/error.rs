@@ -86,6 +86,39 @@ pub enum Problem {
     #[error("Two endpoints are named \"{name}\". Give each endpoint its own name.")]
     DuplicateName { name: String },
 
+    #[error(
+        "Chain number {position} ([[chains]]) has no name. Give it a short name, such as \
+         \"prod-admin\"; the tray shows it."
+    )]
+    EmptyChainName { position: usize },
+
+    #[error(
+        "The chain name {name:?} starts or ends with a space, holds a control character or is \
+         longer than 64 characters. Use a short name, such as \"prod-admin\"."
+    )]
+    BadChainName { name: String },
+
+    #[error("Two chains are named \"{name}\". Give each [[chains]] entry its own name.")]
+    DuplicateChain { name: String },
+
+    #[error(
+        "Chain \"{chain}\" names the endpoint \"{endpoint}\", which the settings do not have. \
+         Use the name of an endpoint (Settings → Endpoints), or leave `endpoint` out."
+    )]
+    ChainEndpoint { chain: String, endpoint: String },
+
+    #[error(
+        "The source_role of chain \"{chain}\" ({value:?}) is not an IAM role ARN. Give the role \
+         your sign-in grants, as arn:aws:iam::<12-digit account>:role/<name>."
+    )]
+    ChainSource { chain: String, value: String },
+
+    #[error("Chain \"{chain}\": {problem}")]
+    Chain {
+        chain: String,
+        problem: crate::chain::ChainProblem,
+    },
+
     #[error("The URL of endpoint \"{endpoint}\" ({input:?}) {reason}")]
     Url {
         endpoint: String,

@@ -15,6 +15,23 @@ pub(super) struct FileSettings {
     preferences: FilePreferences,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     endpoints: Vec<FileEndpoint>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    chains: Vec<FileChain>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileChain {
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<String>,
+    source_role: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_name: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -81,6 +98,18 @@ impl From<&Settings> for FileSettings {
                     issuer: endpoint.issuer.clone(),
                 })
                 .collect(),
+            chains: settings
+                .chains
+                .iter()
+                .map(|chain| FileChain {
+                    name: Some(chain.name.clone()),
+                    endpoint: chain.endpoint.clone(),
+                    source_role: Some(chain.source_role.clone()),
+                    roles: chain.chain.roles.clone(),
+                    external_id: chain.chain.external_id.clone(),
+                    session_name: chain.chain.session_name.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -114,9 +143,24 @@ impl TryFrom<FileSettings> for Settings {
             .enumerate()
             .map(|(index, endpoint)| endpoint_from_file(endpoint, index + 1))
             .collect::<Result<_, _>>()?;
+        let chains = file
+            .chains
+            .into_iter()
+            .map(|chain| ChainSetting {
+                name: chain.name.unwrap_or_default(),
+                endpoint: chain.endpoint,
+                source_role: chain.source_role.unwrap_or_default(),
+                chain: crate::chain::Chain {
+                    roles: chain.roles,
+                    external_id: chain.external_id,
+                    session_name: chain.session_name,
+                },
+            })
+            .collect();
         Ok(Self {
             endpoints,
             preferences,
+            chains,
         })
     }
 }

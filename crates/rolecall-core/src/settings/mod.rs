@@ -29,7 +29,8 @@ mod validate;
 pub use self::error::*;
 use self::file::*;
 use self::validate::{
-    check_ca_file, check_endpoint_url, check_name, check_profile_name, check_range, check_template,
+    check_ca_file, check_chain, check_endpoint_url, check_name, check_profile_name, check_range,
+    check_template,
 };
 pub use self::validate::{endpoint_url, trusted_host};
 
@@ -58,6 +59,21 @@ const MAX_NAME_CHARS: usize = 64;
 pub struct Settings {
     pub endpoints: Vec<Endpoint>,
     pub preferences: Preferences,
+    /// Roles reached from a SAML role by chaining (`[[chains]]`), written by hand: Rolecall
+    /// keeps them as they are when it saves.
+    pub chains: Vec<ChainSetting>,
+}
+
+/// A `[[chains]]` entry: a role the sign-in grants, and the roles assumed from its session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainSetting {
+    /// What the tray calls it.
+    pub name: String,
+    /// The endpoint whose sign-in grants `source_role`; any that grants it when unset.
+    pub endpoint: Option<String>,
+    /// The role ARN the SAML sign-in grants, where the chain starts.
+    pub source_role: String,
+    pub chain: crate::chain::Chain,
 }
 
 /// A place to sign in: an AD FS host or any IdP-initiated SAML URL.
@@ -481,7 +497,31 @@ impl Settings {
                 });
             }
         }
-        self.preferences.check()
+        self.preferences.check()?;
+        for (index, chain) in self.chains.iter().enumerate() {
+            check_chain(chain, index + 1)?;
+            if self.chains[..index]
+                .iter()
+                .any(|earlier| earlier.name == chain.name)
+            {
+                return Err(Problem::DuplicateChain {
+                    name: chain.name.clone(),
+                });
+            }
+            if let Some(endpoint) = &chain.endpoint
+                && self.endpoint(endpoint).is_none()
+            {
+                return Err(Problem::ChainEndpoint {
+                    chain: chain.name.clone(),
+                    endpoint: endpoint.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn chain(&self, name: &str) -> Option<&ChainSetting> {
+        self.chains.iter().find(|chain| chain.name == name)
     }
 
     pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {

@@ -336,6 +336,19 @@ fn everything(folder: &Folder) -> Settings {
                 ),
             ]),
         },
+        chains: vec![ChainSetting {
+            name: "spoke-admin".to_owned(),
+            endpoint: Some("corp".to_owned()),
+            source_role: "arn:aws:iam::111122223333:role/Hub".to_owned(),
+            chain: crate::chain::Chain {
+                roles: vec![
+                    "arn:aws:iam::444455556666:role/Transit".to_owned(),
+                    "arn:aws:iam::777788889999:role/Admin".to_owned(),
+                ],
+                external_id: Some("corp-42".to_owned()),
+                session_name: None,
+            },
+        }],
     }
 }
 
@@ -1078,4 +1091,97 @@ proptest! {
             Err(err) => prop_assert!(err.to_string().ends_with('.'), "{}", err),
         }
     }
+}
+
+// ---- Chains -----------------------------------------------------------------------------
+
+const HAND_WRITTEN_CHAIN: &str = r#"[[endpoints]]
+name = "corp"
+url = "sts.corp.example"
+
+[[chains]]
+name = "spoke-admin"
+endpoint = "corp"
+source_role = "arn:aws:iam::111122223333:role/Hub"
+roles = ["arn:aws:iam::444455556666:role/Admin"]
+external_id = "corp-42"
+"#;
+
+#[test]
+fn a_hand_written_chain_is_read_and_kept_when_the_app_changes_other_settings() {
+    let folder = folder();
+    folder.write(HAND_WRITTEN_CHAIN);
+    let settings = folder.load().unwrap();
+    let chain = settings.chain("spoke-admin").expect("the chain is read");
+    assert_eq!(chain.endpoint.as_deref(), Some("corp"));
+    assert_eq!(chain.source_role, "arn:aws:iam::111122223333:role/Hub");
+    assert_eq!(chain.chain.roles, ["arn:aws:iam::444455556666:role/Admin"]);
+    assert_eq!(chain.chain.external_id.as_deref(), Some("corp-42"));
+    assert_eq!(chain.chain.session_name, None);
+    Settings::update(&folder.paths, Settings::default, |settings| {
+        settings.preferences.active_profile = "work".to_owned();
+        Ok(())
+    })
+    .unwrap();
+    let after = folder.load().unwrap();
+    assert_eq!(
+        after.chains, settings.chains,
+        "a change of preferences keeps the chain as it was"
+    );
+    assert_eq!(after.preferences.active_profile, "work");
+}
+
+#[test]
+fn a_wrong_chain_is_refused_with_its_name_and_what_to_do() {
+    let folder = folder();
+    for (from, to, expected) in [
+        (
+            "source_role = \"arn:aws:iam::111122223333:role/Hub\"",
+            "source_role = \"Hub\"",
+            "The source_role of chain \"spoke-admin\" (\"Hub\") is not an IAM role ARN",
+        ),
+        (
+            "roles = [\"arn:aws:iam::444455556666:role/Admin\"]",
+            "roles = []",
+            "Chain \"spoke-admin\": it names no role to assume",
+        ),
+        (
+            "roles = [\"arn:aws:iam::444455556666:role/Admin\"]",
+            "roles = [\"444455556666/Admin\"]",
+            "\"444455556666/Admin\" is not an IAM role ARN",
+        ),
+        (
+            "endpoint = \"corp\"\nsource",
+            "endpoint = \"lab\"\nsource",
+            "Chain \"spoke-admin\" names the endpoint \"lab\", which the settings do not have",
+        ),
+        (
+            "external_id = \"corp-42\"",
+            "external_id = \"corp 42\"",
+            "its external id is not one AWS accepts",
+        ),
+        (
+            "name = \"spoke-admin\"",
+            "name = \"\"",
+            "Chain number 1 ([[chains]]) has no name",
+        ),
+        (
+            "external_id = \"corp-42\"",
+            "roll = \"x\"",
+            "unknown setting `roll` in a [[chains]] entry",
+        ),
+    ] {
+        assert!(HAND_WRITTEN_CHAIN.contains(from), "{from}");
+        let message = folder.load_err(&HAND_WRITTEN_CHAIN.replace(from, to));
+        assert!(message.contains(expected), "{to}: {message}");
+    }
+    let twice = format!(
+        "{HAND_WRITTEN_CHAIN}\n{}",
+        &HAND_WRITTEN_CHAIN[HAND_WRITTEN_CHAIN.find("[[chains]]").unwrap()..]
+    );
+    let message = folder.load_err(&twice);
+    assert!(
+        message.contains("Two chains are named \"spoke-admin\""),
+        "{message}"
+    );
 }

@@ -95,6 +95,31 @@ pub(super) fn check_name(name: &str, position: usize) -> Result<(), Problem> {
 /// Reads at most this much of a CA file: far more than any bundle.
 pub(super) const MAX_CA_FILE_BYTES: u64 = 16 << 20;
 pub(super) const PEM_CERTIFICATE: &[u8] = b"-----BEGIN CERTIFICATE-----";
+/// A `[[chains]]` entry at `position` (from 1) on its own; its endpoint and the uniqueness of
+/// its name are the whole settings' to check.
+pub(super) fn check_chain(chain: &ChainSetting, position: usize) -> Result<(), Problem> {
+    let name = &chain.name;
+    if name.trim().is_empty() {
+        return Err(Problem::EmptyChainName { position });
+    }
+    if name.trim() != name
+        || name.chars().any(char::is_control)
+        || name.chars().count() > MAX_NAME_CHARS
+    {
+        return Err(Problem::BadChainName { name: name.clone() });
+    }
+    if !crate::saml::is_role_arn(&chain.source_role) {
+        return Err(Problem::ChainSource {
+            chain: name.clone(),
+            value: chain.source_role.clone(),
+        });
+    }
+    chain.chain.check().map_err(|problem| Problem::Chain {
+        chain: name.clone(),
+        problem,
+    })
+}
+
 pub(super) fn check_ca_file(path: &Path) -> Result<(), CaProblem> {
     if let Some(problem) = ca_path_problem(path) {
         return Err(problem);

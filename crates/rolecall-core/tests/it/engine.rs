@@ -847,3 +847,82 @@ async fn credentials_for_the_aws_tools_share_the_engines_one_sign_in() {
         "{unknown}"
     );
 }
+
+/// A chain of the settings, used from the tray, becomes the active profile with the last
+/// role's keys, and the background renewal renews it as a chain: a new SAML session of the
+/// source role, then the hops again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chain_used_from_the_tray_is_renewed_as_a_chain_in_the_background() {
+    const SPOKE: &str = "arn:aws:iam::444455556666:role/Spoke";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Sim::start(listener, SimConfig::demo()).await.unwrap();
+    let world = world_with(sim, Vec::new(), None);
+    Settings::update(
+        &world.engine.config().paths,
+        Settings::default,
+        |settings| {
+            settings.chains.push(rolecall_core::settings::ChainSetting {
+                name: "spoke".to_owned(),
+                endpoint: None,
+                source_role: ADMIN.to_owned(),
+                chain: rolecall_core::chain::Chain {
+                    roles: vec![SPOKE.to_owned()],
+                    external_id: None,
+                    session_name: None,
+                },
+            });
+            Ok(())
+        },
+    )
+    .unwrap();
+    world.engine.refresh_status();
+    assert_eq!(world.engine.status().chains[0].name, "spoke");
+
+    world
+        .engine
+        .act(Action::UseChain {
+            endpoint: "corp".to_owned(),
+            chain: "spoke".to_owned(),
+        })
+        .await
+        .unwrap();
+    let status = world.engine.status();
+    let profile = &status.profiles[0];
+    assert!(profile.active && profile.name == "default", "{profile:?}");
+    assert_eq!(profile.chain, [SPOKE]);
+    let first = profile.expiration.unwrap();
+    assert!(
+        first - world.clock.now() <= time::Duration::hours(1),
+        "a chained session: {first}"
+    );
+    let chained_calls = world.sim.assume_role_calls().len();
+    assert_eq!(chained_calls, 1);
+
+    let _renewals = world.engine.start_renewals();
+    world.clock.jump(time::Duration::minutes(50));
+    world.sim.advance_clock(Duration::from_secs(50 * 60));
+    world.engine.refresh_status();
+    wait_for(
+        &world.engine,
+        "the chained profile should be renewed",
+        |s| s.profiles[0].expiration.is_some_and(|e| e > first),
+    )
+    .await;
+    let calls = world.sim.assume_role_calls();
+    assert_eq!(calls.len(), chained_calls + 1, "the hop again: {calls:?}");
+    let signer = calls.last().unwrap().signed_with.clone().unwrap();
+    let issued = world.sim.issued_credentials();
+    let source = issued
+        .iter()
+        .find(|c| c.access_key_id == signer)
+        .expect("the renewal's hop is signed by a session the simulator issued");
+    assert_eq!(
+        source.role_arn, ADMIN,
+        "signed by a session of the source role"
+    );
+    assert_eq!(source.chained_from, None, "from the SAML sign-in");
+    assert!(
+        source.expiration > first,
+        "a new session of the source role, issued for the renewal"
+    );
+}

@@ -7,6 +7,7 @@
 )]
 
 mod aws_files_safety;
+mod chain;
 mod console;
 mod endpoints;
 mod engine;

@@ -689,3 +689,110 @@ async fn user_with_custom_roles_gets_only_those() {
         answer.body
     );
 }
+
+// ---- AssumeRole (role chaining) -------------------------------------------------------------
+
+/// `AssumeRole` signed with `akid` (and its `token`), with these extra parameters.
+async fn assume_role(sim: &Sim, akid: &str, token: &str, form: &[(&str, &str)]) -> Answer {
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential={akid}/20261201/us-east-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=0123456789abcdef"
+    );
+    let headers = [
+        ("authorization", authorization.as_str()),
+        ("x-amz-date", "20261201T120000Z"),
+        ("x-amz-security-token", token),
+    ];
+    let mut all = vec![("Action", "AssumeRole"), ("Version", "2011-06-15")];
+    all.extend_from_slice(form);
+    post(sim.sts_url(), &headers, &all).await
+}
+
+#[tokio::test]
+async fn assume_role_chains_from_a_session_for_at_most_an_hour_keeping_the_source_identity() {
+    const SPOKE: &str = "arn:aws:iam::444455556666:role/Spoke";
+    let mut config = SimConfig::demo();
+    config.users = vec![User {
+        source_identity: Some("alice.smith".to_owned()),
+        ..User::new(
+            "alice",
+            vec![rolecall_sim::Role::new("111122223333", "Admin")],
+        )
+    }];
+    config
+        .sts
+        .external_ids
+        .insert("Spoke".to_owned(), "corp-42".to_owned());
+    let sim = start_with(config).await;
+    let assertion = saml_response(&sim, "alice").await;
+    let hub = assume(&sim, PROD_ADMIN, PROD_PROVIDER, &assertion, None).await;
+    let (akid, token) = (hub.must("AccessKeyId"), hub.must("SessionToken"));
+    let base = [
+        ("RoleArn", SPOKE),
+        ("RoleSessionName", "alice"),
+        ("ExternalId", "corp-42"),
+    ];
+
+    let too_long = assume_role(
+        &sim,
+        &akid,
+        &token,
+        &[&base[..], &[("DurationSeconds", "7200")]].concat(),
+    )
+    .await;
+    assert!(
+        too_long
+            .error(StatusCode::BAD_REQUEST, "ValidationError")
+            .contains("1 hour session limit for roles assumed by role chaining")
+    );
+    let no_id = assume_role(&sim, &akid, &token, &base[..2]).await;
+    assert!(
+        no_id
+            .error(StatusCode::FORBIDDEN, "AccessDenied")
+            .contains("is not authorized to perform: sts:AssumeRole on resource")
+    );
+    let other_identity = assume_role(
+        &sim,
+        &akid,
+        &token,
+        &[&base[..], &[("SourceIdentity", "mallory")]].concat(),
+    )
+    .await;
+    other_identity.error(StatusCode::FORBIDDEN, "AccessDenied");
+    let wrong_token = assume_role(&sim, &akid, "not-the-token", &base).await;
+    wrong_token.error(StatusCode::FORBIDDEN, "InvalidClientTokenId");
+
+    let spoke = assume_role(&sim, &akid, &token, &base).await;
+    assert_eq!(spoke.status, StatusCode::OK, "{}", spoke.body);
+    assert!(
+        spoke
+            .body
+            .starts_with(&format!("<AssumeRoleResponse {NAMESPACE}>")),
+        "{}",
+        spoke.body
+    );
+    assert_eq!(
+        spoke.must("Arn"),
+        "arn:aws:sts::444455556666:assumed-role/Spoke/alice"
+    );
+    assert_eq!(
+        spoke.must("SourceIdentity"),
+        "alice.smith",
+        "kept from the assertion"
+    );
+    let left = seconds_from_now(&spoke.must("Expiration"));
+    assert!((3590..=3600).contains(&left), "an hour by default: {left}");
+    let identity = caller_identity(
+        &sim,
+        &spoke.must("AccessKeyId"),
+        Some(&spoke.must("SessionToken")),
+    )
+    .await;
+    assert_eq!(identity.must("Account"), "444455556666");
+    let calls = sim.assume_role_calls();
+    assert_eq!(calls.len(), 5, "every call recorded, refused or not");
+    assert!(
+        calls
+            .iter()
+            .all(|call| call.signed_with.as_deref().is_some())
+    );
+}

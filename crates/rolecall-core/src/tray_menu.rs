@@ -352,16 +352,42 @@ pub fn toast(notice: &Notice, now: OffsetDateTime) -> Option<Toast> {
 /// What a menu entry does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MenuId {
-    SignIn { endpoint: String },
-    SignOut { endpoint: String },
-    AllRoles { endpoint: String },
-    Use { endpoint: String, role_arn: String },
-    Console { endpoint: String, role_arn: String },
-    KeepRefreshed { profile: String, on: bool },
-    Favourite { role_arn: String, on: bool },
+    SignIn {
+        endpoint: String,
+    },
+    SignOut {
+        endpoint: String,
+    },
+    AllRoles {
+        endpoint: String,
+    },
+    Use {
+        endpoint: String,
+        role_arn: String,
+    },
+    Console {
+        endpoint: String,
+        role_arn: String,
+    },
+    /// "Copy sign-in link": the shell puts [`crate::engine::Engine::console_url`] on the
+    /// clipboard (the link signs anyone in for 15 minutes).
+    CopySigninLink {
+        endpoint: String,
+        role_arn: String,
+    },
+    KeepRefreshed {
+        profile: String,
+        on: bool,
+    },
+    Favourite {
+        role_arn: String,
+        on: bool,
+    },
     RenewNow,
     Settings,
-    StartAtLogin { on: bool },
+    StartAtLogin {
+        on: bool,
+    },
     Quit,
 }
 
@@ -376,6 +402,9 @@ impl MenuId {
             Self::AllRoles { endpoint } => ("all-roles", vec![endpoint]),
             Self::Use { endpoint, role_arn } => ("use", vec![endpoint, role_arn]),
             Self::Console { endpoint, role_arn } => ("console", vec![endpoint, role_arn]),
+            Self::CopySigninLink { endpoint, role_arn } => {
+                ("copy-signin-link", vec![endpoint, role_arn])
+            }
             Self::KeepRefreshed { profile, on: to } => ("keep", vec![on(to), profile]),
             Self::Favourite { role_arn, on: to } => ("favourite", vec![on(to), role_arn]),
             Self::RenewNow => ("renew-now", vec![]),
@@ -420,6 +449,10 @@ impl MenuId {
                 endpoint: (*endpoint).to_owned(),
                 role_arn: (*role_arn).to_owned(),
             },
+            ("copy-signin-link", [endpoint, role_arn]) => Self::CopySigninLink {
+                endpoint: (*endpoint).to_owned(),
+                role_arn: (*role_arn).to_owned(),
+            },
             ("keep", [to, profile]) => Self::KeepRefreshed {
                 profile: (*profile).to_owned(),
                 on: on(to)?,
@@ -437,7 +470,7 @@ impl MenuId {
     }
 
     /// The engine action the entry stands for; `None` for what the shell does itself
-    /// (windows, the console, start at login, quitting).
+    /// (windows, the console and its sign-in link, start at login, quitting).
     pub fn action(&self) -> Option<Action> {
         Some(match self.clone() {
             Self::SignIn { endpoint } => Action::SignIn { endpoint },
@@ -447,7 +480,11 @@ impl MenuId {
             Self::KeepRefreshed { profile, on } => Action::KeepRefreshed { profile, on },
             Self::Favourite { role_arn, on } => Action::Favourite { role_arn, on },
             Self::RenewNow => Action::RenewNow,
-            Self::Console { .. } | Self::Settings | Self::StartAtLogin { .. } | Self::Quit => {
+            Self::Console { .. }
+            | Self::CopySigninLink { .. }
+            | Self::Settings
+            | Self::StartAtLogin { .. }
+            | Self::Quit => {
                 return None;
             }
         })
@@ -775,6 +812,8 @@ mod tests {
             (text(), text()).prop_map(|(endpoint, role_arn)| MenuId::Use { endpoint, role_arn }),
             (text(), text())
                 .prop_map(|(endpoint, role_arn)| MenuId::Console { endpoint, role_arn }),
+            (text(), text())
+                .prop_map(|(endpoint, role_arn)| MenuId::CopySigninLink { endpoint, role_arn }),
             (text(), any::<bool>()).prop_map(|(profile, on)| MenuId::KeepRefreshed { profile, on }),
             (text(), any::<bool>()).prop_map(|(role_arn, on)| MenuId::Favourite { role_arn, on }),
             Just(MenuId::RenewNow),

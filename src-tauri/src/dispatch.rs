@@ -32,11 +32,14 @@ pub fn menu(app: &AppHandle, id: &str) {
             shell.tasks.spawn(async move {
                 let shell = app.state::<Shell>();
                 let engine = &shell.engine;
-                let opened = match engine.console_url(&endpoint, &role_arn).await {
-                    Ok(url) => {
-                        browser_page::open(&engine.config().paths, &engine.config().env, &url)
-                            .map_err(|problem| problem.to_string())
-                    }
+                let opened = match engine.console(&endpoint, &role_arn).await {
+                    Ok(link) => browser_page::open(
+                        &engine.config().paths,
+                        &engine.config().env,
+                        &link.url,
+                        link.browser.as_ref(),
+                    )
+                    .map_err(|problem| problem.to_string()),
                     Err(err) => Err(err.to_string()),
                 };
                 if let Err(message) = opened {

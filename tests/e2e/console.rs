@@ -405,3 +405,97 @@ async fn the_trays_console_for_a_role_without_a_profile_lasts_the_session_length
         "the credentials last eight hours: {left}"
     );
 }
+
+/// A "browser" for a console browser command: it writes each argument it gets on a line of
+/// `record`, the way `/proc/<pid>/cmdline` would show them to every user of the machine.
+fn argv_recorder(dir: &Path, record: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("recording browser");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nfor arg in \"$@\"; do printf '%s\\n' \"$arg\"; done > '{0}.part' && \
+             mv '{0}.part' '{0}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+/// `console_browser` per account: `rolecall console` starts the person's command, split into
+/// words without a shell, with the account's alias as one argument whatever it holds, and the
+/// private page's file URL instead of the sign-in URL, so the sign-in token is on no command
+/// line.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_accounts_browser_command_gets_the_alias_as_one_word_and_never_the_token() {
+    let sim = sim().await;
+    let sandbox = Arc::new(Sandbox::new());
+    login_work(&sandbox, &sim).await;
+
+    // An alias is whatever the account's administrators chose; this one tries everything a
+    // shell would act on.
+    let alias = r#"prod; touch pwned-semicolon $(touch pwned-subshell) 'x" `touch pwned-tick`"#;
+    let cache = sandbox.config_dir().join("account-aliases.json");
+    std::fs::write(
+        &cache,
+        serde_json::json!({ "111122223333": alias }).to_string(),
+    )
+    .unwrap();
+    let record = sandbox.root().join("browser-argv.txt");
+    let browser = argv_recorder(sandbox.root(), &record);
+    let settings = sandbox.config_dir().join("settings.toml");
+    let mut text = std::fs::read_to_string(&settings).unwrap_or_default();
+    text.push_str(&format!(
+        "\n[preferences.console_browsers]\n111122223333 = {}\n",
+        toml_string(&format!(
+            "'{}' -P {{account_alias}} --class=rolecall-{{account_id}}-{{role}} {{url}}",
+            browser.display()
+        ))
+    ));
+    std::fs::write(&settings, text).unwrap();
+
+    let output = rolecall(&sandbox, &sim, &["console", "--profile", "work"], &[]).await;
+    assert!(output.status.success(), "{output:?}");
+
+    let argv = eventually(Duration::from_secs(30), || {
+        std::fs::read_to_string(&record).ok()
+    })
+    .expect("the browser command ran");
+    let argv: Vec<&str> = argv.lines().collect();
+    let [profile_flag, profile, class, page_url] = argv[..] else {
+        panic!("four arguments, the alias one of them: {argv:#?}");
+    };
+    assert_eq!(profile_flag, "-P");
+    assert_eq!(profile, alias, "the alias is one argument, unchanged");
+    assert_eq!(class, "--class=rolecall-111122223333-Admin");
+    assert!(page_url.starts_with("file:///"), "{page_url}");
+    for pwned in ["pwned-semicolon", "pwned-subshell", "pwned-tick"] {
+        assert!(
+            !sandbox.root().join(pwned).exists(),
+            "no shell ran what the alias holds ({pwned})"
+        );
+    }
+    let tokens = sim.handed_out().signin_tokens;
+    assert_eq!(tokens.len(), 1, "one sign-in token was made");
+    let everything = argv.join(" ");
+    assert!(
+        !everything.contains("SigninToken") && !everything.contains(tokens[0].as_str()),
+        "the sign-in token is on no command line: {argv:?}"
+    );
+    // The page's folder has no character a file URL escapes.
+    let page_path = page_url.strip_prefix("file://").unwrap();
+    let page = std::fs::read_to_string(page_path).unwrap();
+    let target = page_target(&page);
+    assert!(
+        target.starts_with(&format!("{}?Action=login&", sim.federation_url()))
+            && target.contains(tokens[0].as_str()),
+        "the private page leads to the login: {target}"
+    );
+}
+
+/// `s` as a TOML basic string.
+fn toml_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}

@@ -20,6 +20,7 @@ mod leaks;
 mod lockout;
 mod login;
 mod notifications;
+mod partitions;
 mod roles;
 mod settings_window;
 mod tray;

@@ -22,9 +22,12 @@ pub mod bus;
 pub mod kdc;
 pub mod keyring;
 pub mod moto;
+pub mod no_network;
 pub mod simplesamlphp;
 pub mod tls;
 pub mod webdriver;
+
+pub use no_network::NoNetwork;
 
 /// A per-test home: `HOME`, the XDG folders, Rolecall's config folder and the AWS files all
 /// point inside one temporary folder that is removed when the sandbox is dropped.

@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use url::Url;
 
+use crate::browser_command::ConsoleBrowser;
 use crate::paths::{AppPaths, Environment};
 use crate::secrets::Sensitive;
 
@@ -63,6 +64,16 @@ pub enum BrowserPageError {
         source: io::Error,
     },
     #[error(
+        "could not start the console browser {program:?}: {source}. Check the console_browser \
+         setting (the program must be installed and on your PATH), or use --print and open \
+         the URL yourself."
+    )]
+    Browser {
+        program: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
         "{program} could not open the browser ({status}). Use --print and open the URL yourself."
     )]
     OpenerFailed {
@@ -75,12 +86,20 @@ pub enum BrowserPageError {
 /// the opener's command line (which other local users can read). The opener is started without
 /// a shell and without Rolecall's secret variables. The page is removed after [`KEEP`] if this
 /// process still runs, else by the next [`sweep`].
+///
+/// With a `browser` the person chose ([`crate::browser_command`]), that command opens the
+/// page instead, its `{url}` being the page's `file://` URL: it is not waited for (a browser
+/// that was not running keeps running), only started.
 pub fn open(
     paths: &AppPaths,
     env: &Environment,
     url: &Sensitive<Url>,
+    browser: Option<&ConsoleBrowser>,
 ) -> Result<(), BrowserPageError> {
     let page = write(&folder(paths, env), url)?;
+    if let Some(browser) = browser {
+        return open_in(browser, page);
+    }
     let (program, leading): (&'static str, &[&str]) = if cfg!(target_os = "macos") {
         ("open", &[])
     } else if cfg!(windows) {
@@ -107,6 +126,37 @@ pub fn open(
     } else {
         let _ = fs::remove_file(&page);
         Err(BrowserPageError::OpenerFailed { program, status })
+    }
+}
+
+/// Starts the person's browser command on `page`.
+fn open_in(browser: &ConsoleBrowser, page: PathBuf) -> Result<(), BrowserPageError> {
+    let page_url = Url::from_file_path(&page)
+        .map(String::from)
+        .unwrap_or_else(|()| page.display().to_string());
+    let (program, args) = browser.argv(&page_url);
+    let mut command = Command::new(&program);
+    withhold_secrets(&mut command)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let child = command.spawn();
+    let remove = page.clone();
+    match child {
+        Ok(mut child) => {
+            std::thread::spawn(move || {
+                std::thread::sleep(KEEP);
+                let _ = fs::remove_file(remove);
+                // Reaped if it ended meanwhile; a browser still running is left alone.
+                let _ = child.try_wait();
+            });
+            Ok(())
+        }
+        Err(source) => {
+            let _ = fs::remove_file(&page);
+            Err(BrowserPageError::Browser { program, source })
+        }
     }
 }
 

@@ -25,16 +25,17 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::aws_files::StoredCredentials;
+use crate::browser_command::{BrowserCommand, ConsoleBrowser};
 use crate::http::{self, HttpError, Network};
 use crate::partition::{self, Partition, is_region_name};
 use crate::paths::{AppPaths, Environment};
 use crate::registry::Registry;
 use crate::secrets::{Sensitive, mask_access_key};
-use crate::settings::{Settings, SettingsError};
+use crate::settings::{Endpoint, Preferences, Settings, SettingsError};
 use crate::store::StoreError;
 
-/// Overrides the federation endpoint (`https://signin.aws.amazon.com/federation` and the
-/// partition's twins), e.g. for a private sign-in endpoint or a test's simulator.
+/// Overrides the federation endpoint (`https://<the partition's sign-in host>/federation`),
+/// e.g. for a private sign-in endpoint or a test's simulator.
 pub const SIGNIN_ENDPOINT_VAR: &str = "ROLECALL_SIGNIN_ENDPOINT";
 /// Overrides the console page the login lands on (`?region=` is added), e.g. the simulator's
 /// stand-in console for the demo.
@@ -68,9 +69,14 @@ pub struct Endpoints {
 impl Endpoints {
     /// The partition's endpoints, unless the environment overrides them. An override must be
     /// `https`, or `http` to this machine: the federation call carries the credentials.
+    /// Where AWS offers no console federation ([`Partition::offers_console_federation`]), only
+    /// an override can open the console.
     pub fn for_partition(partition: Partition, env: &Environment) -> Result<Self, ConsoleError> {
         let federation = match env.var(SIGNIN_ENDPOINT_VAR).map(str::trim) {
             Some(raw) => parse_override(SIGNIN_ENDPOINT_VAR, raw)?,
+            None if !partition.offers_console_federation() => {
+                return Err(ConsoleError::NotOffered { partition });
+            }
             None => Url::parse(&partition.federation_url()).map_err(|err| ConsoleError::Bug {
                 detail: err.to_string(),
             })?,
@@ -94,6 +100,76 @@ fn parse_override(name: &'static str, raw: &str) -> Result<Url, ConsoleError> {
             value: raw.to_owned(),
         }),
     }
+}
+
+/// The browser that opens the console of `role_arn` (an IAM role ARN), if the person chose
+/// one: the role's own or its account's in `[preferences]`, else the endpoint's
+/// `console_browser` (`endpoint`: the endpoint the role was signed in through, if known). `None`
+/// leaves it to the desktop's default browser.
+pub fn browser_of(
+    preferences: &Preferences,
+    endpoint: Option<&Endpoint>,
+    role_arn: &str,
+    alias: Option<&str>,
+) -> Result<Option<ConsoleBrowser>, ConsoleError> {
+    let Some((account_id, role)) = account_and_role(role_arn) else {
+        return Ok(None);
+    };
+    let template = preferences
+        .console_browser_for(role_arn, account_id)
+        .or_else(|| endpoint.and_then(|endpoint| endpoint.console_browser.as_deref()));
+    let Some(template) = template else {
+        return Ok(None);
+    };
+    let command = BrowserCommand::parse(template).map_err(|reason| {
+        SettingsError::Rejected(crate::settings::Problem::ConsoleBrowser {
+            place: format!("for {role_arn}"),
+            template: template.to_owned(),
+            reason,
+        })
+    })?;
+    Ok(Some(ConsoleBrowser {
+        command,
+        account_id: account_id.to_owned(),
+        account_alias: alias.unwrap_or(account_id).to_owned(),
+        role: role.to_owned(),
+    }))
+}
+
+/// The account id and role name of a role ARN (`arn:<p>:iam::<id>:role/<path/>Name`).
+fn account_and_role(role_arn: &str) -> Option<(&str, &str)> {
+    let mut fields = role_arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some("iam"), Some(""), Some(account), Some(resource)) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) else {
+        return None;
+    };
+    let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
+    (!account.is_empty() && !name.is_empty()).then_some((account, name))
+}
+
+/// The IAM role ARN behind an assumed-role ARN
+/// (`arn:<p>:sts::<id>:assumed-role/<name>/<session>` → `arn:<p>:iam::<id>:role/<name>`), for a
+/// profile Rolecall did not write. The role's path is not in the assumed-role ARN.
+pub fn role_of_assumed_role(arn: &str) -> Option<String> {
+    let mut fields = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("sts"), Some(""), Some(account), Some(resource)) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) else {
+        return None;
+    };
+    let name = resource.strip_prefix("assumed-role/")?.split('/').next()?;
+    (!name.is_empty()).then(|| format!("arn:{partition}:iam::{account}:role/{name}"))
 }
 
 /// The network the federation call of `profile` crosses: the CA file and proxy of the endpoint
@@ -138,12 +214,11 @@ pub fn partition_of(credentials: &StoredCredentials, region: Option<&str>) -> Pa
 
 /// The console's home page in `region`.
 ///
-/// In `aws`, the regional host (`https://eu-west-1.console.aws.amazon.com/`) is where the
-/// console lives since AWS moved it to per-region endpoints; the global host only redirects
-/// there. In `aws-us-gov` and `aws-cn`, AWS's own documentation links both the global host with
-/// `?region=` and regional hosts, not consistently, so Rolecall uses the global host
-/// (`https://console.amazonaws-us-gov.com/`, `https://console.amazonaws.cn/`), which exists in
-/// every case and picks the region from the query.
+/// In `aws`, the regional host (`https://eu-west-1.<console host>/`) is where the console
+/// lives since AWS moved it to per-region endpoints; the global host only redirects there. In
+/// the other partitions, AWS's own documentation links both the global host with `?region=` and
+/// regional hosts, not consistently, so Rolecall uses the global host, which exists in every
+/// case and picks the region from the query ([`Partition::console_host_in`]).
 pub fn destination(
     partition: Partition,
     region: &str,
@@ -157,10 +232,7 @@ pub fn destination(
     let mut url = match console_override {
         Some(url) => url.clone(),
         None => {
-            let host = match partition {
-                Partition::Aws => format!("{region}.{}", partition.console_host()),
-                Partition::AwsUsGov | Partition::AwsCn => partition.console_host().to_owned(),
-            };
+            let host = partition.console_host_in(region);
             Url::parse(&format!("https://{host}/console/home")).map_err(|err| {
                 ConsoleError::Bug {
                     detail: err.to_string(),
@@ -290,20 +362,20 @@ pub async fn signin_url(
 /// A URL that first signs the browser out of the console (which keeps one session per browser
 /// unless multi-session is on), then follows the login URL.
 ///
-/// AWS documents only the sign-out itself (`https://signin.aws.amazon.com/oauth?Action=logout`,
+/// AWS documents only the sign-out itself (`https://<sign-in host>/oauth?Action=logout`,
 /// Knowledge Center "sign-out-account"); its `redirect_uri` is honoured only towards AWS's own
-/// sign-in host, and in `aws` only on the regional `us-east-1.signin.aws.amazon.com` (the
-/// global host ignores it and shows the console's start page). So, as aws-vault's
+/// sign-in host, and in `aws` only on the regional `us-east-1.<sign-in host>` (the global host
+/// ignores it and shows the console's start page: [`Partition::logout_signin_host`]). So, as aws-vault's
 /// `--auto-logout`, Leapp and Janus do, the login moves to that regional host (the sign-in token
-/// is valid there) and the sign-out is asked of the same host. In `aws-us-gov` and `aws-cn`,
-/// and at an overridden endpoint, the sign-out is asked of the login URL's own host; if AWS
+/// is valid there) and the sign-out is asked of the same host. In the other partitions, and at an
+/// overridden endpoint, the sign-out is asked of the login URL's own host; if AWS
 /// ignores `redirect_uri` there, the person lands on the console's start page, signed out, and
 /// opening the console again signs in.
 pub fn logout_then_login(login: &Sensitive<Url>) -> Sensitive<Url> {
     let mut login = login.expose().clone();
-    if login.host_str() == Some(Partition::Aws.signin_host()) {
+    if let Some(partition) = login.host_str().and_then(Partition::of_signin_host) {
         // Infallible for a host name: the URL already has one.
-        let _ = login.set_host(Some(&format!("us-east-1.{}", Partition::Aws.signin_host())));
+        let _ = login.set_host(Some(&partition.logout_signin_host()));
     }
     let mut logout = login.clone();
     logout.set_path("/oauth");
@@ -431,6 +503,12 @@ pub enum ConsoleError {
     Files(#[from] crate::aws_files::AwsFilesError),
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    #[error(
+        "AWS does not offer console sign-in through federation in the {partition} partition yet, \
+         so Rolecall cannot open its console. Sign in to the console there the way your \
+         organisation provides; the profiles Rolecall writes work as usual."
+    )]
+    NotOffered { partition: Partition },
     #[error("Rolecall could not build a console URL ({detail}). This is a bug: please report it.")]
     Bug { detail: String },
 }
@@ -502,9 +580,94 @@ mod tests {
     }
 
     #[test]
+    fn where_aws_offers_no_federation_only_an_override_opens_the_console() {
+        let refused = Endpoints::for_partition(Partition::AwsEusc, &Environment::default());
+        match refused {
+            Err(err @ ConsoleError::NotOffered { .. }) => {
+                assert!(err.to_string().contains("aws-eusc"), "{err}");
+            }
+            other => panic!("aws-eusc has no console federation: {other:?}"),
+        }
+        let env = Environment::default().with(SIGNIN_ENDPOINT_VAR, "https://signin.corp.example/f");
+        assert_eq!(
+            Endpoints::for_partition(Partition::AwsEusc, &env)
+                .unwrap()
+                .federation
+                .as_str(),
+            "https://signin.corp.example/f"
+        );
+        assert_eq!(
+            destination(Partition::AwsEusc, "eusc-de-east-1", None)
+                .unwrap()
+                .as_str(),
+            "https://console.amazonaws-eusc.eu/console/home?region=eusc-de-east-1"
+        );
+    }
+
+    #[test]
+    fn the_browser_is_the_roles_then_the_accounts_then_the_endpoints() {
+        let admin = "arn:aws:iam::111122223333:role/team/Admin";
+        let mut preferences = Preferences::default();
+        let mut endpoint = Endpoint::new("corp", "sts.corp.example").unwrap();
+        assert_eq!(
+            browser_of(&preferences, Some(&endpoint), admin, None).unwrap(),
+            None,
+            "nothing chosen: the desktop's default browser"
+        );
+        endpoint.console_browser = Some("firefox -P {account_alias}".to_owned());
+        let browser = browser_of(&preferences, Some(&endpoint), admin, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            browser.argv("file:///p.html"),
+            (
+                "firefox".to_owned(),
+                vec![
+                    "-P".to_owned(),
+                    "111122223333".to_owned(),
+                    "file:///p.html".to_owned()
+                ]
+            ),
+            "without an alias, the account id names the profile"
+        );
+        preferences
+            .console_browsers
+            .insert("111122223333".to_owned(), "chromium {role}".to_owned());
+        let browser = browser_of(&preferences, Some(&endpoint), admin, Some("corp-prod"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(browser.command.program(), "chromium", "the account's wins");
+        assert_eq!(browser.role, "Admin", "the role's name, without its path");
+        assert_eq!(browser.account_alias, "corp-prod");
+        preferences
+            .console_browsers
+            .insert(admin.to_owned(), "brave".to_owned());
+        let browser = browser_of(&preferences, Some(&endpoint), admin, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(browser.command.program(), "brave", "the role's own wins");
+    }
+
+    #[test]
+    fn assumed_role_arns_name_their_role() {
+        assert_eq!(
+            role_of_assumed_role("arn:aws-us-gov:sts::111122223333:assumed-role/Admin/alice")
+                .as_deref(),
+            Some("arn:aws-us-gov:iam::111122223333:role/Admin")
+        );
+        assert_eq!(
+            role_of_assumed_role("arn:aws:iam::111122223333:user/bob"),
+            None
+        );
+    }
+
+    #[test]
     fn federation_follows_the_partition_unless_overridden() {
         let env = Environment::default();
-        for partition in Partition::ALL {
+        for partition in Partition::ALL
+            .into_iter()
+            .filter(|p| p.offers_console_federation())
+        {
             let endpoints = Endpoints::for_partition(partition, &env).unwrap();
             assert_eq!(
                 endpoints.federation.as_str(),

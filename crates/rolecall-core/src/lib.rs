@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod aws_files;
+pub mod browser_command;
 pub mod browser_page;
 pub mod chain;
 pub mod clock;

@@ -1,9 +1,11 @@
 //! AWS partitions: which sign-in, console and STS hosts belong together.
 //!
-//! This module owns the mapping between a partition (`aws`, `aws-us-gov`, `aws-cn`) and its
-//! hosts, and the recognition of a partition from a SAML `Destination` URL or an ARN. It is pure
-//! string work: it never resolves a host, opens a connection or reads the environment (the SDK's
-//! `AWS_ENDPOINT_URL_STS` override is the STS caller's business, not this module's).
+//! [`TABLE`] is the one place Rolecall names AWS's hosts and DNS suffixes: every other module
+//! (STS, the console, the alias lookup, the SAML `Destination` rule, the sign-in window's safety
+//! net) asks a [`Partition`] for them, and a test keeps other source files from naming them.
+//! This module also recognises a partition from a SAML `Destination` URL, an ARN or a region
+//! name. It is pure string work: it never resolves a host, opens a connection or reads the
+//! environment (the SDK's `AWS_ENDPOINT_URL_STS` override is the STS caller's business).
 
 use std::fmt;
 
@@ -21,41 +23,159 @@ pub enum Partition {
     AwsUsGov,
     #[serde(rename = "aws-cn")]
     AwsCn,
+    /// The AWS European Sovereign Cloud.
+    #[serde(rename = "aws-eusc")]
+    AwsEusc,
 }
 
-impl Partition {
-    pub const ALL: [Partition; 3] = [Partition::Aws, Partition::AwsUsGov, Partition::AwsCn];
+/// What Rolecall knows of one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionData {
+    pub partition: Partition,
+    /// The name in ARNs.
+    pub id: &'static str,
+    /// The global sign-in host: where SAML responses are posted and the federation endpoint
+    /// lives. Regional sign-in hosts are `<region>.<signin_host>`.
+    pub signin_host: &'static str,
+    /// The console host a federation login lands on.
+    pub console_host: &'static str,
+    /// Whether the console lives on regional hosts (`<region>.<console_host>`), where the
+    /// global host only redirects; otherwise the global host picks the region from `?region=`.
+    pub regional_console: bool,
+    /// The DNS suffix of regional service endpoints (`sts.<region>.<suffix>`), as in the AWS
+    /// SDK's own partition data (`dnsSuffix`).
+    pub dns_suffix: &'static str,
+    /// The STS region used when neither the assertion nor the settings name one.
+    pub default_region: &'static str,
+    /// How the partition's region names start; `None` for `aws`, which has every other region.
+    pub region_prefix: Option<&'static str>,
+    /// The region whose sign-in host follows a sign-out's `redirect_uri` where the global host
+    /// does not (see [`crate::console::logout_then_login`]).
+    pub logout_region: Option<&'static str>,
+    /// Whether AWS offers console federation (`/federation`, `getSigninToken`) here.
+    pub console_federation: bool,
+}
 
-    /// The partition's name as it appears in ARNs: `aws`, `aws-us-gov`, `aws-cn`.
-    pub fn id(self) -> &'static str {
+/// Every partition Rolecall supports, and the only place their hosts are written.
+pub const TABLE: [PartitionData; 4] = [
+    PartitionData {
+        partition: Partition::Aws,
+        id: "aws",
+        signin_host: "signin.aws.amazon.com",
+        console_host: "console.aws.amazon.com",
+        regional_console: true,
+        dns_suffix: "amazonaws.com",
+        default_region: "us-east-1",
+        region_prefix: None,
+        logout_region: Some("us-east-1"),
+        console_federation: true,
+    },
+    PartitionData {
+        partition: Partition::AwsUsGov,
+        id: "aws-us-gov",
+        signin_host: "signin.amazonaws-us-gov.com",
+        console_host: "console.amazonaws-us-gov.com",
+        regional_console: false,
+        dns_suffix: "amazonaws.com",
+        default_region: "us-gov-west-1",
+        region_prefix: Some("us-gov-"),
+        logout_region: None,
+        console_federation: true,
+    },
+    PartitionData {
+        partition: Partition::AwsCn,
+        id: "aws-cn",
+        signin_host: "signin.amazonaws.cn",
+        console_host: "console.amazonaws.cn",
+        regional_console: false,
+        dns_suffix: "amazonaws.com.cn",
+        default_region: "cn-north-1",
+        region_prefix: Some("cn-"),
+        logout_region: None,
+        console_federation: true,
+    },
+    PartitionData {
+        partition: Partition::AwsEusc,
+        id: "aws-eusc",
+        signin_host: "signin.amazonaws-eusc.eu",
+        console_host: "console.amazonaws-eusc.eu",
+        regional_console: false,
+        dns_suffix: "amazonaws.eu",
+        default_region: "eusc-de-east-1",
+        region_prefix: Some("eusc-"),
+        logout_region: None,
+        console_federation: false,
+    },
+];
+
+impl Partition {
+    pub const ALL: [Partition; 4] = [
+        Partition::Aws,
+        Partition::AwsUsGov,
+        Partition::AwsCn,
+        Partition::AwsEusc,
+    ];
+
+    /// The partition's row of [`TABLE`].
+    pub fn data(self) -> &'static PartitionData {
         match self {
-            Partition::Aws => "aws",
-            Partition::AwsUsGov => "aws-us-gov",
-            Partition::AwsCn => "aws-cn",
+            Partition::Aws => &TABLE[0],
+            Partition::AwsUsGov => &TABLE[1],
+            Partition::AwsCn => &TABLE[2],
+            Partition::AwsEusc => &TABLE[3],
         }
     }
 
-    /// The partition named `id` as in an ARN (`aws`, `aws-us-gov`, `aws-cn`).
+    /// The partition's name as it appears in ARNs: `aws`, `aws-us-gov`, `aws-cn`, `aws-eusc`.
+    pub fn id(self) -> &'static str {
+        self.data().id
+    }
+
+    /// The partition named `id` as in an ARN.
     pub fn from_id(id: &str) -> Option<Partition> {
         Partition::ALL.into_iter().find(|p| p.id() == id)
     }
 
     /// The global sign-in host: where SAML responses are posted and the federation endpoint lives.
     pub fn signin_host(self) -> &'static str {
-        match self {
-            Partition::Aws => "signin.aws.amazon.com",
-            Partition::AwsUsGov => "signin.amazonaws-us-gov.com",
-            Partition::AwsCn => "signin.amazonaws.cn",
-        }
+        self.data().signin_host
     }
 
     /// The console host that a federation login lands on.
     pub fn console_host(self) -> &'static str {
-        match self {
-            Partition::Aws => "console.aws.amazon.com",
-            Partition::AwsUsGov => "console.amazonaws-us-gov.com",
-            Partition::AwsCn => "console.amazonaws.cn",
+        self.data().console_host
+    }
+
+    /// The console's host in `region`: the regional one where the partition has them.
+    pub fn console_host_in(self, region: &str) -> String {
+        let data = self.data();
+        if data.regional_console {
+            format!("{region}.{}", data.console_host)
+        } else {
+            data.console_host.to_owned()
         }
+    }
+
+    /// Whether AWS offers console federation in this partition.
+    pub fn offers_console_federation(self) -> bool {
+        self.data().console_federation
+    }
+
+    /// The sign-in host to sign out on so that the sign-out's `redirect_uri` is followed: the
+    /// regional one where the global host ignores it, else the global one.
+    pub fn logout_signin_host(self) -> String {
+        let data = self.data();
+        match data.logout_region {
+            Some(region) => format!("{region}.{}", data.signin_host),
+            None => data.signin_host.to_owned(),
+        }
+    }
+
+    /// The partition whose global sign-in host is `host`.
+    pub fn of_signin_host(host: &str) -> Option<Partition> {
+        Partition::ALL
+            .into_iter()
+            .find(|p| p.signin_host().eq_ignore_ascii_case(host))
     }
 
     /// `https://<signin host>/federation`, for `getSigninToken` and `login`.
@@ -65,31 +185,21 @@ impl Partition {
 
     /// The STS region used when neither the assertion nor the settings name one.
     pub fn default_region(self) -> &'static str {
-        match self {
-            Partition::Aws => "us-east-1",
-            Partition::AwsUsGov => "us-gov-west-1",
-            Partition::AwsCn => "cn-north-1",
-        }
+        self.data().default_region
     }
 
-    /// The partition a region belongs to, by its name: `us-gov-…` and `cn-…` regions have
-    /// partitions of their own, every other region is in `aws`.
+    /// The partition a region belongs to, by its name: `us-gov-…`, `cn-…` and `eusc-…` regions
+    /// have partitions of their own, every other region is in `aws`.
     pub fn of_region(region: &str) -> Partition {
-        if region.starts_with("us-gov-") {
-            Partition::AwsUsGov
-        } else if region.starts_with("cn-") {
-            Partition::AwsCn
-        } else {
-            Partition::Aws
-        }
+        TABLE
+            .iter()
+            .find(|data| data.region_prefix.is_some_and(|p| region.starts_with(p)))
+            .map_or(Partition::Aws, |data| data.partition)
     }
 
     /// The DNS suffix of the partition's regional service endpoints.
-    fn dns_suffix(self) -> &'static str {
-        match self {
-            Partition::Aws | Partition::AwsUsGov => "amazonaws.com",
-            Partition::AwsCn => "amazonaws.com.cn",
-        }
+    pub fn dns_suffix(self) -> &'static str {
+        self.data().dns_suffix
     }
 
     /// `https://sts.<region>.<suffix>`, or `None` when `region` is not shaped like a region
@@ -100,7 +210,7 @@ impl Partition {
 
     /// The partition (and region, for a regional sign-in host) a SAML `Destination` points at.
     ///
-    /// Recognises `https://[<region>.]<signin host>[:443]/saml` for the three partitions, plus
+    /// Recognises `https://[<region>.]<signin host>[:443]/saml` for every partition, plus
     /// the per-provider `/saml/acs/<id>` form AWS uses for providers that require encrypted
     /// assertions. Anything else (another scheme, port, path, a user name in the URL, a
     /// look-alike host) is `None`: a Destination we do not know tells us nothing.
@@ -234,6 +344,153 @@ mod tests {
             Partition::AwsCn.federation_url(),
             "https://signin.amazonaws.cn/federation"
         );
+    }
+
+    #[test]
+    fn each_row_of_the_table_is_its_partitions_own() {
+        for partition in Partition::ALL {
+            let data = partition.data();
+            assert_eq!(data.partition, partition, "{partition}'s row is its own");
+            assert_eq!(
+                Partition::of_region(data.default_region),
+                partition,
+                "{partition}'s default region belongs to it"
+            );
+            assert!(
+                is_region_name(data.default_region),
+                "{}",
+                data.default_region
+            );
+            assert_eq!(Partition::of_signin_host(data.signin_host), Some(partition));
+        }
+    }
+
+    #[test]
+    fn the_european_sovereign_cloud_has_hosts_of_its_own() {
+        let eusc = Partition::AwsEusc;
+        assert_eq!(eusc.id(), "aws-eusc");
+        assert_eq!(eusc.signin_host(), "signin.amazonaws-eusc.eu");
+        assert_eq!(
+            eusc.console_host_in("eusc-de-east-1"),
+            "console.amazonaws-eusc.eu"
+        );
+        assert_eq!(eusc.default_region(), "eusc-de-east-1");
+        assert_eq!(
+            eusc.sts_endpoint("eusc-de-east-1").as_deref(),
+            Some("https://sts.eusc-de-east-1.amazonaws.eu"),
+            "the SDK's dnsSuffix for aws-eusc"
+        );
+        assert_eq!(Partition::of_region("eusc-de-east-1"), eusc);
+        assert!(!eusc.offers_console_federation());
+        assert_eq!(
+            Partition::from_saml_destination("https://signin.amazonaws-eusc.eu/saml"),
+            Some((eusc, None))
+        );
+        assert_eq!(
+            Partition::from_saml_destination(
+                "https://eusc-de-east-1.signin.amazonaws-eusc.eu/saml"
+            ),
+            Some((eusc, Some("eusc-de-east-1".to_owned())))
+        );
+        assert_eq!(
+            partition_of_arn("arn:aws-eusc:iam::123456789012:role/A"),
+            Some(eusc)
+        );
+        let page = url::Url::parse("https://signin.amazonaws-eusc.eu/saml").unwrap();
+        assert!(
+            is_saml_page(&page),
+            "the sign-in window stops at eusc's /saml too"
+        );
+    }
+
+    #[test]
+    fn regions_belong_to_the_partition_of_their_prefix() {
+        assert_eq!(Partition::of_region("eu-west-1"), Partition::Aws);
+        assert_eq!(Partition::of_region("us-gov-east-1"), Partition::AwsUsGov);
+        assert_eq!(Partition::of_region("cn-northwest-1"), Partition::AwsCn);
+        assert_eq!(Partition::of_region("eusc-de-east-1"), Partition::AwsEusc);
+    }
+
+    #[test]
+    fn consoles_are_regional_only_in_aws_and_logouts_move_only_there() {
+        assert_eq!(
+            Partition::Aws.console_host_in("eu-west-1"),
+            "eu-west-1.console.aws.amazon.com"
+        );
+        assert_eq!(
+            Partition::AwsUsGov.console_host_in("us-gov-east-1"),
+            "console.amazonaws-us-gov.com"
+        );
+        assert_eq!(
+            Partition::AwsCn.console_host_in("cn-north-1"),
+            "console.amazonaws.cn"
+        );
+        assert_eq!(
+            Partition::Aws.logout_signin_host(),
+            "us-east-1.signin.aws.amazon.com"
+        );
+        assert_eq!(Partition::AwsCn.logout_signin_host(), "signin.amazonaws.cn");
+    }
+
+    /// The table is the only place AWS's hosts are written: a host written anywhere else
+    /// would miss the next partition, as the consoles and sign-outs of `aws-us-gov` and
+    /// `aws-cn` once did. Tests (after `#[cfg(test)]`, and test files) may name hosts as data.
+    #[test]
+    fn no_other_source_file_names_the_partitions_hosts() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let folders = [
+            root.join("src"),
+            root.join("../rolecall-cli/src"),
+            root.join("../../src-tauri/src"),
+        ];
+        let mut needles: Vec<&str> = Vec::new();
+        for data in &TABLE {
+            needles.extend([data.signin_host, data.console_host, data.dns_suffix]);
+        }
+        let mut files = Vec::new();
+        for folder in &folders {
+            collect_rust_files(folder, &mut files);
+        }
+        assert!(
+            files.iter().any(|file| file.ends_with("console.rs")),
+            "the scan found the sources: {files:?}"
+        );
+        let own = root.join("src/partition.rs");
+        let mut found = Vec::new();
+        for file in files {
+            if file == own || file.file_name().is_some_and(|name| name == "tests.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for (number, line) in text.lines().enumerate() {
+                if line.trim() == "#[cfg(test)]" {
+                    break;
+                }
+                for needle in &needles {
+                    if line.contains(needle) {
+                        found.push(format!("{}:{}: {needle}", file.display(), number + 1));
+                    }
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "AWS hosts belong in partition::TABLE only: {found:#?}"
+        );
+    }
+
+    fn collect_rust_files(folder: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                collect_rust_files(&path, files);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                files.push(path);
+            }
+        }
     }
 
     #[test]

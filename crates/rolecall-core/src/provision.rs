@@ -27,9 +27,10 @@ use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
 
-use crate::accounts::Aliases;
+use crate::accounts::{AliasCache, Aliases};
 use crate::aws_files::{AwsFiles, AwsFilesError, Credentials, StoredCredentials, WriteReport};
 use crate::chain::{self, Chain, ChainProblem};
+use crate::browser_command::ConsoleBrowser;
 use crate::clock::Clock;
 use crate::console::{self, ConsoleError};
 use crate::partition::{Partition, is_region_name};
@@ -289,6 +290,23 @@ pub fn limits_on_disk(config_dir: &Path) -> Arc<Mutex<SessionLimits>> {
 }
 
 impl Context<'_> {
+    /// The browser the person chose for `role_arn`'s console. The preferences were checked
+    /// when the settings were read, so a template that does not parse is one built in code:
+    /// it is logged, and the desktop's default browser opens the console.
+    fn console_browser(&self, role_arn: &str) -> Option<ConsoleBrowser> {
+        let account = role_arn.split(':').nth(4).unwrap_or_default();
+        console::browser_of(
+            self.preferences,
+            Some(self.endpoint),
+            role_arn,
+            self.aliases.get(account).map(String::as_str),
+        )
+        .unwrap_or_else(|err| {
+            tracing::warn!("{err}");
+            None
+        })
+    }
+
     fn sts(&self, assertion: &Assertion, regions: &Regions<'_>) -> Result<Sts, StsError> {
         let region = regions.sts(assertion.partition, assertion.region.as_deref());
         Sts::new(
@@ -470,6 +488,8 @@ pub struct ConsoleSession {
     pub credentials: StoredCredentials,
     pub partition: Partition,
     pub region: String,
+    /// The browser the person chose for the account or role, if any.
+    pub browser: Option<ConsoleBrowser>,
 }
 
 /// The console session of a profile of `role_arn` from the context's endpoint that has more
@@ -509,11 +529,13 @@ pub fn fresh_console_session(
             profile_region.as_deref(),
             None,
         );
+        let browser = ctx.console_browser(role_arn);
         return Ok(Some(ConsoleSession {
             profile: profile.clone(),
             credentials,
             partition,
             region,
+            browser,
         }));
     }
     Ok(None)
@@ -555,6 +577,7 @@ pub async fn new_console_session(
     let partition = assertion.partition;
     Ok(ConsoleSession {
         region: regions.console(partition, Some(role), None, assertion.region.as_deref()),
+        browser: ctx.console_browser(&role.role_arn),
         profile,
         credentials: StoredCredentials {
             access_key_id: credentials.access_key_id,
@@ -592,13 +615,37 @@ pub fn profile_console_session(
             region: region.to_owned(),
         });
     }
-    let role = Registry::load(&paths.config_dir)?
-        .get(profile)
-        .map(|source| source.role());
+    let source = Registry::load(&paths.config_dir)?.get(profile).cloned();
+    let role = source.as_ref().map(|source| source.role());
+    let person = Settings::load(paths)?;
     let settings = match role {
-        // Only a profile of Rolecall's follows its settings.
-        Some(_) => Settings::load(paths)?,
+        // Only a profile of Rolecall's follows its settings' regions.
+        Some(_) => person.clone(),
         None => Settings::default(),
+    };
+    // The browser follows the account, whoever wrote the profile.
+    let role_arn = match &source {
+        Some(source) => Some(source.role_arn.clone()),
+        None => credentials
+            .principal_arn
+            .as_deref()
+            .and_then(console::role_of_assumed_role),
+    };
+    let browser = match role_arn {
+        Some(role_arn) => {
+            let endpoint = source
+                .as_ref()
+                .and_then(|source| source.endpoint(&person.endpoints));
+            let aliases = AliasCache::load_or_empty(&paths.config_dir);
+            let account = role_arn.split(':').nth(4).unwrap_or_default();
+            console::browser_of(
+                &person.preferences,
+                endpoint.as_ref(),
+                &role_arn,
+                aliases.get(account),
+            )?
+        }
+        None => None,
     };
     let partition = console::partition_of(&credentials, asked.or(profile_region.as_deref()));
     let region = Regions {
@@ -611,6 +658,7 @@ pub fn profile_console_session(
         credentials,
         partition,
         region,
+        browser,
     })
 }
 

@@ -73,7 +73,7 @@ pub struct Assertion {
     /// `Response/@Destination`, as the IdP wrote it.
     pub destination: Option<String>,
     pub partition: Partition,
-    /// The region of a regional sign-in endpoint (`https://<region>.signin.aws.amazon.com/saml`).
+    /// The region of a regional sign-in endpoint (`https://<region>.<sign-in host>/saml`).
     pub region: Option<String>,
     /// The response's `Issuer` (or the assertion's, when the response has none).
     pub issuer: Option<String>,

@@ -441,11 +441,16 @@ pub enum MenuId {
     Use { endpoint: String, role_arn: String },
     UseChain { endpoint: String, chain: String },
     Console { endpoint: String, role_arn: String },
+    /// "Copy sign-in link": the shell puts [`crate::engine::Engine::console_url`] on the
+    /// clipboard (the link signs anyone in for 15 minutes).
+    CopySigninLink { endpoint: String, role_arn: String },
     KeepRefreshed { profile: String, on: bool },
     Favourite { role_arn: String, on: bool },
     RenewNow,
     Settings,
-    StartAtLogin { on: bool },
+    StartAtLogin {
+        on: bool,
+    },
     Quit,
 }
 
@@ -461,6 +466,9 @@ impl MenuId {
             Self::Use { endpoint, role_arn } => ("use", vec![endpoint, role_arn]),
             Self::UseChain { endpoint, chain } => ("use-chain", vec![endpoint, chain]),
             Self::Console { endpoint, role_arn } => ("console", vec![endpoint, role_arn]),
+            Self::CopySigninLink { endpoint, role_arn } => {
+                ("copy-signin-link", vec![endpoint, role_arn])
+            }
             Self::KeepRefreshed { profile, on: to } => ("keep", vec![on(to), profile]),
             Self::Favourite { role_arn, on: to } => ("favourite", vec![on(to), role_arn]),
             Self::RenewNow => ("renew-now", vec![]),
@@ -509,6 +517,10 @@ impl MenuId {
                 endpoint: (*endpoint).to_owned(),
                 role_arn: (*role_arn).to_owned(),
             },
+            ("copy-signin-link", [endpoint, role_arn]) => Self::CopySigninLink {
+                endpoint: (*endpoint).to_owned(),
+                role_arn: (*role_arn).to_owned(),
+            },
             ("keep", [to, profile]) => Self::KeepRefreshed {
                 profile: (*profile).to_owned(),
                 on: on(to)?,
@@ -526,7 +538,7 @@ impl MenuId {
     }
 
     /// The engine action the entry stands for; `None` for what the shell does itself
-    /// (windows, the console, start at login, quitting).
+    /// (windows, the console and its sign-in link, start at login, quitting).
     pub fn action(&self) -> Option<Action> {
         Some(match self.clone() {
             Self::SignIn { endpoint } => Action::SignIn { endpoint },
@@ -537,7 +549,11 @@ impl MenuId {
             Self::KeepRefreshed { profile, on } => Action::KeepRefreshed { profile, on },
             Self::Favourite { role_arn, on } => Action::Favourite { role_arn, on },
             Self::RenewNow => Action::RenewNow,
-            Self::Console { .. } | Self::Settings | Self::StartAtLogin { .. } | Self::Quit => {
+            Self::Console { .. }
+            | Self::CopySigninLink { .. }
+            | Self::Settings
+            | Self::StartAtLogin { .. }
+            | Self::Quit => {
                 return None;
             }
         })
@@ -868,6 +884,8 @@ mod tests {
             (text(), text()).prop_map(|(endpoint, chain)| MenuId::UseChain { endpoint, chain }),
             (text(), text())
                 .prop_map(|(endpoint, role_arn)| MenuId::Console { endpoint, role_arn }),
+            (text(), text())
+                .prop_map(|(endpoint, role_arn)| MenuId::CopySigninLink { endpoint, role_arn }),
             (text(), any::<bool>()).prop_map(|(profile, on)| MenuId::KeepRefreshed { profile, on }),
             (text(), any::<bool>()).prop_map(|(role_arn, on)| MenuId::Favourite { role_arn, on }),
             Just(MenuId::RenewNow),

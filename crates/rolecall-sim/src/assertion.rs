@@ -42,6 +42,8 @@ pub(crate) struct Issue<'a> {
     pub(crate) host: &'a str,
     pub(crate) destination: &'a str,
     pub(crate) provider_name: &'a str,
+    /// The partition in the role ARNs (`aws`, `aws-us-gov`, ...).
+    pub(crate) partition: &'a str,
     pub(crate) now: OffsetDateTime,
     pub(crate) authn_instant: OffsetDateTime,
     pub(crate) lifetime: Duration,
@@ -129,10 +131,15 @@ fn response_xml(issue: &Issue<'_>, body: Body) -> String {
         for (index, role) in issue.user.roles.iter().enumerate() {
             let account = markup(&role.account_id);
             let provider = format!(
-                "arn:aws:iam::{account}:saml-provider/{}",
-                markup(issue.provider_name)
+                "arn:{partition}:iam::{account}:saml-provider/{}",
+                markup(issue.provider_name),
+                partition = markup(issue.partition)
             );
-            let role_arn = format!("arn:aws:iam::{account}:role/{}", markup(&role.role_name));
+            let role_arn = format!(
+                "arn:{partition}:iam::{account}:role/{}",
+                markup(&role.role_name),
+                partition = markup(issue.partition)
+            );
             // AD FS claim rules are written both ways round; clients must accept either.
             let (first, second) = if index % 3 == 1 {
                 (role_arn, provider)
@@ -192,6 +199,7 @@ mod tests {
             host: "127.0.0.1:1",
             destination: "http://127.0.0.1:1/saml",
             provider_name: "ADFS",
+            partition: "aws",
             now: OffsetDateTime::UNIX_EPOCH + Duration::from_millis(1_234),
             authn_instant: OffsetDateTime::UNIX_EPOCH,
             lifetime: Duration::from_secs(300),

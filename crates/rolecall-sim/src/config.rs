@@ -32,6 +32,9 @@ pub struct SimConfig {
     pub destination: Option<String>,
     /// The SAML provider name in the role pairs (`saml-provider/<name>`).
     pub provider_name: String,
+    /// The partition the role pairs' ARNs name (`aws`, `aws-us-gov`, `aws-cn`, `aws-eusc`);
+    /// set it with [`Self::destination`] to stand in for another partition's sign-in.
+    pub partition: String,
     /// The login page's `errorText` after a refused password, as HTML: AD FS operators set it
     /// (`Set-AdfsGlobalWebContent`), markup and character references included. `None`: AD FS's
     /// own sentence ([`crate::WRONG_PASSWORD_TEXT`]).
@@ -335,6 +338,7 @@ impl SimConfig {
             mfa_context_lifetime: Duration::from_secs(5 * 60),
             destination: None,
             provider_name: "ADFS".to_owned(),
+            partition: "aws".to_owned(),
             wrong_password_html: None,
             wia: None,
             ntlm: true,

@@ -825,6 +825,7 @@ impl Shared {
             host: &host,
             destination: &destination,
             provider_name: &self.config.provider_name,
+            partition: &self.config.partition,
             now: self.clock.now(),
             authn_instant: session.authenticated_at,
             lifetime: self.config.assertion_lifetime,

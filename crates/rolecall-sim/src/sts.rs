@@ -924,10 +924,13 @@ fn issued_claims(issue: &Issue<'_>) -> Claims {
         .roles
         .iter()
         .map(|role| RolePair {
-            role_arn: format!("arn:aws:iam::{}:role/{}", role.account_id, role.role_name),
+            role_arn: format!(
+                "arn:{}:iam::{}:role/{}",
+                issue.partition, role.account_id, role.role_name
+            ),
             provider_arn: format!(
-                "arn:aws:iam::{}:saml-provider/{}",
-                role.account_id, issue.provider_name
+                "arn:{}:iam::{}:saml-provider/{}",
+                issue.partition, role.account_id, issue.provider_name
             ),
         })
         .collect();

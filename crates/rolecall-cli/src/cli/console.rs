@@ -48,7 +48,7 @@ pub async fn run(request: Request) -> ExitCode {
         println!("{}", url.expose());
         return ExitCode::SUCCESS;
     }
-    match rolecall_core::browser_page::open(&paths, &env, &url) {
+    match rolecall_core::browser_page::open(&paths, &env, &url, session.browser.as_ref()) {
         Ok(()) => {
             println!(
                 "Opened the AWS console for profile \"{profile}\" in your browser (the link \

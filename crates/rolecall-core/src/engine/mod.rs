@@ -44,6 +44,7 @@ const ASSERTION_REUSE: std::time::Duration = std::time::Duration::from_secs(4 * 
 
 pub use crate::clock::{Clock, SystemClock};
 pub use file_watch::{FileWatch, FileWatchError};
+pub use provision::ConsoleLink;
 
 /// What the engine needs from the outside world.
 #[derive(Debug, Clone)]

@@ -105,11 +105,19 @@ impl Engine {
 
     /// The console sign-in URL for a role: from its profile's credentials while they last,
     /// otherwise from a new session that is not written anywhere.
+    /// "Copy sign-in link": the console sign-in URL of `role_arn` from endpoint `name`. It
+    /// signs anyone who has it in to the console for [`crate::console::SIGNIN_TOKEN_LIFETIME`].
     pub async fn console_url(
         &self,
         name: &str,
         role_arn: &str,
     ) -> Result<crate::secrets::Sensitive<url::Url>, EngineError> {
+        Ok(self.console(name, role_arn).await?.url)
+    }
+
+    /// "Open console": the sign-in URL and the browser the person chose for the account, for
+    /// the shell to hand to [`crate::browser_page::open`].
+    pub async fn console(&self, name: &str, role_arn: &str) -> Result<ConsoleLink, EngineError> {
         let config = &self.shared.config;
         let files = AwsFiles::from_paths(&config.paths);
         let (settings, endpoint) = self.endpoint(name)?;
@@ -130,13 +138,17 @@ impl Engine {
                 provision::new_console_session(&ctx, &assertion, &role).await?
             }
         };
-        Ok(provision::console_url(
+        let url = provision::console_url(
             &config.env,
             &endpoint.network(),
             &session,
             config.clock.now(),
         )
-        .await?)
+        .await?;
+        Ok(ConsoleLink {
+            url,
+            browser: session.browser,
+        })
     }
 
     pub(super) fn edit_preferences(
@@ -162,6 +174,15 @@ impl Engine {
             }),
         }
     }
+}
+
+/// A console to open: where, and in which browser.
+#[derive(Debug)]
+pub struct ConsoleLink {
+    /// The federation sign-in URL (a 15-minute secret).
+    pub url: crate::secrets::Sensitive<url::Url>,
+    /// The person's browser command for the account; `None` for the desktop's default.
+    pub browser: Option<crate::browser_command::ConsoleBrowser>,
 }
 
 fn granted(assertion: &Assertion, role_arn: &str) -> Result<RolePair, EngineError> {

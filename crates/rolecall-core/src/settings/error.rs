@@ -199,6 +199,22 @@ pub enum Problem {
     RegionKey { key: String },
 
     #[error(
+        "The console browser {place} ({template:?}) cannot be used: {reason}. Write a command \
+         such as firefox -P {{account_alias}}."
+    )]
+    ConsoleBrowser {
+        place: String,
+        template: String,
+        reason: crate::browser_command::BrowserCommandProblem,
+    },
+
+    #[error(
+        "The console browser setting for {key:?} names neither an AWS account (12 digits) nor a \
+         role ARN. Use an account id such as 111122223333 or a role ARN."
+    )]
+    ConsoleBrowserKey { key: String },
+
+    #[error(
         "The default output {value:?} is not one the AWS CLI knows. Use json, yaml, yaml-stream, \
          text or table, or remove default_output."
     )]

@@ -50,6 +50,8 @@ pub(super) struct FilePreferences {
     favourites: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     regions: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    console_browsers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -67,6 +69,8 @@ pub(super) struct FileEndpoint {
     trusted_hosts: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    console_browser: Option<String>,
 }
 
 impl From<&Settings> for FileSettings {
@@ -83,6 +87,7 @@ impl From<&Settings> for FileSettings {
                 default_output: p.default_output.clone(),
                 favourites: p.favourites.clone(),
                 regions: p.regions.clone(),
+                console_browsers: p.console_browsers.clone(),
             },
             endpoints: settings
                 .endpoints
@@ -96,6 +101,7 @@ impl From<&Settings> for FileSettings {
                     proxy: Some(endpoint.proxy.as_setting()),
                     trusted_hosts: endpoint.trusted_hosts.clone(),
                     issuer: endpoint.issuer.clone(),
+                    console_browser: endpoint.console_browser.clone(),
                 })
                 .collect(),
             chains: settings
@@ -136,6 +142,7 @@ impl TryFrom<FileSettings> for Settings {
             default_output: p.default_output,
             favourites: p.favourites,
             regions: p.regions,
+            console_browsers: p.console_browsers,
         };
         let endpoints = file
             .endpoints
@@ -208,6 +215,7 @@ pub(super) fn endpoint_from_file(file: FileEndpoint, position: usize) -> Result<
         proxy,
         trusted_hosts,
         issuer: file.issuer,
+        console_browser: file.console_browser,
     })
 }
 

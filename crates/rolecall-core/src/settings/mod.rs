@@ -29,8 +29,8 @@ mod validate;
 pub use self::error::*;
 use self::file::*;
 use self::validate::{
-    check_ca_file, check_chain, check_endpoint_url, check_name, check_profile_name, check_range,
-    check_template,
+    check_ca_file, check_chain, check_console_browser, check_endpoint_url, check_name,
+    check_profile_name, check_range, check_template, is_account_or_role_key,
 };
 pub use self::validate::{endpoint_url, trusted_host};
 
@@ -97,6 +97,9 @@ pub struct Endpoint {
     /// The `Issuer` of the first SAML response the sign-in window took for this endpoint: a
     /// later response from another issuer is refused. Editing the endpoint can forget it.
     pub issuer: Option<String>,
+    /// The browser command ([`crate::browser_command`]) that opens the console of this
+    /// endpoint's accounts, unless [`Preferences::console_browsers`] names one for the account.
+    pub console_browser: Option<String>,
 }
 
 /// How Rolecall signs in to an endpoint.
@@ -185,6 +188,10 @@ pub struct Preferences {
     /// The `region` written with the profiles of an account (12-digit id) or a role (its ARN);
     /// a role's own entry wins over its account's, and both over `default_region`.
     pub regions: BTreeMap<String, String>,
+    /// The browser command ([`crate::browser_command`]) that opens the console of an account
+    /// (12-digit id) or a role (its ARN); a role's own entry wins over its account's, and both
+    /// over the endpoint's `console_browser`.
+    pub console_browsers: BTreeMap<String, String>,
 }
 
 impl Default for Preferences {
@@ -199,6 +206,7 @@ impl Default for Preferences {
             default_output: None,
             favourites: Vec::new(),
             regions: BTreeMap::new(),
+            console_browsers: BTreeMap::new(),
         }
     }
 }
@@ -235,6 +243,7 @@ impl Endpoint {
             proxy: ProxySetting::System,
             trusted_hosts: Vec::new(),
             issuer: None,
+            console_browser: None,
         };
         endpoint
             .check(1)
@@ -319,6 +328,13 @@ impl Endpoint {
                 });
             }
         }
+        if let Some(template) = &self.console_browser {
+            check_console_browser(template).map_err(|reason| Problem::ConsoleBrowser {
+                place: format!("of endpoint \"{}\"", self.name),
+                template: template.clone(),
+                reason,
+            })?;
+        }
         Ok(())
     }
 
@@ -352,6 +368,15 @@ impl Preferences {
             .get(role_arn)
             .or_else(|| self.regions.get(account_id))
             .or(self.default_region.as_ref())
+            .map(String::as_str)
+    }
+
+    /// The browser command of a role's console, as written: its own, its account's, else
+    /// `None` (the endpoint's, or the desktop's default browser).
+    pub fn console_browser_for(&self, role_arn: &str, account_id: &str) -> Option<&str> {
+        self.console_browsers
+            .get(role_arn)
+            .or_else(|| self.console_browsers.get(account_id))
             .map(String::as_str)
     }
 
@@ -417,6 +442,16 @@ impl Preferences {
                     value: region.clone(),
                 });
             }
+        }
+        for (key, template) in &self.console_browsers {
+            if !is_account_or_role_key(key) {
+                return Err(Problem::ConsoleBrowserKey { key: key.clone() });
+            }
+            check_console_browser(template).map_err(|reason| Problem::ConsoleBrowser {
+                place: format!("for {key} in [preferences.console_browsers]"),
+                template: template.clone(),
+                reason,
+            })?;
         }
         if let Some(output) = &self.default_output
             && !AWS_OUTPUTS.contains(&output.as_str())

@@ -317,6 +317,7 @@ fn everything(folder: &Folder) -> Settings {
     okta.method = SignInMethod::Webview;
     okta.proxy = ProxySetting::None;
     okta.issuer = Some("http://www.okta.com/exk1".to_owned());
+    okta.console_browser = Some(r#"chromium "--profile-directory=aws {account_id}""#.to_owned());
     Settings {
         endpoints: vec![corp, okta],
         preferences: Preferences {
@@ -335,6 +336,10 @@ fn everything(folder: &Folder) -> Settings {
                     "us-east-1".to_owned(),
                 ),
             ]),
+            console_browsers: BTreeMap::from([(
+                "111122223333".to_owned(),
+                "firefox -P 'prod {account_alias}' {url}".to_owned(),
+            )]),
         },
         chains: vec![ChainSetting {
             name: "spoke-admin".to_owned(),
@@ -1183,5 +1188,75 @@ fn a_wrong_chain_is_refused_with_its_name_and_what_to_do() {
     assert!(
         message.contains("Two chains are named \"spoke-admin\""),
         "{message}"
+    );
+}
+
+// ---- Console browsers ---------------------------------------------------------------------
+
+#[test]
+fn console_browsers_are_read_per_endpoint_and_per_account() {
+    let folder = folder();
+    folder.write(
+        "[preferences.console_browsers]\n\
+         111122223333 = \"firefox -P prod\"\n\
+         \"arn:aws:iam::111122223333:role/Admin\" = \"firefox -P admin {url}\"\n\n\
+         [[endpoints]]\nname = \"corp\"\nurl = \"sts.corp.example\"\n\
+         console_browser = \"firefox -P {account_alias}\"\n",
+    );
+    let settings = folder.load().unwrap();
+    assert_eq!(
+        settings.endpoints[0].console_browser.as_deref(),
+        Some("firefox -P {account_alias}")
+    );
+    let prefs = &settings.preferences;
+    assert_eq!(
+        prefs.console_browser_for("arn:aws:iam::111122223333:role/Admin", "111122223333"),
+        Some("firefox -P admin {url}"),
+        "a role's own entry wins over its account's"
+    );
+    assert_eq!(
+        prefs.console_browser_for("arn:aws:iam::111122223333:role/Dev", "111122223333"),
+        Some("firefox -P prod")
+    );
+    assert_eq!(
+        prefs.console_browser_for("arn:aws:iam::444455556666:role/Dev", "444455556666"),
+        None
+    );
+}
+
+#[test]
+fn a_console_browser_that_cannot_run_is_refused_naming_where_it_is() {
+    let mut settings = Settings::default();
+    let mut corp = endpoint("corp");
+    corp.console_browser = Some("firefox -P {alias}".to_owned());
+    settings.endpoints.push(corp);
+    let message = problem(&settings).to_string();
+    assert!(message.contains("endpoint \"corp\""), "{message}");
+    assert!(message.contains("{alias}"), "{message}");
+    assert!(
+        message.contains("{account_alias}"),
+        "says what to use: {message}"
+    );
+
+    let mut settings = Settings::default();
+    settings
+        .preferences
+        .console_browsers
+        .insert("111122223333".to_owned(), "firefox 'unclosed".to_owned());
+    let message = problem(&settings).to_string();
+    assert!(message.contains("111122223333"), "{message}");
+    assert!(message.contains("quote is not closed"), "{message}");
+
+    let mut settings = Settings::default();
+    settings
+        .preferences
+        .console_browsers
+        .insert("corp-prod".to_owned(), "firefox".to_owned());
+    assert_eq!(
+        problem(&settings),
+        Problem::ConsoleBrowserKey {
+            key: "corp-prod".to_owned()
+        },
+        "an alias can change: accounts are named by id"
     );
 }

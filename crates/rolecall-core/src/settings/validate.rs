@@ -157,6 +157,20 @@ pub(super) fn check_profile_name(name: &str) -> Result<(), NameProblem> {
         None => Ok(()),
     }
 }
+/// A browser command template ([`crate::browser_command`]): it must split into words, name a
+/// program and use known placeholders only.
+pub(super) fn check_console_browser(
+    template: &str,
+) -> Result<(), crate::browser_command::BrowserCommandProblem> {
+    crate::browser_command::BrowserCommand::parse(template).map(|_| ())
+}
+
+/// A key of the per-account settings: a 12-digit account id or a role ARN.
+pub(super) fn is_account_or_role_key(key: &str) -> bool {
+    let account = key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit());
+    account || key.starts_with("arn:")
+}
+
 pub(super) fn check_template(template: &str) -> Result<(), TemplateProblem> {
     if template.is_empty() {
         return Err(TemplateProblem::Empty);

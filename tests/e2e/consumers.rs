@@ -789,6 +789,9 @@ async fn status_and_completions_know_the_profiles_rolecall_wrote() {
         text(&completed.stdout).trim(),
         "prod-admin",
         "{completed:?}"
+    );
+}
+
 // ---- Chained roles ------------------------------------------------------------------------------
 
 /// The hops after the `solo` user's one role, in accounts moto has never seen (its AssumeRole

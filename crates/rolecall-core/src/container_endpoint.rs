@@ -196,9 +196,12 @@ async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
     Some(head)
 }
 
+/// A request's method, path and `Authorization` header.
+type RequestHead<'a> = (&'a [u8], &'a [u8], Option<&'a [u8]>);
+
 /// What a request head asks: its method, its path without the query, and its
 /// `Authorization` header.
-fn parse_head(head: &[u8]) -> Option<(&[u8], &[u8], Option<&[u8]>)> {
+fn parse_head(head: &[u8]) -> Option<RequestHead<'_>> {
     let mut lines = head
         .split(|&b| b == b'\n')
         .map(|line| line.strip_suffix(b"\r").unwrap_or(line));

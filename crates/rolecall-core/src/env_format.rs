@@ -162,8 +162,10 @@ mod tests {
     ];
 
     fn changes() -> EnvChanges {
-        let mut changes = EnvChanges::default();
-        changes.remove = vec!["AWS_PROFILE".to_owned()];
+        let mut changes = EnvChanges {
+            remove: vec!["AWS_PROFILE".to_owned()],
+            ..EnvChanges::default()
+        };
         for (i, value) in AWKWARD.iter().enumerate() {
             changes.set.push((
                 format!("ROLECALL_TEST_{i}"),

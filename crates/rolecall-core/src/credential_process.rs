@@ -71,6 +71,28 @@ pub fn to_json(stored: &StoredCredentials) -> Option<String> {
     .ok()
 }
 
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Input {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+    expiration: String,
+}
+
+/// Reads back what [`to_json`] wrote (the running app's answer on the credential socket);
+/// `None` when it is not that JSON.
+pub fn from_json(text: &str) -> Option<StoredCredentials> {
+    let input: Input = serde_json::from_str(text).ok()?;
+    Some(StoredCredentials {
+        access_key_id: input.access_key_id,
+        secret_access_key: crate::secrets::Sensitive::new(input.secret_access_key),
+        session_token: Some(crate::secrets::Sensitive::new(input.session_token)),
+        expiration: Some(OffsetDateTime::parse(&input.expiration, &Rfc3339).ok()?),
+        principal_arn: None,
+    })
+}
+
 /// How long a renewal waits for another Rolecall process renewing the same profile: longer
 /// than a whole sign-in may take, so only a stuck process makes it give up.
 pub const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(150);
@@ -425,6 +447,14 @@ mod tests {
         assert_eq!(json["SecretAccessKey"], "secret");
         assert_eq!(json["SessionToken"], "token");
         assert_eq!(json["Expiration"], "2026-12-01T12:30:00Z");
+        let read = from_json(&to_json(&credentials).unwrap()).unwrap();
+        assert_eq!(read.access_key_id, credentials.access_key_id);
+        assert_eq!(read.session_token, credentials.session_token);
+        assert_eq!(
+            read.expiration,
+            Some(time::macros::datetime!(2026-12-01 12:30 UTC))
+        );
+        assert!(from_json("{\"Version\":1}").is_none(), "keys are required");
     }
 
     #[test]

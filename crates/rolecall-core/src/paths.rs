@@ -56,6 +56,10 @@ const RELEVANT_VARS: &[&str] = &[
     // Console sign-in: the federation endpoint and the console page (private endpoints, tests).
     "ROLECALL_SIGNIN_ENDPOINT",
     "ROLECALL_CONSOLE_ENDPOINT",
+    // `rolecall exec`: the profile of the exec this one runs in, and the shell it starts.
+    crate::exec::MARKER,
+    "SHELL",
+    "COMSPEC",
 ];
 
 impl Environment {

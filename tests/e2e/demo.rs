@@ -142,10 +142,10 @@ async fn the_demo_signs_bob_in_through_the_sign_in_window_by_typing_and_clicking
         std::thread::scope(|scope| {
             // The session attaches to the app's first webview, which Sign in opens.
             let session = scope.spawn(|| {
-                driver.new_session_with(serde_json::json!({"capabilities": {"alwaysMatch": {
+                driver.new_session_with(serde_json::json!({
                     "browserName": "wry",
                     "tauri:options": {"application": application, "args": ["--demo"]},
-                }}}))
+                }))
             });
             let pid = eventually(LIMIT, || app_pid(&desktop, &application))
                 .expect("WebKitWebDriver starts the demo");
@@ -176,14 +176,34 @@ async fn the_demo_signs_bob_in_through_the_sign_in_window_by_typing_and_clicking
             })
             .expect("the sign-in window shows the stand-in AD FS page");
             session.switch_to(&handle);
+            eventually(LIMIT, || {
+                desktop
+                    .visible_window_titles()
+                    .iter()
+                    .any(|title| title == "Sign in to demo-window — Rolecall")
+                    .then_some(())
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "the sign-in window is on the screen: {:?}",
+                    desktop.visible_window_titles()
+                )
+            });
             let screenshots = screenshots_dir();
+            session.click("#userNameInput");
             session.type_into("#userNameInput", user);
             session.type_into("#passwordInput", password);
+            assert_eq!(session.value("#userNameInput"), user, "the name is typed");
             session.screenshot(&screenshots.join("signin-window-login.png"));
             session.click("#submitButton");
 
             session.find("#passcodeInput");
             session.type_into("#passcodeInput", passcode);
+            assert_eq!(
+                session.value("#passcodeInput"),
+                passcode,
+                "the passcode is typed"
+            );
             session.screenshot(&screenshots.join("signin-window-mfa.png"));
             session.click("#submitButton");
 

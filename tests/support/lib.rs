@@ -307,6 +307,35 @@ impl Desktop {
         (app, item)
     }
 
+    /// The titles of the windows a person can see on this display: mapped, not merely created
+    /// (needs `xwininfo`).
+    pub fn visible_window_titles(&self) -> Vec<String> {
+        let output = Command::new("xwininfo")
+            .args(["-root", "-tree"])
+            .env("DISPLAY", &self.display)
+            .output()
+            .expect("xwininfo (Debian package x11-utils; scripts/setup installs it)");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| {
+                let id = line.trim_start().split(' ').next()?.to_owned();
+                let start = line.find(" \"")? + 2;
+                let end = start + line[start..].find('"')?;
+                Some((id, line[start..end].to_owned()))
+            })
+            .filter(|(id, _)| {
+                Command::new("xwininfo")
+                    .args(["-id", id])
+                    .env("DISPLAY", &self.display)
+                    .output()
+                    .is_ok_and(|info| {
+                        String::from_utf8_lossy(&info.stdout).contains("Map State: IsViewable")
+                    })
+            })
+            .map(|(_, title)| title)
+            .collect()
+    }
+
     /// The titles of the top-level windows on this display (needs `xwininfo`).
     pub fn window_titles(&self) -> Vec<String> {
         let output = Command::new("xwininfo")

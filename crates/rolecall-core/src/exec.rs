@@ -24,7 +24,7 @@ use crate::secrets::Sensitive;
 
 /// Set in the program `rolecall exec` runs to the profile it runs with, so a nested exec of
 /// another profile is noticed.
-pub const MARKER: &str = "ROLECALL_EXEC_PROFILE";
+pub const MARKER: &str = crate::paths::EXEC_PROFILE_VAR;
 
 /// Where the SDKs would otherwise take a profile or keys from, mixing them with ours.
 const OTHER_SOURCES: [&str; 2] = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];

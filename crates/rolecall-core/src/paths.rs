@@ -38,6 +38,10 @@ impl Platform {
     }
 }
 
+/// The variable `rolecall exec` sets to its profile ([`crate::exec::MARKER`]). It is named here,
+/// with the other captured variables, so that this module depends on none above it.
+pub const EXEC_PROFILE_VAR: &str = "ROLECALL_EXEC_PROFILE";
+
 /// The variables that decide Rolecall's paths; nothing else is captured.
 const RELEVANT_VARS: &[&str] = &[
     "HOME",
@@ -57,7 +61,7 @@ const RELEVANT_VARS: &[&str] = &[
     "ROLECALL_SIGNIN_ENDPOINT",
     "ROLECALL_CONSOLE_ENDPOINT",
     // `rolecall exec`: the profile of the exec this one runs in, and the shell it starts.
-    crate::exec::MARKER,
+    EXEC_PROFILE_VAR,
     "SHELL",
     "COMSPEC",
 ];

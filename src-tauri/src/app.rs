@@ -43,6 +43,7 @@ pub fn run(demo: bool, automation: bool) -> ExitCode {
             MacosLauncher::LaunchAgent,
             None,
         ))
+        .plugin(tauri_plugin_clipboard_manager::init())
         .setup(move |app| {
             let (env, paths, secrets) = match &demo {
                 Some(demo) => (

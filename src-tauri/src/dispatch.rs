@@ -1,13 +1,14 @@
 //! The one router: a menu choice or a notification's Renew button becomes an engine action (or
-//! a window), run as an owned task. When the engine says only the person can go on, the
+//! a window, or the text the engine gives put on the clipboard), run as an owned task. When the engine says only the person can go on, the
 //! IdP's own pages open in the sign-in window: the person chose this and is at the screen.
 
 use rolecall_core::browser_page;
-use rolecall_core::engine::{Action, EngineError};
-use rolecall_core::tray_menu::MenuId;
+use rolecall_core::engine::{Action, CopyRequest, EngineError};
+use rolecall_core::tray_menu::{self, MenuId};
 use rolecall_core::webview::Visibility;
 use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt as _;
+use tauri_plugin_clipboard_manager::ClipboardExt as _;
 
 use crate::signin_window::{self, Forget};
 use crate::{AppMode, Shell, settings_window};
@@ -48,11 +49,31 @@ pub fn menu(app: &AppHandle, id: &str) {
             });
         }
         id => {
-            let Some(action) = id.action() else { return };
             let app = app.clone();
-            shell.tasks.spawn(async move { act(&app, action).await });
+            match (id.copy(), id.action()) {
+                (Some(request), _) => shell.tasks.spawn(async move { copy(&app, request).await }),
+                (None, Some(action)) => shell.tasks.spawn(async move { act(&app, action).await }),
+                (None, None) => {}
+            }
         }
     }
+}
+
+/// A Copy entry: the engine gives the text, it goes on the clipboard, and a notification says
+/// what it holds and who can use it.
+async fn copy(app: &AppHandle, request: CopyRequest) {
+    let shell = app.state::<Shell>();
+    let clipboard = match shell.engine.copy(&request).await {
+        Ok(clipboard) => clipboard,
+        Err(err) => return failed(app, &shell, "Could not copy", &err),
+    };
+    if let Err(err) = app.clipboard().write_text(clipboard.text.expose().as_str()) {
+        let message = format!("Rolecall could not write to the clipboard ({err}).");
+        shell.alerts.failure("Could not copy", &message);
+        return;
+    }
+    let now = shell.engine.config().clock.now();
+    shell.alerts.show(tray_menu::copied(&clipboard.holds, now));
 }
 
 async fn act(app: &AppHandle, action: Action) {

@@ -24,5 +24,6 @@ mod partitions;
 mod roles;
 mod settings_window;
 mod tray;
+mod tray_copy;
 mod tray_roles;
 mod webview;

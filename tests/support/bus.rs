@@ -65,17 +65,21 @@ impl Desktop {
         self.gdbus(&all)
     }
 
-    /// The unique connection names owned by process `pid`.
-    pub fn connections_of(&self, pid: u32) -> Vec<String> {
-        let Some(names) = self.call(
+    /// Every name on the bus, well-known and unique.
+    pub fn bus_names(&self) -> Vec<String> {
+        self.call(
             "org.freedesktop.DBus",
             "/org/freedesktop/DBus",
             "org.freedesktop.DBus.ListNames",
             &[],
-        ) else {
-            return Vec::new();
-        };
-        quoted_strings(&names)
+        )
+        .map(|names| quoted_strings(&names))
+        .unwrap_or_default()
+    }
+
+    /// The unique connection names owned by process `pid`.
+    pub fn connections_of(&self, pid: u32) -> Vec<String> {
+        self.bus_names()
             .into_iter()
             .filter(|name| name.starts_with(':'))
             .filter(|name| {

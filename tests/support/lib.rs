@@ -23,6 +23,7 @@ pub mod kdc;
 pub mod keyring;
 pub mod moto;
 pub mod no_network;
+pub mod panel;
 pub mod simplesamlphp;
 pub mod tls;
 pub mod webdriver;

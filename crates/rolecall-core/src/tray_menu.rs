@@ -8,7 +8,9 @@
 
 use time::OffsetDateTime;
 
-use crate::engine::{Action, EndpointStatus, Notice, Overall, Phase, ProfileStatus, Status};
+use crate::engine::{
+    Action, CopyRequest, EndpointStatus, Held, Notice, Overall, Phase, ProfileStatus, Status,
+};
 use crate::refresh::WarningKind;
 use crate::saml::RolePair;
 
@@ -107,7 +109,8 @@ pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTim
             entries: endpoint_entries(status, endpoint, now),
         });
     }
-    let renewable = status.profiles.iter().any(|p| p.active || p.keep_refreshed);
+    let renewable =
+        (status.profiles.iter()).any(|p| p.active || p.keep_refreshed || p.containers.is_some());
     entries.extend([
         Entry::Separator,
         Entry::choice(MenuId::RenewNow, "Renew now", renewable),
@@ -217,6 +220,9 @@ fn profile_of<'a>(status: &'a Status, endpoint: &str, role_arn: &str) -> Option<
 }
 
 /// One role's submenu: its name, checked with the time left when it is the active profile's.
+///
+/// "Use as" stays first, so using a role is still three clicks from the tray; below it the
+/// console, then what hands the credentials to other programs, then the role's toggles.
 fn role_menu(
     status: &Status,
     endpoint: &str,
@@ -234,9 +240,13 @@ fn role_menu(
     }
     let role_id =
         |make: fn(String, String) -> MenuId| make(endpoint.to_owned(), role.role_arn.clone());
-    // The active profile is renewed whatever its own flag says, so it shows as kept.
-    let kept = profile.is_some_and(|p| p.keep_refreshed || p.active);
+    // The active and the served profiles are renewed whatever their own flag says, so they
+    // show as kept.
+    let kept = profile.is_some_and(|p| p.keep_refreshed || p.active || p.containers.is_some());
     let favourite = status.favourites.contains(&role.role_arn);
+    // Empty for a role without a profile: the engine writes one before it hands anything out.
+    let profile_name = profile.map(|p| p.name.clone()).unwrap_or_default();
+    let served = profile.is_some_and(|p| p.containers.is_some());
     let mut entries = vec![
         Entry::choice(
             role_id(|endpoint, role_arn| MenuId::Use { endpoint, role_arn }),
@@ -248,6 +258,44 @@ fn role_menu(
             "Open console",
             true,
         ),
+        Entry::choice(
+            role_id(|endpoint, role_arn| MenuId::CopySigninLink { endpoint, role_arn }),
+            "Copy sign-in link",
+            true,
+        ),
+        Entry::Separator,
+        Entry::choice(
+            MenuId::CopyEnvironment {
+                endpoint: endpoint.to_owned(),
+                role_arn: role.role_arn.clone(),
+                profile: profile_name.clone(),
+            },
+            "Copy environment",
+            true,
+        ),
+        Entry::Check {
+            id: MenuId::Serve {
+                endpoint: endpoint.to_owned(),
+                role_arn: role.role_arn.clone(),
+                profile: profile_name.clone(),
+                on: !served,
+            },
+            label: "Serve to containers and IDEs".to_owned(),
+            enabled: true,
+            checked: served,
+        },
+    ];
+    if served {
+        entries.push(Entry::choice(
+            MenuId::CopyContainerVariables {
+                profile: profile_name,
+            },
+            "Copy container variables",
+            true,
+        ));
+    }
+    entries.extend([
+        Entry::Separator,
         Entry::Check {
             id: MenuId::KeepRefreshed {
                 profile: profile.map(|p| p.name.clone()).unwrap_or_default(),
@@ -266,7 +314,7 @@ fn role_menu(
             enabled: true,
             checked: favourite,
         },
-    ];
+    ]);
     if let Some(error) = profile.and_then(|p| p.last_error.as_ref()) {
         entries.push(Entry::note(format!("Last renewal: {}", short(error))));
     }
@@ -432,20 +480,103 @@ pub fn toast(notice: &Notice, now: OffsetDateTime) -> Option<Toast> {
     }
 }
 
+/// The notification after a Copy entry put `held` on the clipboard: what it holds, how long
+/// it lasts, and that whoever has it can use the credentials.
+pub fn copied(held: &Held, now: OffsetDateTime) -> Toast {
+    let (summary, body) = match held {
+        Held::SigninLink { role_arn } => {
+            let minutes = crate::console::SIGNIN_TOKEN_LIFETIME.as_secs() / 60;
+            let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
+            (
+                "Sign-in link copied".to_owned(),
+                format!(
+                    "Anyone who opens it in the next {minutes} minutes is signed in to the AWS \
+                     console as {role}. Paste it only where you mean to."
+                ),
+            )
+        }
+        Held::Environment {
+            profile,
+            expiration,
+        } => {
+            let left =
+                expiration.map_or_else(String::new, |at| format!(" ({})", time_left(at, now)));
+            (
+                format!("Environment of \"{profile}\" copied"),
+                format!(
+                    "Paste it into a shell (sh, bash, zsh). Its keys are not renewed there{left}; \
+                     anyone who has them can use them."
+                ),
+            )
+        }
+        Held::ContainerVariables { profile } => (
+            format!("Container variables of \"{profile}\" copied"),
+            "Programs started with them get the profile's credentials from Rolecall, renewed, \
+             until you turn off \"Serve to containers and IDEs\". Anyone who has the token can \
+             read the credentials."
+                .to_owned(),
+        ),
+    };
+    Toast {
+        summary,
+        body,
+        renew: None,
+    }
+}
+
 /// What a menu entry does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MenuId {
-    SignIn { endpoint: String },
-    SignOut { endpoint: String },
-    AllRoles { endpoint: String },
-    Use { endpoint: String, role_arn: String },
-    UseChain { endpoint: String, chain: String },
-    Console { endpoint: String, role_arn: String },
-    /// "Copy sign-in link": the shell puts [`crate::engine::Engine::console_url`] on the
-    /// clipboard (the link signs anyone in for 15 minutes).
-    CopySigninLink { endpoint: String, role_arn: String },
-    KeepRefreshed { profile: String, on: bool },
-    Favourite { role_arn: String, on: bool },
+    SignIn {
+        endpoint: String,
+    },
+    SignOut {
+        endpoint: String,
+    },
+    AllRoles {
+        endpoint: String,
+    },
+    Use {
+        endpoint: String,
+        role_arn: String,
+    },
+    UseChain {
+        endpoint: String,
+        chain: String,
+    },
+    Console {
+        endpoint: String,
+        role_arn: String,
+    },
+    /// "Copy sign-in link": the console's sign-in URL on the clipboard ([`MenuId::copy`]).
+    CopySigninLink {
+        endpoint: String,
+        role_arn: String,
+    },
+    /// "Copy environment": `profile` is the one the role's entry showed, empty for none.
+    CopyEnvironment {
+        endpoint: String,
+        role_arn: String,
+        profile: String,
+    },
+    /// "Serve to containers and IDEs", turned to `on`; `profile` as for `CopyEnvironment`.
+    Serve {
+        endpoint: String,
+        role_arn: String,
+        profile: String,
+        on: bool,
+    },
+    CopyContainerVariables {
+        profile: String,
+    },
+    KeepRefreshed {
+        profile: String,
+        on: bool,
+    },
+    Favourite {
+        role_arn: String,
+        on: bool,
+    },
     RenewNow,
     Settings,
     StartAtLogin {
@@ -469,6 +600,18 @@ impl MenuId {
             Self::CopySigninLink { endpoint, role_arn } => {
                 ("copy-signin-link", vec![endpoint, role_arn])
             }
+            Self::CopyEnvironment {
+                endpoint,
+                role_arn,
+                profile,
+            } => ("copy-env", vec![endpoint, role_arn, profile]),
+            Self::Serve {
+                endpoint,
+                role_arn,
+                profile,
+                on: to,
+            } => ("serve", vec![on(to), endpoint, role_arn, profile]),
+            Self::CopyContainerVariables { profile } => ("copy-container", vec![profile]),
             Self::KeepRefreshed { profile, on: to } => ("keep", vec![on(to), profile]),
             Self::Favourite { role_arn, on: to } => ("favourite", vec![on(to), role_arn]),
             Self::RenewNow => ("renew-now", vec![]),
@@ -521,6 +664,20 @@ impl MenuId {
                 endpoint: (*endpoint).to_owned(),
                 role_arn: (*role_arn).to_owned(),
             },
+            ("copy-env", [endpoint, role_arn, profile]) => Self::CopyEnvironment {
+                endpoint: (*endpoint).to_owned(),
+                role_arn: (*role_arn).to_owned(),
+                profile: (*profile).to_owned(),
+            },
+            ("serve", [to, endpoint, role_arn, profile]) => Self::Serve {
+                endpoint: (*endpoint).to_owned(),
+                role_arn: (*role_arn).to_owned(),
+                profile: (*profile).to_owned(),
+                on: on(to)?,
+            },
+            ("copy-container", [profile]) => Self::CopyContainerVariables {
+                profile: (*profile).to_owned(),
+            },
             ("keep", [to, profile]) => Self::KeepRefreshed {
                 profile: (*profile).to_owned(),
                 on: on(to)?,
@@ -537,8 +694,8 @@ impl MenuId {
         })
     }
 
-    /// The engine action the entry stands for; `None` for what the shell does itself
-    /// (windows, the console and its sign-in link, start at login, quitting).
+    /// The engine action the entry stands for; `None` for the Copy entries ([`MenuId::copy`])
+    /// and what the shell does itself (windows, the console, start at login, quitting).
     pub fn action(&self) -> Option<Action> {
         Some(match self.clone() {
             Self::SignIn { endpoint } => Action::SignIn { endpoint },
@@ -547,10 +704,23 @@ impl MenuId {
             Self::Use { endpoint, role_arn } => Action::Use { endpoint, role_arn },
             Self::UseChain { endpoint, chain } => Action::UseChain { endpoint, chain },
             Self::KeepRefreshed { profile, on } => Action::KeepRefreshed { profile, on },
+            Self::Serve {
+                endpoint,
+                role_arn,
+                profile,
+                on,
+            } => Action::Serve {
+                endpoint,
+                role_arn,
+                profile: named(profile),
+                on,
+            },
             Self::Favourite { role_arn, on } => Action::Favourite { role_arn, on },
             Self::RenewNow => Action::RenewNow,
             Self::Console { .. }
             | Self::CopySigninLink { .. }
+            | Self::CopyEnvironment { .. }
+            | Self::CopyContainerVariables { .. }
             | Self::Settings
             | Self::StartAtLogin { .. }
             | Self::Quit => {
@@ -558,6 +728,34 @@ impl MenuId {
             }
         })
     }
+}
+
+impl MenuId {
+    /// What a Copy entry asks to have on the clipboard ([`crate::engine::Engine::copy`]); the
+    /// shell puts the text there and shows [`copied`].
+    pub fn copy(&self) -> Option<CopyRequest> {
+        Some(match self.clone() {
+            Self::CopySigninLink { endpoint, role_arn } => {
+                CopyRequest::SigninLink { endpoint, role_arn }
+            }
+            Self::CopyEnvironment {
+                endpoint,
+                role_arn,
+                profile,
+            } => CopyRequest::Environment {
+                endpoint,
+                role_arn,
+                profile: named(profile),
+            },
+            Self::CopyContainerVariables { profile } => CopyRequest::ContainerVariables { profile },
+            _ => return None,
+        })
+    }
+}
+
+/// A profile named in an id; empty for none.
+fn named(profile: String) -> Option<String> {
+    (!profile.is_empty()).then_some(profile)
 }
 
 /// Undoes the escaping of [`MenuId::to_id`]; `None` for any other `%`.
@@ -610,6 +808,7 @@ mod tests {
             keep_refreshed: false,
             last_error: None,
             chain: Vec::new(),
+            containers: None,
         }
     }
 
@@ -886,6 +1085,22 @@ mod tests {
                 .prop_map(|(endpoint, role_arn)| MenuId::Console { endpoint, role_arn }),
             (text(), text())
                 .prop_map(|(endpoint, role_arn)| MenuId::CopySigninLink { endpoint, role_arn }),
+            (text(), text(), text()).prop_map(|(endpoint, role_arn, profile)| {
+                MenuId::CopyEnvironment {
+                    endpoint,
+                    role_arn,
+                    profile,
+                }
+            }),
+            (text(), text(), text(), any::<bool>()).prop_map(
+                |(endpoint, role_arn, profile, on)| MenuId::Serve {
+                    endpoint,
+                    role_arn,
+                    profile,
+                    on,
+                }
+            ),
+            text().prop_map(|profile| MenuId::CopyContainerVariables { profile }),
             (text(), any::<bool>()).prop_map(|(profile, on)| MenuId::KeepRefreshed { profile, on }),
             (text(), any::<bool>()).prop_map(|(role_arn, on)| MenuId::Favourite { role_arn, on }),
             Just(MenuId::RenewNow),
@@ -906,7 +1121,7 @@ mod tests {
     #[test]
     fn every_entry_of_a_menu_round_trips() {
         let mut status = signed_in();
-        status.profiles = vec![profile("default", ADMIN, 30, true)];
+        status.profiles = vec![served(profile("default", ADMIN, 30, true))];
         status.favourites = vec![ADMIN.to_owned()];
         fn walk(entries: &[Entry], seen: &mut usize) {
             for entry in entries {
@@ -922,7 +1137,198 @@ mod tests {
         }
         let mut seen = 0;
         walk(&model(&status, PLAIN, NOW).entries, &mut seen);
-        assert_eq!(seen, 2 + 4 * 3 + 4, "every choice has an id");
+        // The endpoint's 2, the served Admin's 8 (as a favourite and in its account), the
+        // other role's 7, and the 4 at the end.
+        assert_eq!(seen, 2 + 8 * 2 + 7 + 4, "every choice has an id");
+    }
+
+    fn served(mut profile: ProfileStatus) -> ProfileStatus {
+        profile.containers = Some(crate::engine::ContainerService {
+            url: "http://127.0.0.1:4242/rolecall/credentials".to_owned(),
+            token: crate::secrets::Sensitive::new("t0ken".to_owned()),
+        });
+        profile
+    }
+
+    #[test]
+    fn use_stays_first_and_the_handing_out_entries_follow_the_console() {
+        let mut status = signed_in();
+        status.profiles = vec![profile("default", ADMIN, 30, true)];
+        let menu = model(&status, PLAIN, NOW);
+        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
+        let admin = submenu(roles, "✓ Admin (30 min left)");
+        assert_eq!(
+            labels(admin),
+            [
+                "Use as \"default\"",
+                "Open console",
+                "Copy sign-in link",
+                "",
+                "Copy environment",
+                "Serve to containers and IDEs",
+                "",
+                "Keep refreshed",
+                "Favourite"
+            ],
+            "nothing to copy for containers until the profile is served"
+        );
+        assert_eq!(
+            admin[2],
+            Entry::choice(
+                MenuId::CopySigninLink {
+                    endpoint: "corp".to_owned(),
+                    role_arn: ADMIN.to_owned()
+                },
+                "Copy sign-in link",
+                true
+            )
+        );
+        let Entry::Item { id: Some(copy), .. } = &admin[4] else {
+            panic!("Copy environment is a choice: {:?}", admin[4]);
+        };
+        assert_eq!(
+            copy.copy(),
+            Some(CopyRequest::Environment {
+                endpoint: "corp".to_owned(),
+                role_arn: ADMIN.to_owned(),
+                profile: Some("default".to_owned())
+            }),
+            "the role's entry copies the profile it speaks for"
+        );
+        assert_eq!(copy.action(), None, "a copy is not an action");
+        let (serve, enabled, checked) = check(admin, "Serve to containers and IDEs");
+        assert!(enabled && !checked);
+        assert_eq!(
+            serve.action(),
+            Some(Action::Serve {
+                endpoint: "corp".to_owned(),
+                role_arn: ADMIN.to_owned(),
+                profile: Some("default".to_owned()),
+                on: true
+            })
+        );
+    }
+
+    #[test]
+    fn a_served_profile_offers_its_variables_and_turning_serve_off() {
+        let mut status = signed_in();
+        status.profiles = vec![served(profile("admin", ADMIN, 30, false))];
+        let menu = model(&status, PLAIN, NOW);
+        assert!(
+            matches!(menu.entries.iter().rev().nth(4), Some(Entry::Item { label, enabled: true, .. }) if label == "Renew now"),
+            "a served profile can be renewed now"
+        );
+        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
+        let admin = submenu(roles, "Admin (30 min left)");
+        let (serve, _, checked) = check(admin, "Serve to containers and IDEs");
+        assert!(checked);
+        assert_eq!(
+            serve,
+            &MenuId::Serve {
+                endpoint: "corp".to_owned(),
+                role_arn: ADMIN.to_owned(),
+                profile: "admin".to_owned(),
+                on: false
+            },
+            "choosing it again stops serving"
+        );
+        let position = labels(admin)
+            .iter()
+            .position(|label| *label == "Copy container variables")
+            .unwrap();
+        assert_eq!(
+            labels(admin)[position - 1],
+            "Serve to containers and IDEs",
+            "right under the check that turned it on"
+        );
+        let Entry::Item { id: Some(id), .. } = &admin[position] else {
+            panic!("a choice");
+        };
+        assert_eq!(
+            id.copy(),
+            Some(CopyRequest::ContainerVariables {
+                profile: "admin".to_owned()
+            })
+        );
+        let (_, _, kept) = check(admin, "Keep refreshed");
+        assert!(kept, "a served profile is renewed ahead");
+        assert!(
+            !format!("{status:?}").contains("t0ken"),
+            "the token never shows in Debug"
+        );
+    }
+
+    #[test]
+    fn a_role_without_a_profile_still_offers_to_hand_it_out() {
+        let menu = model(&signed_in(), PLAIN, NOW);
+        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
+        let read_only = submenu(roles, "ReadOnly");
+        let Entry::Item {
+            id: Some(copy),
+            enabled: true,
+            ..
+        } = &read_only[4]
+        else {
+            panic!("Copy environment can be chosen: {:?}", read_only[4]);
+        };
+        assert_eq!(
+            copy.copy(),
+            Some(CopyRequest::Environment {
+                endpoint: "corp".to_owned(),
+                role_arn: READ_ONLY.to_owned(),
+                profile: None
+            }),
+            "no profile: the engine writes one first"
+        );
+        let (serve, enabled, _) = check(read_only, "Serve to containers and IDEs");
+        assert!(enabled);
+        assert!(matches!(
+            serve.action(),
+            Some(Action::Serve {
+                profile: None,
+                on: true,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_copy_notifications_say_who_can_use_what_was_copied() {
+        let link = copied(
+            &Held::SigninLink {
+                role_arn: ADMIN.to_owned(),
+            },
+            NOW,
+        );
+        assert_eq!(link.summary, "Sign-in link copied");
+        assert!(
+            link.body.contains("Anyone")
+                && link.body.contains("15 minutes")
+                && link.body.contains("Admin"),
+            "{}",
+            link.body
+        );
+        let environment = copied(
+            &Held::Environment {
+                profile: "default".to_owned(),
+                expiration: Some(NOW + time::Duration::minutes(52)),
+            },
+            NOW,
+        );
+        assert_eq!(environment.summary, "Environment of \"default\" copied");
+        assert!(
+            environment.body.contains("52 min left") && environment.body.contains("anyone"),
+            "{}",
+            environment.body
+        );
+        let containers = copied(
+            &Held::ContainerVariables {
+                profile: "default".to_owned(),
+            },
+            NOW,
+        );
+        assert!(containers.body.contains("Anyone who has the token"));
+        assert_eq!(containers.renew, None);
     }
 
     // ---- Chained roles ----------------------------------------------------------------------

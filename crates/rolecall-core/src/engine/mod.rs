@@ -32,6 +32,7 @@ use files::OnDisk;
 mod endpoints;
 mod file_watch;
 mod files;
+mod handover;
 mod provision;
 mod renewal;
 mod signin;
@@ -44,6 +45,7 @@ const ASSERTION_REUSE: std::time::Duration = std::time::Duration::from_secs(4 * 
 
 pub use crate::clock::{Clock, SystemClock};
 pub use file_watch::{FileWatch, FileWatchError};
+pub use handover::{Clipboard, CopyRequest, Held};
 pub use provision::ConsoleLink;
 
 /// What the engine needs from the outside world.
@@ -92,6 +94,15 @@ pub enum Action {
     },
     KeepRefreshed {
         profile: String,
+        on: bool,
+    },
+    /// Serve the profile's credentials on a loopback container credentials endpoint while
+    /// `on` ([`crate::container_endpoint`]); a role without a profile (`None`) gets one first,
+    /// named by the template.
+    Serve {
+        endpoint: String,
+        role_arn: String,
+        profile: Option<String>,
         on: bool,
     },
     RenewNow,
@@ -192,6 +203,17 @@ pub struct ProfileStatus {
     /// credentials are the last one's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<String>,
+    /// Where the profile is served to containers and IDEs, while it is.
+    pub containers: Option<ContainerService>,
+}
+
+/// A profile's container credentials endpoint: whoever has the token reads the credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerService {
+    /// `http://127.0.0.1:<port>/rolecall/credentials`.
+    pub url: String,
+    #[serde(skip)]
+    pub token: crate::secrets::Sensitive<String>,
 }
 
 /// The tray icon's state.
@@ -219,6 +241,8 @@ struct State {
     failed_at: BTreeMap<String, Instant>,
     /// When each profile was last written, on the engine's clock.
     written_at: BTreeMap<String, OffsetDateTime>,
+    /// The container credentials endpoint of each profile served; dropping one stops it.
+    served: BTreeMap<String, crate::container_endpoint::ContainerEndpoint>,
 }
 
 #[derive(Debug)]
@@ -310,6 +334,15 @@ impl Engine {
             Action::UseChain { endpoint, chain } => self.use_chain(endpoint, chain).await,
             Action::AllRoles { endpoint } => self.all_roles(endpoint).await,
             Action::KeepRefreshed { profile, on } => self.keep_refreshed(profile, *on),
+            Action::Serve {
+                endpoint,
+                role_arn,
+                profile,
+                on,
+            } => {
+                self.serve(endpoint, role_arn, profile.as_deref(), *on)
+                    .await
+            }
             Action::Favourite { role_arn, on } => self.edit_preferences(|preferences| {
                 preferences
                     .favourites
@@ -433,6 +466,22 @@ pub enum EngineError {
     NoRole { role: String },
     #[error("Rolecall does not manage a profile named \"{profile}\".")]
     NoProfile { profile: String },
+    #[error(
+        "The profile \"{profile}\" is not served to containers and IDEs. Turn on \"Serve to \
+         containers and IDEs\" in its role's menu first."
+    )]
+    NotServed { profile: String },
+    #[error(
+        "Rolecall could not start serving the profile \"{profile}\" to containers and IDEs on \
+         127.0.0.1. Check that loopback networking works, then turn it on again."
+    )]
+    Serve {
+        profile: String,
+        #[source]
+        source: crate::container_endpoint::ContainerEndpointError,
+    },
+    #[error(transparent)]
+    Exec(#[from] crate::exec::ExecError),
     #[error(
         "Rolecall could not save its list of profiles ({detail}). Check that you may write to \
          its folder."

@@ -17,6 +17,7 @@ impl Engine {
             Request::new(Roles::One { role, profile }),
         )
         .await
+        .map(drop)
     }
 
     pub(super) async fn use_chain(&self, name: &str, chain: &str) -> Result<(), EngineError> {
@@ -41,6 +42,7 @@ impl Engine {
             }),
         )
         .await
+        .map(drop)
     }
 
     pub(super) async fn all_roles(&self, name: &str) -> Result<(), EngineError> {
@@ -48,6 +50,7 @@ impl Engine {
         let assertion = self.assertion(name).await?;
         self.provision(&settings, &endpoint, &assertion, Request::new(Roles::All))
             .await
+            .map(drop)
     }
 
     /// Renews these profiles of `endpoint` from `assertion`.
@@ -65,15 +68,17 @@ impl Engine {
             Request::new(Roles::Again(roles)),
         )
         .await
+        .map(drop)
     }
 
-    async fn provision(
+    /// Provisions `request`; the names of the profiles written.
+    pub(super) async fn provision(
         &self,
         settings: &Settings,
         endpoint: &Endpoint,
         assertion: &Arc<Assertion>,
         request: Request,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Vec<String>, EngineError> {
         let config = &self.shared.config;
         let files = AwsFiles::from_paths(&config.paths);
         let aliases = AliasCache::load_or_empty(&config.paths.config_dir);
@@ -99,14 +104,18 @@ impl Engine {
         }
         match written.failed.into_iter().next() {
             Some((_, _, err)) if written.profiles.is_empty() => Err(EngineError::Sts(err)),
-            _ => Ok(()),
+            _ => Ok(written
+                .profiles
+                .into_iter()
+                .map(|(profile, _, _)| profile)
+                .collect()),
         }
     }
 
-    /// The console sign-in URL for a role: from its profile's credentials while they last,
-    /// otherwise from a new session that is not written anywhere.
-    /// "Copy sign-in link": the console sign-in URL of `role_arn` from endpoint `name`. It
-    /// signs anyone who has it in to the console for [`crate::console::SIGNIN_TOKEN_LIFETIME`].
+    /// "Copy sign-in link": the console sign-in URL of `role_arn` from endpoint `name`, made
+    /// from its profile's credentials while they last, otherwise from a new session that is
+    /// not written anywhere. It signs anyone who has it in to the console for
+    /// [`crate::console::SIGNIN_TOKEN_LIFETIME`].
     pub async fn console_url(
         &self,
         name: &str,
@@ -185,7 +194,7 @@ pub struct ConsoleLink {
     pub browser: Option<crate::browser_command::ConsoleBrowser>,
 }
 
-fn granted(assertion: &Assertion, role_arn: &str) -> Result<RolePair, EngineError> {
+pub(super) fn granted(assertion: &Assertion, role_arn: &str) -> Result<RolePair, EngineError> {
     assertion
         .roles
         .iter()

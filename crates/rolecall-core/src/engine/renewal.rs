@@ -219,11 +219,14 @@ impl Engine {
     /// The registry's profiles that still have credentials in the file.
     pub(super) fn tracked(&self, settings: &Settings) -> Vec<Tracked> {
         let disk = self.on_disk();
-        let (needs_person, written_at) = self
+        let (needs_person, written_at, served) = self
             .shared
             .state
             .lock()
-            .map(|state| (state.needs_person.clone(), state.written_at.clone()))
+            .map(|state| {
+                let served: BTreeSet<String> = state.served.keys().cloned().collect();
+                (state.needs_person.clone(), state.written_at.clone(), served)
+            })
             .unwrap_or_default();
         disk.registry
             .iter()
@@ -233,7 +236,10 @@ impl Engine {
                     profile: name.clone(),
                     endpoint: source.endpoint.clone(),
                     expiration: *disk.expirations.get(name)?,
-                    kept: source.keep_refreshed || *name == settings.preferences.active_profile,
+                    // A served profile is renewed ahead, so no SDK waits for a sign-in.
+                    kept: source.keep_refreshed
+                        || *name == settings.preferences.active_profile
+                        || served.contains(name),
                     needs_person: needs_person.contains(&source.endpoint),
                     written_at: written_at.get(name).copied(),
                 })

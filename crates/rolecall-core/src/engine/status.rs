@@ -61,6 +61,10 @@ pub(super) fn build(disk: &OnDisk, state: &State, now: OffsetDateTime) -> Status
                 .as_ref()
                 .map(|chain| chain.roles.clone())
                 .unwrap_or_default(),
+            containers: state.served.get(name).map(|endpoint| ContainerService {
+                url: endpoint.url().to_owned(),
+                token: endpoint.token().clone(),
+            }),
         })
         .collect();
     let endpoints: Vec<EndpointStatus> = settings

@@ -928,3 +928,228 @@ async fn a_chain_used_from_the_tray_is_renewed_as_a_chain_in_the_background() {
         "a new session of the source role, issued for the renewal"
     );
 }
+
+// ---- Handing credentials to other programs --------------------------------------------------
+
+/// The key `profile` holds in the credentials file.
+fn key_in_file(engine: &Engine, profile: &str) -> String {
+    rolecall_core::aws_files::AwsFiles::from_paths(&engine.config().paths)
+        .read_credentials(profile)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no credentials for {profile}"))
+        .access_key_id
+}
+
+/// What a POSIX shell holds in `variable` after evaluating `script`.
+fn evaluated(script: &str, variable: &str) -> String {
+    let output = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("eval \"$1\"; printf %s \"${variable}\""),
+            "sh",
+            script,
+        ])
+        .env("AWS_PROFILE", "must-go")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// "Copy environment" on a role without a profile writes one named by the template (the
+/// active profile stays unset) and copies its keys; near their end they are renewed first.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn copy_environment_writes_the_roles_profile_first_and_renews_it_near_its_end() {
+    use rolecall_core::engine::{CopyRequest, Held};
+    let world = world().await;
+    let copy = |profile: Option<String>| CopyRequest::Environment {
+        endpoint: "corp".to_owned(),
+        role_arn: ADMIN.to_owned(),
+        profile,
+    };
+    let copied = world.engine.copy(&copy(None)).await.unwrap();
+    let Held::Environment {
+        profile,
+        expiration,
+    } = copied.holds
+    else {
+        panic!("{:?}", copied.holds);
+    };
+    let status = world.engine.status();
+    let written = status
+        .profiles
+        .iter()
+        .find(|p| p.name == profile)
+        .unwrap_or_else(|| panic!("{profile} is in the status: {status:?}"));
+    assert_eq!(written.role_arn, ADMIN);
+    assert!(!written.active && profile != "default", "{profile}");
+    assert!(expiration.is_some());
+    let text = copied.text.expose();
+    assert!(text.starts_with("unset "), "{text}");
+    assert!(text.contains("export AWS_SESSION_TOKEN='"), "{text}");
+    let first = key_in_file(&world.engine, &profile);
+    assert_eq!(evaluated(text, "AWS_ACCESS_KEY_ID"), first);
+    assert_eq!(evaluated(text, "AWS_PROFILE"), "", "no profile to mix in");
+
+    // Fresh: the same keys, no new assumption.
+    let calls = world.sim.stats().sts_calls;
+    let again = world
+        .engine
+        .copy(&copy(Some(profile.clone())))
+        .await
+        .unwrap();
+    assert_eq!(evaluated(again.text.expose(), "AWS_ACCESS_KEY_ID"), first);
+    assert_eq!(world.sim.stats().sts_calls, calls);
+    // Ten minutes left: renewed before they are handed out.
+    expire_at(
+        &world.engine,
+        world.clock.now() + time::Duration::minutes(10),
+    );
+    let renewed = world
+        .engine
+        .copy(&copy(Some(profile.clone())))
+        .await
+        .unwrap();
+    let key = evaluated(renewed.text.expose(), "AWS_ACCESS_KEY_ID");
+    assert_ne!(key, first, "renewed");
+    assert_eq!(key, key_in_file(&world.engine, &profile));
+
+    let unknown = world
+        .engine
+        .copy(&copy(Some("nobody".to_owned())))
+        .await
+        .unwrap_err();
+    assert!(unknown.to_string().contains("nobody"), "{unknown}");
+}
+
+/// "Serve to containers and IDEs": on, the engine serves the profile on 127.0.0.1 to the token
+/// only (renewing near the end), the status says where without showing the token, and "Copy
+/// container variables" points the SDKs there; off, the port closes.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn serving_a_profile_to_containers_on_and_off() {
+    use rolecall_core::engine::{CopyRequest, EngineError};
+    let world = world().await;
+    world
+        .engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: ADMIN.to_owned(),
+        })
+        .await
+        .unwrap();
+    let serve = |on: bool| Action::Serve {
+        endpoint: "corp".to_owned(),
+        role_arn: ADMIN.to_owned(),
+        profile: Some("default".to_owned()),
+        on,
+    };
+    let variables = CopyRequest::ContainerVariables {
+        profile: "default".to_owned(),
+    };
+    let before = world.engine.copy(&variables).await.unwrap_err();
+    assert!(matches!(before, EngineError::NotServed { .. }), "{before}");
+
+    world.engine.act(serve(true)).await.unwrap();
+    let status = world.engine.status();
+    let service = status.profiles[0].containers.clone().expect("served");
+    assert!(
+        service.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        service.url
+    );
+    let token = service.token.expose().clone();
+    assert!(
+        !format!("{status:?}").contains(&token),
+        "the token stays out of Debug"
+    );
+
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let get = |token: &str| {
+        client
+            .get(&service.url)
+            .header("Authorization", token)
+            .send()
+    };
+    let answer = get(&token).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let json: serde_json::Value = answer.json().await.unwrap();
+    let first = key_in_file(&world.engine, "default");
+    assert_eq!(json["AccessKeyId"], first.as_str());
+    assert_eq!(json["RoleArn"], ADMIN);
+    assert_eq!(get("wrong").await.unwrap().status(), 401);
+
+    let copied = world.engine.copy(&variables).await.unwrap();
+    let text = copied.text.expose();
+    assert_eq!(
+        evaluated(text, "AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+        service.url
+    );
+    assert_eq!(evaluated(text, "AWS_CONTAINER_AUTHORIZATION_TOKEN"), token);
+    assert_eq!(
+        evaluated(text, "AWS_ACCESS_KEY_ID"),
+        "",
+        "no keys beside it"
+    );
+
+    // Near the end, a request gets renewed keys.
+    expire_at(
+        &world.engine,
+        world.clock.now() + time::Duration::minutes(10),
+    );
+    let json: serde_json::Value = get(&token).await.unwrap().json().await.unwrap();
+    assert_ne!(json["AccessKeyId"], first.as_str(), "renewed");
+    assert_eq!(
+        json["AccessKeyId"],
+        key_in_file(&world.engine, "default").as_str()
+    );
+
+    // On again keeps the same endpoint; off stops it.
+    world.engine.act(serve(true)).await.unwrap();
+    assert_eq!(
+        world.engine.status().profiles[0].containers.as_ref(),
+        Some(&service)
+    );
+    world.engine.act(serve(false)).await.unwrap();
+    assert_eq!(world.engine.status().profiles[0].containers, None);
+    let address = service
+        .url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut closed = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(&address).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(closed, "nothing listens on {address} once serving is off");
+    assert!(world.engine.copy(&variables).await.is_err());
+}
+
+/// Serving a role that has no profile writes one first, as Copy environment does.
+#[tokio::test(flavor = "multi_thread")]
+async fn serving_a_role_without_a_profile_writes_one_first() {
+    let world = world().await;
+    world
+        .engine
+        .act(Action::Serve {
+            endpoint: "corp".to_owned(),
+            role_arn: ADMIN.to_owned(),
+            profile: None,
+            on: true,
+        })
+        .await
+        .unwrap();
+    let status = world.engine.status();
+    let [profile] = status.profiles.as_slice() else {
+        panic!("one profile: {status:?}");
+    };
+    assert_eq!(profile.role_arn, ADMIN);
+    assert!(profile.containers.is_some() && !profile.active);
+}

@@ -955,3 +955,175 @@ async fn a_chain_needs_one_role_and_role_arns() {
         text(&help.stdout)
     );
 }
+
+// ---- Coming from another tool -------------------------------------------------------------------
+
+/// A saml2aws user's `~/.saml2aws` (its IdP account pointing at the simulator's AD FS): `rolecall
+/// import saml2aws` shows the plan and saves nothing, `--apply` saves the endpoint, and the
+/// login line the plan suggests writes the profile saml2aws used, which the AWS CLI then uses.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saml2aws_account_is_imported_and_its_suggested_login_writes_the_same_profile() {
+    let sim = solo_sim().await;
+    let mut world = World::new();
+    let moto = start_moto(&world).await;
+    world.set("AWS_ENDPOINT_URL_STS", moto.url());
+    let url = sim.sign_on_url();
+    let base = format!("{}://{}", url.scheme(), url.authority());
+    std::fs::write(
+        world.sandbox.home().join(".saml2aws"),
+        format!(
+            "[corp]\nname = corp\nurl = {base}\nusername = solo\nprovider = ADFS\nmfa = Auto\n\
+             skip_verify = false\naws_urn = urn:amazon:webservices\naws_profile = saml\n\
+             role_arn = arn:aws:iam::{ACCOUNT}:role/{ROLE}\nregion = eu-west-1\n\n\
+             [okta]\nurl = https://corp.okta.example/home/amazon_aws/0oa1/272\nprovider = Okta\n\n\
+             [azure]\nurl = https://account.activedirectory.windowsazure.com\nprovider = AzureAD\n"
+        ),
+    )
+    .unwrap();
+
+    let dry = world.rolecall(&["import", "saml2aws"], &[]).await;
+    assert!(dry.status.success(), "{dry:?}");
+    let plan = text(&dry.stdout);
+    assert!(plan.contains("+ corp → endpoint \"corp\""), "{plan}");
+    assert!(plan.contains("+ okta → endpoint \"okta\""), "{plan}");
+    assert!(plan.contains("- azure: not imported."), "{plan}");
+    assert!(plan.contains("rolecall import saml2aws --apply"), "{plan}");
+    let listed = world.rolecall(&["endpoint", "list"], &[]).await;
+    assert!(
+        text(&listed.stdout).starts_with("No endpoints yet."),
+        "the dry run saved nothing: {listed:?}"
+    );
+
+    let applied = world
+        .rolecall(&["import", "saml2aws", "--apply"], &[])
+        .await;
+    assert!(applied.status.success(), "{applied:?}");
+    assert!(
+        text(&applied.stdout).contains("Saved endpoints \"corp\", \"okta\"."),
+        "{applied:?}"
+    );
+    let again = world.rolecall(&["import", "saml2aws"], &[]).await;
+    assert!(
+        text(&again.stdout).contains("= corp: already in Rolecall as endpoint \"corp\""),
+        "{again:?}"
+    );
+
+    let suggested = plan
+        .lines()
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("To have the same profile: rolecall ")
+        })
+        .unwrap_or_else(|| panic!("the plan says how to get the profile: {plan}"))
+        .to_owned();
+    let words: Vec<&str> = suggested.split(' ').collect();
+    let login = world
+        .rolecall(&words, &[("ROLECALL_PASSWORD", DEMO_PASSWORD)])
+        .await;
+    assert!(login.status.success(), "{suggested}: {login:?}");
+    let identity = world
+        .aws(
+            &[
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "saml",
+                "--region",
+                "eu-west-1",
+            ],
+            &[("AWS_ENDPOINT_URL", moto.url())],
+        )
+        .await;
+    assert!(
+        caller_arn(&identity).contains(ROLE),
+        "the profile saml2aws wrote is Rolecall's now: {identity:?}"
+    );
+}
+
+/// An aws-adfs user's AWS config (two profiles on one AD FS host behind a company CA, with its
+/// `adfs_config.*` keys): one endpoint is imported with that CA, and the suggested login writes
+/// the profile in place, leaving aws-adfs's keys as they were.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_adfs_profiles_are_imported_as_one_endpoint_and_keep_their_keys() {
+    let sim = solo_sim().await;
+    let mut world = World::new();
+    let moto = start_moto(&world).await;
+    world.set("AWS_ENDPOINT_URL_STS", moto.url());
+    // aws-adfs speaks https only; the company's CA comes with it (adfs_ca_bundle).
+    let certificates = rolecall_tests::tls::certificates(world.sandbox.root());
+    let front =
+        rolecall_tests::tls::TlsFront::start(&certificates, sim.sign_on_url().port().unwrap());
+    let host = front.url("").trim_start_matches("https://").to_owned();
+    let ca = certificates.ca.display().to_string();
+    let config = format!(
+        "[profile dev]\nregion = eu-west-1\noutput = json\n\
+         adfs_config.ssl_verification = True\n\
+         adfs_config.role_arn = arn:aws:iam::{ACCOUNT}:role/{ROLE}\n\
+         adfs_config.adfs_host = {host}\nadfs_config.session_duration = 3600\n\
+         adfs_config.provider_id = urn:amazon:webservices\nadfs_config.sspi = False\n\
+         adfs_config.adfs_user = solo\nadfs_config.adfs_ca_bundle = {ca}\n\n\
+         [profile ops]\nadfs_config.role_arn = arn:aws:iam::{ACCOUNT}:role/Ops\n\
+         adfs_config.adfs_host = {host}\nadfs_config.adfs_user = solo\n"
+    );
+    std::fs::write(world.sandbox.aws_config_file(), &config).unwrap();
+
+    let applied = world
+        .rolecall(&["import", "aws-adfs", "--apply"], &[])
+        .await;
+    assert!(applied.status.success(), "{applied:?}");
+    let plan = text(&applied.stdout);
+    assert!(
+        plan.contains("+ dev, ops → endpoint \"localhost\""),
+        "{plan}"
+    );
+    assert!(plan.contains("Saved endpoint \"localhost\"."), "{plan}");
+
+    let settings =
+        std::fs::read_to_string(world.sandbox.config_dir().join("settings.toml")).unwrap();
+    assert!(
+        settings.contains(&format!("ca_file = \"{ca}\"")),
+        "the CA bundle aws-adfs trusted comes along: {settings}"
+    );
+    // The simulator redirects to its own plain-http address, which the TLS front does not
+    // cover: from here on the endpoint talks to the simulator itself.
+    let direct = world
+        .rolecall(
+            &[
+                "endpoint",
+                "edit",
+                "localhost",
+                "--url",
+                sim.sign_on_url().as_str(),
+            ],
+            &[],
+        )
+        .await;
+    assert!(direct.status.success(), "{direct:?}");
+
+    let suggested = plan
+        .lines()
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("To have the same profile: rolecall ")
+        })
+        .filter(|line| line.ends_with("--profile dev"))
+        .unwrap_or_else(|| panic!("the plan says how to get the dev profile: {plan}"))
+        .to_owned();
+    let words: Vec<&str> = suggested.split(' ').collect();
+    let login = world
+        .rolecall(&words, &[("ROLECALL_PASSWORD", DEMO_PASSWORD)])
+        .await;
+    assert!(login.status.success(), "{suggested}: {login:?}");
+    assert!(
+        world.config_text().starts_with(&config),
+        "aws-adfs's keys stay byte for byte:\n{}",
+        world.config_text()
+    );
+    let identity = world
+        .aws(
+            &["sts", "get-caller-identity", "--profile", "dev"],
+            &[("AWS_ENDPOINT_URL", moto.url())],
+        )
+        .await;
+    assert!(caller_arn(&identity).contains(ROLE), "{identity:?}");
+}

@@ -8,6 +8,7 @@ mod console;
 mod credential_process;
 mod endpoints;
 mod exit;
+mod import;
 mod login;
 mod roles;
 mod sign_in;
@@ -66,6 +67,7 @@ pub fn run(command: Command) -> ExitCode {
             profile,
         }),
         Command::Completions { shell } => completions::run(shell),
+        Command::Import { tool, file, apply } => import::run(tool, file, apply),
         Command::Endpoint(command) => endpoints::endpoint(command),
         Command::Password(command) => endpoints::password(command),
     }

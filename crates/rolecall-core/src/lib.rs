@@ -22,6 +22,7 @@ pub mod exec;
 pub mod html;
 pub mod http;
 pub mod idp;
+pub mod import;
 pub mod ipc;
 pub mod logs;
 pub mod negotiate;

@@ -63,6 +63,8 @@ const RELEVANT_VARS: &[&str] = &[
     // `rolecall exec`: the profile of the exec this one runs in, and the shell it starts.
     EXEC_PROFILE_VAR,
     "SHELL",
+    // `rolecall import saml2aws`: where saml2aws keeps its settings when not in ~/.saml2aws.
+    "SAML2AWS_CONFIGFILE",
     "COMSPEC",
 ];
 
@@ -104,7 +106,7 @@ impl Environment {
         self.platform
     }
 
-    fn home(&self) -> Result<PathBuf, PathsError> {
+    pub(crate) fn home(&self) -> Result<PathBuf, PathsError> {
         let from = match self.platform {
             // The AWS SDKs and CLI prefer HOME on Windows too, then USERPROFILE.
             Platform::Windows => self.var("HOME").or_else(|| self.var("USERPROFILE")),
@@ -116,7 +118,7 @@ impl Environment {
     }
 
     /// Expands a leading `~` the way the AWS tools do.
-    fn expand(&self, raw: &str) -> Result<PathBuf, PathsError> {
+    pub(crate) fn expand(&self, raw: &str) -> Result<PathBuf, PathsError> {
         let rest = if raw == "~" {
             Some("")
         } else {

@@ -139,6 +139,25 @@ pub enum Command {
         #[arg(value_enum)]
         shell: super::completions::ShellArg,
     },
+    /// Turn another tool's settings into Rolecall endpoints: saml2aws (~/.saml2aws) or
+    /// aws-adfs (the adfs_config keys in the AWS config file).
+    ///
+    /// Shows what it would add and writes nothing; run it again with --apply to save those
+    /// endpoints. Passwords are never read: Rolecall asks at the first sign-in.
+    ///
+    ///   rolecall import saml2aws
+    ///   rolecall import saml2aws --apply
+    Import {
+        #[arg(value_enum)]
+        tool: ImportTool,
+        /// The tool's settings file, instead of where it keeps them (~/.saml2aws or
+        /// SAML2AWS_CONFIGFILE; the AWS config file for aws-adfs).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Save the endpoints shown (all of them, or none when one cannot be saved).
+        #[arg(long)]
+        apply: bool,
+    },
     /// Add, change, list, rename or remove sign-in endpoints (the same settings the tray uses).
     #[command(subcommand)]
     Endpoint(super::endpoints::EndpointCommand),
@@ -279,4 +298,11 @@ mod chain_tests {
             .is_err()
         );
     }
+}
+
+/// The tools `rolecall import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportTool {
+    Saml2aws,
+    AwsAdfs,
 }

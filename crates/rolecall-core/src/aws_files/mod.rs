@@ -812,3 +812,42 @@ pub enum AwsFilesError {
     )]
     SymlinkLoop { path: PathBuf },
 }
+
+/// How a file other than the two shared ones names its sections, for [`read_sections`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionNames {
+    /// `[name]`, as in the credentials file (and other tools' own INI files).
+    Plain,
+    /// `[profile name]` and `[default]`, as in the config file.
+    Config,
+}
+
+/// Each profile of `text` with its keys as the AWS tools read them (keys lowercased, the last
+/// value of a key winning), in file order: how Rolecall reads other tools' settings.
+pub fn read_sections(
+    text: &[u8],
+    names: SectionNames,
+) -> Vec<(String, std::collections::BTreeMap<String, String>)> {
+    let kind = match names {
+        SectionNames::Plain => FileKind::Credentials,
+        SectionNames::Config => FileKind::Config,
+    };
+    let document = Document::parse(text, kind);
+    document
+        .profile_names()
+        .into_iter()
+        .map(|profile| {
+            let keys = document
+                .effective(&profile)
+                .into_iter()
+                .map(|(key, line)| {
+                    (
+                        String::from_utf8_lossy(&key).into_owned(),
+                        String::from_utf8_lossy(&document.value(line)).into_owned(),
+                    )
+                })
+                .collect();
+            (profile, keys)
+        })
+        .collect()
+}

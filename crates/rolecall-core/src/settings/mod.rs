@@ -263,7 +263,7 @@ impl Endpoint {
 
     /// Checks everything about this endpoint alone, its CA file on disk too: what the person
     /// enters. `position` (from 1) names it when it has no name.
-    fn check(&self, position: usize) -> Result<(), Problem> {
+    pub(crate) fn check(&self, position: usize) -> Result<(), Problem> {
         self.check_shape(position)?;
         if let Some(path) = &self.ca_file {
             check_ca_file(path).map_err(|reason| Problem::CaFile {

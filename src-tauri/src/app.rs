@@ -89,7 +89,6 @@ pub fn run(demo: bool, automation: bool) -> ExitCode {
             let tasks = Tasks::default();
             let handle = app.handle().clone();
             let alerts = Alerts::start(&tasks, move |endpoint| dispatch::renew(&handle, endpoint));
-            tasks.spawn(notifications::show_all(app.handle().clone(), notices));
             app.manage(commands::SettingsWindow {
                 engine: engine.clone(),
             });
@@ -103,6 +102,10 @@ pub fn run(demo: bool, automation: bool) -> ExitCode {
                 alerts,
                 automation,
             });
+            // After the shell is managed: showing a notice reads its state.
+            app.state::<Shell>()
+                .tasks
+                .spawn(notifications::show_all(app.handle().clone(), notices));
             tray::install(app.handle(), |app, event| {
                 dispatch::menu(app, event.id().as_ref())
             })?;

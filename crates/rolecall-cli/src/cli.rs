@@ -6,6 +6,7 @@ mod args;
 mod completions;
 mod console;
 mod credential_process;
+mod doctor;
 mod endpoints;
 mod exit;
 mod login;
@@ -65,6 +66,7 @@ pub fn run(command: Command) -> ExitCode {
             format,
             profile,
         }),
+        Command::Doctor { json, endpoint } => with_runtime(doctor::run(json, endpoint)),
         Command::Completions { shell } => completions::run(shell),
         Command::Endpoint(command) => endpoints::endpoint(command),
         Command::Password(command) => endpoints::password(command),

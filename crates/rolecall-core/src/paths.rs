@@ -64,6 +64,16 @@ const RELEVANT_VARS: &[&str] = &[
     EXEC_PROFILE_VAR,
     "SHELL",
     "COMSPEC",
+    // The system proxy reqwest follows, read only to say which one applies (`rolecall doctor`
+    // shows them without user info).
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
 ];
 
 impl Environment {

@@ -37,7 +37,12 @@ pub(super) fn checks(
                 .endpoint(&endpoint.name)
                 .and_then(|e| e.issuer.clone());
             match summaries.get(&endpoint.name) {
-                Some(summary) => check(summary, pinned.as_deref(), now),
+                Some(summary) => check(
+                    summary,
+                    pinned.as_deref(),
+                    crate::http::is_loopback(&endpoint.url),
+                    now,
+                ),
                 None => Check::new(
                     CheckKind::LastSignIn,
                     Status::Warn,
@@ -54,7 +59,14 @@ pub(super) fn checks(
         .collect()
 }
 
-fn check(summary: &LastSignIn, pinned: Option<&str>, now: OffsetDateTime) -> Check {
+/// `on_loopback`: the endpoint is on this computer (the demo, tests), whose stand-in AWS pages
+/// are on loopback too.
+fn check(
+    summary: &LastSignIn,
+    pinned: Option<&str>,
+    on_loopback: bool,
+    now: OffsetDateTime,
+) -> Check {
     let ago = (now - summary.at).whole_seconds();
     let mut check = Check::new(
         CheckKind::LastSignIn,
@@ -102,13 +114,15 @@ fn check(summary: &LastSignIn, pinned: Option<&str>, now: OffsetDateTime) -> Che
     for role in &summary.roles {
         check = check.detail(format!("role: {role}"));
     }
+    check.last_sign_in = Some(summary.clone());
 
     let mut problems = Vec::new();
     let aws_destination = summary
         .destination
         .as_deref()
-        .and_then(Partition::from_saml_destination);
-    if aws_destination.is_none() {
+        .and_then(|destination| url::Url::parse(destination).ok())
+        .is_some_and(|destination| crate::accounts::is_alias_page(&destination, on_loopback));
+    if !aws_destination {
         problems.push(format!(
             "its Destination ({}) is not an AWS sign-in URL such as https://signin.aws.amazon.com/saml",
             shown(&summary.destination)

@@ -273,8 +273,9 @@ impl Report {
                 Status::Ok => (f, w),
             });
         out.push_str(&format!(
-            "\n{} checks: {fails} failed, {warns} warnings. Exit code {}.\n",
+            "\n{} checks: {fails} failed, {warns} warning{}. Exit code {}.\n",
             self.checks.len(),
+            if warns == 1 { "" } else { "s" },
             self.exit_code
         ));
         crate::untrusted::for_terminal(&out).into_owned()

@@ -72,10 +72,10 @@ fn check(
         CheckKind::LastSignIn,
         Status::Ok,
         format!(
-            "signed in {} ago ({}) with the {} as {}: {} role{}",
+            "signed in {} ago ({}) {} as {}: {} role{}",
             span(ago),
             rfc3339(summary.at),
-            summary.via,
+            how(&summary.via),
             summary.role_session_name,
             summary.roles.len(),
             if summary.roles.len() == 1 { "" } else { "s" }
@@ -166,4 +166,13 @@ fn check(
         );
     }
     check
+}
+
+/// How the summary's `via` reads in a sentence.
+fn how(via: &str) -> String {
+    match via {
+        "sign-in window" => "in the sign-in window".to_owned(),
+        "kerberos" => "with Kerberos".to_owned(),
+        other => format!("with the {other}"),
+    }
 }

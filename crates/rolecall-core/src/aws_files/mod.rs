@@ -538,6 +538,9 @@ impl AwsFiles {
     }
 }
 
+/// A profile section's name and whether it is written `[profile name]`.
+type SectionKey<'a> = (&'a [u8], bool);
+
 fn inspect_document(
     doc: &Document<'_>,
     kind: FileKind,
@@ -551,7 +554,7 @@ fn inspect_document(
         });
     }
     // Sections as configparser names them: `[default]` and `[profile default]` differ.
-    let mut seen: Vec<((&[u8], bool), Vec<usize>)> = Vec::new();
+    let mut seen: Vec<(SectionKey<'_>, Vec<usize>)> = Vec::new();
     for section in &doc.sections {
         if let lines::SectionName::Profile { name, prefixed } = section.name {
             let line = section.lines.start + 1;

@@ -286,17 +286,9 @@ impl Report {
 pub async fn run(request: &Request) -> Report {
     let started = request.clock.now();
     let mut checks = Vec::new();
-    let endpoints = match settings_check(request) {
-        Ok((check, settings, endpoints)) => {
-            checks.push(check);
-            Some((settings, endpoints))
-        }
-        Err(check) => {
-            checks.push(check);
-            None
-        }
-    };
-    let (settings, endpoints) = endpoints.unwrap_or_default();
+    let (check, read) = settings_check(request);
+    checks.push(check);
+    let (settings, endpoints) = read.unwrap_or_default();
     let summaries = crate::last_sign_in::read(&request.paths.config_dir);
     let known = summaries.as_ref().ok();
     checks.extend(network::checks(request, &endpoints, known).await);
@@ -307,23 +299,29 @@ pub async fn run(request: &Request) -> Report {
     Report::new(started, checks)
 }
 
-fn settings_check(request: &Request) -> Result<(Check, Settings, Vec<Endpoint>), Check> {
+/// The settings check, and the settings and endpoints to check when they could be read.
+fn settings_check(request: &Request) -> (Check, Option<(Settings, Vec<Endpoint>)>) {
     let file = request.paths.settings_file();
-    let settings = Settings::load(&request.paths).map_err(|err| {
-        Check::new(CheckKind::Settings, Status::Fail, err.to_string())
-            .about(file.display().to_string())
-    })?;
+    let settings = match Settings::load(&request.paths) {
+        Ok(settings) => settings,
+        Err(err) => {
+            let check = Check::new(CheckKind::Settings, Status::Fail, err.to_string())
+                .about(file.display().to_string());
+            return (check, None);
+        }
+    };
     let endpoints: Vec<Endpoint> = match &request.endpoint {
         Some(name) => match settings.endpoint(name) {
             Some(endpoint) => vec![endpoint.clone()],
             None => {
-                return Err(Check::new(
+                let check = Check::new(
                     CheckKind::Settings,
                     Status::Fail,
                     format!("there is no endpoint \"{name}\" in the settings"),
                 )
                 .about(file.display().to_string())
-                .action("`rolecall endpoint list` shows the endpoints there are."));
+                .action("`rolecall endpoint list` shows the endpoints there are.");
+                return (check, None);
             }
         },
         None => settings.endpoints.clone(),
@@ -365,7 +363,7 @@ fn settings_check(request: &Request) -> Result<(Check, Settings, Vec<Endpoint>),
         line.push_str(&format!(", proxy {}", endpoint.proxy.as_setting()));
         check = check.detail(line);
     }
-    Ok((check, settings, endpoints))
+    (check, Some((settings, endpoints)))
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {

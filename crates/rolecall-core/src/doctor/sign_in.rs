@@ -124,8 +124,9 @@ fn check(
         .is_some_and(|destination| crate::accounts::is_alias_page(&destination, on_loopback));
     if !aws_destination {
         problems.push(format!(
-            "its Destination ({}) is not an AWS sign-in URL such as https://signin.aws.amazon.com/saml",
-            shown(&summary.destination)
+            "its Destination ({}) is not an AWS sign-in URL such as https://{}/saml",
+            shown(&summary.destination),
+            Partition::Aws.signin_host()
         ));
     }
     let aws_audience = summary.audiences.iter().any(|audience| {

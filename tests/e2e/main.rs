@@ -13,6 +13,7 @@ mod cli;
 mod console;
 mod consumers;
 mod demo;
+mod doctor;
 mod foreign_keys;
 mod idle;
 mod kerberos;

@@ -6,6 +6,7 @@ mod args;
 mod completions;
 mod console;
 mod credential_process;
+mod doctor;
 mod endpoints;
 mod exit;
 mod import;
@@ -66,6 +67,7 @@ pub fn run(command: Command) -> ExitCode {
             format,
             profile,
         }),
+        Command::Doctor { json, endpoint } => with_runtime(doctor::run(json, endpoint)),
         Command::Completions { shell } => completions::run(shell),
         Command::Import { tool, file, apply } => import::run(tool, file, apply),
         Command::Endpoint(command) => endpoints::endpoint(command),

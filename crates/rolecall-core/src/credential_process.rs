@@ -208,6 +208,15 @@ pub async fn renew(
         }
         Err(GuardedSignInError::SignIn(err)) => return Err(RenewError::SignIn(err)),
     };
+    crate::last_sign_in::record_or_log(
+        renewal.config_dir,
+        &endpoint.name,
+        crate::last_sign_in::LastSignIn::of(
+            &signed_in.assertion,
+            crate::last_sign_in::Via::Idp(signed_in.via),
+            SystemClock.now(),
+        ),
+    );
     let role = source.role();
     if !signed_in.assertion.roles.contains(&role) {
         return Err(RenewError::RoleGone {

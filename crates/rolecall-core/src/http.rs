@@ -79,6 +79,44 @@ impl Network {
             })
     }
 
+    /// A plain client with this network's proxy and the TLS configuration `tls` instead of
+    /// the usual trust (`rolecall doctor` records the certificates it is shown).
+    pub fn client_with_tls(
+        &self,
+        user_agent: &str,
+        tls: rustls::ClientConfig,
+    ) -> Result<reqwest::Client, HttpError> {
+        self.builder(user_agent)?
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_backend_preconfigured(tls)
+            .build()
+            .map_err(|err| HttpError::Build {
+                detail: err.to_string(),
+            })
+    }
+
+    /// The certificates of the CA file, as DER; empty without one.
+    pub fn ca_certificates(
+        &self,
+    ) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, HttpError> {
+        use rustls::pki_types::pem::PemObject as _;
+        let Some(path) = &self.ca_file else {
+            return Ok(Vec::new());
+        };
+        // The same checks as for the clients first, with the same messages.
+        read_ca_file(path)?;
+        let pem = crate::store::read_optional(path)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| HttpError::CaFile {
+                path: path.to_owned(),
+                detail: err.to_string(),
+            })
+    }
+
     fn builder(&self, user_agent: &str) -> Result<reqwest::ClientBuilder, HttpError> {
         let mut builder = reqwest::Client::builder()
             .user_agent(user_agent)

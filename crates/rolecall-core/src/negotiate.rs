@@ -85,6 +85,34 @@ impl NegotiateError {
     }
 }
 
+/// The ticket-granting ticket in the person's ticket cache, as `klist` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// `user@REALM`.
+    pub principal: String,
+    /// How long it stays valid; zero once it has expired.
+    pub lifetime: std::time::Duration,
+}
+
+impl Ticket {
+    /// The realm of the principal (what follows the last `@`).
+    pub fn realm(&self) -> Option<&str> {
+        self.principal.rsplit_once('@').map(|(_, realm)| realm)
+    }
+}
+
+/// The ticket in the ticket cache, read without asking the KDC anything.
+pub fn current_ticket() -> Result<Ticket, NegotiateError> {
+    imp::current_ticket()
+}
+
+/// Whether the ticket cache's ticket gets a service ticket for `HTTP/<host>` (the KDC is asked,
+/// as `kvno HTTP/<host>` does): what integrated sign-in to `host` needs. The token built on the
+/// way is dropped unsent.
+pub fn service_ticket(host: &str) -> Result<(), NegotiateError> {
+    NegotiateClient::new(host)?.step(None).map(drop)
+}
+
 /// One Negotiate conversation with `HTTP/<host>` as the current user (GSSAPI ticket cache on
 /// Unix, SSPI on Windows).
 pub struct NegotiateClient {
@@ -175,6 +203,20 @@ mod imp {
 
     pub(super) fn new(host: &str) -> Result<NegotiateClient, NegotiateError> {
         client(host, None)
+    }
+
+    pub(super) fn current_ticket() -> Result<super::Ticket, NegotiateError> {
+        // No host here: the message of a failure is the caller's to word.
+        let failed = |err: &Error| classify("", err, None);
+        let mut mechanisms = OidSet::new();
+        mechanisms.add(GSS_MECH_KRB5).map_err(|err| failed(&err))?;
+        let credential = Cred::acquire(None, None, CredUsage::Initiate, Some(&mechanisms))
+            .map_err(|err| failed(&err))?;
+        let info = credential.info().map_err(|err| failed(&err))?;
+        Ok(super::Ticket {
+            principal: info.name.to_string(),
+            lifetime: info.lifetime,
+        })
     }
 
     pub(super) fn with_password(
@@ -469,6 +511,10 @@ mod imp {
     use crate::secrets::Sensitive;
 
     pub(super) fn new(_host: &str) -> Result<NegotiateClient, NegotiateError> {
+        Err(NegotiateError::Unsupported)
+    }
+
+    pub(super) fn current_ticket() -> Result<super::Ticket, NegotiateError> {
         Err(NegotiateError::Unsupported)
     }
 

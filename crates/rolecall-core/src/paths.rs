@@ -66,6 +66,16 @@ const RELEVANT_VARS: &[&str] = &[
     // `rolecall import saml2aws`: where saml2aws keeps its settings when not in ~/.saml2aws.
     "SAML2AWS_CONFIGFILE",
     "COMSPEC",
+    // The system proxy reqwest follows, read only to say which one applies (`rolecall doctor`
+    // shows them without user info).
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
 ];
 
 impl Environment {

@@ -90,6 +90,9 @@ pub struct Assertion {
     pub source_identity: Option<String>,
     /// The earliest `NotOnOrAfter` of the assertion's conditions and subject confirmations.
     pub not_on_or_after: Option<OffsetDateTime>,
+    /// The `Audience`s of the assertion's conditions (`urn:amazon:webservices` for AWS), in
+    /// document order: a help desk compares them with the relying party AWS expects.
+    pub audiences: Vec<String>,
     /// The base64 `SAMLResponse`, exactly what AssumeRoleWithSAML takes as `SAMLAssertion`.
     pub raw: Sensitive<String>,
 }
@@ -357,6 +360,7 @@ enum Element {
     EncryptedAttribute,
     Issuer,
     Conditions,
+    Audience,
     SubjectConfirmationData,
     Attribute,
     AttributeValue,
@@ -378,6 +382,7 @@ impl Element {
             (NS_ASSERTION, b"EncryptedAttribute") => Element::EncryptedAttribute,
             (NS_ASSERTION, b"Issuer") => Element::Issuer,
             (NS_ASSERTION, b"Conditions") => Element::Conditions,
+            (NS_ASSERTION, b"Audience") => Element::Audience,
             (NS_ASSERTION, b"SubjectConfirmationData") => Element::SubjectConfirmationData,
             (NS_ASSERTION, b"Attribute") => Element::Attribute,
             (NS_ASSERTION, b"AttributeValue") => Element::AttributeValue,
@@ -398,6 +403,7 @@ enum AttributeKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Capture {
     Issuer,
+    Audience,
     Value(AttributeKind),
 }
 
@@ -422,6 +428,7 @@ struct Walk {
     session_duration: Option<String>,
     source_identity: Option<String>,
     not_on_or_after: Option<OffsetDateTime>,
+    audiences: Vec<String>,
 }
 
 impl Walk {
@@ -450,6 +457,7 @@ impl Walk {
             Element::Issuer if depth == 2 || self.assertion_depth == Some(depth - 1) => {
                 self.begin_capture(Capture::Issuer, depth);
             }
+            Element::Audience if in_assertion => self.begin_capture(Capture::Audience, depth),
             Element::Conditions | Element::SubjectConfirmationData if in_assertion => {
                 if let Some(value) = attribute(e, b"NotOnOrAfter", at)? {
                     let limit = parse_time(&value)?;
@@ -503,6 +511,12 @@ impl Walk {
                     if !issuer.is_empty() {
                         self.issuer.get_or_insert_with(|| issuer.to_owned());
                         self.issuers.push(issuer.to_owned());
+                    }
+                }
+                Capture::Audience => {
+                    let audience = text.trim();
+                    if !audience.is_empty() && !self.audiences.iter().any(|a| a == audience) {
+                        self.audiences.push(audience.to_owned());
                     }
                 }
                 Capture::Value(AttributeKind::Role) => {
@@ -726,6 +740,7 @@ fn finish(walk: Walk, raw: Sensitive<String>) -> Result<Assertion, SamlError> {
         session_duration,
         source_identity,
         not_on_or_after: walk.not_on_or_after,
+        audiences: walk.audiences,
         raw,
     })
 }
@@ -978,6 +993,7 @@ mod tests {
             Some(datetime!(2026-11-03 10:20:02.329 UTC)),
             "the earlier of SubjectConfirmationData and Conditions should win"
         );
+        assert_eq!(a.audiences, ["urn:amazon:webservices"]);
         assert_eq!(
             a.roles,
             vec![

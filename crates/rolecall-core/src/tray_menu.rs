@@ -578,6 +578,9 @@ pub enum MenuId {
         on: bool,
     },
     RenewNow,
+    /// "Copy diagnostics": the shell puts [`crate::doctor::run`]'s [`crate::doctor::Report::text`]
+    /// on the clipboard (redacted, for a help desk ticket).
+    CopyDiagnostics,
     Settings,
     StartAtLogin {
         on: bool,
@@ -615,6 +618,7 @@ impl MenuId {
             Self::KeepRefreshed { profile, on: to } => ("keep", vec![on(to), profile]),
             Self::Favourite { role_arn, on: to } => ("favourite", vec![on(to), role_arn]),
             Self::RenewNow => ("renew-now", vec![]),
+            Self::CopyDiagnostics => ("copy-diagnostics", vec![]),
             Self::Settings => ("settings", vec![]),
             Self::StartAtLogin { on: to } => ("start-at-login", vec![on(to)]),
             Self::Quit => ("quit", vec![]),
@@ -687,6 +691,7 @@ impl MenuId {
                 on: on(to)?,
             },
             ("renew-now", []) => Self::RenewNow,
+            ("copy-diagnostics", []) => Self::CopyDiagnostics,
             ("settings", []) => Self::Settings,
             ("start-at-login", [to]) => Self::StartAtLogin { on: on(to)? },
             ("quit", []) => Self::Quit,
@@ -721,6 +726,7 @@ impl MenuId {
             | Self::CopySigninLink { .. }
             | Self::CopyEnvironment { .. }
             | Self::CopyContainerVariables { .. }
+            | Self::CopyDiagnostics
             | Self::Settings
             | Self::StartAtLogin { .. }
             | Self::Quit => {
@@ -1104,6 +1110,7 @@ mod tests {
             (text(), any::<bool>()).prop_map(|(profile, on)| MenuId::KeepRefreshed { profile, on }),
             (text(), any::<bool>()).prop_map(|(role_arn, on)| MenuId::Favourite { role_arn, on }),
             Just(MenuId::RenewNow),
+            Just(MenuId::CopyDiagnostics),
             Just(MenuId::Settings),
             any::<bool>().prop_map(|on| MenuId::StartAtLogin { on }),
             Just(MenuId::Quit),

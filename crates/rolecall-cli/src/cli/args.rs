@@ -129,6 +129,22 @@ pub enum Command {
         #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(super::completions::profile_names))]
         profile: Option<String>,
     },
+    /// Check what a sign-in needs and print a report to paste into a help desk ticket.
+    ///
+    /// The clock against each server's Date, each server's name, proxy and certificate chain
+    /// (and whether the endpoint's CA file is needed), the Kerberos ticket and the HTTP/<host>
+    /// service tickets, the keyring, the AWS files, and what the last sign-in's assertion said.
+    /// It signs in to nothing and sends no secret; the report holds no password, token, cookie
+    /// or assertion.
+    #[command(after_help = rolecall_core::doctor::exit_codes())]
+    Doctor {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Only this endpoint of the settings.
+        #[arg(long, value_name = "NAME")]
+        endpoint: Option<String>,
+    },
     /// Print the script that gives your shell Rolecall's completions, profile names included.
     ///
     /// bash: `source <(rolecall completions bash)` in ~/.bashrc; zsh: `source <(rolecall

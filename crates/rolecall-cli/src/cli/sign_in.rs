@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use rolecall_core::accounts::{Account, AliasCache};
+use rolecall_core::clock::SystemClock;
 use rolecall_core::idp::{self, Outcome, PasscodePrompt, PasscodeSource, SignIn};
+use rolecall_core::last_sign_in::{self, LastSignIn, Via};
 use rolecall_core::paths::AppPaths;
 use rolecall_core::refused_passwords::{self, GuardedSignInError, RefusedPasswords};
 use rolecall_core::secrets::{Keyring, SecretStore, Sensitive};
@@ -109,6 +111,15 @@ pub(crate) async fn sign_in(args: &SignInArgs) -> Result<Session, ExitCode> {
     let mut cache =
         AliasCache::load(&paths.config_dir).map_err(|err| fail(exit::OTHER, &err.to_string()))?;
     let signed_in = sign_in_to(&endpoint, password, &passcodes, &refused).await?;
+    last_sign_in::record_or_log(
+        &paths.config_dir,
+        &endpoint.name,
+        LastSignIn::of(
+            &signed_in.assertion,
+            Via::Idp(signed_in.via),
+            SystemClock.now(),
+        ),
+    );
     let (accounts, alias_problem) = idp::accounts_of(&signed_in, &endpoint, &mut cache).await;
     if let Some(problem) = &alias_problem {
         tracing::warn!("{problem}");

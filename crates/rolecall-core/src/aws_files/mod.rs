@@ -466,6 +466,172 @@ impl AwsFiles {
     }
 }
 
+/// Something in the AWS files that the AWS tools or Rolecall trip over, or that a help desk
+/// wants to know, as [`AwsFiles::inspect`] finds it. Lines count from 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// Neither the AWS CLI nor the SDKs read a file that starts with one.
+    ByteOrderMark { path: PathBuf },
+    /// The same section more than once: the AWS CLI refuses the file, the SDKs merge them.
+    RepeatedSection {
+        path: PathBuf,
+        profile: String,
+        lines: Vec<usize>,
+    },
+    /// The same key more than once in one section: the AWS CLI refuses the file.
+    RepeatedKey {
+        path: PathBuf,
+        profile: String,
+        key: String,
+        lines: Vec<usize>,
+    },
+    /// A key Rolecall does not write, in the credentials file's section of a profile it
+    /// manages: kept, but written by someone else.
+    HandWrittenKey {
+        path: PathBuf,
+        profile: String,
+        key: String,
+        line: usize,
+    },
+    /// A profile whose credentials come from elsewhere (another tool's keys, or a key that
+    /// makes the AWS tools get them some other way); `registered` says whether Rolecall's
+    /// registry lists it, in which case Rolecall can no longer renew it.
+    OwnedElsewhere {
+        path: PathBuf,
+        profile: String,
+        /// Whose it is, as a phrase: "IAM Identity Center (`aws sso login`): `sso_session`,
+        /// line 3", "an IAM user's long-term access key (AKIA…)".
+        owner: String,
+        registered: bool,
+    },
+}
+
+/// The keys Rolecall writes in a profile's section of the credentials file.
+const ROLECALL_CREDENTIAL_KEYS: [&str; 6] = [
+    ACCESS_KEY_ID,
+    SECRET_ACCESS_KEY,
+    SESSION_TOKEN,
+    LEGACY_SESSION_TOKEN,
+    EXPIRATION,
+    PRINCIPAL_ARN,
+];
+
+impl AwsFiles {
+    /// Reads both files and lists what is odd in them (see [`Finding`]); `registered` says
+    /// which profiles Rolecall's registry lists. Missing files have nothing to find.
+    pub fn inspect(
+        &self,
+        registered: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Finding>, AwsFilesError> {
+        let mut findings = Vec::new();
+        for (path, kind) in [
+            (&self.credentials, FileKind::Credentials),
+            (&self.config, FileKind::Config),
+        ] {
+            let Some(bytes) = disk::read_optional(path)? else {
+                continue;
+            };
+            let doc = Document::parse(&bytes, kind);
+            inspect_document(&doc, kind, path, &registered, &mut findings);
+        }
+        Ok(findings)
+    }
+}
+
+/// A profile section's name and whether it is written `[profile name]`.
+type SectionKey<'a> = (&'a [u8], bool);
+
+fn inspect_document(
+    doc: &Document<'_>,
+    kind: FileKind,
+    path: &Path,
+    registered: &impl Fn(&str) -> bool,
+    findings: &mut Vec<Finding>,
+) {
+    if doc.has_bom() {
+        findings.push(Finding::ByteOrderMark {
+            path: path.to_owned(),
+        });
+    }
+    // Sections as configparser names them: `[default]` and `[profile default]` differ.
+    let mut seen: Vec<(SectionKey<'_>, Vec<usize>)> = Vec::new();
+    for section in &doc.sections {
+        if let lines::SectionName::Profile { name, prefixed } = section.name {
+            let line = section.lines.start + 1;
+            match seen.iter_mut().find(|(key, _)| *key == (name, prefixed)) {
+                Some((_, lines)) => lines.push(line),
+                None => seen.push(((name, prefixed), vec![line])),
+            }
+        }
+    }
+    for ((name, _), lines) in &seen {
+        if lines.len() > 1 {
+            findings.push(Finding::RepeatedSection {
+                path: path.to_owned(),
+                profile: String::from_utf8_lossy(name).into_owned(),
+                lines: lines.clone(),
+            });
+        }
+    }
+    for (index, section) in doc.sections.iter().enumerate() {
+        let lines::SectionName::Profile { name, .. } = section.name else {
+            continue;
+        };
+        let mut keys: Vec<(&[u8], Vec<usize>)> = Vec::new();
+        let one = [index];
+        for (line, key) in doc.properties(&one) {
+            match keys.iter_mut().find(|(seen, _)| *seen == key) {
+                Some((_, lines)) => lines.push(line + 1),
+                None => keys.push((key, vec![line + 1])),
+            }
+        }
+        for (key, lines) in keys {
+            if lines.len() > 1 {
+                findings.push(Finding::RepeatedKey {
+                    path: path.to_owned(),
+                    profile: String::from_utf8_lossy(name).into_owned(),
+                    key: String::from_utf8_lossy(key).into_owned(),
+                    lines,
+                });
+            }
+        }
+    }
+    for profile in doc.profile_names() {
+        let is_registered = registered(&profile);
+        let owner = match refuse_profile(doc, kind, &profile, is_registered, path) {
+            Err(AwsFilesError::CompetingKey {
+                key, owner, line, ..
+            }) => Some(format!("{owner}: `{key}`, line {line}")),
+            Err(AwsFilesError::ForeignKeys { kept, .. }) => Some(kept.to_string()),
+            _ => None,
+        };
+        // An unregistered profile with no keys at all (region only) is nobody's yet.
+        if let Some(owner) = owner {
+            findings.push(Finding::OwnedElsewhere {
+                path: path.to_owned(),
+                profile: profile.clone(),
+                owner,
+                registered: is_registered,
+            });
+        } else if is_registered && kind == FileKind::Credentials {
+            let sections = doc.profile_sections(&profile);
+            for (line, key) in doc.properties(&sections) {
+                if !ROLECALL_CREDENTIAL_KEYS
+                    .iter()
+                    .any(|ours| ours.as_bytes() == key)
+                {
+                    findings.push(Finding::HandWrittenKey {
+                        path: path.to_owned(),
+                        profile: profile.clone(),
+                        key: String::from_utf8_lossy(key).into_owned(),
+                        line: line + 1,
+                    });
+                }
+            }
+        }
+    }
+}
+
 fn refuse_profile(
     doc: &Document<'_>,
     kind: FileKind,

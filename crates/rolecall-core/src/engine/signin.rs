@@ -2,6 +2,7 @@
 //! assertion kept for more roles.
 
 use super::*;
+use crate::last_sign_in;
 
 impl Engine {
     /// Signs in (silently where the method allows) and keeps the roles and the assertion; a
@@ -84,7 +85,8 @@ impl Engine {
                 return Err(EngineError::SignIn(err));
             }
         };
-        self.signed_in(name, endpoint, *signed_in).await
+        let via = last_sign_in::Via::Idp(signed_in.via);
+        self.signed_in(name, endpoint, *signed_in, via).await
     }
 
     /// Takes a SAML response the IdP's own pages produced (the sign-in window captured it on
@@ -122,7 +124,8 @@ impl Engine {
             post_to,
             via: idp::SignedInVia::SingleSignOn,
         };
-        self.signed_in(name, &endpoint, signed_in).await?;
+        self.signed_in(name, &endpoint, signed_in, last_sign_in::Via::Window)
+            .await?;
         self.publish();
         self.shared.replan.notify_one();
         Ok(())
@@ -182,13 +185,20 @@ impl Engine {
         );
     }
 
-    /// Keeps what a sign-in gave: the accounts (with aliases) and the assertion.
+    /// Keeps what a sign-in gave: the accounts (with aliases), the assertion, and its summary
+    /// for `rolecall doctor`.
     pub(super) async fn signed_in(
         &self,
         name: &str,
         endpoint: &Endpoint,
         signed_in: idp::SignedIn,
+        via: last_sign_in::Via,
     ) -> Result<Arc<Assertion>, EngineError> {
+        last_sign_in::record_or_log(
+            &self.shared.config.paths.config_dir,
+            name,
+            last_sign_in::LastSignIn::of(&signed_in.assertion, via, self.shared.config.clock.now()),
+        );
         let mut cache = AliasCache::load_or_empty(&self.shared.config.paths.config_dir);
         let (accounts, problem) = idp::accounts_of(&signed_in, endpoint, &mut cache).await;
         if let Some(problem) = problem {

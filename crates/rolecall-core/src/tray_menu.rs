@@ -115,6 +115,7 @@ pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTim
         Entry::Separator,
         Entry::choice(MenuId::RenewNow, "Renew now", renewable),
         Entry::choice(MenuId::Settings, "Settings…", true),
+        Entry::choice(MenuId::CopyDiagnostics, "Copy diagnostics", true),
         Entry::Check {
             id: MenuId::StartAtLogin {
                 on: surroundings.start_at_login != Some(true),
@@ -509,6 +510,18 @@ pub fn copied(held: &Held, now: OffsetDateTime) -> Toast {
                 ),
             )
         }
+        Held::Diagnostics { failed } => (
+            "Diagnostics copied".to_owned(),
+            format!(
+                "{}Paste them into your help desk ticket: passwords, tokens, cookies and \
+                 assertions are left out.",
+                if *failed {
+                    "A check failed: the report says which and what to do. "
+                } else {
+                    ""
+                }
+            ),
+        ),
         Held::ContainerVariables { profile } => (
             format!("Container variables of \"{profile}\" copied"),
             "Programs started with them get the profile's credentials from Rolecall, renewed, \
@@ -754,6 +767,7 @@ impl MenuId {
                 profile: named(profile),
             },
             Self::CopyContainerVariables { profile } => CopyRequest::ContainerVariables { profile },
+            Self::CopyDiagnostics => CopyRequest::Diagnostics,
             _ => return None,
         })
     }

@@ -27,6 +27,8 @@ pub enum CopyRequest {
     },
     /// `export` lines that point the SDKs at the profile's container credentials endpoint.
     ContainerVariables { profile: String },
+    /// `rolecall doctor`'s report, redacted for a ticket.
+    Diagnostics,
 }
 
 /// Text for the clipboard, and what it holds.
@@ -48,6 +50,10 @@ pub enum Held {
     },
     ContainerVariables {
         profile: String,
+    },
+    /// The doctor's report; `failed` when one of its checks failed.
+    Diagnostics {
+        failed: bool,
     },
 }
 
@@ -105,6 +111,25 @@ impl Engine {
                     text: Sensitive::new(env_format::render(Format::Sh, &changes)),
                     holds: Held::ContainerVariables {
                         profile: profile.clone(),
+                    },
+                }
+            }
+            CopyRequest::Diagnostics => {
+                let config = &self.shared.config;
+                let report = crate::doctor::run(&crate::doctor::Request {
+                    paths: config.paths.clone(),
+                    env: config.env.clone(),
+                    clock: Arc::clone(&config.clock),
+                    secrets: Arc::clone(&config.secrets),
+                    kerberos: Arc::new(crate::doctor::SystemKerberos),
+                    endpoint: None,
+                })
+                .await;
+                Clipboard {
+                    // Redacted by the doctor; Sensitive keeps it out of logs all the same.
+                    text: Sensitive::new(report.text()),
+                    holds: Held::Diagnostics {
+                        failed: report.exit_code != 0,
                     },
                 }
             }

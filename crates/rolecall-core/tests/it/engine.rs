@@ -1153,3 +1153,31 @@ async fn serving_a_role_without_a_profile_writes_one_first() {
     assert_eq!(profile.role_arn, ADMIN);
     assert!(profile.containers.is_some() && !profile.active);
 }
+
+/// "Copy diagnostics" copies the doctor's report after a sign-in: the endpoint and the last
+/// sign-in are in it, the password and the session's keys are not.
+#[tokio::test(flavor = "multi_thread")]
+async fn copy_diagnostics_copies_the_doctors_report_without_secrets() {
+    use rolecall_core::engine::{CopyRequest, Held};
+    let world = world().await;
+    world
+        .engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: ADMIN.to_owned(),
+        })
+        .await
+        .unwrap();
+    let copied = world.engine.copy(&CopyRequest::Diagnostics).await.unwrap();
+    assert!(
+        matches!(copied.holds, Held::Diagnostics { .. }),
+        "{:?}",
+        copied.holds
+    );
+    let text = copied.text.expose();
+    assert!(text.contains("doctor"), "{text}");
+    assert!(text.contains("corp"), "the endpoint is checked: {text}");
+    assert!(!text.contains(DEMO_PASSWORD), "{text}");
+    let key = key_in_file(&world.engine, "default");
+    assert!(!text.contains(&key), "no access key id: {text}");
+}

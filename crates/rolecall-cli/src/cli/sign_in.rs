@@ -109,7 +109,13 @@ pub(crate) async fn sign_in(args: &SignInArgs) -> Result<Session, ExitCode> {
     let mut cache =
         AliasCache::load(&paths.config_dir).map_err(|err| fail(exit::OTHER, &err.to_string()))?;
     let signed_in = sign_in_to(&endpoint, password, &passcodes, &refused).await?;
-    let (accounts, alias_problem) = idp::accounts_of(&signed_in, &endpoint, &mut cache).await;
+    let (accounts, alias_problem) = idp::accounts_of(
+        &signed_in,
+        &endpoint,
+        &mut cache,
+        &settings.preferences.account_names,
+    )
+    .await;
     if let Some(problem) = &alias_problem {
         tracing::warn!("{problem}");
     }

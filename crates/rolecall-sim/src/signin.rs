@@ -239,6 +239,32 @@ mod tests {
         ));
     }
 
+    /// A person's browser gets the script and style each layout links: without the script the
+    /// legacy page's "Sign In" link does nothing.
+    #[test]
+    fn every_file_either_layout_links_is_served() {
+        let roles = [RolePair {
+            role_arn: "arn:aws:iam::111122223333:role/Admin".to_owned(),
+            provider_arn: "arn:aws:iam::111122223333:saml-provider/ADFS".to_owned(),
+        }];
+        let aliases = BTreeMap::from([("111122223333".to_owned(), "prod".to_owned())]);
+        for page in [
+            render_next_js("c2FtbA==", &roles, &aliases),
+            render_legacy("c2FtbA==", &roles, &aliases),
+        ] {
+            let mut linked = 0;
+            for link in page.split("=\"/static/").skip(1) {
+                let path = format!("/static/{}", &link[..link.find('"').unwrap()]);
+                assert!(
+                    crate::portal::asset(&path).is_some(),
+                    "{path} is linked but not served"
+                );
+                linked += 1;
+            }
+            assert!(linked >= 2, "the page links its script and style: {page}");
+        }
+    }
+
     #[test]
     fn garbage_is_rejected() {
         let form = vec![("SAMLResponse".to_owned(), "!!**".to_owned())];

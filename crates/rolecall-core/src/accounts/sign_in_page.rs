@@ -1,4 +1,4 @@
-//! Reading account names from AWS's SAML role chooser (`https://signin.aws.amazon.com/saml`), in
+//! Reading account names from AWS's SAML role chooser (the sign-in host's `/saml`), in
 //! each layout AWS has served:
 //!
 //! - **Next.js** (since 2023): the page's data travels in `<meta name="data" content="BASE64">`,

@@ -300,7 +300,7 @@ function renderRoles(rows) {
         showProblem(error);
       }
     });
-    for (const content of [star, textNode(row.account), textNode(row.role), region]) {
+    for (const content of [star, accountCell(row), textNode(row.role), region]) {
       const td = document.createElement("td");
       td.append(content);
       tr.append(td);
@@ -308,6 +308,30 @@ function renderRoles(rows) {
     body.append(tr);
   }
   filterRoles();
+}
+
+// Where an account's name came from (the core's NameSource), in words beside the name.
+const NAME_SOURCES = {
+  page: "alias from AWS",
+  cache: "alias from an earlier sign-in",
+  settings: "name from your settings",
+  none: "no name known",
+};
+
+function accountCell(row) {
+  const cell = document.createDocumentFragment();
+  cell.append(textNode(row.account));
+  const said = NAME_SOURCES[row.account_name_source];
+  if (said) {
+    const source = document.createElement("small");
+    source.className = "muted name-source";
+    source.textContent = said;
+    if (row.account_name_source !== "page") {
+      source.title = "Name accounts in settings.toml under [preferences.account_names]";
+    }
+    cell.append(document.createElement("br"), source);
+  }
+  return cell;
 }
 
 function textNode(value) {

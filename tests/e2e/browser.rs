@@ -6,7 +6,7 @@
 
 use std::process::Stdio;
 
-use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
+use rolecall_sim::{DEMO_PASSWORD, RoleChooser, Sim, SimConfig};
 use rolecall_tests::webdriver::{ENTER, LIMIT, Session, WebDriver, free_port};
 use rolecall_tests::{Running, Sandbox, eventually};
 use serde_json::json;
@@ -17,11 +17,12 @@ use crate::webview::screenshots_dir;
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// What the role chooser shows for alice (the simulator's demo aliases).
+/// What the role chooser shows for alice (the simulator's demo aliases), in today's layout and
+/// in the legacy one, whose headings add `Account: `.
 const ALICE_ACCOUNTS: [&str; 3] = [
-    "Account: corp-prod (111122223333)",
-    "Account: corp-staging (444455556666)",
-    "Account: 777788889999",
+    "corp-prod (111122223333)",
+    "corp-staging (444455556666)",
+    "777788889999",
 ];
 
 /// A simulator and a browser on it.
@@ -33,9 +34,9 @@ struct World {
 }
 
 impl World {
-    async fn start() -> Self {
+    async fn start(config: SimConfig) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim = Sim::start(listener, SimConfig::demo()).await.unwrap();
+        let sim = Sim::start(listener, config).await.unwrap();
         let sandbox = Sandbox::new();
         let port = free_port();
         let chromedriver = Running::spawn(
@@ -109,7 +110,15 @@ impl Drop for Browser<'_> {
 
 /// Runs `body` off the async runtime (WebDriver calls block), with a simulator and a browser.
 async fn with_browser(body: impl FnOnce(&World, &Browser<'_>) + Send + 'static) {
-    let world = World::start().await;
+    with_browser_on(SimConfig::demo(), body).await;
+}
+
+/// [`with_browser`] with a simulator configured as `config`.
+async fn with_browser_on(
+    config: SimConfig,
+    body: impl FnOnce(&World, &Browser<'_>) + Send + 'static,
+) {
+    let world = World::start(config).await;
     tokio::task::spawn_blocking(move || {
         let browser = world.browser();
         body(&world, &browser);
@@ -213,6 +222,55 @@ async fn a_click_on_sign_in_lands_on_the_role_chooser_where_a_click_picks_the_ro
     .await;
 }
 
+/// AWS's role chooser as it was before 2023, which the simulator still serves on request: its
+/// `Account:` headings fold their roles away, and a role is picked and signed in with as today.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_legacy_role_chooser_still_lets_a_click_pick_the_role() {
+    let config = SimConfig {
+        role_chooser: RoleChooser::Legacy,
+        ..SimConfig::demo()
+    };
+    with_browser_on(config, |world, browser| {
+        browser.navigate(world.sim.sign_on_url().as_str());
+        wait_for_title(browser, "Sign In");
+        browser.type_into("#userNameInput", "alice");
+        browser.type_into("#passwordInput", DEMO_PASSWORD);
+        browser.click("#submitButton");
+
+        let chooser = role_chooser_text(browser);
+        for account in ALICE_ACCOUNTS {
+            assert!(
+                chooser.contains(&format!("Account: {account}")),
+                "the legacy chooser heads {account} with Account: {chooser}"
+            );
+        }
+        let admin = "arn:aws:iam::111122223333:role/Admin";
+        let admin_label = format!("label[for='{admin}']");
+        // A click on the account's heading folds its roles away (a hidden label shows no
+        // text), and another brings them back.
+        browser.click("div.saml-account-name");
+        eventually(LIMIT, || {
+            browser.text(&admin_label).is_empty().then_some(())
+        })
+        .expect("the click folds corp-prod's roles away");
+        browser.click("div.saml-account-name");
+        eventually(LIMIT, || {
+            (browser.text(&admin_label) == "Admin").then_some(())
+        })
+        .expect("a second click shows them again");
+
+        browser.click(&admin_label);
+        assert!(browser.is_selected(&role(admin)), "Admin is picked");
+        browser.click("#signin_button");
+        wait_for_title(browser, "AWS console (Rolecall demo)");
+        assert_eq!(
+            browser.text("#principal"),
+            "arn:aws:sts::111122223333:assumed-role/Admin/alice@corp.example"
+        );
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn empty_fields_say_what_is_missing_and_enter_signs_in() {
     with_browser(|world, browser| {
@@ -291,9 +349,9 @@ async fn bob_types_his_passcode_and_continues_to_his_roles() {
 
         let chooser = role_chooser_text(browser);
         for shown in [
-            "Account: corp-prod (111122223333)",
+            "corp-prod (111122223333)",
             "ReadOnly",
-            "Account: corp-staging (444455556666)",
+            "corp-staging (444455556666)",
             "Developer",
         ] {
             assert!(

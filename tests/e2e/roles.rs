@@ -14,7 +14,11 @@ async fn sim() -> Sim {
 /// Runs `rolecall roles --url <sim> <args>` in the sandbox with `env`, while the simulator keeps
 /// serving on this test's runtime.
 async fn roles(sim: &Sim, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let sandbox = Sandbox::new();
+    roles_in(Sandbox::new(), sim, args, env).await
+}
+
+/// [`roles`] in a sandbox the test prepared (its settings, say).
+async fn roles_in(sandbox: Sandbox, sim: &Sim, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = sandbox.command(rolecall_binary());
     command
         .args(["roles", "--url", sim.sign_on_url().as_str()])
@@ -91,6 +95,57 @@ async fn roles_json_is_for_scripts() {
             .nth(1),
         Some("ADFS")
     );
+}
+
+/// AWS's role chooser as served today (the simulator's default: the names only in the Next.js
+/// page's data) names the accounts; one without an alias takes the name the person gave it in
+/// `[preferences.account_names]`, and the JSON says where each name came from.
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_name_accounts_from_the_aws_page_and_the_settings() {
+    let sim = sim().await;
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.config_dir()).unwrap();
+    std::fs::write(
+        sandbox.config_dir().join("settings.toml"),
+        "[preferences.account_names]\n777788889999 = \"security audit\"\n\
+         111122223333 = \"unused: AWS names it\"\n",
+    )
+    .unwrap();
+    let output = roles_in(
+        sandbox,
+        &sim,
+        &["--auth", "forms", "--username", "alice", "--json"],
+        &[("ROLECALL_PASSWORD", DEMO_PASSWORD)],
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        document["alias_lookup_problem"].is_null(),
+        "the page was read: {document}"
+    );
+    let named: Vec<(&str, &str, &str)> = document["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|account| {
+            (
+                account["id"].as_str().unwrap(),
+                account["alias"].as_str().unwrap_or_default(),
+                account["alias_source"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("111122223333", "corp-prod", "page"),
+            ("444455556666", "corp-staging", "page"),
+            ("777788889999", "security audit", "settings"),
+        ],
+        "aliases from AWS's page first, the settings' name where AWS has none"
+    );
+    assert_eq!(sim.stats().alias_page_posts, 1);
 }
 
 /// The automatic method tries integrated sign-in first; with no Kerberos ticket (the sandbox has

@@ -1,8 +1,11 @@
-//! AWS account aliases: read from the AWS sign-in page that the assertion names, and cached per
-//! account id so that a slow or failing lookup never holds up a sign-in.
+//! AWS account names: the aliases read from the AWS sign-in page that the assertion names
+//! ([`sign_in_page`], in each layout AWS has served), cached per account id so that a slow or
+//! failing lookup never holds up a sign-in, and the names a person gives accounts in the
+//! settings (`[preferences.account_names]`).
 //!
-//! This module never fails a sign-in: a lookup that errs or takes longer than its budget falls
-//! back to the cache, and to bare account ids after that.
+//! This module never fails a sign-in: a lookup that errs, takes longer than its budget or finds
+//! a page it cannot read falls back to the cache, then to the settings, then to bare account
+//! ids. It never decides which roles exist: those come from the assertion alone.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,17 +18,38 @@ use crate::saml::{RolePair, roles_by_account};
 use crate::secrets::Sensitive;
 use crate::store::{JsonFile, StoreError};
 
+pub mod sign_in_page;
+
+pub use self::sign_in_page::{Layout, PageAccounts, SignInPage};
+
 /// How long a sign-in may wait for aliases before going on without them.
 pub const LOOKUP_BUDGET: Duration = Duration::from_secs(3);
 
-/// Account id → alias.
+/// Account id → alias (or name).
 pub type Aliases = BTreeMap<String, String>;
+
+/// Where an account's name came from, so the settings window can say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NameSource {
+    /// The account's alias, read from AWS's sign-in page at this sign-in.
+    Page,
+    /// The alias an earlier sign-in read from AWS's page (the alias cache).
+    Cache,
+    /// The name the person gave the account in `[preferences.account_names]`.
+    Settings,
+    /// Nothing names the account: its id stands for it.
+    #[default]
+    None,
+}
 
 /// One AWS account of an assertion, with the roles it grants there.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Account {
     pub id: String,
     pub alias: Option<String>,
+    /// Where `alias` came from; [`NameSource::None`] when there is none.
+    pub alias_source: NameSource,
     pub roles: Vec<RolePair>,
 }
 
@@ -39,17 +63,75 @@ impl Account {
     }
 }
 
-/// Groups roles by account, accounts sorted by alias (accounts without one after, by id), roles
+/// Everything that can name an account, best first: AWS's page at this sign-in, the cache of
+/// earlier ones, the person's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountNames {
+    /// What AWS's page said at this sign-in; empty when it was not read.
+    pub page: PageAccounts,
+    /// Aliases earlier sign-ins read ([`AliasCache`]).
+    pub cache: Aliases,
+    /// `[preferences.account_names]`.
+    pub settings: Aliases,
+}
+
+impl AccountNames {
+    /// The names known without a lookup: the cache's, then the settings'.
+    pub fn known(cache: &AliasCache, settings: &Aliases) -> Self {
+        Self {
+            page: PageAccounts::new(),
+            cache: cache.all().clone(),
+            settings: settings.clone(),
+        }
+    }
+
+    /// The account's name and where it came from. An account the page lists without an alias
+    /// has none at AWS: an alias cached before is stale, and the settings' name (if any) is used.
+    pub fn name_of(&self, account_id: &str) -> (Option<&str>, NameSource) {
+        let from_aws = match self.page.get(account_id) {
+            Some(Some(alias)) => Some((alias, NameSource::Page)),
+            Some(None) => None,
+            None => self
+                .cache
+                .get(account_id)
+                .map(|alias| (alias, NameSource::Cache)),
+        };
+        match from_aws.or_else(|| {
+            self.settings
+                .get(account_id)
+                .map(|name| (name, NameSource::Settings))
+        }) {
+            Some((name, source)) => (Some(name.as_str()), source),
+            None => (None, NameSource::None),
+        }
+    }
+
+    /// Account id → name for every account named anywhere, as [`Self::name_of`] picks them:
+    /// what profile name templates and browser commands fill `{account_alias}` with.
+    pub fn to_aliases(&self) -> Aliases {
+        let ids = self
+            .page
+            .keys()
+            .chain(self.cache.keys())
+            .chain(self.settings.keys());
+        ids.filter_map(|id| Some((id.clone(), self.name_of(id).0?.to_owned())))
+            .collect()
+    }
+}
+
+/// Groups roles by account, accounts sorted by name (accounts without one after, by id), roles
 /// by name, so menus read the same at every sign-in.
-pub fn group(roles: &[RolePair], aliases: &Aliases) -> Vec<Account> {
+pub fn group(roles: &[RolePair], names: &AccountNames) -> Vec<Account> {
     let mut accounts: Vec<Account> = roles_by_account(roles)
         .into_iter()
         .map(|(id, roles)| {
             let mut roles: Vec<RolePair> = roles.into_iter().cloned().collect();
             roles.sort_by(|a, b| a.role_name().cmp(b.role_name()).then(a.cmp(b)));
+            let (alias, alias_source) = names.name_of(id);
             Account {
                 id: id.to_owned(),
-                alias: aliases.get(id).cloned(),
+                alias: alias.map(str::to_owned),
+                alias_source,
                 roles,
             }
         })
@@ -67,35 +149,10 @@ pub fn group(roles: &[RolePair], aliases: &Aliases) -> Vec<Account> {
     accounts
 }
 
-/// Reads the account names from the AWS sign-in page's role chooser, which lists each account as
-/// `Account: <alias> (<id>)`, or `Account: <id>` when the account has no alias.
-pub fn parse_sign_in_page(html: &str) -> Aliases {
-    let mut aliases = Aliases::new();
-    let document = crate::html::Document::scan(html);
-    for node in &document.nodes {
-        let crate::html::Node::Text(text) = node else {
-            continue;
-        };
-        for chunk in text.split("Account: ").skip(1) {
-            let text = chunk.trim();
-            let Some(open) = text.rfind('(') else {
-                continue;
-            };
-            let id = text[open + 1..].trim_end_matches(')').trim();
-            let alias = text[..open].trim();
-            if is_account_id(id) && !alias.is_empty() {
-                aliases.insert(id.to_owned(), alias.to_owned());
-            }
-        }
-    }
-    aliases
-}
-
-fn is_account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
-}
+pub(crate) use self::sign_in_page::is_account_id;
 
 /// Posts the assertion to the sign-in page named by its Destination and reads the aliases.
+/// A page in neither of AWS's layouts is [`AliasError::UnknownPage`].
 ///
 /// `http://` destinations are only followed to loopback hosts (the simulator and tests): the
 /// assertion is a credential and never crosses a network in the clear.
@@ -104,7 +161,7 @@ pub async fn fetch(
     destination: &Url,
     saml_response: &Sensitive<String>,
     budget: Duration,
-) -> Result<Aliases, AliasError> {
+) -> Result<SignInPage, AliasError> {
     let host = destination.host_str().unwrap_or_default().to_owned();
     match destination.scheme() {
         "https" => {}
@@ -137,7 +194,7 @@ pub async fn fetch(
             status: status.as_u16(),
         });
     }
-    Ok(parse_sign_in_page(&body))
+    sign_in_page::parse(&body).ok_or(AliasError::UnknownPage { host })
 }
 
 /// A short reason for a failed request; reqwest's own messages repeat the whole URL.
@@ -171,6 +228,12 @@ pub enum AliasError {
          of names."
     )]
     Status { host: String, status: u16 },
+    #[error(
+        "The AWS sign-in page at {host} did not list account names in a way Rolecall knows, so \
+         names from earlier sign-ins or your settings are shown, or account ids. AWS may have \
+         changed the page: a newer Rolecall may read it."
+    )]
+    UnknownPage { host: String },
 }
 
 /// The aliases seen so far, kept in a small JSON file in Rolecall's folder.
@@ -212,25 +275,29 @@ impl AliasCache {
         &self.aliases
     }
 
-    /// Adds what a lookup found and saves the file if anything changed, keeping what other
-    /// Rolecalls saved meanwhile.
-    pub fn remember(&mut self, found: &Aliases) -> Result<(), StoreError> {
+    /// Keeps what a lookup found and saves the file if anything changed, keeping what other
+    /// Rolecalls saved meanwhile. An account the page lists without an alias has none any more:
+    /// its old alias is forgotten.
+    pub fn remember(&mut self, found: &PageAccounts) -> Result<(), StoreError> {
         if found
             .iter()
-            .all(|(id, alias)| self.aliases.get(id) == Some(alias))
+            .all(|(id, alias)| self.aliases.get(id) == alias.as_ref())
         {
             return Ok(());
         }
         self.aliases = self.file.update(|aliases| {
-            aliases.extend(found.iter().map(|(id, alias)| (id.clone(), alias.clone())));
+            for (id, alias) in found {
+                match alias {
+                    Some(alias) => aliases.insert(id.clone(), alias.clone()),
+                    None => aliases.remove(id),
+                };
+            }
             Ok::<_, StoreError>(aliases.clone())
         })?;
         Ok(())
     }
 }
 
-/// Looks aliases up within [`LOOKUP_BUDGET`], remembers what it found, and answers from the cache
-/// for the rest. The error, if any, is returned beside the aliases for the caller to show or log.
 /// Whether the assertion may be posted to `destination` to read account names: AWS's own
 /// `/saml` page, in any partition, or for an endpoint on this computer (the demo and the tests)
 /// the simulator's `…/saml` on loopback.
@@ -239,30 +306,40 @@ pub fn is_alias_page(destination: &Url, endpoint_on_loopback: bool) -> bool {
         || crate::partition::is_loopback_stand_in(destination, endpoint_on_loopback)
 }
 
-/// Reads the aliases at `destination` when it is an alias page ([`is_alias_page`]) and adds them
-/// to the cache; returns every alias known, and what went wrong, if anything.
+/// Reads the aliases at `destination` when it is an alias page ([`is_alias_page`]) within
+/// `budget`, and adds them to the cache; returns every name known (the page's, the cache's and
+/// `settings`', the person's `[preferences.account_names]`) and what went wrong, if anything,
+/// for the caller to show or log.
 pub async fn resolve(
     client: &reqwest::Client,
     destination: &Url,
     endpoint_on_loopback: bool,
     saml_response: &Sensitive<String>,
     cache: &mut AliasCache,
+    settings: &Aliases,
     budget: Duration,
-) -> (Aliases, Option<AliasError>) {
+) -> (AccountNames, Option<AliasError>) {
     if !is_alias_page(destination, endpoint_on_loopback) {
         let host = destination.host_str().unwrap_or_default().to_owned();
-        return (cache.all().clone(), Some(AliasError::NotAws { host }));
+        return (
+            AccountNames::known(cache, settings),
+            Some(AliasError::NotAws { host }),
+        );
     }
-    let problem = match fetch(client, destination, saml_response, budget).await {
-        Ok(found) => {
-            if let Err(err) = cache.remember(&found) {
+    match fetch(client, destination, saml_response, budget).await {
+        Ok(page) => {
+            tracing::debug!(layout = ?page.layout, accounts = page.accounts.len(), "read the AWS sign-in page");
+            if let Err(err) = cache.remember(&page.accounts) {
                 tracing::warn!("could not save the account alias cache: {err}");
             }
-            None
+            let names = AccountNames {
+                page: page.accounts,
+                ..AccountNames::known(cache, settings)
+            };
+            (names, None)
         }
-        Err(err) => Some(err),
-    };
-    (cache.all().clone(), problem)
+        Err(err) => (AccountNames::known(cache, settings), Some(err)),
+    }
 }
 
 #[cfg(test)]
@@ -271,47 +348,40 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
-    const PAGE: &str = r#"<form id="saml_form"><fieldset>
-      <div class="saml-account"><div class="expandable-container">
-        <div class="saml-account-name">Account: prod-main (111122223333)</div></div></div>
-      <div class="saml-account"><div class="saml-account-name">Account: 444455556666</div></div>
-      <div class="saml-account"><div class="saml-account-name">Account: dev &amp; test (777788889999)</div></div>
-    </fieldset></form>"#;
+    const NEXT_JS: &str = include_str!("../tests/fixtures/aws_signin/nextjs.html");
+    const LEGACY: &str = include_str!("../tests/fixtures/aws_signin/legacy.html");
+    const BROKEN_NEXT_JS: &str =
+        include_str!("../tests/fixtures/aws_signin/nextjs-broken-base64.html");
+    const RELABELLED_LEGACY: &str =
+        include_str!("../tests/fixtures/aws_signin/legacy-changed-label.html");
 
-    #[test]
-    fn reads_aliases_and_skips_accounts_without_one() {
-        let aliases = parse_sign_in_page(PAGE);
-        assert_eq!(
-            aliases.get("111122223333").map(String::as_str),
-            Some("prod-main")
-        );
-        assert_eq!(
-            aliases.get("777788889999").map(String::as_str),
-            Some("dev & test")
-        );
-        assert!(
-            !aliases.contains_key("444455556666"),
-            "an account without alias has no entry"
-        );
+    fn pair(account: &str, role: &str) -> RolePair {
+        RolePair {
+            role_arn: format!("arn:aws:iam::{account}:role/{role}"),
+            principal_arn: format!("arn:aws:iam::{account}:saml-provider/ADFS"),
+        }
+    }
+
+    fn aliases(entries: &[(&str, &str)]) -> Aliases {
+        entries
+            .iter()
+            .map(|(id, name)| ((*id).to_owned(), (*name).to_owned()))
+            .collect()
     }
 
     #[test]
     fn accounts_sort_by_alias_then_id_and_roles_by_name() {
-        let pair = |account: &str, role: &str| RolePair {
-            role_arn: format!("arn:aws:iam::{account}:role/{role}"),
-            principal_arn: format!("arn:aws:iam::{account}:saml-provider/ADFS"),
-        };
         let roles = vec![
             pair("999999999999", "Zeta"),
             pair("111111111111", "ReadOnly"),
             pair("222222222222", "Admin"),
             pair("111111111111", "Admin"),
         ];
-        let aliases = Aliases::from([
-            ("111111111111".to_owned(), "prod".to_owned()),
-            ("222222222222".to_owned(), "Dev".to_owned()),
-        ]);
-        let accounts = group(&roles, &aliases);
+        let names = AccountNames {
+            cache: aliases(&[("111111111111", "prod"), ("222222222222", "Dev")]),
+            ..AccountNames::default()
+        };
+        let accounts = group(&roles, &names);
         let labels: Vec<String> = accounts.iter().map(Account::label).collect();
         assert_eq!(
             labels,
@@ -322,16 +392,91 @@ mod tests {
         assert_eq!(prod, ["Admin", "ReadOnly"]);
     }
 
+    /// The page wins, then the cache, then the person's settings, then the id; an account the
+    /// page lists by id alone has no alias at AWS, so a cached one is stale.
     #[test]
-    fn a_page_without_accounts_gives_nothing() {
-        assert!(
-            parse_sign_in_page("<html>Your request included an invalid SAML response.</html>")
-                .is_empty()
+    fn names_come_from_the_page_then_the_cache_then_the_settings() {
+        let names = AccountNames {
+            page: PageAccounts::from([
+                ("111111111111".to_owned(), Some("from-page".to_owned())),
+                ("222222222222".to_owned(), None),
+            ]),
+            cache: aliases(&[
+                ("111111111111", "old-alias"),
+                ("222222222222", "removed-alias"),
+                ("333333333333", "cached"),
+            ]),
+            settings: aliases(&[
+                ("111111111111", "Mine"),
+                ("222222222222", "Sandbox"),
+                ("333333333333", "Mine too"),
+                ("444444444444", "Only mine"),
+            ]),
+        };
+        assert_eq!(
+            names.name_of("111111111111"),
+            (Some("from-page"), NameSource::Page)
         );
-        assert!(
-            parse_sign_in_page("Account: short (123)").is_empty(),
-            "ids have 12 digits"
+        assert_eq!(
+            names.name_of("222222222222"),
+            (Some("Sandbox"), NameSource::Settings),
+            "AWS says the account has no alias: the settings name it, not the stale cache"
         );
+        assert_eq!(
+            names.name_of("333333333333"),
+            (Some("cached"), NameSource::Cache)
+        );
+        assert_eq!(
+            names.name_of("444444444444"),
+            (Some("Only mine"), NameSource::Settings)
+        );
+        assert_eq!(names.name_of("555555555555"), (None, NameSource::None));
+        assert_eq!(
+            names.to_aliases(),
+            aliases(&[
+                ("111111111111", "from-page"),
+                ("222222222222", "Sandbox"),
+                ("333333333333", "cached"),
+                ("444444444444", "Only mine"),
+            ]),
+            "profile names use the same choice"
+        );
+
+        let roles = [pair("444444444444", "Admin"), pair("555555555555", "Admin")];
+        let accounts = group(&roles, &names);
+        let sources: Vec<(&str, NameSource)> = accounts
+            .iter()
+            .map(|account| (account.id.as_str(), account.alias_source))
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                ("444444444444", NameSource::Settings),
+                ("555555555555", NameSource::None)
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(&accounts[0]).unwrap()["alias_source"],
+            "settings",
+            "front ends get the source as a word"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_cache_forgets_an_alias_the_page_no_longer_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = AliasCache::load(dir.path()).unwrap();
+        cache
+            .remember(&PageAccounts::from([
+                ("111111111111".to_owned(), Some("prod".to_owned())),
+                ("222222222222".to_owned(), Some("old".to_owned())),
+            ]))
+            .unwrap();
+        cache
+            .remember(&PageAccounts::from([("222222222222".to_owned(), None)]))
+            .unwrap();
+        let reloaded = AliasCache::load(dir.path()).unwrap();
+        assert_eq!(reloaded.all(), &aliases(&[("111111111111", "prod")]));
     }
 
     /// A one-shot HTTP server on loopback that answers `body` after `delay`.
@@ -356,31 +501,82 @@ mod tests {
         Sensitive::new("PHNhbWxwOlJlc3BvbnNlLz4=".to_owned())
     }
 
-    #[tokio::test]
-    async fn lookup_fills_and_saves_the_cache() {
+    /// What a sign-in's lookup at `page` gives, with `cached` in the alias cache and
+    /// `settings` as the person's `[preferences.account_names]`; the cache as saved after.
+    async fn look_up(
+        page: &'static str,
+        cached: &str,
+        settings: &Aliases,
+    ) -> (AccountNames, Option<AliasError>, AliasCache) {
         let dir = tempfile::tempdir().unwrap();
-        let url = serve_once(PAGE, Duration::ZERO).await;
+        std::fs::write(dir.path().join(AliasCache::FILE_NAME), cached).unwrap();
+        let url = serve_once(page, Duration::ZERO).await;
         let mut cache = AliasCache::load(dir.path()).unwrap();
-        let (aliases, problem) = resolve(
+        let (names, problem) = resolve(
             &reqwest::Client::new(),
             &url,
             true,
             &assertion(),
             &mut cache,
+            settings,
             LOOKUP_BUDGET,
         )
         .await;
-        assert!(problem.is_none(), "{problem:?}");
-        assert_eq!(
-            aliases.get("111122223333").map(String::as_str),
-            Some("prod-main")
-        );
-        let reloaded = AliasCache::load(dir.path()).unwrap();
-        assert_eq!(
-            reloaded.get("111122223333"),
-            Some("prod-main"),
-            "the cache is saved"
-        );
+        (names, problem, AliasCache::load(dir.path()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn lookup_reads_either_layout_and_saves_the_cache() {
+        for (page, layout) in [(NEXT_JS, "Next.js"), (LEGACY, "legacy")] {
+            let (names, problem, saved) =
+                look_up(page, r#"{"444455556666":"renamed-since"}"#, &Aliases::new()).await;
+            assert!(problem.is_none(), "{layout}: {problem:?}");
+            assert_eq!(
+                names.name_of("111122223333"),
+                (Some("prod-main"), NameSource::Page),
+                "{layout}"
+            );
+            assert_eq!(
+                names.name_of("444455556666"),
+                (None, NameSource::None),
+                "{layout}: the page lists the account without alias"
+            );
+            assert_eq!(
+                saved.get("111122223333"),
+                Some("prod-main"),
+                "{layout}: the cache is saved"
+            );
+            assert_eq!(saved.get("444455556666"), None, "{layout}");
+        }
+    }
+
+    /// A page AWS changed gives no names: the cache and the settings name the accounts, and the
+    /// problem says the page was not understood.
+    #[tokio::test]
+    async fn a_changed_page_falls_back_to_the_cache_then_the_settings() {
+        let settings = aliases(&[("444455556666", "audit"), ("111122223333", "Mine")]);
+        for twin in [BROKEN_NEXT_JS, RELABELLED_LEGACY] {
+            let (names, problem, saved) =
+                look_up(twin, r#"{"111122223333":"cached-name"}"#, &settings).await;
+            assert!(
+                matches!(&problem, Some(AliasError::UnknownPage { host }) if host == "127.0.0.1"),
+                "{problem:?}"
+            );
+            assert_eq!(
+                names.name_of("111122223333"),
+                (Some("cached-name"), NameSource::Cache)
+            );
+            assert_eq!(
+                names.name_of("444455556666"),
+                (Some("audit"), NameSource::Settings)
+            );
+            assert_eq!(names.name_of("777788889999"), (None, NameSource::None));
+            assert_eq!(
+                saved.all(),
+                &aliases(&[("111122223333", "cached-name")]),
+                "nothing is learnt from a page that was not understood"
+            );
+        }
     }
 
     #[tokio::test]
@@ -391,16 +587,17 @@ mod tests {
             r#"{"111122223333":"cached-name"}"#,
         )
         .unwrap();
-        let url = serve_once(PAGE, Duration::from_secs(30)).await;
+        let url = serve_once(NEXT_JS, Duration::from_secs(30)).await;
         let mut cache = AliasCache::load(dir.path()).unwrap();
         let started = crate::clock::monotonic();
         let budget = Duration::from_millis(300);
-        let (aliases, problem) = resolve(
+        let (names, problem) = resolve(
             &reqwest::Client::new(),
             &url,
             true,
             &assertion(),
             &mut cache,
+            &Aliases::new(),
             budget,
         )
         .await;
@@ -413,8 +610,8 @@ mod tests {
             "{problem:?}"
         );
         assert_eq!(
-            aliases.get("111122223333").map(String::as_str),
-            Some("cached-name")
+            names.name_of("111122223333"),
+            (Some("cached-name"), NameSource::Cache)
         );
     }
 
@@ -439,6 +636,7 @@ mod tests {
                 endpoint_on_loopback,
                 &assertion(),
                 &mut cache,
+                &Aliases::new(),
                 LOOKUP_BUDGET,
             )
             .await;

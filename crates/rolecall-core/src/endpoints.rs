@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::accounts::Account;
+use crate::accounts::{Account, NameSource};
 use crate::paths::AppPaths;
 use crate::refused_passwords::RefusedPasswords;
 use crate::registry::{ProfileSource, Registry};
@@ -491,6 +491,8 @@ pub struct RoleRow {
     pub endpoint: String,
     pub account_id: String,
     pub account: String,
+    /// Where the account's name in `account` came from, for the window to say.
+    pub account_name_source: NameSource,
     pub role: String,
     pub role_arn: String,
     pub favourite: bool,
@@ -516,6 +518,7 @@ pub fn view<'a>(
                     endpoint: endpoint.to_owned(),
                     account_id: account.id.clone(),
                     account: account.label(),
+                    account_name_source: account.alias_source,
                     role: role.role_name().to_owned(),
                     role_arn: role.role_arn.clone(),
                     favourite: preferences.is_favourite(&role.role_arn),

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
 
-use crate::accounts::{AliasCache, Aliases};
+use crate::accounts::{AccountNames, AliasCache, Aliases};
 use crate::aws_files::{AwsFiles, AwsFilesError, Credentials, StoredCredentials, WriteReport};
 use crate::browser_command::ConsoleBrowser;
 use crate::chain::{self, Chain, ChainProblem};
@@ -636,13 +636,14 @@ pub fn profile_console_session(
             let endpoint = source
                 .as_ref()
                 .and_then(|source| source.endpoint(&person.endpoints));
-            let aliases = AliasCache::load_or_empty(&paths.config_dir);
+            let cache = AliasCache::load_or_empty(&paths.config_dir);
+            let names = AccountNames::known(&cache, &person.preferences.account_names);
             let account = role_arn.split(':').nth(4).unwrap_or_default();
             console::browser_of(
                 &person.preferences,
                 endpoint.as_ref(),
                 &role_arn,
-                aliases.get(account),
+                names.name_of(account).0,
             )?
         }
         None => None,

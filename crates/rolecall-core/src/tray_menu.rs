@@ -842,6 +842,7 @@ mod tests {
                 accounts: vec![Account {
                     id: "111122223333".to_owned(),
                     alias: Some("prod".to_owned()),
+                    alias_source: crate::accounts::NameSource::Page,
                     roles: vec![role(ADMIN), role(READ_ONLY)],
                 }],
             }],
@@ -1080,6 +1081,7 @@ mod tests {
             Account {
                 id: "444455556666".to_owned(),
                 alias: None,
+                alias_source: crate::accounts::NameSource::None,
                 roles: vec![role("arn:aws:iam::444455556666:role/Other")],
             },
         );

@@ -1,6 +1,7 @@
-// The role chooser's behaviour, written for Rolecall's stand-in for AWS's /saml page: a click on
-// a role's row picks its radio button, a click on an account folds its roles away or back, and
-// "Sign In" posts the form once a role is picked.
+// The role chooser's behaviour, written for Rolecall's stand-in for AWS's /saml page, in both of
+// its layouts: a click on a role's row picks its radio button, a click on an account folds its
+// roles away or back (the legacy page), and "Sign In" posts the form once a role is picked.
+// Today's page is a plain form whose button posts it without this script too.
 function checkRadio(row) {
     "use strict";
     var radio = row.querySelector("input[type=radio]");

@@ -19,6 +19,8 @@ pub struct SimConfig {
     pub users: Vec<User>,
     /// Account id → alias, shown by the `/saml` role chooser.
     pub aliases: BTreeMap<String, String>,
+    /// Which of AWS's role chooser layouts `/saml` serves: today's by default.
+    pub role_chooser: RoleChooser,
     /// Relying parties `loginToRp` may name; any other gets the MSIS7007 page.
     pub relying_parties: Vec<String>,
     /// Lifetime of the `MSISAuth` SSO session.
@@ -50,6 +52,19 @@ pub struct SimConfig {
     pub sts: StsConfig,
     /// An AD FS that tries to send a client's secrets elsewhere, or holds it up.
     pub hostile: Option<Hostile>,
+}
+
+/// The layouts AWS has served for its `/saml` role chooser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RoleChooser {
+    /// Since 2023, a Next.js page: its data (the accounts, keyed `"<alias> (<id>)"` or `"<id>"`,
+    /// with their role ARNs) travels base64-encoded JSON in `<meta name="data">`, and scripts
+    /// draw the chooser from it. The stand-in draws the same chooser as a plain form, so that
+    /// it also works without scripts, headed by the account names without `Account:`.
+    #[default]
+    NextJs,
+    /// The page before: server-side HTML, each account headed `Account: <alias> (<id>)`.
+    Legacy,
 }
 
 /// What a compromised or misconfigured AD FS does, so clients can be tested against it. The
@@ -332,6 +347,7 @@ impl SimConfig {
         Self {
             users,
             aliases,
+            role_chooser: RoleChooser::NextJs,
             relying_parties: vec![AWS_RELYING_PARTY.to_owned()],
             sso_lifetime: Duration::from_secs(8 * 60 * 60),
             assertion_lifetime: Duration::from_secs(5 * 60),

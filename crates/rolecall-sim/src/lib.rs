@@ -23,8 +23,8 @@ mod sts;
 mod wia;
 
 pub use config::{
-    AWS_RELYING_PARTY, DEMO_PASSWORD, Fault, Hostile, Mfa, Role, SimConfig, StsConfig, TarpitStep,
-    User,
+    AWS_RELYING_PARTY, DEMO_PASSWORD, Fault, Hostile, Mfa, Role, RoleChooser, SimConfig, StsConfig,
+    TarpitStep, User,
 };
 pub use cookies::MSISAUTH_CHUNK;
 pub use federation::{CONSOLE_PATH, FEDERATION_PATH, OAUTH_PATH};

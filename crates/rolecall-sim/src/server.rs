@@ -909,7 +909,11 @@ impl Shared {
 
     fn saml(&self, request: &Request) -> Response {
         count(&self.counters.alias_page_posts);
-        match signin::sign_in(&request.form(), &self.config.aliases, self.clock.now()) {
+        let chooser = signin::Chooser {
+            layout: self.config.role_chooser,
+            aliases: &self.config.aliases,
+        };
+        match signin::sign_in(&request.form(), &chooser, self.clock.now()) {
             Ok(signin::SignIn::Chooser(page)) => html(StatusCode::OK, page),
             Ok(signin::SignIn::Role { assumed_role_arn }) => {
                 self.federation.sign_in_as(assumed_role_arn);

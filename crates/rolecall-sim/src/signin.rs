@@ -1,5 +1,6 @@
 //! The stand-in for AWS's `https://signin.aws.amazon.com/saml`: it reads a posted `SAMLResponse`
-//! and shows AWS's role chooser with account aliases; the chooser posted back with a role
+//! and shows AWS's role chooser with account aliases, in the layout the configuration names
+//! ([`RoleChooser`]: today's Next.js page or the legacy one); the chooser posted back with a role
 //! (`roleIndex`) signs the stand-in console in as that role. It reads only what the simulator
 //! itself writes (with [`crate::saml_read`]) and never checks signatures.
 
@@ -10,8 +11,16 @@ use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::config::RoleChooser;
 use crate::escape::markup;
 use crate::saml_read::{Claims, RolePair, read_claims, read_response};
+
+/// The chooser's layout and the account aliases it shows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Chooser<'a> {
+    pub(crate) layout: RoleChooser,
+    pub(crate) aliases: &'a BTreeMap<String, String>,
+}
 
 /// Why the sign-in page refused a response (AWS answers these with a 400 page).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -47,7 +56,7 @@ pub(crate) enum SignIn {
 /// chooser's own form comes back with `roleIndex`.
 pub(crate) fn sign_in(
     form: &[(String, String)],
-    aliases: &BTreeMap<String, String>,
+    chooser: &Chooser<'_>,
     now: OffsetDateTime,
 ) -> Result<SignIn, Rejection> {
     let value = form_field(form, "SAMLResponse").ok_or(Rejection::Missing)?;
@@ -56,7 +65,11 @@ pub(crate) fn sign_in(
     let xml = String::from_utf8(bytes).map_err(|_| Rejection::NotBase64)?;
     let claims = read_roles(&xml, now)?;
     let Some(chosen) = form_field(form, "roleIndex") else {
-        return Ok(SignIn::Chooser(render(value, &claims.roles, aliases)));
+        let page = match chooser.layout {
+            RoleChooser::NextJs => render_next_js(value, &claims.roles, chooser.aliases),
+            RoleChooser::Legacy => render_legacy(value, &claims.roles, chooser.aliases),
+        };
+        return Ok(SignIn::Chooser(page));
     };
     let role = claims
         .roles
@@ -107,8 +120,8 @@ fn read_roles(xml: &str, now: OffsetDateTime) -> Result<Claims, Rejection> {
     }
 }
 
-fn render(saml_response: &str, roles: &[RolePair], aliases: &BTreeMap<String, String>) -> String {
-    // Accounts in order of first appearance, as AWS lists them.
+/// The assertion's accounts in order of first appearance, as AWS lists them, with their roles.
+fn by_account(roles: &[RolePair]) -> Vec<(&str, Vec<&RolePair>)> {
     let mut accounts: Vec<(&str, Vec<&RolePair>)> = Vec::new();
     for role in roles {
         match accounts.iter_mut().find(|(id, _)| *id == role.account_id()) {
@@ -116,12 +129,71 @@ fn render(saml_response: &str, roles: &[RolePair], aliases: &BTreeMap<String, St
             None => accounts.push((role.account_id(), vec![role])),
         }
     }
+    accounts
+}
+
+/// How today's page names an account: `<alias> (<id>)`, or the id alone.
+fn account_key(account: &str, aliases: &BTreeMap<String, String>) -> String {
+    match aliases.get(account) {
+        Some(alias) => format!("{alias} ({account})"),
+        None => account.to_owned(),
+    }
+}
+
+/// Today's page: the data in `<meta name="data">` (base64 of JSON with `roles_accounts`,
+/// `SAMLResponse`, `RelayState` and `region`) and the chooser drawn from it as a plain form,
+/// one fieldset per account whose legend is the account's name.
+fn render_next_js(
+    saml_response: &str,
+    roles: &[RolePair],
+    aliases: &BTreeMap<String, String>,
+) -> String {
+    let accounts = by_account(roles);
+    let roles_accounts: serde_json::Map<String, serde_json::Value> = accounts
+        .iter()
+        .map(|(account, list)| {
+            let arns: Vec<&str> = list.iter().map(|role| role.role_arn.as_str()).collect();
+            (account_key(account, aliases), serde_json::json!(arns))
+        })
+        .collect();
+    let data = serde_json::json!({
+        "roles_accounts": roles_accounts,
+        "SAMLResponse": saml_response,
+        "RelayState": "",
+        "region": "us-east-1",
+    });
     let mut body = String::new();
     for (index, (account, list)) in accounts.iter().enumerate() {
-        let title = match aliases.get(*account) {
-            Some(alias) => format!("Account: {} ({})", markup(alias), markup(account)),
-            None => format!("Account: {}", markup(account)),
-        };
+        body.push_str(&format!(
+            r#"<fieldset class="saml-account" id="account{index}"><legend class="saml-account-name">{}</legend>"#,
+            markup(&account_key(account, aliases))
+        ));
+        for role in list {
+            let arn = markup(&role.role_arn);
+            body.push_str(&format!(
+                r#"<div class="saml-role" onClick="checkRadio(this);"><input type="radio" name="roleIndex" value="{arn}" class="saml-radio" id="{arn}" /><label for="{arn}" class="saml-role-description">{}</label></div>"#,
+                markup(role.role_name())
+            ));
+        }
+        body.push_str("</fieldset>");
+    }
+    format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8" /><meta name="viewport" content="width=device-width, initial-scale=1" /><meta name="data" content="{}" /><title>Amazon Web Services Sign-In</title><link rel="stylesheet" type="text/css" href="/static/css/saml.css" /></head><body><div id="__next"><div id="container"><h1 class="background">Amazon Web Services Login</h1><form id="saml_form" name="saml_form" action="/saml" method="post"><input type="hidden" name="RelayState" value="" /><input type="hidden" name="SAMLResponse" value="{}" /><p style="font-size: 16px; padding-left: 20px;">Select a role:</p>{body}<p id="saml_error" class="saml-error" role="alert"></p><div class="buttoninput"><button type="submit" id="signin_button" class="css3button">Sign In</button></div></form></div></div><script type="text/javascript" src="/static/js/saml.js"></script></body></html>"#,
+        STANDARD.encode(data.to_string()),
+        markup(saml_response)
+    )
+}
+
+/// The page before: server-side HTML, each account headed `Account: <alias> (<id>)`.
+fn render_legacy(
+    saml_response: &str,
+    roles: &[RolePair],
+    aliases: &BTreeMap<String, String>,
+) -> String {
+    let accounts = by_account(roles);
+    let mut body = String::new();
+    for (index, (account, list)) in accounts.iter().enumerate() {
+        let title = format!("Account: {}", markup(&account_key(account, aliases)));
         body.push_str(&format!(
             r#"<div class="saml-account"><div onClick="expandCollapse({index});"><img id="image{index}" src="/static/image/down.svg" alt="" valign="middle"></img><div class="saml-account-name">{title}</div></div><hr style="border: 1px solid #ddd;"><div id="{index}" class="saml-account">"#
         ));
@@ -167,15 +239,46 @@ mod tests {
         ));
     }
 
+    /// A person's browser gets the script and style each layout links: without the script the
+    /// legacy page's "Sign In" link does nothing.
+    #[test]
+    fn every_file_either_layout_links_is_served() {
+        let roles = [RolePair {
+            role_arn: "arn:aws:iam::111122223333:role/Admin".to_owned(),
+            provider_arn: "arn:aws:iam::111122223333:saml-provider/ADFS".to_owned(),
+        }];
+        let aliases = BTreeMap::from([("111122223333".to_owned(), "prod".to_owned())]);
+        for page in [
+            render_next_js("c2FtbA==", &roles, &aliases),
+            render_legacy("c2FtbA==", &roles, &aliases),
+        ] {
+            let mut linked = 0;
+            for link in page.split("=\"/static/").skip(1) {
+                let path = format!("/static/{}", &link[..link.find('"').unwrap()]);
+                assert!(
+                    crate::portal::asset(&path).is_some(),
+                    "{path} is linked but not served"
+                );
+                linked += 1;
+            }
+            assert!(linked >= 2, "the page links its script and style: {page}");
+        }
+    }
+
     #[test]
     fn garbage_is_rejected() {
         let form = vec![("SAMLResponse".to_owned(), "!!**".to_owned())];
+        let aliases = BTreeMap::new();
+        let chooser = Chooser {
+            layout: RoleChooser::NextJs,
+            aliases: &aliases,
+        };
         assert_eq!(
-            sign_in(&form, &BTreeMap::new(), OffsetDateTime::UNIX_EPOCH),
+            sign_in(&form, &chooser, OffsetDateTime::UNIX_EPOCH),
             Err(Rejection::NotBase64)
         );
         assert_eq!(
-            sign_in(&[], &BTreeMap::new(), OffsetDateTime::UNIX_EPOCH),
+            sign_in(&[], &chooser, OffsetDateTime::UNIX_EPOCH),
             Err(Rejection::Missing)
         );
     }

@@ -43,6 +43,7 @@ fn account_json(account: &Account) -> serde_json::Value {
     serde_json::json!({
         "id": account.id,
         "alias": account.alias,
+        "alias_source": account.alias_source,
         "roles": account.roles.iter().map(|role| serde_json::json!({
             "name": role.role_name(),
             "role_arn": role.role_arn,

@@ -120,7 +120,13 @@ pub(crate) async fn sign_in(args: &SignInArgs) -> Result<Session, ExitCode> {
             SystemClock.now(),
         ),
     );
-    let (accounts, alias_problem) = idp::accounts_of(&signed_in, &endpoint, &mut cache).await;
+    let (accounts, alias_problem) = idp::accounts_of(
+        &signed_in,
+        &endpoint,
+        &mut cache,
+        &settings.preferences.account_names,
+    )
+    .await;
     if let Some(problem) = &alias_problem {
         tracing::warn!("{problem}");
     }

@@ -81,13 +81,13 @@ impl Engine {
     ) -> Result<Vec<String>, EngineError> {
         let config = &self.shared.config;
         let files = AwsFiles::from_paths(&config.paths);
-        let aliases = AliasCache::load_or_empty(&config.paths.config_dir);
+        let aliases = known_names(config, settings);
         let ctx = context(
             config,
             &files,
             settings,
             endpoint,
-            aliases.all(),
+            &aliases,
             self.on_disk().limits,
         );
         let written = provision::provision(&ctx, assertion, request).await?;
@@ -130,13 +130,13 @@ impl Engine {
         let config = &self.shared.config;
         let files = AwsFiles::from_paths(&config.paths);
         let (settings, endpoint) = self.endpoint(name)?;
-        let aliases = AliasCache::load_or_empty(&config.paths.config_dir);
+        let aliases = known_names(config, &settings);
         let ctx = context(
             config,
             &files,
             &settings,
             &endpoint,
-            aliases.all(),
+            &aliases,
             self.on_disk().limits,
         );
         let session = match provision::fresh_console_session(&ctx, role_arn)? {
@@ -203,6 +203,13 @@ pub(super) fn granted(assertion: &Assertion, role_arn: &str) -> Result<RolePair,
         .ok_or_else(|| EngineError::NoRole {
             role: role_arn.to_owned(),
         })
+}
+
+/// The account names profile names and browser commands use: the cached aliases, then the
+/// person's `[preferences.account_names]`.
+fn known_names(config: &EngineConfig, settings: &Settings) -> crate::accounts::Aliases {
+    let cache = AliasCache::load_or_empty(&config.paths.config_dir);
+    crate::accounts::AccountNames::known(&cache, &settings.preferences.account_names).to_aliases()
 }
 
 fn context<'a>(

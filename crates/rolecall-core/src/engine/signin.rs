@@ -200,7 +200,13 @@ impl Engine {
             last_sign_in::LastSignIn::of(&signed_in.assertion, via, self.shared.config.clock.now()),
         );
         let mut cache = AliasCache::load_or_empty(&self.shared.config.paths.config_dir);
-        let (accounts, problem) = idp::accounts_of(&signed_in, endpoint, &mut cache).await;
+        // Names the person gave accounts; settings that cannot be read name none.
+        let account_names = self
+            .settings()
+            .map(|settings| settings.preferences.account_names.clone())
+            .unwrap_or_default();
+        let (accounts, problem) =
+            idp::accounts_of(&signed_in, endpoint, &mut cache, &account_names).await;
         if let Some(problem) = problem {
             tracing::info!("{problem}");
         }

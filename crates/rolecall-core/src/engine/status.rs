@@ -147,6 +147,7 @@ fn shown_account(account: &Account) -> Account {
     Account {
         id: account.id.clone(),
         alias: account.alias.as_deref().map(shown),
+        alias_source: account.alias_source,
         roles: account.roles.clone(),
     }
 }

@@ -326,11 +326,13 @@ async fn sign_in_steps(request: SignIn<'_>, budget: &mut Budget) -> Result<Outco
 }
 
 /// Reads the aliases of the assertion's accounts (at most [`accounts::LOOKUP_BUDGET`] long) and
-/// groups its roles by account.
+/// groups its roles by account, each named by AWS's page, the cache or `account_names` (the
+/// person's `[preferences.account_names]`), in that order.
 pub async fn accounts_of(
     signed_in: &SignedIn,
     endpoint: &Endpoint,
     cache: &mut AliasCache,
+    account_names: &accounts::Aliases,
 ) -> (Vec<accounts::Account>, Option<AliasError>) {
     // The page's action first, then the assertion's Destination: the first that is AWS's.
     let on_loopback = crate::http::is_loopback(&endpoint.url);
@@ -352,7 +354,7 @@ pub async fn accounts_of(
         .or(candidates.first())
         .cloned();
     let network = endpoint.network();
-    let (aliases, problem) = match (destination, network.session(FORMS_USER_AGENT)) {
+    let (names, problem) = match (destination, network.session(FORMS_USER_AGENT)) {
         (Some(destination), Ok(session)) => {
             accounts::resolve(
                 &session.client,
@@ -360,16 +362,14 @@ pub async fn accounts_of(
                 on_loopback,
                 &signed_in.assertion.raw,
                 cache,
+                account_names,
                 accounts::LOOKUP_BUDGET,
             )
             .await
         }
-        _ => (cache.all().clone(), None),
+        _ => (accounts::AccountNames::known(cache, account_names), None),
     };
-    (
-        accounts::group(&signed_in.assertion.roles, &aliases),
-        problem,
-    )
+    (accounts::group(&signed_in.assertion.roles, &names), problem)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

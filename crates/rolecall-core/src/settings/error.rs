@@ -215,6 +215,23 @@ pub enum Problem {
     ConsoleBrowserKey { key: String },
 
     #[error(
+        "The account name setting for {key:?} does not name an AWS account. In \
+         [preferences.account_names], write the 12-digit account id and its name, such as \
+         111122223333 = \"payments-prod\"."
+    )]
+    AccountNameKey { key: String },
+
+    #[error(
+        "The name {name:?} of account {account} in [preferences.account_names] {reason}. Use a \
+         short name on one line, such as \"payments-prod\"."
+    )]
+    AccountName {
+        account: String,
+        name: String,
+        reason: &'static str,
+    },
+
+    #[error(
         "The default output {value:?} is not one the AWS CLI knows. Use json, yaml, yaml-stream, \
          text or table, or remove default_output."
     )]

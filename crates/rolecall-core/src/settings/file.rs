@@ -52,6 +52,8 @@ pub(super) struct FilePreferences {
     regions: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     console_browsers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    account_names: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -88,6 +90,7 @@ impl From<&Settings> for FileSettings {
                 favourites: p.favourites.clone(),
                 regions: p.regions.clone(),
                 console_browsers: p.console_browsers.clone(),
+                account_names: p.account_names.clone(),
             },
             endpoints: settings
                 .endpoints
@@ -143,6 +146,7 @@ impl TryFrom<FileSettings> for Settings {
             favourites: p.favourites,
             regions: p.regions,
             console_browsers: p.console_browsers,
+            account_names: p.account_names,
         };
         let endpoints = file
             .endpoints

@@ -29,8 +29,8 @@ mod validate;
 pub use self::error::*;
 use self::file::*;
 use self::validate::{
-    check_ca_file, check_chain, check_console_browser, check_endpoint_url, check_name,
-    check_profile_name, check_range, check_template, is_account_or_role_key,
+    check_account_name, check_ca_file, check_chain, check_console_browser, check_endpoint_url,
+    check_name, check_profile_name, check_range, check_template, is_account_or_role_key,
 };
 pub use self::validate::{endpoint_url, trusted_host};
 
@@ -192,6 +192,9 @@ pub struct Preferences {
     /// (12-digit id) or a role (its ARN); a role's own entry wins over its account's, and both
     /// over the endpoint's `console_browser`.
     pub console_browsers: BTreeMap<String, String>,
+    /// Names the person gives accounts (12-digit id → name), shown where AWS's sign-in page
+    /// gives no alias ([`crate::accounts::AccountNames`]).
+    pub account_names: BTreeMap<String, String>,
 }
 
 impl Default for Preferences {
@@ -207,6 +210,7 @@ impl Default for Preferences {
             favourites: Vec::new(),
             regions: BTreeMap::new(),
             console_browsers: BTreeMap::new(),
+            account_names: BTreeMap::new(),
         }
     }
 }
@@ -450,6 +454,16 @@ impl Preferences {
             check_console_browser(template).map_err(|reason| Problem::ConsoleBrowser {
                 place: format!("for {key} in [preferences.console_browsers]"),
                 template: template.clone(),
+                reason,
+            })?;
+        }
+        for (key, name) in &self.account_names {
+            if !crate::accounts::is_account_id(key) {
+                return Err(Problem::AccountNameKey { key: key.clone() });
+            }
+            check_account_name(name).map_err(|reason| Problem::AccountName {
+                account: key.clone(),
+                name: name.clone(),
                 reason,
             })?;
         }

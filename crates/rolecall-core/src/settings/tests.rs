@@ -340,6 +340,10 @@ fn everything(folder: &Folder) -> Settings {
                 "111122223333".to_owned(),
                 "firefox -P 'prod {account_alias}' {url}".to_owned(),
             )]),
+            account_names: BTreeMap::from([(
+                "444455556666".to_owned(),
+                "Payments (prod)".to_owned(),
+            )]),
         },
         chains: vec![ChainSetting {
             name: "spoke-admin".to_owned(),
@@ -1259,4 +1263,93 @@ fn a_console_browser_that_cannot_run_is_refused_naming_where_it_is() {
         },
         "an alias can change: accounts are named by id"
     );
+}
+
+// ---- Account names ------------------------------------------------------------------------
+
+#[test]
+fn account_names_are_read_and_kept_when_the_app_changes_other_settings() {
+    let folder = folder();
+    folder.write(
+        "[preferences.account_names]\n\
+         111122223333 = \"Payments prod\"\n\
+         \"444455556666\" = \"sandbox\"\n",
+    );
+    let settings = folder.load().unwrap();
+    let names = &settings.preferences.account_names;
+    assert_eq!(
+        names.get("111122223333").map(String::as_str),
+        Some("Payments prod")
+    );
+    assert_eq!(
+        names.get("444455556666").map(String::as_str),
+        Some("sandbox")
+    );
+
+    // The settings window changes preferences by patch; the names it never shows stay.
+    crate::endpoints::set_preferences(
+        &folder.paths,
+        &crate::endpoints::PreferencesPatch {
+            active_profile: Some("work".to_owned()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let after = folder.load().unwrap();
+    assert_eq!(after.preferences.active_profile, "work");
+    assert_eq!(
+        &after.preferences.account_names, names,
+        "a change of other preferences keeps the account names"
+    );
+    assert!(
+        fs::read_to_string(folder.paths.settings_file())
+            .unwrap()
+            .contains("[preferences.account_names]"),
+        "they are written back under their own table"
+    );
+}
+
+#[test]
+fn an_account_name_is_keyed_by_account_id_and_fits_on_a_line() {
+    let folder = folder();
+    let message = folder.load_err("[preferences.account_names]\npayments = \"Payments\"\n");
+    assert!(
+        message.contains("\"payments\" does not name an AWS account"),
+        "{message}"
+    );
+    assert!(
+        message.contains("111122223333 = \"payments-prod\""),
+        "says how to write it: {message}"
+    );
+    for (key, reason) in [
+        ("arn:aws:iam::111122223333:role/Admin", "does not name"),
+        ("1111", "does not name"),
+    ] {
+        let mut settings = Settings::default();
+        settings
+            .preferences
+            .account_names
+            .insert(key.to_owned(), "x".to_owned());
+        let message = problem(&settings).to_string();
+        assert!(message.contains(reason), "{key}: {message}");
+    }
+    let long = "x".repeat(65);
+    for (name, reason) in [
+        ("", "is blank"),
+        ("  ", "is blank"),
+        (" padded", "starts or ends with a space"),
+        ("two\nlines", "contains a control character"),
+        (long.as_str(), "is longer than 64 characters"),
+    ] {
+        let mut settings = Settings::default();
+        settings
+            .preferences
+            .account_names
+            .insert("111122223333".to_owned(), name.to_owned());
+        let message = problem(&settings).to_string();
+        assert!(
+            message.contains(reason) && message.contains("account 111122223333"),
+            "{name:?}: {message}"
+        );
+    }
 }

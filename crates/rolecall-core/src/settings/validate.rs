@@ -165,6 +165,21 @@ pub(super) fn check_console_browser(
     crate::browser_command::BrowserCommand::parse(template).map(|_| ())
 }
 
+/// A name of `[preferences.account_names]`: shown in menus beside the id, so one short line.
+pub(super) fn check_account_name(name: &str) -> Result<(), &'static str> {
+    if name.trim().is_empty() {
+        Err("is blank")
+    } else if name.trim() != name {
+        Err("starts or ends with a space")
+    } else if name.chars().any(char::is_control) {
+        Err("contains a control character")
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Err("is longer than 64 characters")
+    } else {
+        Ok(())
+    }
+}
+
 /// A key of the per-account settings: a 12-digit account id or a role ARN.
 pub(super) fn is_account_or_role_key(key: &str) -> bool {
     let account = key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit());

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use rolecall_core::accounts::{self, AccountNames, Aliases, PageAccounts};
 use rolecall_core::endpoints::{
     self, EndpointEdit, EndpointError, EndpointSave, NewEndpoint, PasswordChange, PreferencesPatch,
 };
@@ -383,6 +384,57 @@ fn the_view_shows_passwords_refusals_and_the_proxy() {
     assert!(
         !format!("{view:?}").contains("hunter2"),
         "the view never holds a secret"
+    );
+}
+
+/// The roles list says where each account's name came from, as a word the window turns into
+/// a sentence.
+#[test]
+fn the_view_says_where_each_accounts_name_came_from() {
+    let folder = folder();
+    let pair = |account: &str| RolePair {
+        role_arn: format!("arn:aws:iam::{account}:role/Admin"),
+        principal_arn: format!("arn:aws:iam::{account}:saml-provider/ADFS"),
+    };
+    let names = AccountNames {
+        page: PageAccounts::from([("111122223333".to_owned(), Some("corp-prod".to_owned()))]),
+        cache: Aliases::from([("444455556666".to_owned(), "corp-staging".to_owned())]),
+        settings: Aliases::from([("777788889999".to_owned(), "audit".to_owned())]),
+    };
+    let roles = [
+        "111122223333",
+        "444455556666",
+        "777788889999",
+        "999999999999",
+    ]
+    .map(pair);
+    let accounts = accounts::group(&roles, &names);
+    let view = endpoints::view(
+        &folder.paths,
+        folder.secrets.as_ref(),
+        [("corp", accounts.as_slice())],
+    )
+    .unwrap();
+    let json = serde_json::to_value(&view).unwrap();
+    let rows: Vec<(&str, &str)> = json["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["account"].as_str().unwrap(),
+                row["account_name_source"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("audit (777788889999)", "settings"),
+            ("corp-prod (111122223333)", "page"),
+            ("corp-staging (444455556666)", "cache"),
+            ("999999999999", "none"),
+        ]
     );
 }
 

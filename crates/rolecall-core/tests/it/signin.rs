@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rolecall_core::accounts::AliasCache;
+use rolecall_core::accounts::{AliasCache, Aliases, NameSource};
 use rolecall_core::idp::{
     self, FailureKind, NoPasscodes, Outcome, PasscodePrompt, PasscodeSource, PersonNeeded, SignIn,
     SignInError, SignedIn, SignedInVia,
@@ -17,7 +17,7 @@ use rolecall_core::saml::SamlError;
 use rolecall_core::secrets::{MemoryStore, SecretKind, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, SignInMethod};
 use rolecall_sim::{
-    DEMO_PASSWORD, Hostile, Recorder, RecorderAnswer, Sim, SimConfig, TarpitStep,
+    DEMO_PASSWORD, Hostile, Recorder, RecorderAnswer, RoleChooser, Sim, SimConfig, TarpitStep,
     WRONG_PASSCODE_TEXT, WRONG_PASSWORD_TEXT,
 };
 
@@ -472,27 +472,56 @@ async fn the_webview_method_goes_straight_to_a_person() {
     assert_eq!(sim.stats().login_pages_served, 0, "nothing was fetched");
 }
 
+/// AWS's role chooser as it is served today (the names only in the Next.js page's data meta)
+/// and as it was (the `Account:` headings) both name the accounts; an account without an alias
+/// takes the name the person gave it in the settings, and the cache keeps what the page said.
 #[tokio::test]
-async fn aliases_come_from_the_sign_in_page_and_are_cached() {
-    let sim = sim().await;
-    let secrets = Arc::new(MemoryStore::new());
-    let endpoint = forms_endpoint(&sim, "alice");
-    let done = signed_in(run(&endpoint, Some(DEMO_PASSWORD), &secrets, &NoPasscodes).await);
-    let dir = tempfile::tempdir().unwrap();
-    let mut cache = AliasCache::load(dir.path()).unwrap();
+async fn aliases_come_from_the_sign_in_page_in_either_layout_and_are_cached() {
+    for layout in [RoleChooser::NextJs, RoleChooser::Legacy] {
+        let sim = sim_with(SimConfig {
+            role_chooser: layout,
+            ..SimConfig::demo()
+        })
+        .await;
+        let secrets = Arc::new(MemoryStore::new());
+        let endpoint = forms_endpoint(&sim, "alice");
+        let done = signed_in(run(&endpoint, Some(DEMO_PASSWORD), &secrets, &NoPasscodes).await);
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = AliasCache::load(dir.path()).unwrap();
+        let settings = Aliases::from([
+            ("777788889999".to_owned(), "audit".to_owned()),
+            (
+                "111122223333".to_owned(),
+                "not shown: AWS names it".to_owned(),
+            ),
+        ]);
 
-    let (accounts, problem) = idp::accounts_of(&done, &endpoint, &mut cache).await;
+        let (accounts, problem) = idp::accounts_of(&done, &endpoint, &mut cache, &settings).await;
 
-    assert!(problem.is_none(), "{problem:?}");
-    assert_eq!(accounts.len(), 3);
-    assert!(
-        accounts.iter().filter(|a| a.alias.is_some()).count() >= 2,
-        "the demo accounts mostly have aliases: {accounts:?}"
-    );
-    assert_eq!(sim.stats().alias_page_posts, 1);
-    let reloaded = AliasCache::load(dir.path()).unwrap();
-    assert_eq!(reloaded.all(), cache.all(), "the cache was saved");
-    assert!(!reloaded.all().is_empty());
+        assert!(problem.is_none(), "{layout:?}: {problem:?}");
+        let named: Vec<(String, NameSource)> = accounts
+            .iter()
+            .map(|account| (account.label(), account.alias_source))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("audit (777788889999)".to_owned(), NameSource::Settings),
+                ("corp-prod (111122223333)".to_owned(), NameSource::Page),
+                ("corp-staging (444455556666)".to_owned(), NameSource::Page),
+            ],
+            "{layout:?}"
+        );
+        assert_eq!(sim.stats().alias_page_posts, 1);
+        let reloaded = AliasCache::load(dir.path()).unwrap();
+        assert_eq!(reloaded.all(), cache.all(), "the cache was saved");
+        assert_eq!(
+            reloaded.all().len(),
+            2,
+            "{layout:?}: it holds AWS's aliases, not the settings' names: {:?}",
+            reloaded.all()
+        );
+    }
 }
 
 #[tokio::test]

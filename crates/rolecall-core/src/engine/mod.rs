@@ -147,6 +147,10 @@ pub struct EndpointStatus {
     pub name: String,
     pub phase: Phase,
     pub accounts: Vec<Account>,
+    /// The claims providers AD FS offered when it last asked which one and the endpoint named
+    /// none of them, for the settings window to offer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims_providers: Vec<idp::ClaimsProvider>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -219,6 +223,8 @@ struct State {
     failed_at: BTreeMap<String, Instant>,
     /// When each profile was last written, on the engine's clock.
     written_at: BTreeMap<String, OffsetDateTime>,
+    /// The claims providers each endpoint's IdP offered when Rolecall could not choose one.
+    claims_providers: BTreeMap<String, Vec<idp::ClaimsProvider>>,
 }
 
 #[derive(Debug)]

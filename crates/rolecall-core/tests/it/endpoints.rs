@@ -222,6 +222,8 @@ fn a_rename_to_a_taken_name_changes_nothing() {
             ca_file: None,
             proxy: ProxySetting::System,
             trusted_hosts: Vec::new(),
+            claims_provider: None,
+            keep_me_signed_in: false,
             password: PasswordChange::Set(Sensitive::new("lab-password".to_owned())),
         },
     )

@@ -21,8 +21,8 @@ pub enum SignInError {
         "The identity provider did not accept the username and password for {username} at \
          endpoint \"{endpoint}\": “{message}” Check them (Settings → Endpoints, or \
          ROLECALL_PASSWORD), then try again. If they are right, the account may be locked out \
-         after too many failed sign-ins (AD FS answers that like a wrong password): wait for \
-         the lockout to end, or ask your IT help desk."
+         after too many failed sign-ins (AD FS then answers just as it did here): wait for the \
+         lockout to end, or ask your IT help desk."
     )]
     BadCredentials {
         endpoint: String,

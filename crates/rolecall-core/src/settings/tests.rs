@@ -315,7 +315,12 @@ fn claims_provider_and_keep_me_signed_in_are_read_checked_and_kept() {
     assert_eq!(folder.load().unwrap(), settings, "kept on save");
 
     // As TOML writes them: blank, spaces only, a leading space, a control character.
-    for bad in [r#""""#, r#""  ""#, r#"" AD AUTHORITY""#, r#""AD\u0007AUTHORITY""#] {
+    for bad in [
+        r#""""#,
+        r#""  ""#,
+        r#"" AD AUTHORITY""#,
+        r#""AD\u0007AUTHORITY""#,
+    ] {
         let message = folder.load_err(&format!(
             "[[endpoints]]\nname = \"corp\"\nurl = \"sts.corp.example\"\nclaims_provider = {bad}\n"
         ));

@@ -102,6 +102,14 @@ function renderEndpoints(endpoints) {
       item.append(line("refused",
         "The IdP refused the stored password, so Rolecall no longer tries it: Edit and enter it again."));
     }
+    const offered = endpoint.claims_providers_offered ?? [];
+    if (endpoint.claims_provider) {
+      item.append(line("muted claims-provider", `Claims provider: ${endpoint.claims_provider}`));
+    } else if (offered.length > 0) {
+      item.append(line("refused claims-provider",
+        `AD FS asks which claims provider to sign in with (${offered.map(providerName).join(", ")}): ` +
+        "Edit and choose one."));
+    }
     if (endpoint.issuer) {
       item.append(line("muted issuer",
         `IdP issuer (pinned at the first sign-in in the window): ${endpoint.issuer}`));
@@ -141,6 +149,10 @@ function renderEndpoints(endpoints) {
     item.append(actions);
     list.append(item);
   }
+}
+
+function providerName(provider) {
+  return provider.name && provider.name !== provider.id ? `${provider.name} (${provider.id})` : provider.id;
 }
 
 function line(className, text) {
@@ -200,6 +212,15 @@ function startEdit(endpoint) {
   field(endpointForm, "method").value = endpoint.method;
   field(endpointForm, "username").value = endpoint.username ?? "";
   field(endpointForm, "ca_file").value = endpoint.ca_file ?? "";
+  field(endpointForm, "claims_provider").value = endpoint.claims_provider ?? "";
+  field(endpointForm, "keep_me_signed_in").checked = endpoint.keep_me_signed_in;
+  // The providers AD FS offered, as choices; any other identifier may still be typed.
+  $("#claims-providers").replaceChildren(...(endpoint.claims_providers_offered ?? []).map((provider) => {
+    const option = document.createElement("option");
+    option.value = provider.id;
+    option.label = provider.name;
+    return option;
+  }));
   field(endpointForm, "password").value = "";
   field(endpointForm, "password").placeholder = endpoint.password_refused
     ? "the IdP refused the stored password: enter it again"
@@ -218,6 +239,7 @@ function resetEdit() {
   field(endpointForm, "original").value = "";
   field(endpointForm, "password").placeholder = passwordHome;
   $("#endpoint-form-title").textContent = "Add an endpoint";
+  $("#claims-providers").replaceChildren();
   $("#forget-issuer").hidden = true;
   $("#cancel-edit").hidden = true;
 }
@@ -242,6 +264,8 @@ endpointForm.addEventListener("submit", async (event) => {
     method: field(endpointForm, "method").value,
     username: field(endpointForm, "username").value || null,
     ca_file: field(endpointForm, "ca_file").value || null,
+    claims_provider: field(endpointForm, "claims_provider").value || null,
+    keep_me_signed_in: field(endpointForm, "keep_me_signed_in").checked,
     // An empty password keeps the stored one.
     password: password === "" ? null : password,
   };

@@ -7,6 +7,7 @@
     reason = "shared test helpers: a failed precondition fails the test, with a message"
 )]
 
+mod adfs_pages;
 mod architecture;
 mod browser;
 mod cli;

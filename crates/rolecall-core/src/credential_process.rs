@@ -190,6 +190,15 @@ pub async fn renew(
     .await;
     let signed_in = match outcome {
         Ok(Outcome::SignedIn(signed_in)) => signed_in,
+        Ok(Outcome::NeedsPerson {
+            reason: idp::PersonNeeded::PasswordExpired { .. },
+            ..
+        }) => {
+            return Err(RenewError::PasswordExpired {
+                profile: profile.to_owned(),
+                endpoint: endpoint.name.clone(),
+            });
+        }
         Ok(Outcome::NeedsPerson { .. }) => return Err(needs_person()),
         Err(GuardedSignInError::PasswordRefused { endpoint, .. }) => {
             return Err(RenewError::PasswordRefused {
@@ -338,6 +347,14 @@ pub enum RenewError {
          {endpoint} ...`), then try again."
     )]
     NeedsPerson { profile: String, endpoint: String },
+
+    #[error(
+        "The identity provider of endpoint \"{endpoint}\" says your password has expired, so \
+         Rolecall cannot renew the profile \"{profile}\". Change it in the sign-in window (Sign \
+         in from the Rolecall tray), store the new one with `rolecall password set --endpoint \
+         {endpoint}`, then try again."
+    )]
+    PasswordExpired { profile: String, endpoint: String },
 
     #[error(
         "The profile \"{profile}\" came from endpoint \"{endpoint}\", which Rolecall no longer \

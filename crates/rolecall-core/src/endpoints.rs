@@ -47,6 +47,11 @@ pub struct NewEndpoint {
     pub proxy: ProxySetting,
     #[serde(default)]
     pub trusted_hosts: Vec<String>,
+    /// The claims provider to choose when AD FS asks which one; blank for none.
+    #[serde(default)]
+    pub claims_provider: Option<String>,
+    #[serde(default)]
+    pub keep_me_signed_in: bool,
     #[serde(default)]
     pub password: PasswordChange,
 }
@@ -77,6 +82,11 @@ pub struct EndpointEdit {
     /// Forget the IdP issuer the sign-in window pinned: the next sign-in pins its own.
     #[serde(default)]
     pub forget_issuer: bool,
+    /// `Some(None)` (or a blank one) clears it.
+    #[serde(default, deserialize_with = "present")]
+    pub claims_provider: Option<Option<String>>,
+    #[serde(default)]
+    pub keep_me_signed_in: Option<bool>,
     #[serde(default)]
     pub password: PasswordChange,
 }
@@ -181,6 +191,8 @@ pub fn add(
     endpoint.ca_file = new.ca_file.filter(|path| !path.as_os_str().is_empty());
     endpoint.proxy = new.proxy;
     endpoint.trusted_hosts = new.trusted_hosts.into_iter().map(tidy_host).collect();
+    endpoint.claims_provider = filled(new.claims_provider);
+    endpoint.keep_me_signed_in = new.keep_me_signed_in;
     let (name, url) = (endpoint.name.clone(), endpoint.url.to_string());
     update_settings(paths, |settings| settings.add_endpoint(endpoint))?;
     change_password(paths, secrets, &name, new.password)?;
@@ -384,6 +396,12 @@ impl EndpointEdit {
         if let Some(hosts) = &self.trusted_hosts {
             endpoint.trusted_hosts = hosts.iter().cloned().map(tidy_host).collect();
         }
+        if let Some(provider) = &self.claims_provider {
+            endpoint.claims_provider = filled(provider.clone());
+        }
+        if let Some(keep) = self.keep_me_signed_in {
+            endpoint.keep_me_signed_in = keep;
+        }
         // The pin stays through an edit of the same IdP, unless the person forgets it.
         endpoint.keep_issuer_of(previous, self.forget_issuer);
         Ok(endpoint)
@@ -484,6 +502,11 @@ pub struct EndpointView {
     pub password_refused: bool,
     /// The IdP's Issuer pinned by the first sign-in in the window.
     pub issuer: Option<String>,
+    pub claims_provider: Option<String>,
+    pub keep_me_signed_in: bool,
+    /// The claims providers AD FS offered when it last asked which one and the endpoint named
+    /// none of them (the engine's [`crate::engine::EndpointStatus::claims_providers`]).
+    pub claims_providers_offered: Vec<crate::idp::ClaimsProvider>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -545,6 +568,9 @@ pub fn view<'a>(
                 .then(|| secrets.place()),
                 password_refused: refused.is_refused(&endpoint.name),
                 issuer: endpoint.issuer.clone(),
+                claims_provider: endpoint.claims_provider.clone(),
+                keep_me_signed_in: endpoint.keep_me_signed_in,
+                claims_providers_offered: Vec::new(),
             })
             .collect(),
         preferences: settings.preferences.clone(),

@@ -107,11 +107,13 @@ fn create_private_dir(folder: &Path) -> std::io::Result<()> {
     builder.create(folder)
 }
 
-/// Whether the IdP itself refused the password (not: there was none, or no username).
+/// Whether the IdP itself refused the password (not: there was none, or no username). A
+/// lockout counts: trying the password again would only keep the account locked.
 pub fn is_password_refusal(err: &SignInError) -> bool {
     matches!(
         err,
         SignInError::BadCredentials { .. }
+            | SignInError::AccountLocked { .. }
             | SignInError::NtlmRefused { .. }
             | SignInError::Negotiate(NegotiateError::BadPassword { .. })
     )

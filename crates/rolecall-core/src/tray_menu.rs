@@ -845,6 +845,7 @@ mod tests {
                     alias_source: crate::accounts::NameSource::Page,
                     roles: vec![role(ADMIN), role(READ_ONLY)],
                 }],
+                claims_providers: Vec::new(),
             }],
             profiles: Vec::new(),
             active_profile: "default".to_owned(),

@@ -67,9 +67,14 @@ pub(crate) fn form_value(issue: &Issue<'_>) -> String {
         Some(Fault::HugeResponse) => STANDARD.encode(response_xml(issue, Body::Padded)),
         Some(Fault::DtdInResponse) => STANDARD.encode(response_xml(issue, Body::WithDtd)),
         Some(Fault::EncryptedAssertion) => STANDARD.encode(response_xml(issue, Body::Encrypted)),
-        Some(Fault::GarbageAfterLogin | Fault::UnknownAdapter) | None => {
-            STANDARD.encode(response_xml(issue, Body::Plain))
-        }
+        Some(
+            Fault::GarbageAfterLogin
+            | Fault::UnknownAdapter
+            | Fault::PasswordExpired
+            | Fault::LockedOut
+            | Fault::ExtranetLockout,
+        )
+        | None => STANDARD.encode(response_xml(issue, Body::Plain)),
     }
 }
 

@@ -25,6 +25,15 @@ pub struct SimConfig {
     pub relying_parties: Vec<String>,
     /// Lifetime of the `MSISAuth` SSO session.
     pub sso_lifetime: Duration,
+    /// Lifetime of the session of a sign-in that ticked "Keep me signed in" (`Kmsi=true`);
+    /// its cookies are persistent.
+    pub kmsi_lifetime: Duration,
+    /// AD FS 2019+'s paginated sign-in: the login form asks for the username, then, on the
+    /// next page, for the password.
+    pub paginated: bool,
+    /// Home realm discovery: with any, a sign-in without a session first chooses one of these
+    /// claims providers (every one signs in against `users` here).
+    pub claims_providers: Vec<ClaimsProviderTrust>,
     /// `NotOnOrAfter` = issue instant + this.
     pub assertion_lifetime: Duration,
     /// How long an MFA page's `Context` stays usable.
@@ -65,6 +74,37 @@ pub enum RoleChooser {
     NextJs,
     /// The page before: server-side HTML, each account headed `Account: <alias> (<id>)`.
     Legacy,
+}
+
+/// A claims provider the home realm discovery page offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimsProviderTrust {
+    /// What its button posts as `HomeRealmSelection`: `AD AUTHORITY` for the farm's own
+    /// directory, else the provider's identifier.
+    pub id: String,
+    /// What its button shows.
+    pub name: String,
+}
+
+impl ClaimsProviderTrust {
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The farm's own Active Directory and a partner's AD FS, as a farm with one federation
+    /// partner lists them.
+    pub fn directory_and_partner() -> Vec<Self> {
+        vec![
+            Self::new("AD AUTHORITY", "Corp directory"),
+            Self::new(
+                "http://sts.partner.example/adfs/services/trust",
+                "Partner & Co",
+            ),
+        ]
+    }
 }
 
 /// What a compromised or misconfigured AD FS does, so clients can be tested against it. The
@@ -171,6 +211,15 @@ pub enum Fault {
     EncryptedAssertion,
     /// After the password, a Duo-like page no client can complete without a browser.
     UnknownAdapter,
+    /// The password is right but has expired: AD FS sends the sign-in to
+    /// `/adfs/portal/updatepassword/`, and the password changed there signs in.
+    PasswordExpired,
+    /// The account is locked out, and the login page says so with its MSIS7017 code
+    /// ([`crate::LOCKED_OUT_TEXT`]), whatever password is given.
+    LockedOut,
+    /// Extranet lockout: every password, the right one too, is answered exactly like a wrong
+    /// one ([`crate::WRONG_PASSWORD_TEXT`]).
+    ExtranetLockout,
 }
 
 impl Role {
@@ -274,7 +323,8 @@ const MANY_ROLE_NAMES: [&str; 10] = [
 
 impl SimConfig {
     /// The demo directory: `alice`, `bob` (MFA), `dave` (Azure MFA), `carol` (no roles),
-    /// `many` (590 roles) and one user per [`Fault`]. All use [`DEMO_PASSWORD`].
+    /// `many` (590 roles) and one user per [`Fault`] (`expired`, `locked` and
+    /// `extranet-locked` among them). All use [`DEMO_PASSWORD`].
     pub fn demo() -> Self {
         let [prod, staging, audit] = DEMO_ACCOUNTS.map(|(id, _)| id);
         let mut aliases: BTreeMap<String, String> = DEMO_ACCOUNTS
@@ -336,6 +386,9 @@ impl SimConfig {
             ("dtd", Fault::DtdInResponse),
             ("encrypted", Fault::EncryptedAssertion),
             ("duo", Fault::UnknownAdapter),
+            ("expired", Fault::PasswordExpired),
+            ("locked", Fault::LockedOut),
+            ("extranet-locked", Fault::ExtranetLockout),
         ]
         .map(|(name, fault)| User {
             fault: Some(fault),
@@ -350,6 +403,10 @@ impl SimConfig {
             role_chooser: RoleChooser::NextJs,
             relying_parties: vec![AWS_RELYING_PARTY.to_owned()],
             sso_lifetime: Duration::from_secs(8 * 60 * 60),
+            // AD FS's default persistent sign-in lasts a day.
+            kmsi_lifetime: Duration::from_secs(24 * 60 * 60),
+            paginated: false,
+            claims_providers: Vec::new(),
             assertion_lifetime: Duration::from_secs(5 * 60),
             mfa_context_lifetime: Duration::from_secs(5 * 60),
             destination: None,

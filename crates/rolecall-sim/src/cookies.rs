@@ -50,16 +50,24 @@ fn chunk_name(index: usize) -> String {
     }
 }
 
-/// `Set-Cookie` values that hand `token` to the client. No `Secure`: the simulator speaks plain
-/// http on loopback, where clients would drop a `Secure` cookie.
-pub(crate) fn session_set_cookies(token: &str, now: OffsetDateTime) -> Vec<String> {
+/// `Set-Cookie` values that hand `token` to the client: session cookies, or persistent ones
+/// that last `persistent` ("Keep me signed in"). No `Secure`: the simulator speaks plain http
+/// on loopback, where clients would drop a `Secure` cookie.
+pub(crate) fn session_set_cookies(
+    token: &str,
+    now: OffsetDateTime,
+    persistent: Option<std::time::Duration>,
+) -> Vec<String> {
+    let lasting = persistent
+        .map(|lifetime| format!("; Max-Age={}", lifetime.as_secs()))
+        .unwrap_or_default();
     let mut out: Vec<String> = token
         .as_bytes()
         .chunks(MSISAUTH_CHUNK)
         .enumerate()
         .map(|(i, part)| {
             format!(
-                "{}={}; path=/adfs; HttpOnly",
+                "{}={}; path=/adfs; HttpOnly{lasting}",
                 chunk_name(i),
                 String::from_utf8_lossy(part)
             )
@@ -90,7 +98,7 @@ mod tests {
     #[test]
     fn split_token_joins_back_in_order() {
         let token = "a".repeat(2000) + &"b".repeat(2000) + "ccc";
-        let set = session_set_cookies(&token, OffsetDateTime::UNIX_EPOCH);
+        let set = session_set_cookies(&token, OffsetDateTime::UNIX_EPOCH, None);
         assert_eq!(set.len(), 4, "three chunks and MSISAuthenticated: {set:?}");
         let header = set
             .iter()

@@ -1,5 +1,7 @@
-//! `rolecall-sim [--port N] [--kerberos]`: serves the demo directory on 127.0.0.1 until
-//! interrupted, and prints where to point Rolecall and whom to sign in as.
+//! `rolecall-sim [--port N] [--kerberos] [--paginated] [--home-realm]`: serves the demo
+//! directory on 127.0.0.1 until interrupted, and prints where to point Rolecall and whom to
+//! sign in as. `--paginated` asks for the username and the password on two pages, as AD FS
+//! 2019+ can; `--home-realm` first asks which claims provider to sign in with.
 //!
 //! The first line of stdout is always `AD FS sign-on URL: <url>`, so a script or test that
 //! starts the simulator with `--port 0` can read where it listens. With `--kerberos`, `/adfs/ls/wia`
@@ -10,17 +12,19 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use rolecall_sim::negotiate::KerberosWia;
-use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
+use rolecall_sim::{ClaimsProviderTrust, DEMO_PASSWORD, Sim, SimConfig};
 
 /// The demo's port unless `--port` says otherwise (`--port 0` picks a free one).
 const DEFAULT_PORT: u16 = 44380;
 
-const USAGE: &str = "usage: rolecall-sim [--port N] [--kerberos]";
+const USAGE: &str = "usage: rolecall-sim [--port N] [--kerberos] [--paginated] [--home-realm]";
 
 #[derive(Debug)]
 struct Options {
     port: u16,
     kerberos: bool,
+    paginated: bool,
+    home_realm: bool,
 }
 
 fn options_from_args() -> Result<Options, String> {
@@ -28,11 +32,21 @@ fn options_from_args() -> Result<Options, String> {
     let mut options = Options {
         port: DEFAULT_PORT,
         kerberos: false,
+        paginated: false,
+        home_realm: false,
     };
     while let Some(arg) = args.next() {
         let value = match arg.as_str() {
             "--kerberos" => {
                 options.kerberos = true;
+                continue;
+            }
+            "--paginated" => {
+                options.paginated = true;
+                continue;
+            }
+            "--home-realm" => {
+                options.home_realm = true;
                 continue;
             }
             "--port" => args.next().ok_or("--port needs a number")?,
@@ -58,6 +72,10 @@ async fn main() -> ExitCode {
         }
     };
     let mut config = SimConfig::demo();
+    config.paginated = options.paginated;
+    if options.home_realm {
+        config.claims_providers = ClaimsProviderTrust::directory_and_partner();
+    }
     if options.kerberos {
         match KerberosWia::from_keytab() {
             Ok(acceptor) => config.wia = Some(Arc::new(acceptor)),

@@ -1,5 +1,6 @@
-//! The HTML AD FS serves: login form, MFA prompt, auto-post form, error and sign-out pages, the
-//! Duo-like page and its stand-in frame, and the fault page. Markup only; what to serve when is
+//! The HTML AD FS serves: login form (whole, or AD FS 2019+'s paginated pages), home realm
+//! discovery, the page that changes an expired password, MFA prompt, auto-post form, error and
+//! sign-out pages, the Duo-like page and its stand-in frame, and the fault page. Markup only; what to serve when is
 //! the server's call. The scripts, styles and logo the pages link are in `portal`.
 
 use crate::escape::{markup, url_attribute};
@@ -10,6 +11,12 @@ pub const WRONG_PASSWORD_TEXT: &str =
 
 /// The MFA page's error text after a wrong passcode.
 pub const WRONG_PASSCODE_TEXT: &str = "The passcode you entered is not valid. Try again.";
+
+/// The login page's error text for a locked-out account on a farm that names the lockout (AD FS
+/// logs it as MSIS7017; its extranet lockout otherwise answers [`WRONG_PASSWORD_TEXT`]). The
+/// sentence is the simulator's own.
+pub const LOCKED_OUT_TEXT: &str =
+    "MSIS7017: This account is locked out after too many failed sign-ins. Try again later.";
 
 /// The login page's error text when an MFA `Context` is unknown or too old.
 pub const CONTEXT_EXPIRED_TEXT: &str =
@@ -79,30 +86,54 @@ pub(crate) fn login_with_error_html(
     username: &str,
     error: &str,
 ) -> String {
+    login_page(LoginStep::Whole, action, method, username, error)
+}
+
+/// What a login page asks for: all at once, or (AD FS 2019+'s paginated sign-in) the username
+/// on one page and the password on the next, in the same `loginForm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoginStep {
+    Whole,
+    Username,
+    Password,
+}
+
+/// The login page for `step`, with `error` as HTML. On the password page `username` is the
+/// one the first page took, carried in a hidden field.
+pub(crate) fn login_page(
+    step: LoginStep,
+    action: &str,
+    method: Option<&str>,
+    username: &str,
+    error: &str,
+) -> String {
     let action = url_attribute(action);
     let method = method
         .map(|method| format!(" method=\"{}\"", markup(method)))
         .unwrap_or_default();
     let username = markup(username);
-    document(
-        "Sign In",
-        &format!(
-            r#"    <div id="authArea" class="groupMargin">
-    <div id="loginArea">
-        <div id="loginMessage" class="groupMargin">Sign in with your organizational account</div>
-
-        <form{method} id="loginForm" autocomplete="off" novalidate="novalidate" onKeyPress="if (event && event.keyCode == 13) Login.submitLoginRequest();" action="{action}" >
-            <div id="error" class="fieldMargin error smallText">
-                <label id="errorText" for="">{error}</label>
-            </div>
-
-            <div id="formsAuthenticationArea">
-                <div id="userNameArea">
+    let message = match step {
+        LoginStep::Password => "Enter your password",
+        LoginStep::Whole | LoginStep::Username => "Sign in with your organizational account",
+    };
+    let username_area = match step {
+        LoginStep::Password => format!(
+            r#"                <div id="userNameArea" class="hidden">
+                    <input id="userNameInput" name="UserName" type="hidden" value="{username}"/>
+                </div>
+                <div id="displayNameArea" class="fieldMargin">{username}</div>"#
+        ),
+        LoginStep::Whole | LoginStep::Username => format!(
+            r#"                <div id="userNameArea">
                     <label id="userNameInputLabel" for="userNameInput" class="hidden">User Account</label>
                     <input id="userNameInput" name="UserName" type="email" value="{username}" tabindex="1" class="text fullWidth"
                         spellcheck="false" placeholder="someone@example.com" autocomplete="off"/>
-                </div>
-
+                </div>"#
+        ),
+    };
+    let password_area = match step {
+        LoginStep::Username => String::new(),
+        LoginStep::Whole | LoginStep::Password => r#"
                 <div id="passwordArea">
                     <label id="passwordInputLabel" for="passwordInput" class="hidden">Password</label>
                     <input id="passwordInput" name="Password" type="password" tabindex="2" class="text fullWidth"
@@ -111,16 +142,132 @@ pub(crate) fn login_with_error_html(
                 <div id="kmsiArea" style="display:''">
                     <input type="checkbox" name="Kmsi" id="kmsiInput" value="true" tabindex="3" />
                     <label for="kmsiInput">Keep me signed in</label>
-                </div>
+                </div>"#
+            .to_owned(),
+    };
+    let button = match step {
+        LoginStep::Username => "Next",
+        LoginStep::Whole | LoginStep::Password => "Sign in",
+    };
+    document(
+        "Sign In",
+        &format!(
+            r#"    <div id="authArea" class="groupMargin">
+    <div id="loginArea">
+        <div id="loginMessage" class="groupMargin">{message}</div>
+
+        <form{method} id="loginForm" autocomplete="off" novalidate="novalidate" onKeyPress="if (event && event.keyCode == 13) Login.submitLoginRequest();" action="{action}" >
+            <div id="error" class="fieldMargin error smallText">
+                <label id="errorText" for="">{error}</label>
+            </div>
+
+            <div id="formsAuthenticationArea">
+{username_area}{password_area}
                 <div id="submissionArea" class="submitMargin">
                     <span id="submitButton" class="submit" tabindex="4" role="button"
                         onKeyPress="if (event && event.keyCode == 32) Login.submitLoginRequest();"
-                        onclick="return Login.submitLoginRequest();">Sign in</span>
+                        onclick="return Login.submitLoginRequest();">{button}</span>
                 </div>
             </div>
             <input id="optionForms" type="hidden" name="AuthMethod" value="FormsAuthentication"/>
         </form>
     </div>
+    </div>"#
+        ),
+    )
+}
+
+/// Home realm discovery: one button per claims provider, each posting its identifier as
+/// `HomeRealmSelection` to `action`. `providers` are (identifier, shown name).
+pub(crate) fn home_realm(
+    action: &str,
+    providers: &[(String, String)],
+    error: Option<&str>,
+) -> String {
+    let action = url_attribute(action);
+    let error = markup(error.unwrap_or_default());
+    let buttons: String = providers
+        .iter()
+        .enumerate()
+        .map(|(index, (id, name))| {
+            format!(
+                r#"
+                <button type="submit" class="idp" name="HomeRealmSelection" value="{}" tabindex="{}">
+                    <span class="largeTextNoWrap indentNonCollapsible">{}</span>
+                </button>"#,
+                markup(id),
+                index + 1,
+                markup(name)
+            )
+        })
+        .collect();
+    document(
+        "Sign In",
+        &format!(
+            r#"    <div id="hrdArea">
+        <div id="openingMessage" class="groupMargin bigText">Sign in with one of these accounts</div>
+        <form method="post" id="hrdForm" action="{action}">
+            <div id="error" class="fieldMargin error smallText">
+                <label id="errorText" for="">{error}</label>
+            </div>
+            <div id="claimsProviders" class="groupMargin">{buttons}
+            </div>
+        </form>
+    </div>"#
+        ),
+    )
+}
+
+/// Where an expired password is sent, and where its form posts.
+pub const UPDATE_PASSWORD_PATH: &str = "/adfs/portal/updatepassword/";
+
+/// The update page's error text when the user ID or old password is wrong.
+pub const UPDATE_REFUSED_TEXT: &str = "The user ID or old password is incorrect.";
+/// The update page's error text when the new password is unusable.
+pub const NEW_PASSWORD_REFUSED_TEXT: &str =
+    "The new passwords must match, and differ from the old one.";
+
+/// The page that changes an expired password: the user ID, the old password and the new one
+/// twice, posted back to [`UPDATE_PASSWORD_PATH`].
+pub(crate) fn update_password(username: &str, error: Option<&str>) -> String {
+    let username = markup(username);
+    let error = markup(error.unwrap_or_default());
+    document(
+        "Update Password",
+        &format!(
+            r#"    <div id="updatePasswordArea">
+        <div id="openingMessage" class="groupMargin bigText">Update password</div>
+        <div id="expiredNotice" class="groupMargin">Your password has expired. Enter your old password and choose a new one.</div>
+        <form method="post" id="updatePasswordForm" autocomplete="off" novalidate="novalidate" action="{UPDATE_PASSWORD_PATH}">
+            <div id="error" class="fieldMargin error smallText">
+                <label id="errorText" for="">{error}</label>
+            </div>
+            <label for="userNameInput">User ID</label>
+            <input id="userNameInput" name="UserName" type="email" value="{username}" class="text fullWidth" tabindex="1"/>
+            <label for="oldPasswordInput">Old password</label>
+            <input id="oldPasswordInput" name="OldPassword" type="password" class="text fullWidth" tabindex="2"/>
+            <label for="newPasswordInput">New password</label>
+            <input id="newPasswordInput" name="NewPassword" type="password" class="text fullWidth" tabindex="3"/>
+            <label for="confirmNewPasswordInput">Confirm new password</label>
+            <input id="confirmNewPasswordInput" name="ConfirmNewPassword" type="password" class="text fullWidth" tabindex="4"/>
+            <div id="submissionArea" class="submitMargin">
+                <input id="submitButton" type="submit" value="Submit" class="submit" tabindex="5"/>
+            </div>
+        </form>
+    </div>"#
+        ),
+    )
+}
+
+/// After a password change: a link back to the sign-in.
+pub(crate) fn password_updated(sign_on_url: &str) -> String {
+    let sign_on_url = url_attribute(sign_on_url);
+    document(
+        "Update Password",
+        &format!(
+            r#"    <div id="updatePasswordArea">
+        <div id="openingMessage" class="groupMargin bigText">Your password has been updated.</div>
+        <div class="groupMargin"><a id="signInAgain" href="{sign_on_url}">Sign in with your new password</a></div>
     </div>"#
         ),
     )

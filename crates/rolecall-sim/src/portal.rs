@@ -37,6 +37,15 @@ mod tests {
     fn every_file_a_page_links_is_served() {
         let pages = [
             crate::pages::login("/adfs/ls/", Some("post"), "", None),
+            crate::pages::login_page(
+                crate::pages::LoginStep::Username,
+                "/adfs/ls/",
+                Some("post"),
+                "",
+                "",
+            ),
+            crate::pages::home_realm("/adfs/ls/", &[("AD AUTHORITY".into(), "Corp".into())], None),
+            crate::pages::update_password("", None),
             crate::pages::duo("/adfs/ls/", "context", "tx"),
             crate::pages::duo_frame("tx"),
         ];

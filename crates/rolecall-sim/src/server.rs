@@ -29,8 +29,10 @@ use url::Url;
 use crate::assertion::{self, Issue};
 use crate::clock::Clock;
 use crate::config::{AWS_RELYING_PARTY, Fault, Hostile, SimConfig, TarpitStep};
+use crate::escape::markup;
 use crate::federation::{CONSOLE_PATH, FEDERATION_PATH, Federation};
 use crate::ntlm::{self, NtlmAcceptor};
+use crate::pages::LoginStep;
 use crate::sts::{IssuedCredentials, STS_PATH, Sts};
 use crate::wia::{WIA_SCHEMES, WiaAcceptor, WiaStep, is_wia_user_agent};
 use crate::{cookies, pages, portal, random, signin};
@@ -44,6 +46,9 @@ const TOKEN_BYTES: usize = 3600;
 
 /// How long a tarpitted request is held: far beyond any client's patience.
 const TARPIT: Duration = Duration::from_secs(3600);
+
+/// The home realm discovery page's error text for a claims provider it does not list.
+const UNKNOWN_PROVIDER_TEXT: &str = "Select one of the listed accounts to sign in.";
 
 /// Bytes of random data behind an MFA `Context`.
 const CONTEXT_BYTES: usize = 240;
@@ -61,6 +66,14 @@ pub struct Stats {
     pub assertions_issued: u64,
     pub sign_outs: u64,
     pub alias_page_posts: u64,
+    /// Posts of the first page of a paginated sign-in (the username alone).
+    pub username_posts: u64,
+    /// Sign-ins whose form ticked "Keep me signed in" (`Kmsi=true`).
+    pub kmsi_sign_ins: u64,
+    /// Passwords changed on the update page.
+    pub password_changes: u64,
+    /// Every `HomeRealmSelection` posted, oldest first (the newest [`HANDED_OUT_KEPT`]).
+    pub home_realm_selections: Vec<String>,
     /// SSO sessions valid now on the simulator's clock.
     pub sso_sessions: u64,
     /// Requests to the simulated STS, answered or refused.
@@ -120,6 +133,9 @@ struct Shared {
     mfa_contexts: Mutex<HashMap<String, MfaContext>>,
     /// The Duo stand-in's sign-ins, by transaction.
     duo_transactions: Mutex<HashMap<String, DuoTransaction>>,
+    /// Passwords changed on the update page, by user (index into `config.users`).
+    changed_passwords: Mutex<HashMap<usize, String>>,
+    home_realm_selections: Mutex<Vec<String>>,
     counters: Counters,
     handed_out: Mutex<HandedOut>,
     sts: Sts,
@@ -136,6 +152,9 @@ struct Counters {
     assertions_issued: AtomicU64,
     sign_outs: AtomicU64,
     alias_page_posts: AtomicU64,
+    username_posts: AtomicU64,
+    kmsi_sign_ins: AtomicU64,
+    password_changes: AtomicU64,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +168,8 @@ struct Session {
 struct MfaContext {
     user: usize,
     issued_at: OffsetDateTime,
+    /// The login form ticked "Keep me signed in".
+    keep: bool,
 }
 
 /// A sign-in waiting in the Duo stand-in's frame for a person to approve it.
@@ -193,6 +214,8 @@ impl Sim {
             sessions: Mutex::default(),
             mfa_contexts: Mutex::default(),
             duo_transactions: Mutex::default(),
+            changed_passwords: Mutex::default(),
+            home_realm_selections: Mutex::default(),
             counters: Counters::default(),
             handed_out: Mutex::default(),
             sts: Sts::default(),
@@ -294,6 +317,10 @@ impl Sim {
             assertions_issued: c.assertions_issued.load(Ordering::Relaxed),
             sign_outs: c.sign_outs.load(Ordering::Relaxed),
             alias_page_posts: c.alias_page_posts.load(Ordering::Relaxed),
+            username_posts: c.username_posts.load(Ordering::Relaxed),
+            kmsi_sign_ins: c.kmsi_sign_ins.load(Ordering::Relaxed),
+            password_changes: c.password_changes.load(Ordering::Relaxed),
+            home_realm_selections: lock(&self.shared.home_realm_selections).clone(),
             sso_sessions: sessions.values().filter(|s| s.expires_at > now).count() as u64,
             sts_calls: self.shared.sts.calls(),
             sts_errors: self.shared.sts.errors(),
@@ -408,6 +435,9 @@ async fn dispatch(
             shared.sign_on(&request)
         }
         "/adfs/ls/wia" => shared.wia(&request),
+        "/adfs/portal/updatepassword" | "/adfs/portal/updatepassword/" => {
+            shared.update_password(&request)
+        }
         "/adfs/ls" | "/adfs/ls/"
             if request
                 .param("wa")
@@ -542,6 +572,16 @@ impl Shared {
             if field(&form, "Context").is_some() {
                 return self.mfa_post(request, &form);
             }
+            if let Some(choice) = field(&form, "HomeRealmSelection") {
+                return self.home_realm_post(request, choice);
+            }
+            if self.config.paginated
+                && field(&form, "Password").is_none()
+                && let Some(username) = field(&form, "UserName")
+            {
+                count(&self.counters.username_posts);
+                return self.login_step_page(request, LoginStep::Password, username, "");
+            }
             if field(&form, "UserName").is_some() || field(&form, "Password").is_some() {
                 if let Some(Hostile::LoginPostRedirects { status, location }) = &self.config.hostile
                 {
@@ -559,7 +599,16 @@ impl Shared {
         if let Some(session) = self.session(request) {
             return self.after_sign_in(&session);
         }
-        if request.method == Method::GET && is_wia_user_agent(request.header(USER_AGENT)) {
+        if !self.config.claims_providers.is_empty() {
+            return self.home_realm_page(request, None);
+        }
+        self.authentication_page(request, request.method == Method::GET)
+    }
+
+    /// What a client without a session is asked for, once its claims provider is known:
+    /// integrated sign-in for an agent that can do it (`wia` allows it), else the login form.
+    fn authentication_page(&self, request: &Request, wia: bool) -> Response {
+        if wia && is_wia_user_agent(request.header(USER_AGENT)) {
             if let Some(Hostile::WiaAt(elsewhere)) = &self.config.hostile {
                 let mut response = html(StatusCode::FOUND, String::new());
                 append(&mut response, LOCATION, elsewhere);
@@ -573,7 +622,50 @@ impl Shared {
         self.login_page(request, "", None)
     }
 
+    fn home_realm_page(&self, request: &Request, error: Option<&str>) -> Response {
+        let action = format!("{SIGN_ON_PATH}?{}", request.query_with_request_id());
+        let providers: Vec<(String, String)> = self
+            .config
+            .claims_providers
+            .iter()
+            .map(|provider| (provider.id.clone(), provider.name.clone()))
+            .collect();
+        html(
+            StatusCode::OK,
+            pages::home_realm(&action, &providers, error),
+        )
+    }
+
+    /// A claims provider was chosen: every one signs in against this directory.
+    fn home_realm_post(&self, request: &Request, choice: &str) -> Response {
+        keep(&mut lock(&self.home_realm_selections), choice.to_owned());
+        if self
+            .config
+            .claims_providers
+            .iter()
+            .any(|provider| provider.id == choice)
+        {
+            self.authentication_page(request, true)
+        } else {
+            self.home_realm_page(request, Some(UNKNOWN_PROVIDER_TEXT))
+        }
+    }
+
+    /// The login form, or the first page of a paginated one.
     fn login_page(&self, request: &Request, username: &str, error: Option<&str>) -> Response {
+        if self.config.paginated {
+            let step = if username.is_empty() {
+                LoginStep::Username
+            } else {
+                LoginStep::Password
+            };
+            return self.login_step_page(
+                request,
+                step,
+                username,
+                &markup(error.unwrap_or_default()),
+            );
+        }
         count(&self.counters.login_pages_served);
         let mut action = format!("{SIGN_ON_PATH}?{}", request.query_with_request_id());
         let mut method = Some("post");
@@ -589,55 +681,142 @@ impl Shared {
         )
     }
 
+    /// A page of the paginated sign-in, with `error` as HTML.
+    fn login_step_page(
+        &self,
+        request: &Request,
+        step: LoginStep,
+        username: &str,
+        error: &str,
+    ) -> Response {
+        count(&self.counters.login_pages_served);
+        let action = format!("{SIGN_ON_PATH}?{}", request.query_with_request_id());
+        html(
+            StatusCode::OK,
+            pages::login_page(step, &action, Some("post"), username, error),
+        )
+    }
+
     fn forms_post(&self, request: &Request, form: &[(String, String)]) -> Response {
         count(&self.counters.form_posts);
         let typed = field(form, "UserName").unwrap_or_default();
         let password = field(form, "Password").unwrap_or_default();
-        let user = self
-            .config
-            .users
-            .iter()
-            .position(|u| u.answers_to(typed) && u.password == password);
-        match user {
-            Some(user) => self.primary_authenticated(request, user),
-            None => match &self.config.wrong_password_html {
-                Some(error) => {
-                    count(&self.counters.login_pages_served);
-                    let action = format!("{SIGN_ON_PATH}?{}", request.query_with_request_id());
-                    html(
-                        StatusCode::OK,
-                        pages::login_with_error_html(&action, Some("post"), typed, error),
-                    )
-                }
-                None => self.login_page(request, typed, Some(pages::WRONG_PASSWORD_TEXT)),
-            },
+        let kmsi = field(form, "Kmsi") == Some("true");
+        let user = self.config.users.iter().position(|u| u.answers_to(typed));
+        let fault = user.and_then(|user| self.config.users[user].fault);
+        match fault {
+            Some(Fault::LockedOut) => {
+                return self.login_page(request, typed, Some(pages::LOCKED_OUT_TEXT));
+            }
+            // Extranet lockout answers the right password too as if it were wrong.
+            Some(Fault::ExtranetLockout) => return self.wrong_password(request, typed),
+            _ => {}
+        }
+        let Some(user) = user.filter(|&user| self.password_of(user) == password) else {
+            return self.wrong_password(request, typed);
+        };
+        if fault == Some(Fault::PasswordExpired)
+            && !lock(&self.changed_passwords).contains_key(&user)
+        {
+            let mut update = self.base_for(request);
+            update.set_path(pages::UPDATE_PASSWORD_PATH);
+            return redirect(&update);
+        }
+        if kmsi {
+            count(&self.counters.kmsi_sign_ins);
+        }
+        self.primary_authenticated(request, user, kmsi)
+    }
+
+    /// The user's password now: the one changed on the update page, else the directory's.
+    fn password_of(&self, user: usize) -> String {
+        lock(&self.changed_passwords)
+            .get(&user)
+            .cloned()
+            .unwrap_or_else(|| self.config.users[user].password.clone())
+    }
+
+    fn wrong_password(&self, request: &Request, typed: &str) -> Response {
+        match &self.config.wrong_password_html {
+            Some(error) if self.config.paginated => {
+                self.login_step_page(request, LoginStep::Password, typed, error)
+            }
+            Some(error) => {
+                count(&self.counters.login_pages_served);
+                let action = format!("{SIGN_ON_PATH}?{}", request.query_with_request_id());
+                html(
+                    StatusCode::OK,
+                    pages::login_with_error_html(&action, Some("post"), typed, error),
+                )
+            }
+            None => self.login_page(request, typed, Some(pages::WRONG_PASSWORD_TEXT)),
         }
     }
 
-    /// The first factor passed (forms or WIA): ask for the second, or start the session.
-    fn primary_authenticated(&self, request: &Request, user: usize) -> Response {
+    /// `/adfs/portal/updatepassword/`: `GET` shows the form, `POST` changes the password of a
+    /// user whose old one is given.
+    fn update_password(&self, request: &Request) -> Response {
+        if request.method != Method::POST {
+            return html(StatusCode::OK, pages::update_password("", None));
+        }
+        let form = request.form();
+        let typed = field(&form, "UserName").unwrap_or_default();
+        let old = field(&form, "OldPassword").unwrap_or_default();
+        let new = field(&form, "NewPassword").unwrap_or_default();
+        let confirm = field(&form, "ConfirmNewPassword").unwrap_or_default();
+        let Some(user) = self
+            .config
+            .users
+            .iter()
+            .position(|u| u.answers_to(typed))
+            .filter(|&user| self.password_of(user) == old)
+        else {
+            return html(
+                StatusCode::OK,
+                pages::update_password(typed, Some(pages::UPDATE_REFUSED_TEXT)),
+            );
+        };
+        if new.is_empty() || new != confirm || new == old {
+            return html(
+                StatusCode::OK,
+                pages::update_password(typed, Some(pages::NEW_PASSWORD_REFUSED_TEXT)),
+            );
+        }
+        lock(&self.changed_passwords).insert(user, new.to_owned());
+        count(&self.counters.password_changes);
+        let sign_on = self.sign_on_url_for(request, &format!("loginToRp={AWS_RELYING_PARTY}"));
+        html(StatusCode::OK, pages::password_updated(sign_on.as_str()))
+    }
+
+    /// The first factor passed (forms or WIA): ask for the second, or start the session
+    /// (`keep`: a persistent one, "Keep me signed in").
+    fn primary_authenticated(&self, request: &Request, user: usize, keep: bool) -> Response {
         let Some(account) = self.config.users.get(user) else {
             return html(StatusCode::INTERNAL_SERVER_ERROR, pages::unexpected_error());
         };
         let action = self.sign_on_url_for(request, &request.query_with_request_id());
         if account.fault == Some(Fault::UnknownAdapter) {
-            return self.duo_page(&action, user);
+            return self.duo_page(&action, user, keep);
         }
         match &account.mfa {
             Some(mfa) => {
-                let context = self.new_mfa_context(user);
+                let context = self.new_mfa_context(user, keep);
                 html(
                     StatusCode::OK,
                     pages::mfa(action.as_str(), &mfa.adapter, &context, None),
                 )
             }
-            None => self.start_session(user, &self.sign_on_url_for(request, &request.raw_query)),
+            None => self.start_session(
+                user,
+                &self.sign_on_url_for(request, &request.raw_query),
+                keep,
+            ),
         }
     }
 
     /// The Duo-like page for `user`, with a fresh context and a transaction in the stand-in frame.
-    fn duo_page(&self, action: &Url, user: usize) -> Response {
-        let context = self.new_mfa_context(user);
+    fn duo_page(&self, action: &Url, user: usize, keep: bool) -> Response {
+        let context = self.new_mfa_context(user, keep);
         let transaction = random::guid();
         let now = self.clock.now();
         {
@@ -701,10 +880,17 @@ impl Shared {
         }
     }
 
-    fn new_mfa_context(&self, user: usize) -> String {
+    fn new_mfa_context(&self, user: usize, keep: bool) -> String {
         let context = random::base64(CONTEXT_BYTES);
         let issued_at = self.clock.now();
-        lock(&self.mfa_contexts).insert(context.clone(), MfaContext { user, issued_at });
+        lock(&self.mfa_contexts).insert(
+            context.clone(),
+            MfaContext {
+                user,
+                issued_at,
+                keep,
+            },
+        );
         context
     }
 
@@ -733,10 +919,11 @@ impl Shared {
                 return self.start_session(
                     context.user,
                     &self.sign_on_url_for(request, &request.raw_query),
+                    context.keep,
                 );
             }
             let action = self.sign_on_url_for(request, &request.query_with_request_id());
-            return self.duo_page(&action, context.user);
+            return self.duo_page(&action, context.user, context.keep);
         }
         let Some(mfa) = self
             .config
@@ -751,9 +938,10 @@ impl Shared {
             self.start_session(
                 context.user,
                 &self.sign_on_url_for(request, &request.raw_query),
+                context.keep,
             )
         } else {
-            let fresh = self.new_mfa_context(context.user);
+            let fresh = self.new_mfa_context(context.user, context.keep);
             let action = self.sign_on_url_for(request, &request.query_with_request_id());
             let page = pages::mfa(
                 action.as_str(),
@@ -765,18 +953,24 @@ impl Shared {
         }
     }
 
-    /// Opens an SSO session for `user` and sends the client back to `location` with it.
-    fn start_session(&self, user: usize, location: &Url) -> Response {
+    /// Opens an SSO session for `user` and sends the client back to `location` with it:
+    /// `persistent` ("Keep me signed in") makes it the longer kind, in lasting cookies.
+    fn start_session(&self, user: usize, location: &Url, persistent: bool) -> Response {
         let now = self.clock.now();
         let token = random::base64(TOKEN_BYTES);
+        let lifetime = if persistent {
+            self.config.kmsi_lifetime
+        } else {
+            self.config.sso_lifetime
+        };
         let session = Session {
             user,
             authenticated_at: now,
-            expires_at: now + self.config.sso_lifetime,
+            expires_at: now + lifetime,
         };
         lock(&self.sessions).insert(token.clone(), session);
         let mut response = redirect(location);
-        let set_cookies = cookies::session_set_cookies(&token, now);
+        let set_cookies = cookies::session_set_cookies(&token, now, persistent.then_some(lifetime));
         {
             let mut handed_out = lock(&self.handed_out);
             for cookie in &set_cookies {
@@ -880,7 +1074,7 @@ impl Shared {
                 else {
                     return wia_challenge();
                 };
-                let mut response = self.primary_authenticated(request, user);
+                let mut response = self.primary_authenticated(request, user, false);
                 if let Some(reply) = reply {
                     append(
                         &mut response,
@@ -946,7 +1140,7 @@ fn redirect(location: &Url) -> Response {
         StatusCode::FOUND,
         format!(
             "<html><head><title>Object moved</title></head><body><h2>Object moved to <a href=\"{0}\">here</a>.</h2></body></html>",
-            crate::escape::markup(location.as_str())
+            markup(location.as_str())
         ),
     );
     append(&mut response, LOCATION, location.as_str());

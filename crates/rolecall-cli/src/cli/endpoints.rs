@@ -32,6 +32,13 @@ pub enum EndpointCommand {
         /// (repeat for more); by default only the endpoint's own host does.
         #[arg(long = "trust-host", value_name = "HOST")]
         trust_hosts: Vec<String>,
+        /// The claims provider to choose when AD FS asks which one (its identifier, such as
+        /// "AD AUTHORITY", or the name its button shows).
+        #[arg(long, value_name = "PROVIDER")]
+        claims_provider: Option<String>,
+        /// Tick AD FS's "Keep me signed in" box, so its session lasts longer.
+        #[arg(long)]
+        keep_me_signed_in: bool,
     },
     /// Change an endpoint: only what you give changes, the rest stays as it is.
     Edit {
@@ -50,6 +57,12 @@ pub enum EndpointCommand {
         /// "system" (the environment's and the system's proxy), "none" or the proxy's URL.
         #[arg(long, value_name = "PROXY")]
         proxy: Option<String>,
+        /// The claims provider to choose when AD FS asks which one; "" forgets it.
+        #[arg(long, value_name = "PROVIDER")]
+        claims_provider: Option<String>,
+        /// Tick AD FS's "Keep me signed in" box (true or false).
+        #[arg(long, value_name = "BOOL")]
+        keep_me_signed_in: Option<bool>,
     },
     /// List the endpoints.
     List,
@@ -87,6 +100,8 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
             username,
             ca_file,
             trust_hosts,
+            claims_provider,
+            keep_me_signed_in,
         } => {
             let Some(method) = SignInMethod::from_name(&auth) else {
                 return fail(exit::USAGE, &not_a_method(&auth));
@@ -99,6 +114,8 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
                 ca_file,
                 proxy: ProxySetting::System,
                 trusted_hosts: trust_hosts,
+                claims_provider,
+                keep_me_signed_in,
                 password: PasswordChange::Keep,
             };
             match endpoints::add(&paths, &keyring, new) {
@@ -118,6 +135,8 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
             username,
             ca_file,
             proxy,
+            claims_provider,
+            keep_me_signed_in,
         } => {
             let method = match auth.as_deref().map(SignInMethod::from_name) {
                 None => None,
@@ -142,6 +161,8 @@ pub fn endpoint(command: EndpointCommand) -> ExitCode {
                 username: username.map(Some),
                 ca_file: ca_file.map(Some),
                 proxy,
+                claims_provider: claims_provider.map(Some),
+                keep_me_signed_in,
                 ..EndpointEdit::default()
             };
             match endpoints::edit_endpoint(&paths, &keyring, edit) {
@@ -216,8 +237,18 @@ fn print_endpoints(settings: &Settings) {
             ProxySetting::None => ", no proxy".to_owned(),
             ProxySetting::Url(url) => format!(", proxy {url}"),
         };
+        let provider = endpoint
+            .claims_provider
+            .as_deref()
+            .map(|provider| format!(", claims provider {provider:?}"))
+            .unwrap_or_default();
+        let kmsi = if endpoint.keep_me_signed_in {
+            ", keeps you signed in"
+        } else {
+            ""
+        };
         println!(
-            "{}  {} ({}{user}{trusted}{proxy})",
+            "{}  {} ({}{user}{trusted}{proxy}{provider}{kmsi})",
             endpoint.name, endpoint.url, endpoint.method
         );
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use rolecall_core::accounts::{Account, AliasCache};
 use rolecall_core::clock::SystemClock;
-use rolecall_core::idp::{self, Outcome, PasscodePrompt, PasscodeSource, SignIn};
+use rolecall_core::idp::{self, Outcome, PasscodePrompt, PasscodeSource, PersonNeeded, SignIn};
 use rolecall_core::last_sign_in::{self, LastSignIn, Via};
 use rolecall_core::paths::AppPaths;
 use rolecall_core::refused_passwords::{self, GuardedSignInError, RefusedPasswords};
@@ -159,6 +159,22 @@ pub(crate) async fn sign_in_to(
     .await;
     match outcome {
         Ok(Outcome::SignedIn(signed_in)) => Ok(signed_in),
+        Ok(Outcome::NeedsPerson {
+            url,
+            reason: PersonNeeded::PasswordExpired { username },
+        }) => Err(fail(
+            exit::NEEDS_PERSON,
+            &format!(
+                "The identity provider of endpoint \"{}\" says the password of {} has expired \
+                 and must be changed. Change it on its page ({}: Sign in from the Rolecall tray \
+                 shows it, or open it in a browser), then sign in with the new one and store it \
+                 with `rolecall password set --endpoint {}`.",
+                endpoint.name,
+                untrusted::for_terminal(&username),
+                rolecall_core::http::redact(&url),
+                endpoint.name
+            ),
+        )),
         Ok(Outcome::NeedsPerson { url, reason }) => Err(fail(
             exit::NEEDS_PERSON,
             &format!(

@@ -27,6 +27,9 @@ impl Engine {
                 if let Some(accounts) = state.accounts.remove(old) {
                     state.accounts.insert(name.clone(), accounts);
                 }
+                if let Some(offered) = state.claims_providers.remove(old) {
+                    state.claims_providers.insert(name.clone(), offered);
+                }
             }
         }
         Ok(())
@@ -43,6 +46,7 @@ impl Engine {
         {
             state.phases.remove(name);
             state.accounts.remove(name);
+            state.claims_providers.remove(name);
             state.assertions.remove(name);
             state.failed_at.remove(name);
             state.needs_person.remove(name);
@@ -62,6 +66,11 @@ impl Engine {
     pub async fn settings_view(&self) -> Result<SettingsView, EngineError> {
         let status = self.status();
         let problems = status.problems.clone();
+        let offered: Vec<(String, Vec<idp::ClaimsProvider>)> = status
+            .endpoints
+            .iter()
+            .map(|endpoint| (endpoint.name.clone(), endpoint.claims_providers.clone()))
+            .collect();
         let mut view = self
             .off_the_workers(move |paths, secrets| {
                 endpoints::view(
@@ -75,6 +84,11 @@ impl Engine {
             })
             .await?;
         view.problems = problems;
+        for endpoint in &mut view.endpoints {
+            if let Some((_, seen)) = offered.iter().find(|(name, _)| *name == endpoint.name) {
+                endpoint.claims_providers_offered.clone_from(seen);
+            }
+        }
         Ok(view)
     }
 

@@ -158,6 +158,10 @@ pub struct EndpointStatus {
     pub name: String,
     pub phase: Phase,
     pub accounts: Vec<Account>,
+    /// The claims providers AD FS offered when it last asked which one and the endpoint named
+    /// none of them, for the settings window to offer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims_providers: Vec<idp::ClaimsProvider>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -243,6 +247,8 @@ struct State {
     written_at: BTreeMap<String, OffsetDateTime>,
     /// The container credentials endpoint of each profile served; dropping one stops it.
     served: BTreeMap<String, crate::container_endpoint::ContainerEndpoint>,
+    /// The claims providers each endpoint's IdP offered when Rolecall could not choose one.
+    claims_providers: BTreeMap<String, Vec<idp::ClaimsProvider>>,
 }
 
 #[derive(Debug)]

@@ -76,6 +76,13 @@ impl Engine {
                 return Err(needs_person(&endpoint.url, reason));
             }
             Err(GuardedSignInError::SignIn(err)) => {
+                if let Some(offered) = err.claims_providers_offered()
+                    && let Ok(mut state) = self.shared.state.lock()
+                {
+                    state
+                        .claims_providers
+                        .insert(name.to_owned(), offered.to_vec());
+                }
                 self.set_phase(
                     name,
                     Phase::Failed {

@@ -81,6 +81,11 @@ pub(super) fn build(disk: &OnDisk, state: &State, now: OffsetDateTime) -> Status
                 .get(&endpoint.name)
                 .map(|accounts| accounts.iter().map(shown_account).collect())
                 .unwrap_or_default(),
+            claims_providers: state
+                .claims_providers
+                .get(&endpoint.name)
+                .map(|offered| offered.iter().map(shown_provider).collect())
+                .unwrap_or_default(),
         })
         .collect();
     let lead = time::Duration::minutes(i64::from(settings.preferences.notify_lead_minutes));
@@ -143,6 +148,13 @@ fn shown_phase(phase: &Phase) -> Phase {
     }
 }
 
+fn shown_provider(provider: &idp::ClaimsProvider) -> idp::ClaimsProvider {
+    idp::ClaimsProvider {
+        id: shown(&provider.id),
+        name: shown(&provider.name),
+    }
+}
+
 fn shown_account(account: &Account) -> Account {
     Account {
         id: account.id.clone(),
@@ -162,6 +174,7 @@ mod tests {
             name: name.to_owned(),
             phase,
             accounts: Vec::new(),
+            claims_providers: Vec::new(),
         };
         let status = Status {
             endpoints: vec![

@@ -20,12 +20,75 @@ pub enum SignInError {
     #[error(
         "The identity provider did not accept the username and password for {username} at \
          endpoint \"{endpoint}\": “{message}” Check them (Settings → Endpoints, or \
-         ROLECALL_PASSWORD), then try again."
+         ROLECALL_PASSWORD), then try again. If they are right, the account may be locked out \
+         after too many failed sign-ins (AD FS then answers just as it did here): wait for the \
+         lockout to end, or ask your IT help desk."
     )]
     BadCredentials {
         endpoint: String,
         username: String,
         message: String,
+    },
+
+    #[error(
+        "The identity provider says the account {username} of endpoint \"{endpoint}\" is \
+         locked out: “{message}” Rolecall does not try the password again on its own. Wait for \
+         the lockout to end (your AD FS administrator sets how long) or ask your IT help desk \
+         to unlock the account, then sign in again."
+    )]
+    AccountLocked {
+        endpoint: String,
+        username: String,
+        message: String,
+    },
+
+    #[error(
+        "The identity provider did not accept the username {username} of endpoint \
+         \"{endpoint}\": “{message}” Check it (Settings → Endpoints, or --username), then try \
+         again."
+    )]
+    UsernameRefused {
+        endpoint: String,
+        username: String,
+        message: String,
+    },
+
+    #[error(
+        "The identity provider of endpoint \"{endpoint}\" asks which claims provider to sign \
+         in with{}. Choose one for the endpoint in Settings → Endpoints (claims_provider in the \
+         settings file, or `rolecall endpoint edit {endpoint} --claims-provider ...`), then \
+         try again.",
+        offered_list(offered)
+    )]
+    ClaimsProviderNeeded {
+        endpoint: String,
+        /// The providers the page listed (also in the endpoint's status, for the settings
+        /// window to offer).
+        offered: Vec<ClaimsProvider>,
+    },
+
+    #[error(
+        "The identity provider of endpoint \"{endpoint}\" does not offer the claims provider \
+         \"{wanted}\" set for the endpoint{}. Choose one it offers in Settings → Endpoints \
+         (claims_provider in the settings file), then try again.",
+        offered_list(offered)
+    )]
+    ClaimsProviderUnknown {
+        endpoint: String,
+        wanted: String,
+        offered: Vec<ClaimsProvider>,
+    },
+
+    #[error(
+        "AD FS at {host} asked for the claims provider again after Rolecall chose \"{chosen}\"{}. \
+         Check the endpoint's claims provider in Settings → Endpoints, or sign in with the \
+         Webview method to see what AD FS wants.",
+        message.as_deref().map(|said| format!(" (“{said}”)")).unwrap_or_default()
+    )]
+    ClaimsProviderRefused {
+        host: String,
+        chosen: String,
+        message: Option<String>,
     },
 
     #[error(
@@ -224,6 +287,17 @@ pub enum SignInError {
     Internal { detail: String },
 }
 
+/// The claims providers a page offered, for a sentence that goes on after "with".
+fn offered_list(offered: &[ClaimsProvider]) -> String {
+    if offered.is_empty() {
+        return ", but lists the choices in a way Rolecall cannot read; ask your AD FS \
+                administrator which identifier to give"
+            .to_owned();
+    }
+    let names: Vec<String> = offered.iter().map(ToString::to_string).collect();
+    format!(": {}", names.join(", "))
+}
+
 fn elsewhere_advice(other_host: &str) -> String {
     let host = other_host
         .rsplit_once(':')
@@ -243,6 +317,10 @@ fn adfs_advice(code: &str) -> &'static str {
              urn:amazon:webservices. Check the endpoint URL, or ask your AD FS administrator \
              whether the AWS relying party trust exists."
         }
+        "MSIS7017" | "MSIS7066" => {
+            "AD FS refuses sign-ins to this account for now (a lockout). Wait for it to end, or \
+             ask your IT help desk to unlock the account."
+        }
         "MSIS7042" | "MSIS7043" => {
             "AD FS saw too many sign-ins in a short time. Wait a few minutes, then try again."
         }
@@ -261,6 +339,8 @@ impl SignInError {
     pub fn kind(&self) -> FailureKind {
         match self {
             SignInError::BadCredentials { .. }
+            | SignInError::AccountLocked { .. }
+            | SignInError::UsernameRefused { .. }
             | SignInError::NoPassword { .. }
             | SignInError::NoUsername { .. }
             | SignInError::NtlmRefused { .. }
@@ -274,6 +354,16 @@ impl SignInError {
             SignInError::Tls { .. } => FailureKind::Tls,
             SignInError::Network { .. } | SignInError::Deadline { .. } => FailureKind::Network,
             _ => FailureKind::Other,
+        }
+    }
+
+    /// The claims providers the IdP offered, when it asked which one and Rolecall could not
+    /// choose.
+    pub fn claims_providers_offered(&self) -> Option<&[ClaimsProvider]> {
+        match self {
+            SignInError::ClaimsProviderNeeded { offered, .. }
+            | SignInError::ClaimsProviderUnknown { offered, .. } => Some(offered),
+            _ => None,
         }
     }
 

@@ -30,7 +30,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
-pub use self::page::{Form, Page, classify};
+pub use self::page::{ClaimsProvider, Form, Page, classify};
 use crate::accounts::{self, AliasCache, AliasError};
 use crate::http::{HttpError, Session, is_secure_target, redact};
 use crate::negotiate::{NegotiateClient, NegotiateError};
@@ -145,6 +145,9 @@ pub enum PersonNeeded {
     Mfa { adapter: String },
     /// A page Rolecall does not know.
     UnknownPage,
+    /// AD FS took the password but it has expired or must be changed: its own page
+    /// (`/adfs/portal/updatepassword`) changes it.
+    PasswordExpired { username: String },
 }
 
 impl std::fmt::Display for PersonNeeded {
@@ -161,6 +164,12 @@ impl std::fmt::Display for PersonNeeded {
             PersonNeeded::UnknownPage => {
                 f.write_str("the identity provider showed a page Rolecall cannot fill in")
             }
+            PersonNeeded::PasswordExpired { username } => write!(
+                f,
+                "the identity provider says the password of {username} has expired and must be \
+                 changed: change it on the identity provider's page in the sign-in window, then \
+                 store the new one in Settings → Endpoints"
+            ),
         }
     }
 }
@@ -216,6 +225,8 @@ struct Budget {
 enum Step {
     SignOnPage,
     Redirect,
+    HomeRealmForm,
+    UsernameForm,
     LoginForm,
     PasscodeForm,
     Negotiate,
@@ -227,6 +238,8 @@ impl std::fmt::Display for Step {
         f.write_str(match self {
             Step::SignOnPage => "the sign-in page",
             Step::Redirect => "a redirect of the sign-in",
+            Step::HomeRealmForm => "the posted choice of claims provider",
+            Step::UsernameForm => "the posted username (the first page of the sign-in)",
             Step::LoginForm => "the posted sign-in form (username and password)",
             Step::PasscodeForm => "the posted passcode",
             Step::Negotiate => "a Kerberos (Negotiate) sign-in step",
@@ -286,6 +299,8 @@ async fn sign_in_steps(request: SignIn<'_>, budget: &mut Budget) -> Result<Outco
             attempt: *attempt,
             password: password.as_ref(),
             passcodes: request.passcodes,
+            chosen_provider: None,
+            posted_username: false,
             posted_password: false,
             passcode_tries: 0,
             used_kerberos: false,
@@ -398,6 +413,10 @@ struct Conversation<'a> {
     attempt: Attempt,
     password: Option<&'a Sensitive<String>>,
     passcodes: &'a dyn PasscodeSource,
+    /// The claims provider posted on the home realm discovery page, once it was.
+    chosen_provider: Option<String>,
+    /// The username page of a paginated sign-in was answered.
+    posted_username: bool,
     posted_password: bool,
     passcode_tries: u32,
     used_kerberos: bool,
@@ -412,7 +431,8 @@ struct Conversation<'a> {
 struct Request {
     method: Method,
     url: Url,
-    /// Only ever a form Rolecall filled in: it holds a password or a passcode.
+    /// Only ever a form Rolecall filled in: it holds a password or a passcode, or the username
+    /// or claims provider that lead to one, so it goes to trusted hosts only.
     form: Option<Sensitive<Vec<(String, String)>>>,
     authorization: Option<Sensitive<String>>,
     step: Step,

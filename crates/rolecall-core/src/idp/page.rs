@@ -1,11 +1,13 @@
 //! Reading the pages an IdP answers with: the one place that knows what AD FS pages look like.
 //!
-//! [`classify`] turns an HTML page into a [`Page`]: a login form, an MFA prompt, the auto-post
-//! page carrying the SAML response, an AD FS (`MSIS`) error, or something else. It reads
+//! [`classify`] turns an HTML page into a [`Page`]: a login form (whole, or AD FS 2019's
+//! paginated username page), home realm discovery, an MFA prompt, the page that changes an
+//! expired password, the auto-post page carrying the SAML response, an AD FS (`MSIS`) error, or
+//! something else. It reads
 //! through [`crate::html`], which never fails: any input, however broken, is some [`Page`], at
 //! worst [`Page::Unknown`].
 
-use crate::html::{Document, collapse_whitespace};
+use crate::html::{Document, Node, collapse_whitespace};
 use crate::secrets::Sensitive;
 
 /// A page of the sign-in conversation, as far as Rolecall can act on it.
@@ -24,6 +26,24 @@ pub enum Page {
         /// The page's error text (AD FS `errorText`), when it shows one.
         error: Option<String>,
     },
+    /// The first page of a paginated sign-in (AD FS 2019+): the `loginForm` asks for the
+    /// username only, and the password comes on the next page.
+    Username {
+        form: Form,
+        username_field: String,
+        error: Option<String>,
+    },
+    /// Home realm discovery: the claims providers to choose from, each a button that posts
+    /// `HomeRealmSelection`.
+    HomeRealm {
+        form: Form,
+        /// The buttons Rolecall could read; empty when the page lists them some other way.
+        providers: Vec<ClaimsProvider>,
+        error: Option<String>,
+    },
+    /// A form that changes the password (`/adfs/portal/updatepassword`): the old one expired
+    /// or must be changed.
+    PasswordChange { error: Option<String> },
     /// An MFA adapter page that takes a one-time passcode (AD FS `options` form).
     Passcode {
         form: Form,
@@ -54,9 +74,42 @@ pub struct Form {
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Input {
     pub name: String,
-    /// `type`, lowercased; `text` when absent.
+    /// `type`, lowercased; `text` when absent (`submit` for a `<button>` without one).
     pub kind: String,
     pub value: String,
+    /// The text a `<button>` shows, whitespace collapsed; empty for an `<input>`.
+    pub label: String,
+}
+
+/// One claims provider a home realm discovery page offers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ClaimsProvider {
+    /// What the button posts as `HomeRealmSelection` (`AD AUTHORITY` for the farm's own
+    /// directory, otherwise the provider's identifier).
+    pub id: String,
+    /// What the button shows.
+    pub name: String,
+}
+
+impl ClaimsProvider {
+    /// Whether `wanted` (an endpoint's `claims_provider`) names this provider: its identifier
+    /// exactly, or the name it shows in any case.
+    pub fn is_named(&self, wanted: &str) -> bool {
+        let wanted = wanted.trim();
+        self.id == wanted
+            || self.id.eq_ignore_ascii_case(wanted)
+            || collapse_whitespace(&self.name).eq_ignore_ascii_case(&collapse_whitespace(wanted))
+    }
+}
+
+impl std::fmt::Display for ClaimsProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.name.is_empty() || self.name == self.id {
+            write!(f, "\"{}\"", self.id)
+        } else {
+            write!(f, "\"{}\" ({})", self.name, self.id)
+        }
+    }
 }
 
 // Inputs may carry a SAMLResponse or a pre-filled password: never print their values.
@@ -65,6 +118,7 @@ impl std::fmt::Debug for Input {
         f.debug_struct("Input")
             .field("name", &self.name)
             .field("kind", &self.kind)
+            .field("label", &self.label)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +134,13 @@ impl Form {
         self.input(name).is_some()
     }
 
+    /// The check box named `name`, if the form has one.
+    pub fn checkbox(&self, name: &str) -> Option<&Input> {
+        self.inputs
+            .iter()
+            .find(|input| input.kind == "checkbox" && input.name.eq_ignore_ascii_case(name))
+    }
+
     /// The fields a browser would submit as they are (hidden fields and pre-filled values),
     /// leaving out submit buttons and unticked check boxes.
     pub fn default_fields(&self) -> Vec<(String, String)> {
@@ -92,6 +153,9 @@ impl Form {
             .collect()
     }
 }
+
+/// The field home realm discovery posts the chosen claims provider in.
+pub const HOME_REALM_SELECTION: &str = "HomeRealmSelection";
 
 /// What kind of page `html` is.
 pub fn classify(html: &str) -> Page {
@@ -142,6 +206,42 @@ pub fn classify(html: &str) -> Page {
         };
     }
 
+    // Before the login form: the update page asks for the user name and the old password too.
+    if forms.iter().any(|form| form.has_input("NewPassword")) {
+        return Page::PasswordChange { error };
+    }
+
+    if let Some(form) = forms
+        .iter()
+        .find(|form| form.has_input(HOME_REALM_SELECTION))
+    {
+        let providers = form
+            .inputs
+            .iter()
+            .filter(|input| input.name.eq_ignore_ascii_case(HOME_REALM_SELECTION))
+            .filter(|input| matches!(&*input.kind, "submit" | "button" | "image"))
+            .filter(|input| !input.value.trim().is_empty())
+            .map(|input| ClaimsProvider {
+                id: input.value.trim().to_owned(),
+                name: if input.label.is_empty() {
+                    input.value.trim().to_owned()
+                } else {
+                    input.label.clone()
+                },
+            })
+            .fold(Vec::<ClaimsProvider>::new(), |mut seen, provider| {
+                if !seen.iter().any(|other| other.id == provider.id) {
+                    seen.push(provider);
+                }
+                seen
+            });
+        return Page::HomeRealm {
+            form: form.clone(),
+            providers,
+            error,
+        };
+    }
+
     if let Some(form) = forms.iter().find(|form| {
         form.id.as_deref() == Some("loginForm")
             || (form.has_input("UserName") && form.has_input("Password"))
@@ -160,13 +260,23 @@ pub fn classify(html: &str) -> Page {
                     .find(|input| matches!(&*input.kind, "text" | "email"))
             })
             .map(|input| input.name.clone());
-        if let (Some(username_field), Some(password_field)) = (username_field, password_field) {
-            return Page::Login {
-                form: form.clone(),
-                username_field,
-                password_field,
-                error,
-            };
+        match (username_field, password_field) {
+            (Some(username_field), Some(password_field)) => {
+                return Page::Login {
+                    form: form.clone(),
+                    username_field,
+                    password_field,
+                    error,
+                };
+            }
+            (Some(username_field), None) => {
+                return Page::Username {
+                    form: form.clone(),
+                    username_field,
+                    error,
+                };
+            }
+            _ => {}
         }
     }
 
@@ -203,11 +313,14 @@ fn msis_error(text: &str) -> Option<(String, String)> {
 fn forms(document: &Document) -> Vec<Form> {
     let mut forms = Vec::new();
     let mut current: Option<Form> = None;
+    // The `<button>` whose text is being read, by its place in the current form's inputs.
+    let mut button: Option<usize> = None;
     for node in &document.nodes {
         if node.is_open("form") {
             if let Some(done) = current.take() {
                 forms.push(done);
             }
+            button = None;
             current = Some(Form {
                 id: node.attribute("id").map(str::to_owned),
                 name: node.attribute("name").map(str::to_owned),
@@ -225,21 +338,58 @@ fn forms(document: &Document) -> Vec<Form> {
             if let Some(done) = current.take() {
                 forms.push(done);
             }
-        } else if node.is_open("input")
-            && let Some(form) = current.as_mut()
-        {
-            form.inputs.push(Input {
-                name: node.attribute("name").unwrap_or_default().to_owned(),
-                kind: node
-                    .attribute("type")
-                    .unwrap_or("text")
-                    .to_ascii_lowercase(),
-                value: node.attribute("value").unwrap_or_default().to_owned(),
-            });
+            button = None;
+        } else if let Some(form) = current.as_mut() {
+            if node.is_open("input") {
+                form.inputs.push(Input {
+                    name: node.attribute("name").unwrap_or_default().to_owned(),
+                    kind: node
+                        .attribute("type")
+                        .unwrap_or("text")
+                        .to_ascii_lowercase(),
+                    value: node.attribute("value").unwrap_or_default().to_owned(),
+                    label: String::new(),
+                });
+            } else if node.is_open("button") {
+                button = Some(form.inputs.len());
+                form.inputs.push(Input {
+                    name: node.attribute("name").unwrap_or_default().to_owned(),
+                    kind: node
+                        .attribute("type")
+                        .unwrap_or("submit")
+                        .to_ascii_lowercase(),
+                    value: node.attribute("value").unwrap_or_default().to_owned(),
+                    label: String::new(),
+                });
+            } else if node.is_close("button") {
+                if let Some(input) = button.take().and_then(|at| form.inputs.get_mut(at)) {
+                    input.label = collapse_whitespace(&input.label);
+                }
+            } else if let (Node::Text(text), Some(at)) = (node, button)
+                && let Some(input) = form.inputs.get_mut(at)
+            {
+                push_label(&mut input.label, text);
+            }
         }
+    }
+    if let Some(input) = button.and_then(|at| current.as_mut()?.inputs.get_mut(at)) {
+        input.label = collapse_whitespace(&input.label);
     }
     forms.extend(current);
     forms
+}
+
+/// The most of a button's text kept as its label: a few words on real pages, and a hostile
+/// page's endless one costs no more.
+const MAX_LABEL_BYTES: usize = 512;
+
+fn push_label(label: &mut String, text: &str) {
+    for c in text.chars().chain([' ']) {
+        if label.len() + c.len_utf8() > MAX_LABEL_BYTES {
+            return;
+        }
+        label.push(c);
+    }
 }
 
 #[cfg(test)]
@@ -440,6 +590,156 @@ mod tests {
         ] {
             assert_eq!(classify(html), Page::Unknown, "{html:?}");
         }
+    }
+
+    /// Rolecall's pages in the shapes of AD FS 2019+ (see the comment in each file).
+    const PAGINATED_USERNAME: &str =
+        include_str!("../../tests/fixtures/adfs/paginated-username.html");
+    const PAGINATED_PASSWORD: &str =
+        include_str!("../../tests/fixtures/adfs/paginated-password.html");
+    const HOME_REALM: &str = include_str!("../../tests/fixtures/adfs/home-realm-discovery.html");
+    const UPDATE_PASSWORD: &str = include_str!("../../tests/fixtures/adfs/update-password.html");
+    const LOCKOUT: &str = include_str!("../../tests/fixtures/adfs/lockout-msis7017.html");
+
+    #[test]
+    fn the_first_page_of_a_paginated_sign_in_asks_for_the_username_only() {
+        let Page::Username {
+            form,
+            username_field,
+            error,
+        } = classify(PAGINATED_USERNAME)
+        else {
+            panic!("a username page: {:?}", classify(PAGINATED_USERNAME));
+        };
+        assert_eq!(form.id.as_deref(), Some("loginForm"));
+        assert_eq!(username_field, "UserName");
+        assert_eq!(error, None);
+        assert!(form.input("Password").is_none());
+    }
+
+    #[test]
+    fn the_second_page_of_a_paginated_sign_in_is_the_login_form_with_its_kmsi_box() {
+        let Page::Login {
+            form,
+            username_field,
+            password_field,
+            error,
+        } = classify(PAGINATED_PASSWORD)
+        else {
+            panic!("a login page: {:?}", classify(PAGINATED_PASSWORD));
+        };
+        assert_eq!(
+            (username_field.as_str(), password_field.as_str()),
+            ("UserName", "Password")
+        );
+        assert_eq!(error, None);
+        assert_eq!(
+            form.input("UserName").map(|input| input.value.as_str()),
+            Some("alice@corp.example"),
+            "the username of the first page is carried"
+        );
+        assert_eq!(
+            form.checkbox("kmsi").map(|input| input.value.as_str()),
+            Some("true")
+        );
+        assert!(
+            !form.default_fields().iter().any(|(name, _)| name == "Kmsi"),
+            "unticked, the box is not sent"
+        );
+    }
+
+    #[test]
+    fn home_realm_discovery_lists_its_claims_providers_by_identifier_and_name() {
+        let Page::HomeRealm {
+            form,
+            providers,
+            error,
+        } = classify(HOME_REALM)
+        else {
+            panic!("a home realm page: {:?}", classify(HOME_REALM));
+        };
+        assert_eq!(
+            providers,
+            vec![
+                ClaimsProvider {
+                    id: "AD AUTHORITY".to_owned(),
+                    name: "Corp directory".to_owned(),
+                },
+                ClaimsProvider {
+                    id: "http://sts.partner.example/adfs/services/trust".to_owned(),
+                    name: "Partner & Co".to_owned(),
+                },
+            ]
+        );
+        assert_eq!(error, None);
+        assert_eq!(form.method, "post");
+        assert!(
+            form.default_fields().is_empty(),
+            "buttons are not sent as they are"
+        );
+        assert!(providers[1].is_named("partner & co"));
+        assert!(providers[1].is_named(" http://sts.partner.example/adfs/services/trust "));
+        assert!(providers[0].is_named("ad authority"));
+        assert!(!providers[0].is_named("Partner"));
+        assert_eq!(
+            providers[1].to_string(),
+            "\"Partner & Co\" (http://sts.partner.example/adfs/services/trust)"
+        );
+    }
+
+    #[test]
+    fn provider_buttons_as_inputs_and_a_hidden_field_are_read_too() {
+        let html = r#"<form method="post" action="/adfs/ls/">
+            <input type="hidden" name="HomeRealmSelection" value=""/>
+            <input type="submit" name="HomeRealmSelection" value="AD AUTHORITY"/>
+            <input type="submit" name="HomeRealmSelection" value="AD AUTHORITY"/></form>"#;
+        let Page::HomeRealm { providers, .. } = classify(html) else {
+            panic!("a home realm page");
+        };
+        assert_eq!(
+            providers,
+            vec![ClaimsProvider {
+                id: "AD AUTHORITY".to_owned(),
+                name: "AD AUTHORITY".to_owned()
+            }],
+            "once each, named by their value"
+        );
+        let hidden_only = r#"<form method="post"><input type="hidden" name="HomeRealmSelection"/>
+            <div onclick="choose('AD AUTHORITY')">Corp</div></form>"#;
+        assert!(
+            matches!(classify(hidden_only), Page::HomeRealm { ref providers, .. } if providers.is_empty()),
+            "a list Rolecall cannot read is still home realm discovery"
+        );
+    }
+
+    #[test]
+    fn a_button_label_is_cut_at_a_bound() {
+        let html = format!(
+            r#"<form method="post"><button name="HomeRealmSelection" value="x">{}é</button></form>"#,
+            "word ".repeat(100_000)
+        );
+        let Page::HomeRealm { providers, .. } = classify(&html) else {
+            panic!("a home realm page");
+        };
+        assert!(providers[0].name.len() <= MAX_LABEL_BYTES, "bounded");
+        assert!(providers[0].name.starts_with("word word"));
+    }
+
+    #[test]
+    fn the_update_password_page_is_a_password_change() {
+        assert_eq!(
+            classify(UPDATE_PASSWORD),
+            Page::PasswordChange { error: None },
+            "not a login page, although it asks for the username and old password"
+        );
+    }
+
+    #[test]
+    fn a_lockout_is_the_login_page_with_its_msis_code_in_the_error() {
+        let Page::Login { error, .. } = classify(LOCKOUT) else {
+            panic!("the login page again");
+        };
+        assert!(error.is_some_and(|error| error.starts_with("MSIS7017: ")));
     }
 
     proptest! {

@@ -138,6 +138,13 @@ pub enum Problem {
     )]
     Username { endpoint: String },
 
+    #[error(
+        "The claims_provider of endpoint \"{endpoint}\" ({value:?}) is blank, has spaces around \
+         it, contains control characters or is longer than 1024 characters. Give what AD FS's \
+         sign-in page offers, such as \"AD AUTHORITY\" or the provider's name, or remove it."
+    )]
+    ClaimsProvider { endpoint: String, value: String },
+
     #[error("The CA file of endpoint \"{endpoint}\", {}, {reason}", path.display())]
     CaFile {
         endpoint: String,

@@ -73,6 +73,10 @@ pub(super) struct FileEndpoint {
     issuer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     console_browser: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claims_provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keep_me_signed_in: Option<bool>,
 }
 
 impl From<&Settings> for FileSettings {
@@ -105,6 +109,9 @@ impl From<&Settings> for FileSettings {
                     trusted_hosts: endpoint.trusted_hosts.clone(),
                     issuer: endpoint.issuer.clone(),
                     console_browser: endpoint.console_browser.clone(),
+                    claims_provider: endpoint.claims_provider.clone(),
+                    // Written only when on: off is what AD FS's page does by itself.
+                    keep_me_signed_in: endpoint.keep_me_signed_in.then_some(true),
                 })
                 .collect(),
             chains: settings
@@ -220,6 +227,8 @@ pub(super) fn endpoint_from_file(file: FileEndpoint, position: usize) -> Result<
         trusted_hosts,
         issuer: file.issuer,
         console_browser: file.console_browser,
+        claims_provider: file.claims_provider,
+        keep_me_signed_in: file.keep_me_signed_in.unwrap_or(false),
     })
 }
 

@@ -31,6 +31,7 @@ use self::file::*;
 use self::validate::{
     check_account_name, check_ca_file, check_chain, check_console_browser, check_endpoint_url,
     check_name, check_profile_name, check_range, check_template, is_account_or_role_key,
+    is_claims_provider,
 };
 pub use self::validate::{endpoint_url, trusted_host};
 
@@ -100,6 +101,13 @@ pub struct Endpoint {
     /// The browser command ([`crate::browser_command`]) that opens the console of this
     /// endpoint's accounts, unless [`Preferences::console_browsers`] names one for the account.
     pub console_browser: Option<String>,
+    /// The claims provider to choose when AD FS asks which one (home realm discovery): what
+    /// its button posts (`AD AUTHORITY` for the farm's own directory, else the provider's
+    /// identifier) or the name the button shows.
+    pub claims_provider: Option<String>,
+    /// Tick AD FS's "Keep me signed in" box (`Kmsi`): the farm then keeps the sign-in session
+    /// for its longer, persistent lifetime.
+    pub keep_me_signed_in: bool,
 }
 
 /// How Rolecall signs in to an endpoint.
@@ -248,6 +256,8 @@ impl Endpoint {
             trusted_hosts: Vec::new(),
             issuer: None,
             console_browser: None,
+            claims_provider: None,
+            keep_me_signed_in: false,
         };
         endpoint
             .check(1)
@@ -331,6 +341,14 @@ impl Endpoint {
                     value: host.clone(),
                 });
             }
+        }
+        if let Some(provider) = &self.claims_provider
+            && !is_claims_provider(provider)
+        {
+            return Err(Problem::ClaimsProvider {
+                endpoint: endpoint(),
+                value: provider.clone(),
+            });
         }
         if let Some(template) = &self.console_browser {
             check_console_browser(template).map_err(|reason| Problem::ConsoleBrowser {

@@ -282,6 +282,62 @@ fn trusted_hosts_are_plain_host_names() {
     assert!(matches!(problem(&settings), Problem::TrustedHost { .. }));
 }
 
+/// What AD FS's home realm discovery should choose, and its "Keep me signed in" box: read,
+/// checked, and written back only when set.
+#[test]
+fn claims_provider_and_keep_me_signed_in_are_read_checked_and_kept() {
+    let folder = folder();
+    folder.write(
+        "[[endpoints]]\nname = \"corp\"\nurl = \"sts.corp.example\"\n\
+         claims_provider = \"http://sts.partner.example/adfs/services/trust\"\n\
+         keep_me_signed_in = true\n\n\
+         [[endpoints]]\nname = \"lab\"\nurl = \"sts.lab.example\"\nkeep_me_signed_in = false\n",
+    );
+    let settings = folder.load().unwrap();
+    let corp = settings.endpoint("corp").unwrap();
+    assert_eq!(
+        corp.claims_provider.as_deref(),
+        Some("http://sts.partner.example/adfs/services/trust")
+    );
+    assert!(corp.keep_me_signed_in);
+    let lab = settings.endpoint("lab").unwrap();
+    assert_eq!(lab.claims_provider, None);
+    assert!(!lab.keep_me_signed_in);
+
+    settings.save(&folder.paths).unwrap();
+    let text = fs::read_to_string(folder.paths.settings_file()).unwrap();
+    assert_eq!(
+        text.matches("keep_me_signed_in = true").count(),
+        1,
+        "written where it is on: {text}"
+    );
+    assert!(!text.contains("keep_me_signed_in = false"), "{text}");
+    assert_eq!(folder.load().unwrap(), settings, "kept on save");
+
+    // As TOML writes them: blank, spaces only, a leading space, a control character.
+    for bad in [
+        r#""""#,
+        r#""  ""#,
+        r#"" AD AUTHORITY""#,
+        r#""AD\u0007AUTHORITY""#,
+    ] {
+        let message = folder.load_err(&format!(
+            "[[endpoints]]\nname = \"corp\"\nurl = \"sts.corp.example\"\nclaims_provider = {bad}\n"
+        ));
+        assert!(message.contains("claims_provider"), "{bad:?}: {message}");
+        assert!(message.contains("endpoint \"corp\""), "{bad:?}: {message}");
+    }
+    let long = "x".repeat(1025);
+    let message = folder.load_err(&format!(
+        "[[endpoints]]\nname = \"corp\"\nurl = \"sts.corp.example\"\nclaims_provider = {long:?}\n"
+    ));
+    assert!(message.contains("1024 characters"), "{message}");
+    let message = folder.load_err(
+        "[[endpoints]]\nname = \"corp\"\nurl = \"sts.corp.example\"\nkeep_me_signed_in = \"yes\"\n",
+    );
+    assert!(message.contains("line 4"), "{message}");
+}
+
 #[test]
 fn a_bad_value_in_the_file_names_the_file_and_the_endpoint() {
     let folder = folder();
@@ -309,6 +365,8 @@ fn everything(folder: &Folder) -> Settings {
     corp.username = Some("alice@corp.example".to_owned());
     corp.ca_file = Some(pem);
     corp.proxy = ProxySetting::parse("http://proxy.corp.example:8080").unwrap();
+    corp.claims_provider = Some("AD AUTHORITY".to_owned());
+    corp.keep_me_signed_in = true;
     let mut okta = Endpoint::new(
         "Okta (partner)",
         "https://corp.okta.com/app/amazon_aws/exk1/sso/saml",

@@ -71,6 +71,18 @@ pub fn trusted_host(input: &str) -> Option<String> {
         url::Host::Ipv6(ip) => Some(format!("[{ip}]")),
     }
 }
+/// The most characters a `claims_provider` holds: identifiers are URLs or URNs.
+const MAX_CLAIMS_PROVIDER_CHARS: usize = 1024;
+
+/// A `claims_provider` as written: not blank, no spaces around it, no control characters, and
+/// no longer than any identifier.
+pub(super) fn is_claims_provider(value: &str) -> bool {
+    !value.trim().is_empty()
+        && value.trim() == value
+        && !value.chars().any(char::is_control)
+        && value.chars().count() <= MAX_CLAIMS_PROVIDER_CHARS
+}
+
 pub(super) fn check_name(name: &str, position: usize) -> Result<(), Problem> {
     let bad = |reason| {
         Err(Problem::BadName {

@@ -45,6 +45,8 @@ fn folder() -> Folder {
     endpoint.proxy = ProxySetting::Url(url::Url::parse(PROXY).unwrap());
     endpoint.trusted_hosts = vec!["login.corp.example".to_owned()];
     endpoint.issuer = Some("http://sts.corp.example/adfs/services/trust".to_owned());
+    endpoint.claims_provider = Some("AD AUTHORITY".to_owned());
+    endpoint.keep_me_signed_in = true;
     let mut settings = Settings::default();
     settings.add_endpoint(endpoint.clone()).unwrap();
     settings.save(&paths).unwrap();
@@ -135,6 +137,8 @@ fn an_edit_keeps_the_proxy_and_everything_else_it_does_not_carry() {
     );
     assert_eq!(endpoint.trusted_hosts, ["login.corp.example"]);
     assert!(endpoint.issuer.is_some(), "the pin stays with the same IdP");
+    assert_eq!(endpoint.claims_provider.as_deref(), Some("AD AUTHORITY"));
+    assert!(endpoint.keep_me_signed_in, "left out, it stays");
     assert_eq!(
         folder.secret("corp", SecretKind::Password).as_deref(),
         Some("hunter2"),
@@ -150,6 +154,58 @@ fn an_edit_keeps_the_proxy_and_everything_else_it_does_not_carry() {
         (SignInMethod::Ntlm, Some("bob")),
         "the profile's record follows the edit, so a renewal signs in as the endpoint now says"
     );
+}
+
+/// The settings window sends the claims provider (blank for none) and the "Keep me signed in"
+/// box with every save; the view shows what is saved.
+#[test]
+fn the_window_sets_and_clears_the_claims_provider_and_keep_me_signed_in() {
+    let folder = folder();
+    let edit = |provider: serde_json::Value, keep: bool| {
+        let request: EndpointSave = serde_json::from_value(serde_json::json!({
+            "kind": "edit",
+            "name": "corp",
+            "claims_provider": provider,
+            "keep_me_signed_in": keep,
+        }))
+        .unwrap();
+        endpoints::save(&folder.paths, folder.secrets.as_ref(), request)
+    };
+    edit(serde_json::json!("  Partner & Co "), false).unwrap();
+    let corp = folder.endpoint("corp").unwrap();
+    assert_eq!(
+        corp.claims_provider.as_deref(),
+        Some("Partner & Co"),
+        "trimmed"
+    );
+    assert!(!corp.keep_me_signed_in);
+    let view = endpoints::view(&folder.paths, folder.secrets.as_ref(), []).unwrap();
+    assert_eq!(
+        view.endpoints[0].claims_provider.as_deref(),
+        Some("Partner & Co")
+    );
+
+    edit(serde_json::json!(""), true).unwrap();
+    let corp = folder.endpoint("corp").unwrap();
+    assert_eq!(corp.claims_provider, None, "blank clears it");
+    assert!(corp.keep_me_signed_in);
+
+    let err = edit(serde_json::json!("AD\u{7}AUTHORITY"), true).unwrap_err();
+    assert!(err.is_invalid_input(), "{err}");
+    assert!(err.to_string().contains("claims_provider"), "{err}");
+
+    let added: EndpointSave = serde_json::from_value(serde_json::json!({
+        "kind": "add",
+        "name": "lab",
+        "url": "https://sts.lab.example",
+        "claims_provider": "AD AUTHORITY",
+        "keep_me_signed_in": true,
+    }))
+    .unwrap();
+    endpoints::save(&folder.paths, folder.secrets.as_ref(), added).unwrap();
+    let lab = folder.endpoint("lab").unwrap();
+    assert_eq!(lab.claims_provider.as_deref(), Some("AD AUTHORITY"));
+    assert!(lab.keep_me_signed_in);
 }
 
 /// A rename moves the password and SSO cookies, the sign-in window's data, the refused
@@ -223,6 +279,8 @@ fn a_rename_to_a_taken_name_changes_nothing() {
             ca_file: None,
             proxy: ProxySetting::System,
             trusted_hosts: Vec::new(),
+            claims_provider: None,
+            keep_me_signed_in: false,
             password: PasswordChange::Set(Sensitive::new("lab-password".to_owned())),
         },
     )

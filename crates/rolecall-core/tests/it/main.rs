@@ -6,6 +6,7 @@
     reason = "shared test helpers: a failed precondition fails the test, with a message"
 )]
 
+mod adfs_pages;
 mod aws_files_safety;
 mod chain;
 mod console;

@@ -3,6 +3,7 @@
 // Helpers shared by the tests panic on purpose when the simulator misbehaves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod adfs2019;
 mod faults;
 mod federation;
 mod forms;

@@ -1162,8 +1162,8 @@ mod tests {
         let mut seen = 0;
         walk(&model(&status, PLAIN, NOW).entries, &mut seen);
         // The endpoint's 2, the served Admin's 8 (as a favourite and in its account), the
-        // other role's 7, and the 4 at the end.
-        assert_eq!(seen, 2 + 8 * 2 + 7 + 4, "every choice has an id");
+        // other role's 7, and the 5 at the end.
+        assert_eq!(seen, 2 + 8 * 2 + 7 + 5, "every choice has an id");
     }
 
     fn served(mut profile: ProfileStatus) -> ProfileStatus {
@@ -1239,7 +1239,7 @@ mod tests {
         status.profiles = vec![served(profile("admin", ADMIN, 30, false))];
         let menu = model(&status, PLAIN, NOW);
         assert!(
-            matches!(menu.entries.iter().rev().nth(4), Some(Entry::Item { label, enabled: true, .. }) if label == "Renew now"),
+            matches!(menu.entries.iter().rev().nth(5), Some(Entry::Item { label, enabled: true, .. }) if label == "Renew now"),
             "a served profile can be renewed now"
         );
         let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");

@@ -29,8 +29,8 @@ use time::OffsetDateTime;
 
 use crate::accounts::{AliasCache, Aliases};
 use crate::aws_files::{AwsFiles, AwsFilesError, Credentials, StoredCredentials, WriteReport};
-use crate::chain::{self, Chain, ChainProblem};
 use crate::browser_command::ConsoleBrowser;
+use crate::chain::{self, Chain, ChainProblem};
 use crate::clock::Clock;
 use crate::console::{self, ConsoleError};
 use crate::partition::{Partition, is_region_name};

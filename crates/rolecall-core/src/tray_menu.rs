@@ -435,17 +435,41 @@ pub fn toast(notice: &Notice, now: OffsetDateTime) -> Option<Toast> {
 /// What a menu entry does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MenuId {
-    SignIn { endpoint: String },
-    SignOut { endpoint: String },
-    AllRoles { endpoint: String },
-    Use { endpoint: String, role_arn: String },
-    UseChain { endpoint: String, chain: String },
-    Console { endpoint: String, role_arn: String },
+    SignIn {
+        endpoint: String,
+    },
+    SignOut {
+        endpoint: String,
+    },
+    AllRoles {
+        endpoint: String,
+    },
+    Use {
+        endpoint: String,
+        role_arn: String,
+    },
+    UseChain {
+        endpoint: String,
+        chain: String,
+    },
+    Console {
+        endpoint: String,
+        role_arn: String,
+    },
     /// "Copy sign-in link": the shell puts [`crate::engine::Engine::console_url`] on the
     /// clipboard (the link signs anyone in for 15 minutes).
-    CopySigninLink { endpoint: String, role_arn: String },
-    KeepRefreshed { profile: String, on: bool },
-    Favourite { role_arn: String, on: bool },
+    CopySigninLink {
+        endpoint: String,
+        role_arn: String,
+    },
+    KeepRefreshed {
+        profile: String,
+        on: bool,
+    },
+    Favourite {
+        role_arn: String,
+        on: bool,
+    },
     RenewNow,
     Settings,
     StartAtLogin {

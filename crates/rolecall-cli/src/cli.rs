@@ -7,6 +7,7 @@ mod completions;
 mod console;
 mod credential_process;
 mod endpoints;
+mod exec;
 mod exit;
 mod login;
 mod roles;
@@ -44,6 +45,18 @@ pub fn run(command: Command) -> ExitCode {
             chain,
         })),
         Command::CredentialProcess { profile } => credential_process::run(&profile),
+        Command::Exec {
+            profile,
+            force,
+            ecs_server,
+            command,
+        } => exec::run(exec::Request {
+            profile,
+            force,
+            ecs_server,
+            command,
+        }),
+        Command::Env { profile, format } => exec::env(profile, format),
         Command::Console {
             profile,
             print,

@@ -38,6 +38,11 @@ impl Platform {
     }
 }
 
+/// Set by `rolecall exec` in the program it runs to the profile it runs with, so a nested exec
+/// of another profile is noticed (`exec::MARKER`; named here, where the variables Rolecall reads
+/// are listed, so this module needs none of `exec`).
+pub const EXEC_PROFILE: &str = "ROLECALL_EXEC_PROFILE";
+
 /// The variables that decide Rolecall's paths; nothing else is captured.
 const RELEVANT_VARS: &[&str] = &[
     "HOME",
@@ -57,7 +62,7 @@ const RELEVANT_VARS: &[&str] = &[
     "ROLECALL_SIGNIN_ENDPOINT",
     "ROLECALL_CONSOLE_ENDPOINT",
     // `rolecall exec`: the profile of the exec this one runs in, and the shell it starts.
-    crate::exec::MARKER,
+    EXEC_PROFILE,
     "SHELL",
     "COMSPEC",
 ];

@@ -13,6 +13,7 @@ mod cli;
 mod console;
 mod consumers;
 mod demo;
+mod exec;
 mod foreign_keys;
 mod idle;
 mod kerberos;

@@ -243,6 +243,71 @@ async fn exec_runs_the_aws_cli_as_the_profiles_role() {
     );
 }
 
+/// Takes its first Ctrl-C as "finish cleanly" and a second as "stop now", as Terraform does.
+const TWO_INTERRUPTS: &str = r#"import os, signal, sys
+# os.write, unbuffered: an interrupt may come while Python is writing.
+count = 0
+def interrupted(*_):
+    global count
+    count += 1
+    os.write(1, b"stop now\n" if count > 1 else b"finishing cleanly\n")
+    if count > 1:
+        os._exit(9)
+signal.signal(signal.SIGINT, interrupted)
+os.write(1, b"ready\n")
+sys.stdin.readline()
+os.write(1, b"finished cleanly\n")
+"#;
+
+/// One Ctrl-C typed at a terminal (a pseudo-terminal from `script`) reaches the program once:
+/// the terminal sends it to the program and Rolecall alike, and Rolecall does not send it a
+/// second time (which Terraform would take as "stop now").
+#[tokio::test(flavor = "multi_thread")]
+async fn one_ctrl_c_at_a_terminal_reaches_the_program_once() {
+    let sim = demo_sim().await;
+    let world = world_of(&sim);
+    login(&world, &sim, ADMIN, Some("dev")).await;
+    std::fs::write(world.sandbox.root().join("interrupts.py"), TWO_INTERRUPTS).unwrap();
+    let inner = format!(
+        "exec '{}' exec --profile dev -- python3 interrupts.py",
+        rolecall_binary().display()
+    );
+    // `timeout`, so a program that never ends cannot hold the test.
+    let mut command = world.command("timeout", &["120", "script", "-qec", &inner, "/dev/null"]);
+    command.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let output = tokio::task::block_in_place(|| {
+        let mut terminal = command.spawn().expect("script (util-linux)");
+        let mut keyboard = terminal.stdin.take().unwrap();
+        let mut screen = BufReader::new(terminal.stdout.take().unwrap());
+        let mut seen = String::new();
+        let mut wait_for = |word: &str| loop {
+            let mut line = String::new();
+            let read = screen.read_line(&mut line).unwrap();
+            seen.push_str(&line);
+            assert!(read > 0, "the terminal should show {word:?}: {seen:?}");
+            if line.contains(word) {
+                return;
+            }
+        };
+        wait_for("ready");
+        keyboard.write_all(b"\x03").unwrap();
+        keyboard.flush().unwrap();
+        wait_for("finishing cleanly");
+        keyboard.write_all(b"done\n").unwrap();
+        keyboard.flush().unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut screen, &mut rest).unwrap();
+        seen.push_str(&rest);
+        (terminal.wait().unwrap(), seen)
+    });
+    let (status, screen) = output;
+    assert!(
+        !screen.contains("stop now") && screen.contains("finished cleanly"),
+        "one Ctrl-C, one interrupt: {screen:?}"
+    );
+    assert_eq!(status.code(), Some(0), "{screen:?}");
+}
+
 /// An exec of another profile inside an exec (here the active profile, `default`, by leaving
 /// out --profile) is refused with a sentence that says what to do, and runs with --force; the
 /// same profile again is harmless.

@@ -304,7 +304,8 @@ impl Program {
 /// Runs `program` with the caller's environment and `changes`, and waits for it: its exit
 /// code, or 128 + the signal that ended it (as a shell reports it). On Unix the signals a
 /// person or a supervisor sends to Rolecall (INT, TERM, HUP, QUIT, USR1, USR2) are passed on,
-/// so Rolecall ends when the program does.
+/// so Rolecall ends when the program does; Ctrl-C and Ctrl-\\ at the terminal reach the
+/// program from the terminal itself, once.
 pub async fn run(program: &Program, changes: &EnvChanges) -> Result<u8, ExecError> {
     let mut command = std::process::Command::new(&program.program);
     command.args(&program.args);
@@ -391,6 +392,23 @@ mod signals {
         })
     }
 
+    /// Whether `signal` is Ctrl-C or Ctrl-\\ typed at the terminal whose foreground process
+    /// group holds Rolecall: the terminal sent it to the whole group, so the program (in the
+    /// same group) has it already. Passing it on would deliver it twice, and programs such as
+    /// Terraform take a second Ctrl-C as "stop now, without cleaning up". (A `kill -INT` of
+    /// Rolecall alone while it runs in the foreground is then not passed on either; TERM is.)
+    fn from_the_terminal(signal: Signal) -> bool {
+        if signal != Signal::INT && signal != Signal::QUIT {
+            return false;
+        }
+        // No controlling terminal (a service, a CI job): nobody typed it.
+        let Ok(terminal) = std::fs::File::open("/dev/tty") else {
+            return false;
+        };
+        rustix::termios::tcgetpgrp(&terminal)
+            .is_ok_and(|foreground| foreground == rustix::process::getpgrp())
+    }
+
     pub(super) async fn wait_passing_on(
         child: &mut tokio::process::Child,
         mut listening: Listening,
@@ -403,7 +421,9 @@ mod signals {
             tokio::select! {
                 status = child.wait() => return status,
                 Some(received) = listening.received.recv() => {
-                    if let Some(pid) = pid {
+                    if let Some(pid) = pid
+                        && !from_the_terminal(received)
+                    {
                         // The program may have ended a moment ago: then there is no one to tell.
                         let _ = rustix::process::kill_process(pid, received);
                     }

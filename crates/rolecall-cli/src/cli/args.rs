@@ -97,8 +97,8 @@ pub enum Command {
     /// The program gets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
     /// AWS_CREDENTIAL_EXPIRATION and the profile's region (AWS_REGION, AWS_DEFAULT_REGION);
     /// AWS_PROFILE and other sources of credentials are removed, so the SDKs use these. Without
-    /// a program it starts your shell ($SHELL). Signals are passed on to the program, and its
-    /// exit code is Rolecall's:
+    /// a program it starts your shell ($SHELL). Signals are passed on to the program (a Ctrl-C
+    /// at the terminal reaches it once), and its exit code is Rolecall's:
     ///
     ///   rolecall exec --profile dev -- aws sts get-caller-identity
     ///

@@ -376,3 +376,55 @@ mod chain_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod exec_tests {
+    use clap::Parser;
+
+    use super::{Args, Command};
+
+    fn command_of(line: &[&str]) -> (Option<String>, bool, Vec<String>) {
+        let args = Args::try_parse_from(line).unwrap();
+        let Some(Command::Exec {
+            profile,
+            force,
+            command,
+            ..
+        }) = args.command
+        else {
+            panic!("an exec: {line:?}");
+        };
+        let command = command
+            .into_iter()
+            .map(|arg| arg.into_string().unwrap())
+            .collect();
+        (profile, force, command)
+    }
+
+    /// What follows the program belongs to it, even when it looks like Rolecall's own options.
+    #[test]
+    fn the_program_takes_every_argument_after_it() {
+        let (profile, force, command) = command_of(&[
+            "rolecall",
+            "exec",
+            "--profile",
+            "dev",
+            "--",
+            "aws",
+            "--profile",
+            "x",
+            "--force",
+        ]);
+        assert_eq!(profile.as_deref(), Some("dev"));
+        assert!(!force);
+        assert_eq!(command, ["aws", "--profile", "x", "--force"]);
+        let (_, _, command) = command_of(&["rolecall", "exec", "sh", "-c", "exit 7"]);
+        assert_eq!(command, ["sh", "-c", "exit 7"], "`--` may be left out");
+        let (profile, _, command) = command_of(&["rolecall", "exec"]);
+        assert_eq!(
+            (profile, command.len()),
+            (None, 0),
+            "the active profile's shell"
+        );
+    }
+}

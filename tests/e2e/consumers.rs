@@ -52,30 +52,34 @@ async fn solo_sim() -> Sim {
     Sim::start(listener, config).await.unwrap()
 }
 
-async fn demo_sim() -> Sim {
+pub(crate) async fn demo_sim() -> Sim {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     Sim::start(listener, SimConfig::demo()).await.unwrap()
 }
 
 /// A sandbox and the variables every child of the test gets on top of it.
-struct World {
-    sandbox: Sandbox,
+pub(crate) struct World {
+    pub(crate) sandbox: Sandbox,
     env: Vec<(String, OsString)>,
 }
 
 impl World {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             sandbox: Sandbox::new(),
             env: Vec::new(),
         }
     }
 
-    fn set(&mut self, key: &str, value: impl Into<OsString>) {
+    pub(crate) fn set(&mut self, key: &str, value: impl Into<OsString>) {
         self.env.push((key.to_owned(), value.into()));
     }
 
-    fn command(&self, program: impl AsRef<Path>, args: &[&str]) -> std::process::Command {
+    pub(crate) fn command(
+        &self,
+        program: impl AsRef<Path>,
+        args: &[&str],
+    ) -> std::process::Command {
         let mut command = self.sandbox.command(program);
         command
             .args(args)
@@ -85,7 +89,7 @@ impl World {
     }
 
     /// Runs a program to its end on a blocking thread, while the simulator keeps serving.
-    async fn run(
+    pub(crate) async fn run(
         &self,
         program: impl AsRef<Path>,
         args: &[&str],
@@ -98,12 +102,12 @@ impl World {
             .unwrap()
     }
 
-    async fn rolecall(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    pub(crate) async fn rolecall(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
         self.run(rolecall_binary(), args, extra).await
     }
 
     /// `rolecall login --url <sim> --auth forms --username <user> <args>` with the password.
-    async fn login(&self, sim: &Sim, user: &str, args: &[&str]) -> Output {
+    pub(crate) async fn login(&self, sim: &Sim, user: &str, args: &[&str]) -> Output {
         let url = sim.sign_on_url().to_string();
         let mut all = vec![
             "login",
@@ -119,7 +123,7 @@ impl World {
             .await
     }
 
-    async fn aws(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    pub(crate) async fn aws(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
         self.run("aws", args, extra).await
     }
 
@@ -130,7 +134,7 @@ impl World {
         )
     }
 
-    fn credentials_text(&self) -> String {
+    pub(crate) fn credentials_text(&self) -> String {
         std::fs::read_to_string(self.sandbox.aws_credentials_file()).unwrap()
     }
 
@@ -138,7 +142,7 @@ impl World {
         std::fs::read_to_string(self.sandbox.aws_config_file()).unwrap()
     }
 
-    fn stored(&self, profile: &str) -> StoredCredentials {
+    pub(crate) fn stored(&self, profile: &str) -> StoredCredentials {
         self.files()
             .read_credentials(profile)
             .unwrap()
@@ -147,7 +151,7 @@ impl World {
 
     /// Makes `profile`'s credentials look as if they end in `left` (editing the file as a
     /// person would), so `credential-process` must renew them.
-    fn expire_in(&self, profile: &str, left: Duration) {
+    pub(crate) fn expire_in(&self, profile: &str, left: Duration) {
         let path = self.sandbox.aws_credentials_file();
         let text = std::fs::read_to_string(&path).unwrap();
         let expires = rfc3339(rolecall_core::clock::SystemClock.now() + left);
@@ -176,11 +180,11 @@ impl World {
     }
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
     at.replace_nanosecond(0).unwrap().format(&Rfc3339).unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -208,7 +212,7 @@ fn value<'a>(keys: &'a [(String, String)], key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {key} in {keys:?}"))
 }
 
-fn caller_arn(output: &Output) -> String {
+pub(crate) fn caller_arn(output: &Output) -> String {
     assert!(
         output.status.success(),
         "aws sts get-caller-identity should succeed: {output:?}"

@@ -15,6 +15,7 @@ mod console;
 mod consumers;
 mod demo;
 mod doctor;
+mod exec;
 mod foreign_keys;
 mod idle;
 mod kerberos;

@@ -408,6 +408,11 @@ impl Running {
         }
     }
 
+    /// The process's standard output, when its command piped it; taken once.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }

@@ -8,6 +8,7 @@ mod console;
 mod credential_process;
 mod doctor;
 mod endpoints;
+mod exec;
 mod exit;
 mod import;
 mod login;
@@ -46,6 +47,18 @@ pub fn run(command: Command) -> ExitCode {
             chain,
         })),
         Command::CredentialProcess { profile } => credential_process::run(&profile),
+        Command::Exec {
+            profile,
+            force,
+            ecs_server,
+            command,
+        } => exec::run(exec::Request {
+            profile,
+            force,
+            ecs_server,
+            command,
+        }),
+        Command::Env { profile, format } => exec::env(profile, format),
         Command::Console {
             profile,
             print,

@@ -1,7 +1,7 @@
 //! A container credentials endpoint on loopback: what the AWS SDKs and the AWS CLI read when
 //! `AWS_CONTAINER_CREDENTIALS_FULL_URI` and `AWS_CONTAINER_AUTHORIZATION_TOKEN` are set
-//! (`rolecall exec --ecs-server`, the tray's "Serve to containers and IDEs"). Programs then
-//! never hold static keys, and the SDKs come back for new credentials before `Expiration`.
+//! (`rolecall exec --ecs-server`). Programs then never hold static keys, and the SDKs come back
+//! for new credentials before `Expiration`.
 //!
 //! Each request asks the [`Source`] (which renews through the same path as
 //! `credential-process` when fewer than 15 minutes are left) and answers the SDKs' JSON. A
@@ -24,7 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::exec::{self, EnvChanges, ProfileCredentials};
+use crate::credential_process::{ProfileCredentials, rfc3339};
 use crate::secrets::Sensitive;
 
 /// The path the credentials are served at.
@@ -108,11 +108,6 @@ impl ContainerEndpoint {
     pub fn token(&self) -> &Sensitive<String> {
         &self.token
     }
-
-    /// The variables that point the SDKs at this endpoint, with `region` set when known.
-    pub fn env(&self, region: Option<&str>) -> EnvChanges {
-        exec::container_env(&self.url, &self.token, region)
-    }
 }
 
 /// 32 random bytes in hex.
@@ -158,10 +153,7 @@ pub fn to_json(credentials: &ProfileCredentials) -> Result<String, String> {
         )
     };
     let token = stored.session_token.as_ref().ok_or_else(unusable)?;
-    let expiration = stored
-        .expiration
-        .and_then(exec::rfc3339)
-        .ok_or_else(unusable)?;
+    let expiration = stored.expiration.and_then(rfc3339).ok_or_else(unusable)?;
     serde_json::to_string(&Served {
         access_key_id: &stored.access_key_id,
         secret_access_key: stored.secret_access_key.expose(),

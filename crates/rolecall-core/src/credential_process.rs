@@ -52,15 +52,31 @@ struct Output<'a> {
     expiration: String,
 }
 
-/// The Version 1 JSON the AWS tools read, with `Expiration` in RFC 3339 UTC (`Z`).
-pub fn to_json(stored: &StoredCredentials) -> Option<String> {
-    let expiration = stored
-        .expiration?
+/// `expiration` as the AWS tools read it: RFC 3339 in UTC, whole seconds.
+pub fn rfc3339(expiration: OffsetDateTime) -> Option<String> {
+    expiration
         .to_offset(UtcOffset::UTC)
         .replace_nanosecond(0)
         .ok()?
         .format(&Rfc3339)
-        .ok()?;
+        .ok()
+}
+
+/// A profile's credentials with what goes beside them, as `rolecall exec`, `rolecall env` and
+/// the container credentials endpoint hand them out.
+#[derive(Debug, Clone)]
+pub struct ProfileCredentials {
+    pub profile: String,
+    pub credentials: StoredCredentials,
+    /// The profile's `region` in the AWS config file.
+    pub region: Option<String>,
+    /// The IAM role the profile was assumed from, as Rolecall's registry recorded it.
+    pub role_arn: Option<String>,
+}
+
+/// The Version 1 JSON the AWS tools read, with `Expiration` in RFC 3339 UTC (`Z`).
+pub fn to_json(stored: &StoredCredentials) -> Option<String> {
+    let expiration = rfc3339(stored.expiration?)?;
     serde_json::to_string(&Output {
         version: 1,
         access_key_id: &stored.access_key_id,

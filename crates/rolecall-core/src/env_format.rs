@@ -1,5 +1,5 @@
-//! How `rolecall env` (and the tray's "Copy environment") write [`EnvChanges`] for a shell to
-//! take in: POSIX sh (`eval "$(rolecall env)"`), fish, PowerShell, a `.env` file, or JSON.
+//! How `rolecall env` writes [`EnvChanges`] for a shell to take in: POSIX sh
+//! (`eval "$(rolecall env)"`), fish, PowerShell, a `.env` file, or JSON.
 //!
 //! Every value is quoted so that the shell reads back exactly its bytes, whatever it holds
 //! (quotes, spaces, `$`, backslashes): single quotes everywhere, with each shell's own way of
@@ -175,8 +175,8 @@ mod tests {
         changes
     }
 
-    /// Runs `script` then prints each test variable NUL-terminated with `printer`.
-    /// Runs `shell` with `args`; `None` when it is not installed.
+    /// Runs `shell` with `args` (a script printing each test variable NUL-terminated); `None`
+    /// when it is not installed.
     fn evaluate(shell: &str, args: &[&str]) -> Option<Vec<String>> {
         let output = std::process::Command::new(shell)
             .args(args)

@@ -1,30 +1,30 @@
 //! A profile's credentials handed to another program: `rolecall exec` runs it with them in its
-//! environment (or with a container credentials endpoint, [`crate::container_endpoint`]),
-//! `rolecall env` prints them for a shell to take in ([`crate::env_format`]), and the tray
-//! copies the same.
+//! environment ([`exec`]: keys, or a container credentials endpoint,
+//! [`crate::container_endpoint`]), and `rolecall env` prints them for a shell to take in
+//! ([`environment`], written by [`crate::env_format`]).
 //!
 //! Credentials come the way `credential-process` gets them ([`credentials`]): from the file
 //! while more than [`MIN_REMAINING`](credential_process::MIN_REMAINING) is left, else from
 //! the running tray (whose engine renews them), else renewed here. This module never reads the
-//! process environment itself: callers pass an [`Environment`], and the program [`run`] starts
-//! inherits the caller's environment with the [`EnvChanges`] applied.
+//! process environment itself: callers pass an [`Environment`] (in the [`Setup`]), and the
+//! program [`run`] starts inherits the caller's environment with the [`EnvChanges`] applied.
 
 use std::ffi::OsString;
+use std::sync::Arc;
 use std::time::Duration;
-
-use time::UtcOffset;
-use time::format_description::well_known::Rfc3339;
 
 use crate::aws_files::{AwsFiles, AwsFilesError, StoredCredentials};
 use crate::clock::SystemClock;
-use crate::credential_process::{self, RenewError, Setup};
+use crate::container_endpoint::{self, ContainerEndpoint};
+pub use crate::credential_process::ProfileCredentials;
+use crate::credential_process::{self, RenewError, Setup, rfc3339};
 use crate::paths::{AppPaths, Environment, Platform};
 use crate::registry::Registry;
 use crate::secrets::Sensitive;
 
 /// Set in the program `rolecall exec` runs to the profile it runs with, so a nested exec of
 /// another profile is noticed.
-pub const MARKER: &str = crate::paths::EXEC_PROFILE_VAR;
+pub const MARKER: &str = crate::paths::EXEC_PROFILE;
 
 /// Where the SDKs would otherwise take a profile or keys from, mixing them with ours.
 const OTHER_SOURCES: [&str; 2] = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
@@ -42,15 +42,72 @@ const CONTAINER_KEYS: [&str; 4] = [
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 ];
 
-/// A profile's credentials with what goes beside them.
+/// What `rolecall exec` was asked.
 #[derive(Debug, Clone)]
-pub struct ProfileCredentials {
+pub struct Request {
     pub profile: String,
-    pub credentials: StoredCredentials,
-    /// The profile's `region` in the AWS config file.
-    pub region: Option<String>,
-    /// The IAM role the profile was assumed from, as Rolecall's registry recorded it.
-    pub role_arn: Option<String>,
+    /// Run inside an exec of another profile all the same.
+    pub force: bool,
+    /// Serve the credentials on a container credentials endpoint instead of putting keys in
+    /// the program's environment.
+    pub container_endpoint: bool,
+    /// The program and its arguments; the person's shell when empty.
+    pub command: Vec<OsString>,
+}
+
+/// Runs the program `request` names with the profile's credentials (renewed first when fewer
+/// than 15 minutes are left) and returns its exit code, as [`run`] does.
+///
+/// With [`Request::container_endpoint`] the program gets the URL and token of a
+/// [`ContainerEndpoint`] instead of keys; the endpoint renews through [`credentials`] on each
+/// request and stops when the program ends. Nothing starts when the exec is nested in one of
+/// another profile (unless forced) or the profile's credentials cannot be had.
+pub async fn exec(request: Request, setup: &Setup, wait: Duration) -> Result<u8, ExecError> {
+    check_nesting(&setup.env, &request.profile, request.force)?;
+    let program = Program::or_shell(request.command, &setup.env);
+    let credentials = credentials(&request.profile, setup, wait).await?;
+    // Checked before the program starts, whichever way it gets the credentials.
+    temporary(&credentials)?;
+    let (mut changes, endpoint) = if request.container_endpoint {
+        let source = endpoint_source(&request.profile, setup, wait);
+        let endpoint = ContainerEndpoint::start(source).await?;
+        let region = credentials.region.as_deref();
+        let changes = container_env(endpoint.url(), endpoint.token(), region);
+        (changes, Some(endpoint))
+    } else {
+        (static_env(&credentials)?, None)
+    };
+    changes.mark(&request.profile);
+    let code = run(&program, &changes).await;
+    // The endpoint serves for as long as the program runs, and no longer.
+    drop(endpoint);
+    code
+}
+
+/// What `rolecall env` prints: the profile's keys and region as [`static_env`] sets them,
+/// renewed first when fewer than 15 minutes are left.
+pub async fn environment(
+    profile: &str,
+    setup: &Setup,
+    wait: Duration,
+) -> Result<EnvChanges, ExecError> {
+    static_env(&credentials(profile, setup, wait).await?)
+}
+
+/// Where a container endpoint for `profile` takes each answer: [`credentials`], so the
+/// endpoint renews the way `credential-process` does.
+pub fn endpoint_source(profile: &str, setup: &Setup, wait: Duration) -> container_endpoint::Source {
+    let profile: Arc<str> = profile.into();
+    let setup = Arc::new(setup.clone());
+    Arc::new(move || {
+        let profile = Arc::clone(&profile);
+        let setup = Arc::clone(&setup);
+        Box::pin(async move {
+            credentials(&profile, &setup, wait)
+                .await
+                .map_err(|err| err.to_string())
+        })
+    })
 }
 
 /// The profile's credentials with more than 15 minutes left, renewed first otherwise: by the
@@ -99,16 +156,6 @@ pub fn with_details(
         region,
         role_arn,
     })
-}
-
-/// `expiration` as the AWS tools read it: RFC 3339 in UTC, whole seconds.
-pub fn rfc3339(expiration: time::OffsetDateTime) -> Option<String> {
-    expiration
-        .to_offset(UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .ok()?
-        .format(&Rfc3339)
-        .ok()
 }
 
 /// Variables to set and to remove in a program's environment.
@@ -170,11 +217,7 @@ impl EnvChanges {
 /// source of credentials.
 pub fn static_env(credentials: &ProfileCredentials) -> Result<EnvChanges, ExecError> {
     let stored = &credentials.credentials;
-    let no_session = || ExecError::NotTemporary {
-        profile: credentials.profile.clone(),
-    };
-    let token = stored.session_token.as_ref().ok_or_else(no_session)?;
-    let expiration = stored.expiration.and_then(rfc3339).ok_or_else(no_session)?;
+    let (token, expiration) = temporary(credentials)?;
     let mut changes = EnvChanges::default();
     changes.take_out(&OTHER_SOURCES);
     changes.take_out(&CONTAINER_KEYS);
@@ -188,6 +231,18 @@ pub fn static_env(credentials: &ProfileCredentials) -> Result<EnvChanges, ExecEr
     changes.put("AWS_CREDENTIAL_EXPIRATION", expiration);
     changes.region(credentials.region.as_deref());
     Ok(changes)
+}
+
+/// The session token and the RFC 3339 expiration of temporary credentials; long-term keys are
+/// not handed out.
+fn temporary(credentials: &ProfileCredentials) -> Result<(&Sensitive<String>, String), ExecError> {
+    let stored = &credentials.credentials;
+    let no_session = || ExecError::NotTemporary {
+        profile: credentials.profile.clone(),
+    };
+    let token = stored.session_token.as_ref().ok_or_else(no_session)?;
+    let expiration = stored.expiration.and_then(rfc3339).ok_or_else(no_session)?;
+    Ok((token, expiration))
 }
 
 /// A container credentials endpoint at `url` with its `token` instead of keys, the profile's
@@ -249,7 +304,8 @@ impl Program {
 /// Runs `program` with the caller's environment and `changes`, and waits for it: its exit
 /// code, or 128 + the signal that ended it (as a shell reports it). On Unix the signals a
 /// person or a supervisor sends to Rolecall (INT, TERM, HUP, QUIT, USR1, USR2) are passed on,
-/// so Rolecall ends when the program does.
+/// so Rolecall ends when the program does; Ctrl-C and Ctrl-\\ at the terminal reach the
+/// program from the terminal itself, once.
 pub async fn run(program: &Program, changes: &EnvChanges) -> Result<u8, ExecError> {
     let mut command = std::process::Command::new(&program.program);
     command.args(&program.args);
@@ -336,6 +392,23 @@ mod signals {
         })
     }
 
+    /// Whether `signal` is Ctrl-C or Ctrl-\\ typed at the terminal whose foreground process
+    /// group holds Rolecall: the terminal sent it to the whole group, so the program (in the
+    /// same group) has it already. Passing it on would deliver it twice, and programs such as
+    /// Terraform take a second Ctrl-C as "stop now, without cleaning up". (A `kill -INT` of
+    /// Rolecall alone while it runs in the foreground is then not passed on either; TERM is.)
+    fn from_the_terminal(signal: Signal) -> bool {
+        if signal != Signal::INT && signal != Signal::QUIT {
+            return false;
+        }
+        // No controlling terminal (a service, a CI job): nobody typed it.
+        let Ok(terminal) = std::fs::File::open("/dev/tty") else {
+            return false;
+        };
+        rustix::termios::tcgetpgrp(&terminal)
+            .is_ok_and(|foreground| foreground == rustix::process::getpgrp())
+    }
+
     pub(super) async fn wait_passing_on(
         child: &mut tokio::process::Child,
         mut listening: Listening,
@@ -348,7 +421,9 @@ mod signals {
             tokio::select! {
                 status = child.wait() => return status,
                 Some(received) = listening.received.recv() => {
-                    if let Some(pid) = pid {
+                    if let Some(pid) = pid
+                        && !from_the_terminal(received)
+                    {
                         // The program may have ended a moment ago: then there is no one to tell.
                         let _ = rustix::process::kill_process(pid, received);
                     }
@@ -421,7 +496,7 @@ pub enum ExecError {
     },
 
     #[error(transparent)]
-    Endpoint(#[from] crate::container_endpoint::ContainerEndpointError),
+    Endpoint(#[from] container_endpoint::ContainerEndpointError),
     #[error(transparent)]
     Renew(#[from] RenewError),
     #[error(transparent)]

@@ -38,9 +38,10 @@ impl Platform {
     }
 }
 
-/// The variable `rolecall exec` sets to its profile ([`crate::exec::MARKER`]). It is named here,
-/// with the other captured variables, so that this module depends on none above it.
-pub const EXEC_PROFILE_VAR: &str = "ROLECALL_EXEC_PROFILE";
+/// Set by `rolecall exec` in the program it runs to the profile it runs with, so a nested exec
+/// of another profile is noticed (`exec::MARKER`; named here, where the variables Rolecall reads
+/// are listed, so this module needs none of `exec`).
+pub const EXEC_PROFILE: &str = "ROLECALL_EXEC_PROFILE";
 
 /// The variables that decide Rolecall's paths; nothing else is captured.
 const RELEVANT_VARS: &[&str] = &[
@@ -61,7 +62,7 @@ const RELEVANT_VARS: &[&str] = &[
     "ROLECALL_SIGNIN_ENDPOINT",
     "ROLECALL_CONSOLE_ENDPOINT",
     // `rolecall exec`: the profile of the exec this one runs in, and the shell it starts.
-    EXEC_PROFILE_VAR,
+    EXEC_PROFILE,
     "SHELL",
     // `rolecall import saml2aws`: where saml2aws keeps its settings when not in ~/.saml2aws.
     "SAML2AWS_CONFIGFILE",

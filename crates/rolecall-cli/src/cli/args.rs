@@ -1,9 +1,11 @@
 //! The command line's arguments, as clap reads them.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::engine::ArgValueCompleter;
+use rolecall_core::env_format::Format;
 use rolecall_core::settings::SignInMethod;
 use rolecall_core::sign_in::Target;
 
@@ -88,6 +90,65 @@ pub enum Command {
     CredentialProcess {
         #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(super::completions::profile_names))]
         profile: String,
+    },
+    /// Run a program with a profile's credentials in its environment, renewing them first when
+    /// fewer than 15 minutes are left.
+    ///
+    /// The program gets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+    /// AWS_CREDENTIAL_EXPIRATION and the profile's region (AWS_REGION, AWS_DEFAULT_REGION);
+    /// AWS_PROFILE and other sources of credentials are removed, so the SDKs use these. Without
+    /// a program it starts your shell ($SHELL). Signals are passed on to the program (a Ctrl-C
+    /// at the terminal reaches it once), and its exit code is Rolecall's:
+    ///
+    ///   rolecall exec --profile dev -- aws sts get-caller-identity
+    ///
+    /// With --ecs-server the program gets a container credentials endpoint instead of keys
+    /// (AWS_CONTAINER_CREDENTIALS_FULL_URI on 127.0.0.1 and AWS_CONTAINER_AUTHORIZATION_TOKEN,
+    /// new for every run); the SDKs ask it again before the credentials end, and Rolecall
+    /// renews them. It serves as long as the program runs. Any process of yours that can read
+    /// the program's environment can read the token, and with it the credentials.
+    #[command(after_help = EXEC_EXIT_CODES)]
+    Exec {
+        /// The profile (default: the active profile, `default`).
+        #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(super::completions::profile_names))]
+        profile: Option<String>,
+        /// Run inside the `rolecall exec` of another profile all the same.
+        #[arg(long)]
+        force: bool,
+        /// Serve the credentials on a container credentials endpoint on 127.0.0.1 instead of
+        /// putting keys in the program's environment.
+        #[arg(long)]
+        ecs_server: bool,
+        /// The program and its arguments, after `--` (default: your shell).
+        #[arg(
+            value_name = "COMMAND",
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_hint = ValueHint::CommandWithArguments
+        )]
+        command: Vec<OsString>,
+    },
+    /// Print a profile's credentials for a shell, a .env file or a script, renewing them first
+    /// when fewer than 15 minutes are left.
+    ///
+    /// The same variables `rolecall exec` sets, with AWS_PROFILE and the other sources of
+    /// credentials unset. The output holds the secret key: keep it out of logs and shared files.
+    ///
+    ///   bash, zsh:  eval "$(rolecall env --profile dev)"
+    ///
+    ///   fish:       rolecall env --profile dev --format fish | source
+    ///
+    ///   PowerShell: rolecall env --profile dev --format powershell | Out-String | Invoke-Expression
+    ///
+    ///   a file:     rolecall env --profile dev --format dotenv > .env
+    #[command(after_help = ENV_EXIT_CODES)]
+    Env {
+        /// The profile (default: the active profile, `default`).
+        #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(super::completions::profile_names))]
+        profile: Option<String>,
+        /// How to write the variables.
+        #[arg(long, value_enum, value_name = "FORMAT", default_value_t = EnvFormatArg::Sh)]
+        format: EnvFormatArg,
     },
     /// Open the AWS console in your browser, signed in with a profile's credentials.
     ///
@@ -180,6 +241,41 @@ pub enum Command {
     /// Keep or forget an endpoint's password in the OS keyring.
     #[command(subcommand)]
     Password(super::endpoints::PasswordCommand),
+}
+
+const EXEC_EXIT_CODES: &str = "Exit codes: the program's own (128 + the signal that ended \
+it), else 126 the program cannot run, 127 no such program (as a shell says), 1 other failure, 2 \
+unusable input (an exec of another profile inside one, a profile Rolecall cannot hand out), 5 \
+needs you to sign in (use the tray).";
+
+const ENV_EXIT_CODES: &str = "Exit codes: 0 printed, 1 other failure, 2 unusable input (a \
+profile Rolecall cannot hand out), 5 needs you to sign in (use the tray).";
+
+/// `rolecall env --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvFormatArg {
+    /// `export NAME='value'` for sh, bash, zsh and the like.
+    Sh,
+    /// `set -gx NAME 'value'`.
+    Fish,
+    /// `$Env:NAME = 'value'`.
+    Powershell,
+    /// `NAME=value` lines for a .env file (Docker Compose, dotenv libraries).
+    Dotenv,
+    /// One JSON object of the variables.
+    Json,
+}
+
+impl From<EnvFormatArg> for Format {
+    fn from(arg: EnvFormatArg) -> Self {
+        match arg {
+            EnvFormatArg::Sh => Format::Sh,
+            EnvFormatArg::Fish => Format::Fish,
+            EnvFormatArg::Powershell => Format::PowerShell,
+            EnvFormatArg::Dotenv => Format::Dotenv,
+            EnvFormatArg::Json => Format::Json,
+        }
+    }
 }
 
 /// Which endpoint: one from the settings, or a URL.
@@ -321,4 +417,56 @@ mod chain_tests {
 pub enum ImportTool {
     Saml2aws,
     AwsAdfs,
+}
+
+#[cfg(test)]
+mod exec_tests {
+    use clap::Parser;
+
+    use super::{Args, Command};
+
+    fn command_of(line: &[&str]) -> (Option<String>, bool, Vec<String>) {
+        let args = Args::try_parse_from(line).unwrap();
+        let Some(Command::Exec {
+            profile,
+            force,
+            command,
+            ..
+        }) = args.command
+        else {
+            panic!("an exec: {line:?}");
+        };
+        let command = command
+            .into_iter()
+            .map(|arg| arg.into_string().unwrap())
+            .collect();
+        (profile, force, command)
+    }
+
+    /// What follows the program belongs to it, even when it looks like Rolecall's own options.
+    #[test]
+    fn the_program_takes_every_argument_after_it() {
+        let (profile, force, command) = command_of(&[
+            "rolecall",
+            "exec",
+            "--profile",
+            "dev",
+            "--",
+            "aws",
+            "--profile",
+            "x",
+            "--force",
+        ]);
+        assert_eq!(profile.as_deref(), Some("dev"));
+        assert!(!force);
+        assert_eq!(command, ["aws", "--profile", "x", "--force"]);
+        let (_, _, command) = command_of(&["rolecall", "exec", "sh", "-c", "exit 7"]);
+        assert_eq!(command, ["sh", "-c", "exit 7"], "`--` may be left out");
+        let (profile, _, command) = command_of(&["rolecall", "exec"]);
+        assert_eq!(
+            (profile, command.len()),
+            (None, 0),
+            "the active profile's shell"
+        );
+    }
 }

@@ -56,6 +56,15 @@ impl Keyring {
         }
     }
 
+    /// The platform keyring, connected when a secret is first asked for rather than now: for
+    /// commands that usually need none (`rolecall exec` and `rolecall env` while the
+    /// credentials are fresh), so they never wait for the session bus.
+    pub fn when_needed() -> Self {
+        Self {
+            source: Source::Platform,
+        }
+    }
+
     /// A keyring whose entries live in `store` (a `keyring-core` mock in tests).
     #[cfg(test)]
     pub(crate) fn in_store(store: Arc<keyring_core::CredentialStore>) -> Self {

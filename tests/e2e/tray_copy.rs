@@ -65,10 +65,21 @@ fn status_of(url: &str, token: &str) -> u16 {
 
 /// The label of the role whose name is `role` in the account's submenu (its time left changes).
 fn role_label(desktop: &Desktop, item: &TrayItem, account: &str, role: &str) -> String {
+    eventually(LIMIT, || find_role_label(desktop, item, account, role))
+        .unwrap_or_else(|| panic!("no role {role} under {account}"))
+}
+
+/// [`role_label`], or `None` while the menu does not show it (it is redrawn as the state
+/// changes).
+fn find_role_label(
+    desktop: &Desktop,
+    item: &TrayItem,
+    account: &str,
+    role: &str,
+) -> Option<String> {
     labels(desktop.submenu(item, &["corp", account]))
         .into_iter()
         .find(|label| label == role || label.starts_with(&format!("{role} (")))
-        .unwrap_or_else(|| panic!("no role {role} under {account}"))
 }
 
 /// The clipboard, once it holds something with `marker` in it.
@@ -177,7 +188,7 @@ async fn a_roles_credentials_are_copied_and_served_from_the_tray() {
             &["corp", &account, &admin, "Serve to containers and IDEs"],
         );
         eventually(LIMIT, || {
-            let admin = role_label(&desktop, &item, &account, "Admin");
+            let admin = find_role_label(&desktop, &item, &account, "Admin")?;
             labels(desktop.submenu(&item, &["corp", &account, &admin]))
                 .contains(&"Copy container variables".to_owned())
                 .then_some(())

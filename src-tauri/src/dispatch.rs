@@ -28,6 +28,13 @@ pub fn menu(app: &AppHandle, id: &str) {
         }
         MenuId::StartAtLogin { on } => start_at_login(app, &shell, on),
         MenuId::Quit => app.exit(0),
+        MenuId::OpenLogFolder => {
+            if let Err(message) = rolecall_core::logs::open_folder(&shell.engine.config().env) {
+                shell
+                    .alerts
+                    .failure("Could not open the log folder", &message);
+            }
+        }
         MenuId::Console { endpoint, role_arn } => {
             let app = app.clone();
             shell.tasks.spawn(async move {

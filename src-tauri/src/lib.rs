@@ -74,10 +74,15 @@ impl Tasks {
 /// Runs the tray app with the process's arguments until it quits.
 pub fn main() -> ExitCode {
     withhold_secrets_from_children();
-    rolecall_core::logs::init(
+    // Held to the end: dropping it writes out what is left of the log.
+    let _log_file = rolecall_core::logs::init_with_file(
         std::env::var(rolecall_core::logs::VARIABLE).ok().as_deref(),
         "warn",
+        "info",
+        &rolecall_core::paths::Environment::from_process(),
+        "rolecall-tray.log",
     );
+    tracing::info!("Rolecall {} starts", env!("CARGO_PKG_VERSION"));
     let mut demo = false;
     for arg in std::env::args_os().skip(1) {
         match arg.to_str() {

@@ -46,7 +46,14 @@ fn tray_item_is_registered_and_quit_exits_cleanly() {
         "the tray item should be active: {status:?}"
     );
     let labels = labels(&desktop, &item);
-    for expected in ["Signed out", "Settings…", "Start at login", "Quit Rolecall"] {
+    for expected in [
+        "Signed out",
+        "Settings…",
+        "Copy diagnostics",
+        "Open log folder",
+        "Start at login",
+        "Quit Rolecall",
+    ] {
         assert!(
             labels.iter().any(|label| label == expected),
             "no {expected:?} in {labels:?}"
@@ -66,6 +73,23 @@ fn tray_item_is_registered_and_quit_exits_cleanly() {
         .wait_for_exit(EXIT_LIMIT)
         .expect("Quit should end the app");
     assert!(exit.success(), "Quit should exit with status 0, got {exit}");
+
+    // The log a person can send, in the platform's log folder, private to them.
+    let log = sandbox
+        .home()
+        .join(".local/state/rolecall/rolecall-tray.log");
+    let text =
+        std::fs::read_to_string(&log).unwrap_or_else(|err| panic!("{}: {err}", log.display()));
+    assert!(
+        text.contains("Rolecall") && text.contains("starts"),
+        "{text}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&log).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", log.display());
+    }
 }
 
 /// A console page an earlier run left behind (it quit within a minute of opening the console)

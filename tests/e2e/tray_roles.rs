@@ -88,6 +88,23 @@ async fn sign_in_and_use_a_role_from_the_tray() {
             app.wait_for_exit(LIMIT)
                 .is_some_and(|status| status.success())
         );
+
+        // The log a person sends says what happened and holds no secret of the sign-in.
+        let log = std::fs::read_to_string(
+            sandbox
+                .home()
+                .join(".local/state/rolecall/rolecall-tray.log"),
+        )
+        .unwrap();
+        let written = std::fs::read_to_string(&credentials).unwrap();
+        let secrets: Vec<&str> = written
+            .lines()
+            .filter_map(|line| line.split_once(" = ").map(|(_, value)| value))
+            .chain([DEMO_PASSWORD])
+            .collect();
+        for secret in secrets {
+            assert!(!log.contains(secret), "{secret:?} is in the log:\n{log}");
+        }
     });
     work.await.unwrap();
 }

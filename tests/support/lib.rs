@@ -97,6 +97,7 @@ impl Sandbox {
             ("XDG_CONFIG_HOME", self.xdg_config_home().into()),
             ("XDG_DATA_HOME", self.home().join(".local/share").into()),
             ("XDG_CACHE_HOME", self.home().join(".cache").into()),
+            ("XDG_STATE_HOME", self.home().join(".local/state").into()),
             ("XDG_RUNTIME_DIR", self.runtime_dir().into()),
             (
                 "AWS_SHARED_CREDENTIALS_FILE",

@@ -82,6 +82,17 @@ pub enum BrowserPageError {
     },
 }
 
+/// The desktop's own opener of files and folders, with its leading arguments.
+pub(crate) fn desktop_opener() -> (&'static str, &'static [&'static str]) {
+    if cfg!(target_os = "macos") {
+        ("open", &[])
+    } else if cfg!(windows) {
+        ("rundll32", &["url.dll,FileProtocolHandler"])
+    } else {
+        ("xdg-open", &[])
+    }
+}
+
 /// Hands the URL to the desktop's default browser through a private page, so it never goes on
 /// the opener's command line (which other local users can read). The opener is started without
 /// a shell and without Rolecall's secret variables. The page is removed after [`KEEP`] if this
@@ -100,13 +111,7 @@ pub fn open(
     if let Some(browser) = browser {
         return open_in(browser, page);
     }
-    let (program, leading): (&'static str, &[&str]) = if cfg!(target_os = "macos") {
-        ("open", &[])
-    } else if cfg!(windows) {
-        ("rundll32", &["url.dll,FileProtocolHandler"])
-    } else {
-        ("xdg-open", &[])
-    };
+    let (program, leading) = desktop_opener();
     let mut command = Command::new(program);
     withhold_secrets(&mut command)
         .args(leading)

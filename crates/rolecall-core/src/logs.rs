@@ -24,6 +24,10 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
+mod file;
+
+pub use self::file::{LogFile, MAX_BYTES, folder};
+
 /// The environment variable that sets the log levels.
 pub const VARIABLE: &str = "ROLECALL_LOG";
 
@@ -56,6 +60,68 @@ pub fn init(spec: Option<&str>, default: &str) {
     let _ = tracing_subscriber::registry()
         .with(layer(spec, default, || Masked::new(io::stderr())))
         .try_init();
+}
+
+/// Keeps the log file written to; dropping it writes out what is left.
+pub type FileGuard = tracing_appender::non_blocking::WorkerGuard;
+
+/// [`init`], and the log file `name` in [`folder`] at `file_default` (or `ROLECALL_LOG`'s
+/// levels), masked the same way: what the tray uses, so that a person can send its log. When
+/// there is no folder or file, logs go to stderr only and a warning says why.
+pub fn init_with_file(
+    spec: Option<&str>,
+    default: &str,
+    file_default: &str,
+    env: &crate::paths::Environment,
+    name: &str,
+) -> Option<FileGuard> {
+    let opened = folder(env).map_err(|err| err.to_string()).and_then(|dir| {
+        LogFile::open(&dir, name, MAX_BYTES).map_err(|err| format!("{}: {err}", dir.display()))
+    });
+    let file = match opened {
+        Ok(file) => file,
+        Err(reason) => {
+            init(spec, default);
+            tracing::warn!("Rolecall keeps no log file: {reason}");
+            return None;
+        }
+    };
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let layers = vec![
+        layer(spec, default, || Masked::new(io::stderr())).boxed(),
+        layer(spec, file_default, move || Masked::new(writer.clone())).boxed(),
+    ];
+    let _ = tracing_subscriber::registry().with(layers).try_init();
+    Some(guard)
+}
+
+/// Shows the log folder in the desktop's file manager ("Open log folder"), creating it when
+/// nothing was logged yet.
+pub fn open_folder(env: &crate::paths::Environment) -> Result<(), String> {
+    let dir = folder(env).map_err(|err| err.to_string())?;
+    std::fs::create_dir_all(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+    let (program, leading) = crate::browser_page::desktop_opener();
+    let status = std::process::Command::new(program)
+        .args(leading)
+        .arg(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(|err| {
+            format!(
+                "{program} could not start ({err}); the logs are in {}",
+                dir.display()
+            )
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{program} could not open the folder; the logs are in {}",
+            dir.display()
+        ))
+    }
 }
 
 /// The formatting layer [`init`] installs, writing to what `make_writer` gives.

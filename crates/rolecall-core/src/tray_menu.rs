@@ -116,6 +116,7 @@ pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTim
         Entry::choice(MenuId::RenewNow, "Renew now", renewable),
         Entry::choice(MenuId::Settings, "Settings…", true),
         Entry::choice(MenuId::CopyDiagnostics, "Copy diagnostics", true),
+        Entry::choice(MenuId::OpenLogFolder, "Open log folder", true),
         Entry::Check {
             id: MenuId::StartAtLogin {
                 on: surroundings.start_at_login != Some(true),
@@ -594,6 +595,8 @@ pub enum MenuId {
     /// "Copy diagnostics": the shell puts [`crate::doctor::run`]'s [`crate::doctor::Report::text`]
     /// on the clipboard (redacted, for a help desk ticket).
     CopyDiagnostics,
+    /// "Open log folder": the shell shows [`crate::logs::folder`] ([`crate::logs::open_folder`]).
+    OpenLogFolder,
     Settings,
     StartAtLogin {
         on: bool,
@@ -632,6 +635,7 @@ impl MenuId {
             Self::Favourite { role_arn, on: to } => ("favourite", vec![on(to), role_arn]),
             Self::RenewNow => ("renew-now", vec![]),
             Self::CopyDiagnostics => ("copy-diagnostics", vec![]),
+            Self::OpenLogFolder => ("open-log-folder", vec![]),
             Self::Settings => ("settings", vec![]),
             Self::StartAtLogin { on: to } => ("start-at-login", vec![on(to)]),
             Self::Quit => ("quit", vec![]),
@@ -705,6 +709,7 @@ impl MenuId {
             },
             ("renew-now", []) => Self::RenewNow,
             ("copy-diagnostics", []) => Self::CopyDiagnostics,
+            ("open-log-folder", []) => Self::OpenLogFolder,
             ("settings", []) => Self::Settings,
             ("start-at-login", [to]) => Self::StartAtLogin { on: on(to)? },
             ("quit", []) => Self::Quit,
@@ -740,6 +745,7 @@ impl MenuId {
             | Self::CopyEnvironment { .. }
             | Self::CopyContainerVariables { .. }
             | Self::CopyDiagnostics
+            | Self::OpenLogFolder
             | Self::Settings
             | Self::StartAtLogin { .. }
             | Self::Quit => {
@@ -1128,6 +1134,7 @@ mod tests {
             (text(), any::<bool>()).prop_map(|(role_arn, on)| MenuId::Favourite { role_arn, on }),
             Just(MenuId::RenewNow),
             Just(MenuId::CopyDiagnostics),
+            Just(MenuId::OpenLogFolder),
             Just(MenuId::Settings),
             any::<bool>().prop_map(|on| MenuId::StartAtLogin { on }),
             Just(MenuId::Quit),
@@ -1162,8 +1169,8 @@ mod tests {
         let mut seen = 0;
         walk(&model(&status, PLAIN, NOW).entries, &mut seen);
         // The endpoint's 2, the served Admin's 8 (as a favourite and in its account), the
-        // other role's 7, and the 5 at the end.
-        assert_eq!(seen, 2 + 8 * 2 + 7 + 5, "every choice has an id");
+        // other role's 7, and the 6 at the end.
+        assert_eq!(seen, 2 + 8 * 2 + 7 + 6, "every choice has an id");
     }
 
     fn served(mut profile: ProfileStatus) -> ProfileStatus {
@@ -1239,7 +1246,7 @@ mod tests {
         status.profiles = vec![served(profile("admin", ADMIN, 30, false))];
         let menu = model(&status, PLAIN, NOW);
         assert!(
-            matches!(menu.entries.iter().rev().nth(5), Some(Entry::Item { label, enabled: true, .. }) if label == "Renew now"),
+            matches!(menu.entries.iter().rev().nth(6), Some(Entry::Item { label, enabled: true, .. }) if label == "Renew now"),
             "a served profile can be renewed now"
         );
         let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");

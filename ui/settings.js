@@ -114,6 +114,7 @@ function renderEndpoints(endpoints) {
       item.append(line("muted issuer",
         `IdP issuer (pinned at the first sign-in in the window): ${endpoint.issuer}`));
     }
+    if (endpoint.last_sign_in) item.append(lastSignInPanel(endpoint.name, endpoint.last_sign_in));
     const name = endpoint.name;
     const result = document.createElement("span");
     result.className = "result";
@@ -149,6 +150,28 @@ function renderEndpoints(endpoints) {
     item.append(actions);
     list.append(item);
   }
+}
+
+// What the last sign-in's assertion said, and STS's last refusal word for word: IdP and AWS
+// text, so only ever set as text.
+function lastSignInPanel(name, rows) {
+  const panel = document.createElement("div");
+  panel.className = "last-sign-in";
+  panel.setAttribute("role", "group");
+  panel.setAttribute("aria-label", `Last sign-in to ${name}`);
+  const title = document.createElement("strong");
+  title.textContent = "Last sign-in";
+  const list = document.createElement("dl");
+  for (const row of rows) {
+    const label = document.createElement("dt");
+    label.textContent = row.label;
+    const value = document.createElement("dd");
+    value.textContent = row.value;
+    if (row.label === "STS refused") value.className = "refused";
+    list.append(label, value);
+  }
+  panel.append(title, list);
+  return panel;
 }
 
 function providerName(provider) {

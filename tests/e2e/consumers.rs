@@ -1131,3 +1131,98 @@ async fn aws_adfs_profiles_are_imported_as_one_endpoint_and_keep_their_keys() {
         .await;
     assert!(caller_arn(&identity).contains(ROLE), "{identity:?}");
 }
+
+/// The last resort: a SAMLResponse the person copied from the browser's developer tools goes
+/// through `rolecall login --saml-response-file` without a sign-in to the IdP, and the profile
+/// it writes is one the AWS CLI signs real calls with. What is not a SAML response is refused
+/// with what to copy instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copied_saml_response_writes_a_profile_the_aws_cli_uses() {
+    let sim = solo_sim().await;
+    let mut world = World::new();
+    let moto = start_moto(&world).await;
+    world.set("AWS_ENDPOINT_URL_STS", moto.url());
+    // What the browser posted to AWS, as the developer tools show it.
+    let copied = crate::webview::saml_response_of(&sim, "solo", "").await;
+    let file = world.sandbox.home().join("saml-response.txt");
+    std::fs::write(&file, format!("{copied}\n")).unwrap();
+    let signed_in_before = sim.stats().form_posts;
+
+    let url = sim.sign_on_url().to_string();
+    let file_arg = file.to_string_lossy().into_owned();
+    let role = format!("{ACCOUNT}/{ROLE}");
+    let login = world
+        .rolecall(
+            &[
+                "login",
+                "--url",
+                &url,
+                "--saml-response-file",
+                &file_arg,
+                "--role",
+                &role,
+                "--profile",
+                "copied",
+                "--region",
+                "eu-west-1",
+            ],
+            &[],
+        )
+        .await;
+    assert!(
+        login.status.success(),
+        "login with the copied response: {login:?}"
+    );
+    assert!(
+        text(&login.stdout).starts_with(&format!("copied: arn:aws:iam::{ACCOUNT}:role/{ROLE}")),
+        "says what it wrote: {}",
+        text(&login.stdout)
+    );
+    assert_eq!(
+        sim.stats().form_posts,
+        signed_in_before,
+        "Rolecall did not sign in to the IdP"
+    );
+    let identity = world
+        .aws(
+            &[
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "copied",
+                "--output",
+                "json",
+            ],
+            &[("AWS_ENDPOINT_URL", moto.url())],
+        )
+        .await;
+    assert!(
+        caller_arn(&identity).ends_with(&format!(":assumed-role/{ROLE}/solo@corp.example")),
+        "the AWS CLI calls as the role of the copied response: {identity:?}"
+    );
+
+    std::fs::write(&file, "<html>the page, not the SAMLResponse</html>").unwrap();
+    let refused = world
+        .rolecall(
+            &[
+                "login",
+                "--url",
+                &url,
+                "--saml-response-file",
+                &file_arg,
+                "--role",
+                &role,
+                "--profile",
+                "copied",
+            ],
+            &[],
+        )
+        .await;
+    let said = text(&refused.stderr);
+    assert!(
+        !refused.status.success()
+            && said.contains("not a SAML response")
+            && said.contains("SAMLResponse value"),
+        "what is not a SAML response is refused saying what to copy: {said}"
+    );
+}

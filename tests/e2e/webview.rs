@@ -365,6 +365,34 @@ async fn the_settings_window_adds_tests_and_explains() {
                     "Signed in as alice@corp.example: 5 roles in 3 accounts."
                 );
 
+                // What the assertion said, readable for a help desk, under the endpoint.
+                let panel = eventually(LIMIT, || {
+                    Some(session.text("#endpoints [aria-label='Last sign-in to corp']"))
+                        .filter(|text| text.contains("Issuer"))
+                })
+                .expect("the endpoint shows a Last sign-in panel after Test");
+                for expected in [
+                    "Last sign-in".to_owned(),
+                    "/adfs/services/trust".to_owned(),
+                    "Destination".to_owned(),
+                    "/saml".to_owned(),
+                    "Audience".to_owned(),
+                    "urn:amazon:webservices".to_owned(),
+                    "NotOnOrAfter".to_owned(),
+                    "SessionDuration".to_owned(),
+                    "arn:aws:iam::111122223333:role/Admin".to_owned(),
+                    "alice@corp.example".to_owned(),
+                ] {
+                    assert!(
+                        panel.contains(&expected),
+                        "the Last sign-in panel shows {expected:?}: {panel}"
+                    );
+                }
+                assert!(
+                    !panel.contains("STS refused"),
+                    "no STS refusal after a sign-in STS was not asked about: {panel}"
+                );
+
                 // The roles of the sign-in, searchable; a favourite goes first in the tray.
                 eventually(LIMIT, || {
                     (session.texts("#roles tbody tr").len() == 5).then_some(())
@@ -591,7 +619,7 @@ async fn a_third_party_idp_in_the_window_simplesamlphp_posting_to_aws() {
 
 /// What a page of the flow would hand over: a SAML response of the simulator for `user`, got
 /// with the forms method.
-async fn saml_response_of(sim: &Sim, user: &str, passcode: &str) -> String {
+pub(crate) async fn saml_response_of(sim: &Sim, user: &str, passcode: &str) -> String {
     use rolecall_core::idp::{self, Outcome, PasscodePrompt, PasscodeSource, SignIn};
     use rolecall_core::secrets::{MemoryStore, Sensitive};
     use rolecall_core::settings::{Endpoint, SignInMethod};

@@ -36,6 +36,7 @@ pub fn run(command: Command) -> ExitCode {
             profile,
             region,
             duration,
+            saml_response_file,
             chain,
         } => with_runtime(login::run(login::Request {
             sign_in,
@@ -44,6 +45,7 @@ pub fn run(command: Command) -> ExitCode {
             profile,
             region,
             duration,
+            saml_response_file,
             chain,
         })),
         Command::CredentialProcess { profile } => credential_process::run(&profile),

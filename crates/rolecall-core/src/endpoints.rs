@@ -507,6 +507,9 @@ pub struct EndpointView {
     /// The claims providers AD FS offered when it last asked which one and the endpoint named
     /// none of them (the engine's [`crate::engine::EndpointStatus::claims_providers`]).
     pub claims_providers_offered: Vec<crate::idp::ClaimsProvider>,
+    /// What the endpoint's last sign-in's assertion said (and STS's last refusal of it), as
+    /// the Last sign-in panel shows it; `None` before the first sign-in.
+    pub last_sign_in: Option<Vec<crate::last_sign_in::PanelRow>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -532,6 +535,11 @@ pub fn view<'a>(
 ) -> Result<SettingsView, EndpointError> {
     let settings = Settings::load(paths)?;
     let refused = RefusedPasswords::new(&paths.config_dir);
+    // A summary file that cannot be read costs the window its panels, never the window.
+    let last_sign_ins = crate::last_sign_in::read(&paths.config_dir).unwrap_or_else(|err| {
+        tracing::warn!("{err}");
+        Default::default()
+    });
     let preferences = &settings.preferences;
     let mut roles = Vec::new();
     for (endpoint, accounts) in signed_in {
@@ -571,6 +579,9 @@ pub fn view<'a>(
                 claims_provider: endpoint.claims_provider.clone(),
                 keep_me_signed_in: endpoint.keep_me_signed_in,
                 claims_providers_offered: Vec::new(),
+                last_sign_in: last_sign_ins
+                    .get(&endpoint.name)
+                    .map(crate::last_sign_in::LastSignIn::panel),
             })
             .collect(),
         preferences: settings.preferences.clone(),

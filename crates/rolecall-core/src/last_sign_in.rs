@@ -2,6 +2,10 @@
 //! so `rolecall doctor` can show a help desk the Issuer, Destination, Audience, expiry, session
 //! length and roles without signing in again.
 //!
+//! When STS then refused an AssumeRoleWithSAML with that assertion, the summary keeps the
+//! last refusal too, AWS's code and message word for word, for the settings window and the
+//! doctor to show.
+//!
 //! It keeps a summary only: never the assertion, its signature, a password, a cookie or a
 //! token. Every field is what the tray and `rolecall roles` show anyway. A summary that cannot
 //! be written costs the doctor its last section, never a sign-in.
@@ -15,6 +19,7 @@ use time::OffsetDateTime;
 use crate::idp::SignedInVia;
 use crate::saml::Assertion;
 use crate::store::{JsonFile, StoreError};
+use crate::sts::AwsAnswer;
 
 /// What one sign-in's assertion said.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +42,26 @@ pub struct LastSignIn {
     pub region: Option<String>,
     /// The role ARNs the assertion grants, in its order.
     pub roles: Vec<String>,
+    /// The last AssumeRoleWithSAML that STS refused with this sign-in's assertion.
+    #[serde(default)]
+    pub sts_refusal: Option<StsRefusal>,
+}
+
+/// One AssumeRoleWithSAML that STS refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StsRefusal {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub role_arn: String,
+    /// STS's own answer, as it sent it.
+    pub aws: AwsAnswer,
+}
+
+/// One line of the settings window's Last sign-in panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PanelRow {
+    pub label: &'static str,
+    pub value: String,
 }
 
 impl LastSignIn {
@@ -58,7 +83,77 @@ impl LastSignIn {
                 .iter()
                 .map(|role| role.role_arn.clone())
                 .collect(),
+            sts_refusal: None,
         }
+    }
+
+    /// What the settings window shows, label and value, in the order a help desk reads them.
+    pub fn panel(&self) -> Vec<PanelRow> {
+        let none = || "(none)".to_owned();
+        let when = |at: OffsetDateTime| {
+            at.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| at.to_string())
+        };
+        let mut rows = vec![
+            PanelRow {
+                label: "Signed in",
+                value: format!(
+                    "{} ({}, as {})",
+                    when(self.at),
+                    self.via,
+                    self.role_session_name
+                ),
+            },
+            PanelRow {
+                label: "Issuer",
+                value: self.issuer.clone().unwrap_or_else(none),
+            },
+            PanelRow {
+                label: "Destination",
+                value: self.destination.clone().unwrap_or_else(none),
+            },
+            PanelRow {
+                label: "Audience",
+                value: if self.audiences.is_empty() {
+                    none()
+                } else {
+                    self.audiences.join(", ")
+                },
+            },
+            PanelRow {
+                label: "NotOnOrAfter",
+                value: self.not_on_or_after.map_or_else(none, when),
+            },
+            PanelRow {
+                label: "SessionDuration",
+                value: self.session_duration.map_or_else(
+                    || "(none: AWS gives sessions of one hour)".to_owned(),
+                    |secs| format!("{secs} s"),
+                ),
+            },
+        ];
+        rows.extend(self.roles.iter().map(|role| PanelRow {
+            label: "Role",
+            value: role.clone(),
+        }));
+        if self.roles.is_empty() {
+            rows.push(PanelRow {
+                label: "Role",
+                value: "(none: the assertion grants no AWS role)".to_owned(),
+            });
+        }
+        if let Some(refusal) = &self.sts_refusal {
+            rows.push(PanelRow {
+                label: "STS refused",
+                value: format!(
+                    "{} at {}: {}",
+                    refusal.role_arn,
+                    when(refusal.at),
+                    refusal.aws
+                ),
+            });
+        }
+        rows
     }
 }
 
@@ -68,6 +163,8 @@ pub enum Via {
     Idp(SignedInVia),
     /// The IdP's own pages, in the sign-in window.
     Window,
+    /// A SAMLResponse the person copied (`rolecall login --saml-response-file`).
+    CopiedResponse,
 }
 
 impl Via {
@@ -78,6 +175,7 @@ impl Via {
             Via::Idp(SignedInVia::Password) => "password",
             Via::Idp(SignedInVia::PasswordAndPasscode) => "password and passcode",
             Via::Window => "sign-in window",
+            Via::CopiedResponse => "copied SAML response",
         }
     }
 }
@@ -100,6 +198,28 @@ pub fn record(config_dir: &Path, endpoint: &str, summary: LastSignIn) -> Result<
 pub fn record_or_log(config_dir: &Path, endpoint: &str, summary: LastSignIn) {
     if let Err(err) = record(config_dir, endpoint, summary) {
         tracing::warn!("could not keep the summary of the sign-in: {err}");
+    }
+}
+
+/// Adds `refusal` to `endpoint`'s last sign-in, the one whose assertion STS refused. Nothing
+/// is kept when no sign-in of it was.
+pub fn record_refusal(
+    config_dir: &Path,
+    endpoint: &str,
+    refusal: StsRefusal,
+) -> Result<(), StoreError> {
+    file(config_dir).update(|all| {
+        if let Some(last) = all.get_mut(endpoint) {
+            last.sts_refusal = Some(refusal);
+        }
+        Ok::<_, StoreError>(())
+    })
+}
+
+/// [`record_refusal`], logging a failure: the refusal is reported to the person anyway.
+pub fn record_refusal_or_log(config_dir: &Path, endpoint: &str, refusal: StsRefusal) {
+    if let Err(err) = record_refusal(config_dir, endpoint, refusal) {
+        tracing::warn!("could not keep STS's refusal with the last sign-in: {err}");
     }
 }
 
@@ -158,6 +278,66 @@ mod tests {
         assert_eq!(corp.roles, ["arn:aws:iam::111122223333:role/Admin"]);
         assert_eq!(corp.via, "password");
         assert_eq!(corp.at, at);
+    }
+
+    #[test]
+    fn the_panel_reads_like_the_assertion_and_quotes_sts() {
+        let dir = tempfile::tempdir().unwrap();
+        let assertion = parse_response_xml(&response()).unwrap();
+        let at = time::macros::datetime!(2026-12-02 10:00 UTC);
+        let refusal = StsRefusal {
+            at: at + time::Duration::seconds(2),
+            role_arn: "arn:aws:iam::111122223333:role/Admin".to_owned(),
+            aws: AwsAnswer {
+                code: "InvalidIdentityToken".to_owned(),
+                message: "Specified provider doesn't exist.".to_owned(),
+            },
+        };
+        record_refusal(dir.path(), "corp", refusal.clone()).unwrap();
+        assert!(
+            read(dir.path()).unwrap().is_empty(),
+            "no sign-in, no refusal"
+        );
+        record(
+            dir.path(),
+            "corp",
+            LastSignIn::of(&assertion, Via::Window, at),
+        )
+        .unwrap();
+        record_refusal(dir.path(), "corp", refusal).unwrap();
+
+        let panel = read(dir.path()).unwrap()["corp"].panel();
+        let shown: Vec<(&str, &str)> = panel
+            .iter()
+            .map(|row| (row.label, row.value.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "Signed in",
+                    "2026-12-02T10:00:00Z (sign-in window, as alice@corp.example)"
+                ),
+                ("Issuer", "http://sts.corp.example/adfs/services/trust"),
+                ("Destination", "https://signin.aws.amazon.com/saml"),
+                ("Audience", "urn:amazon:webservices"),
+                ("NotOnOrAfter", "2026-12-02T11:00:00Z"),
+                ("SessionDuration", "3600 s"),
+                ("Role", "arn:aws:iam::111122223333:role/Admin"),
+                (
+                    "STS refused",
+                    "arn:aws:iam::111122223333:role/Admin at 2026-12-02T10:00:02Z: \
+                     InvalidIdentityToken: Specified provider doesn't exist."
+                ),
+            ]
+        );
+        let next = LastSignIn::of(&assertion, Via::Window, at + time::Duration::hours(1));
+        record(dir.path(), "corp", next).unwrap();
+        assert_eq!(
+            read(dir.path()).unwrap()["corp"].sts_refusal,
+            None,
+            "a new sign-in starts without the refusal of the one before"
+        );
     }
 
     #[test]

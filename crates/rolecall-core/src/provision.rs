@@ -408,6 +408,9 @@ pub async fn provision(
     };
     let mut writes = Vec::new();
     for assumption in assumed {
+        if let Err(err) = &assumption.result {
+            keep_refusal(ctx, &assumption.role, err);
+        }
         let chain = chains.remove(&assumption.profile);
         let result = match (assumption.result, &chain) {
             (Ok(source), Some(chain)) => {
@@ -463,6 +466,22 @@ pub async fn provision(
     provisioned.report = Some(report);
     provisioned.at = ctx.clock.now();
     Ok(provisioned)
+}
+
+/// Keeps STS's own words with the endpoint's last sign-in when it refused `role`, for the
+/// settings window and the doctor.
+fn keep_refusal(ctx: &Context<'_>, role: &RolePair, err: &StsError) {
+    if let Some(aws) = err.aws_answer() {
+        crate::last_sign_in::record_refusal_or_log(
+            ctx.config_dir,
+            &ctx.endpoint.name,
+            crate::last_sign_in::StsRefusal {
+                at: ctx.clock.now(),
+                role_arn: role.role_arn.clone(),
+                aws,
+            },
+        );
+    }
 }
 
 fn name_by_template(
@@ -565,7 +584,12 @@ pub async fn new_console_session(
     )
     .await;
     let credentials = match assumed.pop() {
-        Some(assumption) => assumption.result?,
+        Some(assumption) => {
+            if let Err(err) = &assumption.result {
+                keep_refusal(ctx, role, err);
+            }
+            assumption.result?
+        }
         None => {
             return Err(StsError::Unexpected {
                 endpoint: sts.endpoint().to_owned(),

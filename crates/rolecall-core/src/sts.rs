@@ -285,30 +285,36 @@ impl Sts {
             SdkError::ServiceError(context) => {
                 let err = context.into_err();
                 let message = err.message().unwrap_or_default().to_owned();
+                let said = AwsAnswer {
+                    code: err.code().unwrap_or_default().to_owned(),
+                    message: message.clone(),
+                };
                 match (&err, err.code().unwrap_or_default()) {
                     (AssumeRoleWithSAMLError::ExpiredTokenException(_), _) => {
-                        StsError::AssertionExpired
+                        StsError::AssertionExpired { said }
                     }
                     (AssumeRoleWithSAMLError::IdpRejectedClaimException(_), _) => {
-                        StsError::ClaimRejected { message }
+                        StsError::ClaimRejected { message, said }
                     }
                     (AssumeRoleWithSAMLError::InvalidIdentityTokenException(_), _) => {
-                        StsError::InvalidAssertion { message }
+                        StsError::InvalidAssertion { message, said }
                     }
                     (AssumeRoleWithSAMLError::RegionDisabledException(_), _) => {
-                        StsError::RegionDisabled { endpoint }
+                        StsError::RegionDisabled { endpoint, said }
                     }
                     (_, "AccessDenied") => StsError::AccessDenied {
                         role: role.role_arn.clone(),
                         provider: role.principal_arn.clone(),
+                        said,
                     },
                     (_, "ValidationError") if message.contains("MaxSessionDuration") => {
                         StsError::DurationTooLong {
                             role: role.role_arn.clone(),
+                            said,
                         }
                     }
                     (_, "Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
-                        StsError::Throttled { endpoint }
+                        StsError::Throttled { endpoint, said }
                     }
                     (_, code) => StsError::Refused {
                         endpoint,
@@ -327,9 +333,13 @@ impl Sts {
             SdkError::ServiceError(context) => {
                 let err = context.into_err();
                 let message = err.message().unwrap_or_default().to_owned();
+                let said = AwsAnswer {
+                    code: err.code().unwrap_or_default().to_owned(),
+                    message: message.clone(),
+                };
                 match (&err, err.code().unwrap_or_default()) {
                     (AssumeRoleError::RegionDisabledException(_), _) => {
-                        StsError::RegionDisabled { endpoint }
+                        StsError::RegionDisabled { endpoint, said }
                     }
                     (_, "AccessDenied") => StsError::HopDenied {
                         hop: hop.number,
@@ -343,7 +353,7 @@ impl Sts {
                         message,
                     },
                     (_, "Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
-                        StsError::Throttled { endpoint }
+                        StsError::Throttled { endpoint, said }
                     }
                     (_, code) => StsError::Refused {
                         endpoint,
@@ -529,6 +539,49 @@ impl HttpConnector for ReqwestClient {
     }
 }
 
+/// What STS itself answered to a refused call, word for word: the error code and message of
+/// its answer (no secret is in either).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AwsAnswer {
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for AwsAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.code.is_empty(), self.message.is_empty()) {
+            (false, false) => write!(f, "{}: {}", self.code, self.message),
+            (false, true) => f.write_str(&self.code),
+            (true, _) => f.write_str(&self.message),
+        }
+    }
+}
+
+impl StsError {
+    /// STS's own answer, when the error is one: a refusal, not a connection or a check of
+    /// Rolecall's.
+    pub fn aws_answer(&self) -> Option<AwsAnswer> {
+        match self {
+            StsError::AssertionExpired { said }
+            | StsError::AccessDenied { said, .. }
+            | StsError::RegionDisabled { said, .. }
+            | StsError::ClaimRejected { said, .. }
+            | StsError::InvalidAssertion { said, .. }
+            | StsError::DurationTooLong { said, .. }
+            | StsError::Throttled { said, .. } => Some(said.clone()),
+            StsError::HopDenied { message, .. } => Some(AwsAnswer {
+                code: "AccessDenied".to_owned(),
+                message: message.clone(),
+            }),
+            StsError::Refused { code, message, .. } => Some(AwsAnswer {
+                code: code.clone(),
+                message: message.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// Why STS gave no credentials. Messages say what to do and never hold the assertion.
 #[derive(Debug, thiserror::Error)]
 pub enum StsError {
@@ -546,14 +599,18 @@ pub enum StsError {
         "AWS no longer accepts this sign-in: an assertion must be used within 5 minutes of \
          signing in. Sign in again."
     )]
-    AssertionExpired,
+    AssertionExpired { said: AwsAnswer },
 
     #[error(
         "AWS refused to let you assume {role}: the role does not trust the SAML provider \
          {provider}, or you are not allowed to use it. Ask your AWS administrator to check the \
          role's trust policy."
     )]
-    AccessDenied { role: String, provider: String },
+    AccessDenied {
+        role: String,
+        provider: String,
+        said: AwsAnswer,
+    },
 
     #[error(
         "AWS refused to let {from} assume {role} (hop {hop} of the chain: {message}). Ask your \
@@ -582,27 +639,27 @@ pub enum StsError {
         "STS is not activated for this account in the region of {endpoint}. Choose another STS \
          region (us-east-1 always works) or ask your AWS administrator to activate it."
     )]
-    RegionDisabled { endpoint: String },
+    RegionDisabled { endpoint: String, said: AwsAnswer },
 
     #[error(
         "AWS rejected a claim of the assertion ({message}). Ask your AD FS administrator to \
          check the RoleSessionName claim of the AWS relying party."
     )]
-    ClaimRejected { message: String },
+    ClaimRejected { message: String, said: AwsAnswer },
 
     #[error(
         "AWS could not validate the assertion ({message}). The SAML provider in IAM may hold an \
          outdated certificate (AD FS renews its token-signing certificate yearly); ask your AWS \
          administrator to update the provider's metadata."
     )]
-    InvalidAssertion { message: String },
+    InvalidAssertion { message: String, said: AwsAnswer },
 
     #[error(
         "The role {role} allows shorter sessions than Rolecall asked for. Lower the session \
          length in Settings, or ask your AWS administrator to raise the role's \
          MaxSessionDuration."
     )]
-    DurationTooLong { role: String },
+    DurationTooLong { role: String, said: AwsAnswer },
 
     #[error(
         "The assertion is {chars} characters long, more than the 100,000 AWS accepts. Ask your \
@@ -614,7 +671,7 @@ pub enum StsError {
         "AWS STS at {endpoint} kept throttling Rolecall's requests. Wait a minute, then try \
          again."
     )]
-    Throttled { endpoint: String },
+    Throttled { endpoint: String, said: AwsAnswer },
 
     #[error("AWS STS at {endpoint} refused the request: {code}: {message}")]
     Refused {

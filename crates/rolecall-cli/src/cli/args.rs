@@ -82,6 +82,11 @@ pub enum Command {
         /// Session length in seconds (900 to 43200; capped by the role and the IdP).
         #[arg(long, value_name = "SECONDS")]
         duration: Option<u32>,
+        /// The last resort when Rolecall cannot sign in to the IdP itself: a SAMLResponse
+        /// (base64) copied from the browser's developer tools, in a file or `-` for standard
+        /// input; no sign-in to the IdP. Its profiles renew from the endpoint as usual.
+        #[arg(long, value_name = "PATH", conflicts_with = "password_stdin")]
+        saml_response_file: Option<PathBuf>,
         #[command(flatten)]
         chain: ChainArgs,
     },

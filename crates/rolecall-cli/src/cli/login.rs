@@ -22,6 +22,8 @@ pub struct Request {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub duration: Option<u32>,
+    /// A SAMLResponse copied from a browser, instead of a sign-in (`-`: standard input).
+    pub saml_response_file: Option<std::path::PathBuf>,
     pub chain: ChainArgs,
 }
 
@@ -38,6 +40,10 @@ pub async fn run(request: Request) -> ExitCode {
             return fail(exit::USAGE, &format!("--chain: {problem}"));
         }
     }
+    let session = match &request.saml_response_file {
+        Some(file) => sign_in::copied(&request.sign_in, file).await,
+        None => sign_in(&request.sign_in).await,
+    };
     let Session {
         paths,
         settings,
@@ -45,7 +51,7 @@ pub async fn run(request: Request) -> ExitCode {
         signed_in,
         accounts,
         ..
-    } = match sign_in(&request.sign_in).await {
+    } = match session {
         Ok(session) => session,
         Err(code) => return code,
     };

@@ -1,7 +1,8 @@
 //! Signing in from the command line: the password from standard input or the environment,
 //! passcodes from the environment or the terminal, and what the sign-in found.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -108,17 +109,85 @@ pub(crate) async fn sign_in(args: &SignInArgs) -> Result<Session, ExitCode> {
         ),
     };
     let refused = RefusedPasswords::new(&paths.config_dir);
+    let signed_in = sign_in_to(&endpoint, password, &passcodes, &refused).await?;
+    let via = Via::Idp(signed_in.via);
+    session_of(paths, settings, endpoint, signed_in, via).await
+}
+
+/// `rolecall login --saml-response-file`: the SAMLResponse the person copied from a browser
+/// instead of a sign-in to the IdP; then everything goes on as after one.
+pub(crate) async fn copied(args: &SignInArgs, file: &Path) -> Result<Session, ExitCode> {
+    let paths = resolve_paths()?;
+    let settings = load_settings(&paths)?;
+    let overrides = Overrides {
+        method: args.auth.map(Into::into),
+        username: args.username.clone(),
+        ca_file: args.ca_file.clone(),
+    };
+    let endpoint = rolecall_core::sign_in::endpoint(&settings, &args.target.target(), &overrides)
+        .map_err(|err| fail(exit::USAGE, &err.to_string()))?;
+    let text = if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .lock()
+            .read_to_string(&mut text)
+            .map_err(|err| {
+                fail(
+                    exit::USAGE,
+                    &format!("could not read the SAML response from standard input: {err}"),
+                )
+            })?;
+        text
+    } else {
+        std::fs::read_to_string(file).map_err(|err| {
+            fail(
+                exit::USAGE,
+                &format!(
+                    "could not read the SAML response from {}: {err}",
+                    file.display()
+                ),
+            )
+        })?
+    };
+    let assertion = rolecall_core::sign_in::copied_response(&text, SystemClock.now())
+        .map_err(|err| fail(exit::USAGE, &err.to_string()))?;
+    // The endpoint's pinned IdP: a response of another one belongs to another endpoint.
+    if let (Some(pinned), Some(issuer)) = (&endpoint.issuer, assertion.issuers.first())
+        && pinned != issuer
+    {
+        return Err(fail(
+            exit::USAGE,
+            &format!(
+                "The SAML response was issued by {}, but endpoint \"{}\" signs in with {}. Give \
+                 the endpoint of the identity provider you signed in to in the browser.",
+                untrusted::for_terminal(issuer),
+                endpoint.name,
+                untrusted::for_terminal(pinned)
+            ),
+        ));
+    }
+    let signed_in = Box::new(idp::SignedIn {
+        assertion,
+        post_to: None,
+        via: idp::SignedInVia::SingleSignOn,
+    });
+    session_of(paths, settings, endpoint, signed_in, Via::CopiedResponse).await
+}
+
+/// What a sign-in gave, kept for the doctor and grouped by account.
+async fn session_of(
+    paths: AppPaths,
+    settings: Settings,
+    endpoint: Endpoint,
+    signed_in: Box<idp::SignedIn>,
+    via: Via,
+) -> Result<Session, ExitCode> {
     let mut cache =
         AliasCache::load(&paths.config_dir).map_err(|err| fail(exit::OTHER, &err.to_string()))?;
-    let signed_in = sign_in_to(&endpoint, password, &passcodes, &refused).await?;
     last_sign_in::record_or_log(
         &paths.config_dir,
         &endpoint.name,
-        LastSignIn::of(
-            &signed_in.assertion,
-            Via::Idp(signed_in.via),
-            SystemClock.now(),
-        ),
+        LastSignIn::of(&signed_in.assertion, via, SystemClock.now()),
     );
     let (accounts, alias_problem) = idp::accounts_of(
         &signed_in,

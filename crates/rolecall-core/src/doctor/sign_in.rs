@@ -114,6 +114,14 @@ fn check(
     for role in &summary.roles {
         check = check.detail(format!("role: {role}"));
     }
+    if let Some(refusal) = &summary.sts_refusal {
+        check = check.detail(format!(
+            "STS refused {} at {}: {}",
+            refusal.role_arn,
+            rfc3339(refusal.at),
+            refusal.aws
+        ));
+    }
     check.last_sign_in = Some(summary.clone());
 
     let mut problems = Vec::new();

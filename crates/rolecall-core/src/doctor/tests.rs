@@ -557,6 +557,7 @@ fn summary(audience: &str) -> LastSignIn {
             "arn:aws:iam::111122223333:role/Admin".to_owned(),
             "arn:aws:iam::444455556666:role/Dev".to_owned(),
         ],
+        sts_refusal: None,
     }
 }
 

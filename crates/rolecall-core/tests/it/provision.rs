@@ -7,6 +7,7 @@ use rolecall_core::aws_files::AwsFiles;
 use rolecall_core::clock::SystemClock;
 use rolecall_core::console;
 use rolecall_core::idp::{self, NoPasscodes, Outcome};
+use rolecall_core::last_sign_in::{self, LastSignIn, Via};
 use rolecall_core::paths::{Environment, Platform};
 use rolecall_core::provision::{self, Request, Roles};
 use rolecall_core::saml::{Assertion, RolePair};
@@ -174,5 +175,110 @@ async fn a_renewed_profile_keeps_its_region_and_a_new_one_follows_the_settings()
         files.read_region("work").unwrap().as_deref(),
         Some("ap-south-1"),
         "renewing keeps the region asked for"
+    );
+}
+
+/// A help desk reads STS's own words: when STS refuses a role, the endpoint's last sign-in
+/// keeps the code and message STS sent, and the settings window's Last sign-in panel shows
+/// them next to what the assertion said.
+#[tokio::test]
+async fn a_refusal_of_sts_is_kept_word_for_word_with_the_last_sign_in() {
+    let mut config = SimConfig::demo();
+    config.sts.denied_roles.insert("ReadOnly".to_owned());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Sim::start(listener, config).await.unwrap();
+    let endpoint = endpoint(&sim);
+    let assertion = assertion_of(&endpoint).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = Environment::new(Platform::current())
+        .with("HOME", dir.path().to_string_lossy())
+        .with(
+            "ROLECALL_CONFIG_DIR",
+            dir.path().join("config").to_string_lossy(),
+        )
+        .with("AWS_ENDPOINT_URL_STS", sim.sts_url());
+    let paths = rolecall_core::paths::AppPaths::resolve(&env).unwrap();
+    let mut settings = rolecall_core::settings::Settings::default();
+    settings.add_endpoint(endpoint.clone()).unwrap();
+    settings.save(&paths).unwrap();
+    last_sign_in::record(
+        &paths.config_dir,
+        "corp",
+        LastSignIn::of(&assertion, Via::Window, SystemClock.now()),
+    )
+    .unwrap();
+    let files = AwsFiles::from_paths(&paths);
+    let preferences = preferences();
+    let ctx = provision::Context {
+        env: &env,
+        files: &files,
+        config_dir: &paths.config_dir,
+        clock: &SystemClock,
+        preferences: &preferences,
+        endpoint: &endpoint,
+        aliases: &Default::default(),
+        limits: provision::limits_on_disk(&paths.config_dir),
+    };
+    let read_only = assertion
+        .roles
+        .iter()
+        .find(|role| role.role_name() == "ReadOnly")
+        .cloned()
+        .expect("alice has a ReadOnly role");
+
+    let written = provision::provision(
+        &ctx,
+        &assertion,
+        Request::new(Roles::One {
+            role: read_only.clone(),
+            profile: "ro".to_owned(),
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(written.failed.len(), 1, "STS refuses ReadOnly");
+
+    let kept = last_sign_in::read(&paths.config_dir).unwrap()["corp"]
+        .sts_refusal
+        .clone()
+        .expect("the refusal is kept with the last sign-in");
+    assert_eq!(kept.role_arn, read_only.role_arn);
+    assert_eq!(
+        (kept.aws.code.as_str(), kept.aws.message.as_str()),
+        (
+            "AccessDenied",
+            "Not authorized to perform sts:AssumeRoleWithSAML"
+        ),
+        "STS's code and message, as it sent them"
+    );
+
+    let view = rolecall_core::endpoints::view(&paths, &MemoryStore::new(), []).unwrap();
+    let panel = view.endpoints[0]
+        .last_sign_in
+        .as_ref()
+        .expect("the window has a Last sign-in panel for corp");
+    let row = |label: &str| -> Vec<String> {
+        panel
+            .iter()
+            .filter(|row| row.label == label)
+            .map(|row| row.value.clone())
+            .collect()
+    };
+    assert_eq!(row("Issuer"), [assertion.issuer.clone().unwrap()]);
+    assert_eq!(row("Destination"), [assertion.destination.clone().unwrap()]);
+    assert_eq!(row("Audience"), ["urn:amazon:webservices"]);
+    assert_eq!(row("NotOnOrAfter").len(), 1);
+    assert_eq!(
+        row("Role").len(),
+        assertion.roles.len(),
+        "every role the assertion grants"
+    );
+    let refused = row("STS refused");
+    assert!(
+        refused.len() == 1
+            && refused[0].starts_with(&read_only.role_arn)
+            && refused[0]
+                .ends_with("AccessDenied: Not authorized to perform sts:AssumeRoleWithSAML"),
+        "the panel shows STS's words: {refused:?}"
     );
 }

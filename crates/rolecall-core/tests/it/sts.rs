@@ -142,7 +142,10 @@ async fn sts_errors_become_sentences() {
         .assume(&role(&assertion, "Admin"), &assertion, 3600)
         .await
         .unwrap_err();
-    assert!(matches!(expired, StsError::AssertionExpired), "{expired:?}");
+    assert!(
+        matches!(expired, StsError::AssertionExpired { .. }),
+        "{expired:?}"
+    );
     assert!(expired.to_string().contains("Sign in again"), "{expired}");
 }
 

@@ -103,6 +103,7 @@ pub(super) fn build(disk: &OnDisk, state: &State, now: OffsetDateTime) -> Status
         profiles,
         active_profile: active,
         favourites: settings.preferences.favourites.clone(),
+        recent: disk.recent.to_vec(),
         chains: settings
             .chains
             .iter()
@@ -176,6 +177,7 @@ mod tests {
             profiles: Vec::new(),
             active_profile: "default".to_owned(),
             favourites: Vec::new(),
+            recent: Vec::new(),
             chains: Vec::new(),
             overall: Overall::SignedOut,
             problems: Vec::new(),

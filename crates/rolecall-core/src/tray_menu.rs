@@ -6,6 +6,8 @@
 //! a snapshot, and a toggle carries the state it is turned to. So a click on a menu that was
 //! rebuilt in the meantime still does what the person saw, and the shell keeps no snapshot.
 
+use std::collections::HashMap;
+
 use time::OffsetDateTime;
 
 use crate::engine::{
@@ -94,9 +96,10 @@ pub struct Surroundings<'a> {
 /// entries, serving, its toggles) is in its account's "More ▸", so no submenu stands between
 /// the person and a role.
 pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTime) -> TrayMenu {
+    let at = StatusAt::new(status, now);
     let status_line = status_line(status, now);
     let mut entries = vec![Entry::note(status_line.clone())];
-    entries.extend(active_role(status));
+    entries.extend(active_role(&at));
     if let Some(guide) = surroundings.demo {
         entries.extend(guide.tray_lines().into_iter().map(Entry::note));
     }
@@ -109,7 +112,7 @@ pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTim
             .map(|p| Entry::note(format!("⚠ {p}"))),
     );
     entries.push(Entry::Separator);
-    let quick = quick_roles(status, now);
+    let quick = quick_roles(&at);
     if !quick.is_empty() {
         entries.extend(quick);
         entries.push(Entry::Separator);
@@ -118,10 +121,10 @@ pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTim
         [] => entries.push(Entry::note(
             "No sign-in endpoints yet: add one in Settings…",
         )),
-        [only] => entries.extend(endpoint_entries(status, only, Layout::TopLevel, now)),
+        [only] => entries.extend(endpoint_entries(&at, only, Layout::TopLevel)),
         several => entries.extend(several.iter().map(|endpoint| Entry::Submenu {
             label: endpoint.name.clone(),
-            entries: endpoint_entries(status, endpoint, Layout::Submenu, now),
+            entries: endpoint_entries(&at, endpoint, Layout::Submenu),
         })),
     }
     let renewable =
@@ -160,12 +163,7 @@ enum Layout {
     Submenu,
 }
 
-fn endpoint_entries(
-    status: &Status,
-    endpoint: &EndpointStatus,
-    layout: Layout,
-    now: OffsetDateTime,
-) -> Vec<Entry> {
+fn endpoint_entries(at: &StatusAt<'_>, endpoint: &EndpointStatus, layout: Layout) -> Vec<Entry> {
     let mut entries = Vec::new();
     let name = &endpoint.name;
     let phase_note = match &endpoint.phase {
@@ -194,7 +192,7 @@ fn endpoint_entries(
     let accounts = endpoint
         .accounts
         .iter()
-        .map(|account| account_menu(status, name, account, now));
+        .map(|account| account_menu(at, name, account));
     let endpoint_lines = phase_note.into_iter().map(Entry::note);
     match layout {
         // The accounts first: they are what the person comes for.
@@ -230,32 +228,27 @@ fn endpoint_entries(
 
 /// An account's submenu: a check per role, a click using it, and its chains; then "More ▸"
 /// with what else each offers.
-fn account_menu(
-    status: &Status,
-    endpoint: &str,
-    account: &crate::accounts::Account,
-    now: OffsetDateTime,
-) -> Entry {
+fn account_menu(at: &StatusAt<'_>, endpoint: &str, account: &crate::accounts::Account) -> Entry {
     let mut entries: Vec<Entry> = (account.roles.iter())
-        .map(|role| use_role(status, endpoint, &role.role_arn, role.role_name(), now))
+        .map(|role| use_role(at, endpoint, &role.role_arn, role.role_name()))
         .collect();
-    let chains = chains_from(status, endpoint, &account.roles);
+    let chains = chains_from(at.status, endpoint, &account.roles);
     if !chains.is_empty() {
         entries.push(Entry::Separator);
         entries.extend(
             chains
                 .iter()
-                .map(|chain| use_chain(status, endpoint, chain, "", now)),
+                .map(|chain| use_chain(at, endpoint, chain, "")),
         );
     }
     let mut more: Vec<Entry> = (account.roles.iter())
         .map(|role| Entry::Submenu {
             label: role_label(
                 role.role_name(),
-                profile_of(status, endpoint, &role.role_arn),
-                now,
+                at.profile(endpoint, &role.role_arn),
+                at.now,
             ),
-            entries: role_actions(status, endpoint, &role.role_arn),
+            entries: role_actions(at, endpoint, &role.role_arn),
         })
         .collect();
     if !chains.is_empty() {
@@ -263,10 +256,10 @@ fn account_menu(
         more.extend(chains.iter().map(|chain| Entry::Submenu {
             label: role_label(
                 &chain_name(chain),
-                chain_profile(status, endpoint, chain),
-                now,
+                chain_profile(at.status, endpoint, chain),
+                at.now,
             ),
-            entries: chain_actions(chain_profile(status, endpoint, chain)),
+            entries: chain_actions(chain_profile(at.status, endpoint, chain)),
         }));
     }
     entries.extend([
@@ -291,64 +284,74 @@ fn role_label(name: &str, profile: Option<&ProfileStatus>, now: OffsetDateTime) 
 }
 
 /// A role as one click to use, checked while the active profile holds it.
-fn use_role(
-    status: &Status,
-    endpoint: &str,
-    role_arn: &str,
-    label: &str,
-    now: OffsetDateTime,
-) -> Entry {
-    let profile = profile_of(status, endpoint, role_arn);
+fn use_role(at: &StatusAt<'_>, endpoint: &str, role_arn: &str, label: &str) -> Entry {
+    let profile = at.profile(endpoint, role_arn);
     Entry::Check {
         id: MenuId::Use {
             endpoint: endpoint.to_owned(),
             role_arn: role_arn.to_owned(),
         },
-        label: role_label(label, profile, now),
+        label: role_label(label, profile, at.now),
         enabled: true,
         checked: profile.is_some_and(|p| p.active),
     }
 }
 
 /// A chain as one click to use, like a role: "⛓ name → last role".
-fn use_chain(
-    status: &Status,
-    endpoint: &str,
-    chain: &ChainStatus,
-    prefix: &str,
-    now: OffsetDateTime,
-) -> Entry {
-    let profile = chain_profile(status, endpoint, chain);
+fn use_chain(at: &StatusAt<'_>, endpoint: &str, chain: &ChainStatus, prefix: &str) -> Entry {
+    let profile = chain_profile(at.status, endpoint, chain);
     Entry::Check {
         id: MenuId::UseChain {
             endpoint: endpoint.to_owned(),
             chain: chain.name.clone(),
         },
-        label: role_label(&format!("{prefix}{}", chain_name(chain)), profile, now),
+        label: role_label(&format!("{prefix}{}", chain_name(chain)), profile, at.now),
         enabled: true,
         checked: profile.is_some_and(|p| p.active),
     }
 }
 
-/// The profile a role's entries speak for: the active one if the role has it, else the one
-/// that lasts longest.
-fn profile_of<'a>(status: &'a Status, endpoint: &str, role_arn: &str) -> Option<&'a ProfileStatus> {
-    status
-        .profiles
-        .iter()
-        .filter(|p| p.endpoint == endpoint && p.role_arn == role_arn && p.chain.is_empty())
-        .max_by_key(|p| (p.active, p.expiration))
+/// The status at `now`, with the profile each role's entries speak for found once: a menu
+/// has entries for every role, and as many profiles.
+struct StatusAt<'a> {
+    status: &'a Status,
+    now: OffsetDateTime,
+    /// By endpoint and role ARN: the active profile if the role has it, else the one that
+    /// lasts longest (chained profiles are their chain's).
+    profiles: HashMap<(&'a str, &'a str), &'a ProfileStatus>,
+}
+
+impl<'a> StatusAt<'a> {
+    fn new(status: &'a Status, now: OffsetDateTime) -> Self {
+        let mut profiles: HashMap<(&str, &str), &ProfileStatus> = HashMap::new();
+        for profile in status.profiles.iter().filter(|p| p.chain.is_empty()) {
+            let key = (profile.endpoint.as_str(), profile.role_arn.as_str());
+            let rank = |p: &ProfileStatus| (p.active, p.expiration);
+            if profiles.get(&key).is_none_or(|kept| rank(kept) < rank(profile)) {
+                profiles.insert(key, profile);
+            }
+        }
+        Self {
+            status,
+            now,
+            profiles,
+        }
+    }
+
+    fn profile(&self, endpoint: &str, role_arn: &str) -> Option<&'a ProfileStatus> {
+        self.profiles.get(&(endpoint, role_arn)).copied()
+    }
 }
 
 /// What a role offers besides being used: the console, then what hands the credentials to
 /// other programs, then its toggles.
-fn role_actions(status: &Status, endpoint: &str, role_arn: &str) -> Vec<Entry> {
-    let profile = profile_of(status, endpoint, role_arn);
+fn role_actions(at: &StatusAt<'_>, endpoint: &str, role_arn: &str) -> Vec<Entry> {
+    let profile = at.profile(endpoint, role_arn);
     let role_id = |make: fn(String, String) -> MenuId| make(endpoint.to_owned(), role_arn.to_owned());
     // The active and the served profiles are renewed whatever their own flag says, so they
     // show as kept.
     let kept = profile.is_some_and(|p| p.keep_refreshed || p.active || p.containers.is_some());
-    let favourite = status.favourites.iter().any(|f| f == role_arn);
+    let favourite = at.status.favourites.iter().any(|f| f == role_arn);
     // Empty for a role without a profile: the engine writes one before it hands anything out.
     let profile_name = profile.map(|p| p.name.clone()).unwrap_or_default();
     let served = profile.is_some_and(|p| p.containers.is_some());
@@ -428,7 +431,8 @@ fn last_renewal(profile: Option<&ProfileStatus>) -> Option<Entry> {
 
 /// "Active role: corp-prod / Admin ▸" with what the active profile's role offers, when the
 /// active profile holds one.
-fn active_role(status: &Status) -> Option<Entry> {
+fn active_role(at: &StatusAt<'_>) -> Option<Entry> {
+    let status = at.status;
     let profile = status.profiles.iter().find(|p| p.active)?;
     if profile.chain.is_empty() {
         return Some(Entry::Submenu {
@@ -436,7 +440,7 @@ fn active_role(status: &Status) -> Option<Entry> {
                 "Active role: {}",
                 role_in_account(status, &profile.endpoint, &profile.role_arn)
             ),
-            entries: role_actions(status, &profile.endpoint, &profile.role_arn),
+            entries: role_actions(at, &profile.endpoint, &profile.role_arn),
         });
     }
     let name = status
@@ -470,7 +474,8 @@ fn role_in_account(status: &Status, endpoint: &str, role_arn: &str) -> String {
 /// The favourites (★, in the order marked) and then the roles and chains used last (newest
 /// first), of the endpoints signed in, each a click to use; a favourite used lately shows
 /// once. With several endpoints each line starts with its endpoint's name.
-fn quick_roles(status: &Status, now: OffsetDateTime) -> Vec<Entry> {
+fn quick_roles(at: &StatusAt<'_>) -> Vec<Entry> {
+    let status = at.status;
     let signed_in: Vec<&EndpointStatus> = (status.endpoints.iter())
         .filter(|e| matches!(e.phase, Phase::SignedIn { .. }))
         .collect();
@@ -493,17 +498,17 @@ fn quick_roles(status: &Status, now: OffsetDateTime) -> Vec<Entry> {
                 prefix(&endpoint.name),
                 role_in_account(status, &endpoint.name, favourite)
             );
-            entries.push(use_role(status, &endpoint.name, favourite, &label, now));
+            entries.push(use_role(at, &endpoint.name, favourite, &label));
             shown.push((&endpoint.name, favourite));
         }
     }
     for used in &status.recent {
         match used {
             Used::Role { endpoint, role_arn } => {
-                let Some(at) = signed_in.iter().find(|e| e.name == *endpoint) else {
+                let Some(signed) = signed_in.iter().find(|e| e.name == *endpoint) else {
                     continue;
                 };
-                if !granted(at, role_arn) || shown.contains(&(endpoint, role_arn)) {
+                if !granted(signed, role_arn) || shown.contains(&(endpoint, role_arn)) {
                     continue;
                 }
                 let label = format!(
@@ -511,20 +516,20 @@ fn quick_roles(status: &Status, now: OffsetDateTime) -> Vec<Entry> {
                     prefix(endpoint),
                     role_in_account(status, endpoint, role_arn)
                 );
-                entries.push(use_role(status, endpoint, role_arn, &label, now));
+                entries.push(use_role(at, endpoint, role_arn, &label));
                 shown.push((endpoint, role_arn));
             }
             Used::Chain { endpoint, chain } => {
-                let Some(at) = signed_in.iter().find(|e| e.name == *endpoint) else {
+                let Some(signed) = signed_in.iter().find(|e| e.name == *endpoint) else {
                     continue;
                 };
                 let Some(chain) = (status.chains.iter())
                     .find(|c| c.name == *chain && offered_at(c, endpoint))
-                    .filter(|c| granted(at, &c.source_role))
+                    .filter(|c| granted(signed, &c.source_role))
                 else {
                     continue;
                 };
-                entries.push(use_chain(status, endpoint, chain, &prefix(endpoint), now));
+                entries.push(use_chain(at, endpoint, chain, &prefix(endpoint)));
             }
         }
     }

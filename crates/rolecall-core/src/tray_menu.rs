@@ -182,11 +182,7 @@ fn endpoint_entries(at: &StatusAt<'_>, endpoint: &EndpointStatus, layout: Layout
         let id = MenuId::SignIn {
             endpoint: name.clone(),
         };
-        entries.push(Entry::choice(
-            id,
-            sign_in,
-            endpoint.phase != Phase::Working,
-        ));
+        entries.push(Entry::choice(id, sign_in, endpoint.phase != Phase::Working));
         return entries;
     }
     let accounts = endpoint
@@ -327,7 +323,10 @@ impl<'a> StatusAt<'a> {
         for profile in status.profiles.iter().filter(|p| p.chain.is_empty()) {
             let key = (profile.endpoint.as_str(), profile.role_arn.as_str());
             let rank = |p: &ProfileStatus| (p.active, p.expiration);
-            if profiles.get(&key).is_none_or(|kept| rank(kept) < rank(profile)) {
+            if profiles
+                .get(&key)
+                .is_none_or(|kept| rank(kept) < rank(profile))
+            {
                 profiles.insert(key, profile);
             }
         }
@@ -347,7 +346,8 @@ impl<'a> StatusAt<'a> {
 /// other programs, then its toggles.
 fn role_actions(at: &StatusAt<'_>, endpoint: &str, role_arn: &str) -> Vec<Entry> {
     let profile = at.profile(endpoint, role_arn);
-    let role_id = |make: fn(String, String) -> MenuId| make(endpoint.to_owned(), role_arn.to_owned());
+    let role_id =
+        |make: fn(String, String) -> MenuId| make(endpoint.to_owned(), role_arn.to_owned());
     // The active and the served profiles are renewed whatever their own flag says, so they
     // show as kept.
     let kept = profile.is_some_and(|p| p.keep_refreshed || p.active || p.containers.is_some());
@@ -447,10 +447,7 @@ fn active_role(at: &StatusAt<'_>) -> Option<Entry> {
         .chains
         .iter()
         .find(|chain| chain.source_role == profile.role_arn && chain.roles == profile.chain)
-        .map_or_else(
-            || format!("⛓ {}", last_role(&profile.chain)),
-            chain_name,
-        );
+        .map_or_else(|| format!("⛓ {}", last_role(&profile.chain)), chain_name);
     Some(Entry::Submenu {
         label: format!("Active role: {name}"),
         entries: chain_actions(Some(profile)),
@@ -540,7 +537,10 @@ fn quick_roles(at: &StatusAt<'_>) -> Vec<Entry> {
 
 /// Whether the chain is offered at `endpoint` (all endpoints when it names none).
 fn offered_at(chain: &ChainStatus, endpoint: &str) -> bool {
-    chain.endpoint.as_deref().is_none_or(|only| only == endpoint)
+    chain
+        .endpoint
+        .as_deref()
+        .is_none_or(|only| only == endpoint)
 }
 
 /// The chains that start from one of `roles` (an account's, at `endpoint`).
@@ -1182,8 +1182,10 @@ mod tests {
             }),
             "one click uses the role"
         );
-        let (id, enabled, checked) =
-            check(more(&menu.entries, PROD, "Admin (1 h 05 min left)"), "Keep refreshed");
+        let (id, enabled, checked) = check(
+            more(&menu.entries, PROD, "Admin (1 h 05 min left)"),
+            "Keep refreshed",
+        );
         assert!(enabled && checked, "the active profile is kept refreshed");
         assert_eq!(
             id,
@@ -1284,7 +1286,10 @@ mod tests {
             })
         );
         let (id, _, checked) = check(&menu.entries, "★ prod / Admin");
-        assert!(!checked, "the chain's source role is not what the profile holds");
+        assert!(
+            !checked,
+            "the chain's source role is not what the profile holds"
+        );
         assert_eq!(
             id.action(),
             Some(Action::Use {
@@ -1391,7 +1396,6 @@ mod tests {
         assert_eq!(time_left(at(52), at(60)), "expired");
     }
 
-
     #[test]
     fn phases_notes_problems_and_the_demo_are_shown() {
         let mut status = signed_in();
@@ -1427,8 +1431,14 @@ mod tests {
 
         status.endpoints[0].phase = Phase::Working;
         let menu = model(&status, PLAIN, NOW);
-        assert_eq!(labels(&menu.entries)[3..5], ["Signing in…", "Sign in to corp"]);
-        assert!(matches!(menu.entries[4], Entry::Item { enabled: false, .. }));
+        assert_eq!(
+            labels(&menu.entries)[3..5],
+            ["Signing in…", "Sign in to corp"]
+        );
+        assert!(matches!(
+            menu.entries[4],
+            Entry::Item { enabled: false, .. }
+        ));
     }
     #[test]
     fn an_expiry_warning_offers_renew_for_its_endpoint() {
@@ -1576,7 +1586,6 @@ mod tests {
         });
         profile
     }
-
 
     #[test]
     fn more_offers_the_console_then_the_handing_out_entries_then_the_toggles() {
@@ -1772,7 +1781,6 @@ mod tests {
         }];
         status
     }
-
 
     #[test]
     fn a_chain_shows_under_its_source_account_and_uses_the_active_profile() {

@@ -1484,9 +1484,6 @@ mod tests {
 
     /// A menu drawn before the status changed (here an account listed ahead of the one shown)
     /// still acts on the role the person saw: ids carry names, not positions.
-
-    /// A menu drawn before the status changed (here an account listed ahead of the one shown)
-    /// still acts on the role the person saw: ids carry names, not positions.
     #[test]
     fn a_choice_from_an_older_menu_still_names_its_role() {
         let before = model(&signed_in(), PLAIN, NOW);
@@ -1552,8 +1549,6 @@ mod tests {
             prop_assert_eq!(MenuId::parse(&id.to_id()), Some(id));
         }
     }
-
-    /// Every entry of a full menu reads back as the id it was built with.
 
     /// Every entry of a full menu reads back as the id it was built with.
     #[test]
@@ -1773,7 +1768,7 @@ mod tests {
 
     fn with_chain(endpoint: Option<&str>) -> Status {
         let mut status = signed_in();
-        status.chains = vec![crate::engine::ChainStatus {
+        status.chains = vec![ChainStatus {
             name: "spoke".to_owned(),
             endpoint: endpoint.map(str::to_owned),
             source_role: ADMIN.to_owned(),

@@ -84,8 +84,9 @@ impl Demo {
              start); your own ~/.aws, settings and keyring are not touched."
         );
         println!(
-            "  In the tray: {} → Sign in (as {DEMO_USER}, password stored for the demo), \
-             then a role → Use as \"default\". Sessions last {} minutes: watch them renew.",
+            "  In the tray: {0} → Sign in (as {DEMO_USER}, password stored for the demo), \
+             then {0} → an account → a role: a click makes it \"default\". Sessions last {1} \
+             minutes: watch them renew.",
             demo::ENDPOINT,
             SESSION.as_secs() / 60
         );

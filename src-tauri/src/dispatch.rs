@@ -94,7 +94,11 @@ async fn act(app: &AppHandle, action: Action) {
             .alerts
             .failure("Could not end the sign-in window's session", &err);
     }
-    if let Err(err) = shell.engine.act(action).await {
+    let result = shell.engine.act(action).await;
+    // A check the person clicked shows what is true again, also when nothing changed (the
+    // active role chosen again within the minute).
+    crate::tray::follow(app);
+    if let Err(err) = result {
         failed(app, &shell, "Rolecall", &err);
     }
 }

@@ -32,9 +32,14 @@ pub fn install(
         .tooltip(&first.tooltip)
         .menu(&menu(app, &first.entries)?)
         .show_menu_on_left_click(true)
-        .on_menu_event(on_choice)
+        .on_menu_event(move |app, event| {
+            if let Some(drawn) = app.try_state::<Drawn>() {
+                drawn.clicked(event.id().as_ref());
+            }
+            on_choice(app, event);
+        })
         .build(app)?;
-    app.manage(Drawn(std::sync::Mutex::new(first)));
+    app.manage(Drawn(std::sync::Mutex::new((first, false))));
     let mut changes = shell.engine.subscribe();
     let app = app.clone();
     shell.tasks.spawn(async move {
@@ -43,12 +48,7 @@ pub fn install(
                 changed = changes.changed() => if changed.is_err() { break },
                 () = tokio::time::sleep(TICK) => {}
             }
-            // Rebuilding the menu costs the GUI thread a wake-up per entry: only a menu that
-            // reads differently (a minute gone, a new state) is drawn again.
-            let now = view(&app, &app.state::<Shell>());
-            if !app.state::<Drawn>().is(&now) {
-                draw(&app, &now);
-            }
+            follow(&app);
         }
     });
     Ok(())
@@ -60,13 +60,42 @@ pub fn redraw(app: &AppHandle) {
     draw(app, &view);
 }
 
-/// What the tray shows now.
-struct Drawn(std::sync::Mutex<TrayMenu>);
+/// Draws the tray again if it no longer shows the engine's status. Rebuilding the menu costs
+/// the GUI thread a wake-up per entry: only a menu that reads differently (a minute gone, a
+/// new state), or whose check mark a click moved, is drawn again.
+pub fn follow(app: &AppHandle) {
+    let now = view(app, &app.state::<Shell>());
+    if !app.state::<Drawn>().shows(&now) {
+        draw(app, &now);
+    }
+}
+
+/// What the tray shows now, and whether a click on one of its checks has since toggled that
+/// check's mark on the screen (GTK does, whatever the status says).
+struct Drawn(std::sync::Mutex<(TrayMenu, bool)>);
 
 impl Drawn {
-    fn is(&self, view: &TrayMenu) -> bool {
-        self.0.lock().is_ok_and(|drawn| *drawn == *view)
+    fn shows(&self, view: &TrayMenu) -> bool {
+        self.0
+            .lock()
+            .is_ok_and(|drawn| !drawn.1 && drawn.0 == *view)
     }
+
+    fn clicked(&self, id: &str) {
+        if let Ok(mut drawn) = self.0.lock()
+            && has_check(&drawn.0.entries, id)
+        {
+            drawn.1 = true;
+        }
+    }
+}
+
+fn has_check(entries: &[Entry], id: &str) -> bool {
+    entries.iter().any(|entry| match entry {
+        Entry::Check { id: check, .. } => check.to_id() == id,
+        Entry::Submenu { entries, .. } => has_check(entries, id),
+        Entry::Item { .. } | Entry::Separator => false,
+    })
 }
 
 fn draw(app: &AppHandle, view: &TrayMenu) {
@@ -76,7 +105,8 @@ fn draw(app: &AppHandle, view: &TrayMenu) {
     if let Some(drawn) = app.try_state::<Drawn>()
         && let Ok(mut drawn) = drawn.0.lock()
     {
-        drawn.clone_from(view);
+        drawn.0.clone_from(view);
+        drawn.1 = false;
     }
     match menu(app, &view.entries) {
         Ok(menu) => {

@@ -74,7 +74,8 @@ fn the_demo_signs_in_and_writes_a_profile_the_aws_cli_accepts() {
             .find(|label| label.ends_with("(111122223333)"))
     })
     .expect("Sign in needs nothing more in the demo: the accounts are listed");
-    desktop.click_path(&item, &["demo", &account, "Admin", "Use as \"default\""]);
+    // Two endpoints, each a submenu: a role is a click in its account's.
+    desktop.click_path(&item, &["demo", &account, "Admin"]);
 
     let credentials = folder.join("credentials");
     eventually(LIMIT, || {
@@ -82,7 +83,7 @@ fn the_demo_signs_in_and_writes_a_profile_the_aws_cli_accepts() {
             .ok()
             .filter(|text| text.contains("[default]") && text.contains("aws_session_token"))
     })
-    .expect("Use writes the default profile into the demo folder");
+    .expect("a click on the role writes the default profile into the demo folder");
     assert!(
         !sandbox.aws_credentials_file().exists() && !sandbox.aws_config_file().exists(),
         "the demo must not write the person's own AWS files (AWS_SHARED_CREDENTIALS_FILE \

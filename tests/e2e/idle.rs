@@ -36,16 +36,16 @@ async fn idle_tray_wake_ups() {
         desktop.add_corp_endpoint(&sandbox, &url, DEMO_PASSWORD);
 
         let (mut app, item) = desktop.start_tray(&sandbox, &sts, LIMIT);
-        desktop.click_path(&item, &["corp", "Sign in"]);
+        desktop.click(&item, "Sign in to corp");
         let account = eventually(LIMIT, || {
             desktop
-                .submenu(&item, &["corp"])
+                .menu(&item)
                 .into_iter()
                 .map(|entry| entry.label)
                 .find(|label| label.ends_with("(111122223333)"))
         })
         .expect("after signing in, the accounts are listed");
-        desktop.click_path(&item, &["corp", &account, "Admin", "Use as \"default\""]);
+        desktop.click_path(&item, &[&account, "Admin"]);
         let credentials = sandbox.aws_credentials_file();
         eventually(LIMIT, || {
             std::fs::read_to_string(&credentials)

@@ -29,4 +29,5 @@ mod settings_window;
 mod tray;
 mod tray_copy;
 mod tray_roles;
+mod tray_switch;
 mod webview;

@@ -268,7 +268,10 @@ fn an_endpoint_whose_ca_file_is_gone_stays_in_the_menu_with_the_problem() {
     let (mut app, item) = start_app(&desktop, &sandbox);
 
     let labels = labels(&desktop, &item);
-    assert!(labels.iter().any(|label| label == "corp"), "{labels:?}");
+    assert!(
+        labels.iter().any(|label| label == "Sign in to corp"),
+        "{labels:?}"
+    );
     assert!(
         !labels
             .iter()
@@ -322,7 +325,7 @@ fn the_tray_shows_what_the_command_line_and_a_hand_edit_change_within_a_second()
     eventually(FOLLOW_LIMIT, || {
         labels(&desktop, &item)
             .iter()
-            .any(|label| label == "corp")
+            .any(|label| label == "Sign in to corp")
             .then_some(())
     })
     .unwrap_or_else(|| {
@@ -341,8 +344,9 @@ fn the_tray_shows_what_the_command_line_and_a_hand_edit_change_within_a_second()
     .unwrap();
     eventually(FOLLOW_LIMIT, || {
         let labels = labels(&desktop, &item);
-        (labels.iter().any(|label| label == "work") && !labels.iter().any(|label| label == "corp"))
-            .then_some(())
+        (labels.iter().any(|label| label == "Sign in to work")
+            && !labels.iter().any(|label| label == "Sign in to corp"))
+        .then_some(())
     })
     .unwrap_or_else(|| {
         panic!(

@@ -1,10 +1,12 @@
 //! The tray as a person uses it: an endpoint and its password set up from the command line,
-//! then, in the real app on a private desktop, Sign in, the accounts and roles appear, and Use
-//! writes the active profile. The password lives in a real Secret Service on the desktop's bus.
+//! then, in the real app on a private desktop, Sign in, the accounts and roles appear, and a
+//! click on a role writes the active profile; after a restart the roles used last are at the
+//! top. The password lives in a real Secret Service on the desktop's bus.
 
 use std::time::Duration;
 
 use rolecall_sim::{DEMO_PASSWORD, Sim, SimConfig};
+use rolecall_tests::bus::TrayItem;
 use rolecall_tests::keyring::{SecretService, SessionBus};
 use rolecall_tests::{Desktop, Sandbox, eventually};
 
@@ -40,36 +42,35 @@ async fn sign_in_and_use_a_role_from_the_tray() {
 
         let top = labels(desktop.menu(&item));
         assert!(
-            top.contains(&"corp".to_owned()),
-            "the endpoint has a submenu: {top:?}"
+            top.contains(&"Sign in to corp".to_owned()),
+            "the only endpoint's Sign in is at the top: {top:?}"
         );
-        assert_eq!(labels(desktop.submenu(&item, &["corp"])), ["Sign in"]);
 
-        desktop.click_path(&item, &["corp", "Sign in"]);
-        let account = eventually(LIMIT, || {
-            labels(desktop.submenu(&item, &["corp"]))
-                .into_iter()
-                .find(|label| label.ends_with("(111122223333)"))
-        })
-        .expect("after signing in, the accounts are listed");
-        let endpoint_menu = labels(desktop.submenu(&item, &["corp"]));
+        desktop.click(&item, "Sign in to corp");
+        let account = account_of(&desktop, &item);
+        let top = labels(desktop.menu(&item));
         assert!(
-            endpoint_menu.contains(&"Signed in as alice@corp.example".to_owned())
-                && endpoint_menu.contains(&"All roles → profiles".to_owned())
-                && endpoint_menu.contains(&"Sign out".to_owned()),
-            "{endpoint_menu:?}"
+            top.contains(&"Signed in as alice@corp.example".to_owned())
+                && top.contains(&"All roles → profiles".to_owned())
+                && top.contains(&"Sign out of corp".to_owned()),
+            "{top:?}"
         );
-        let roles = labels(desktop.submenu(&item, &["corp", &account]));
-        assert_eq!(roles, ["Admin", "ReadOnly"], "roles sorted by name");
+        let roles = labels(desktop.submenu(&item, &[&account]));
+        assert_eq!(
+            roles,
+            ["Admin", "ReadOnly", "", "More"],
+            "roles sorted by name, then what else they offer"
+        );
 
-        desktop.click_path(&item, &["corp", &account, "Admin", "Use as \"default\""]);
+        // A click on a role, two levels from the icon, makes it the active profile's.
+        desktop.click_path(&item, &[&account, "Admin"]);
         let credentials = sandbox.aws_credentials_file();
         eventually(LIMIT, || {
             std::fs::read_to_string(&credentials)
                 .ok()
                 .filter(|text| text.contains("[default]") && text.contains("aws_session_token"))
         })
-        .expect("Use writes the active profile");
+        .expect("a click on the role writes the active profile");
         let status = eventually(LIMIT, || {
             labels(desktop.menu(&item))
                 .into_iter()
@@ -77,10 +78,20 @@ async fn sign_in_and_use_a_role_from_the_tray() {
         })
         .expect("the status line shows the active role and its time left");
         assert!(status.contains("min left"), "{status}");
-        let marked = labels(desktop.submenu(&item, &["corp", &account]));
-        assert!(
-            marked.iter().any(|label| label.starts_with("✓ Admin (")),
-            "the active role is checked, with its time left: {marked:?}"
+        let admin = checked_role(&desktop, &item, &[&account], "Admin (");
+        assert_eq!(admin, Some(true), "the active role is checked");
+
+        desktop.click_path(&item, &[&account, "ReadOnly"]);
+        eventually(LIMIT, || {
+            labels(desktop.menu(&item))
+                .into_iter()
+                .find(|label| label.starts_with("default: ReadOnly —"))
+        })
+        .expect("another click switches the role");
+        assert_eq!(
+            checked_role(&desktop, &item, &[&account], "Admin"),
+            Some(false),
+            "one role is checked at a time"
         );
         // (AppIndicator has no tooltips on Linux: the status line is the menu's first entry.)
         desktop.click(&item, "Quit Rolecall");
@@ -105,12 +116,59 @@ async fn sign_in_and_use_a_role_from_the_tray() {
         for secret in secrets {
             assert!(!log.contains(secret), "{secret:?} is in the log:\n{log}");
         }
+
+        // After a restart and a sign-in, the roles used last are at the top, newest first,
+        // each one click.
+        let (mut app, item) = desktop.start_tray(&sandbox, &sts, LIMIT);
+        desktop.click(&item, "Sign in to corp");
+        account_of(&desktop, &item);
+        let recent: Vec<String> = labels(desktop.menu(&item))
+            .into_iter()
+            .filter(|label| label.starts_with("corp-prod / "))
+            .collect();
+        assert!(
+            recent.len() == 2
+                && recent[0].starts_with("corp-prod / ReadOnly (")
+                && recent[1] == "corp-prod / Admin",
+            "{recent:?}"
+        );
+        desktop.click(&item, &recent[1]);
+        eventually(LIMIT, || {
+            labels(desktop.menu(&item))
+                .into_iter()
+                .find(|label| label.starts_with("default: Admin —"))
+        })
+        .expect("a role used before is used again from the top");
+        desktop.click(&item, "Quit Rolecall");
+        assert!(
+            app.wait_for_exit(LIMIT)
+                .is_some_and(|status| status.success())
+        );
     });
     work.await.unwrap();
 }
 
+/// The account of corp-prod in the menu's top level, once the sign-in has listed it.
+fn account_of(desktop: &Desktop, item: &TrayItem) -> String {
+    eventually(LIMIT, || {
+        labels(desktop.menu(item))
+            .into_iter()
+            .find(|label| label.ends_with("(111122223333)"))
+    })
+    .expect("after signing in, the accounts are listed at the top")
+}
+
+/// Whether the role whose label starts with `role` is checked in the submenu at `path`.
+fn checked_role(desktop: &Desktop, item: &TrayItem, path: &[&str], role: &str) -> Option<bool> {
+    desktop
+        .submenu(item, path)
+        .into_iter()
+        .find(|entry| entry.label.starts_with(role))
+        .and_then(|entry| entry.checked)
+}
+
 /// A chain the person wrote into the settings file shows under the account of its source role;
-/// its "Use as" writes the active profile with the last role's credentials, through AssumeRole
+/// a click on it writes the active profile with the last role's credentials, through AssumeRole
 /// signed with the source role's session.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_chain_from_the_settings_is_used_from_the_tray() {
@@ -139,31 +197,23 @@ async fn a_chain_from_the_settings_is_used_from_the_tray() {
         std::fs::write(&settings, text).unwrap();
 
         let (mut app, item) = desktop.start_tray(&sandbox, &sts, LIMIT);
-        desktop.click_path(&item, &["corp", "Sign in"]);
-        let account = eventually(LIMIT, || {
-            labels(desktop.submenu(&item, &["corp"]))
-                .into_iter()
-                .find(|label| label.ends_with("(111122223333)"))
-        })
-        .expect("after signing in, the accounts are listed");
-        let entries = labels(desktop.submenu(&item, &["corp", &account]));
+        desktop.click(&item, "Sign in to corp");
+        let account = account_of(&desktop, &item);
+        let entries = labels(desktop.submenu(&item, &[&account]));
         assert_eq!(
             entries,
-            ["Admin", "ReadOnly", "", "⛓ deploy → Deploy"],
+            ["Admin", "ReadOnly", "", "⛓ deploy → Deploy", "", "More"],
             "the chain under its source role's account"
         );
 
-        desktop.click_path(
-            &item,
-            &["corp", &account, "⛓ deploy → Deploy", "Use as \"default\""],
-        );
+        desktop.click_path(&item, &[&account, "⛓ deploy → Deploy"]);
         let credentials = sandbox.aws_credentials_file();
         let text = eventually(LIMIT, || {
             std::fs::read_to_string(&credentials)
                 .ok()
                 .filter(|text| text.contains("[default]") && text.contains("aws_session_token"))
         })
-        .expect("Use writes the active profile");
+        .expect("a click on the chain writes the active profile");
         assert!(
             text.contains(
                 "x_principal_arn = arn:aws:sts::777788889999:assumed-role/Deploy/alice@corp.example"
@@ -177,14 +227,16 @@ async fn a_chain_from_the_settings_is_used_from_the_tray() {
         })
         .expect("the status line names the chain's last role");
         assert!(status.contains("min left"), "{status}");
-        let marked = labels(desktop.submenu(&item, &["corp", &account]));
-        assert!(
-            marked
-                .iter()
-                .any(|label| label.starts_with("✓ ⛓ deploy → Deploy (")),
-            "the chain is checked, the Admin role is not: {marked:?}"
+        assert_eq!(
+            checked_role(&desktop, &item, &[&account], "⛓ deploy → Deploy ("),
+            Some(true),
+            "the chain is checked"
         );
-        assert!(marked.contains(&"Admin".to_owned()), "{marked:?}");
+        assert_eq!(
+            checked_role(&desktop, &item, &[&account], "Admin"),
+            Some(false),
+            "the Admin role is not"
+        );
         desktop.click(&item, "Quit Rolecall");
         assert!(
             app.wait_for_exit(LIMIT)

@@ -138,8 +138,8 @@ async fn signing_in_in_the_webview_window_takes_the_saml_response_and_lists_the_
                 .expect("WebKitWebDriver starts rolecall-tray");
             let item: TrayItem =
                 eventually(LIMIT, || desktop.tray_item_of(pid)).expect("the tray item appears");
-            assert_eq!(labels(desktop.submenu(&item, &["corp"])), ["Sign in"]);
-            desktop.click_path(&item, &["corp", "Sign in"]);
+            assert!(labels(desktop.menu(&item)).contains(&"Sign in to corp".to_owned()));
+            desktop.click(&item, "Sign in to corp");
             let session = session.join().expect("the WebDriver session starts");
 
             let handle = eventually(LIMIT, || {
@@ -164,27 +164,26 @@ async fn signing_in_in_the_webview_window_takes_the_saml_response_and_lists_the_
             .expect("the window closes once the SAML response is taken");
 
             let account = eventually(LIMIT, || {
-                labels(desktop.submenu(&item, &["corp"]))
+                labels(desktop.menu(&item))
                     .into_iter()
                     .find(|label| label.ends_with("(111122223333)"))
             })
             .expect("after the window signed in, the accounts are listed");
             assert!(
-                labels(desktop.submenu(&item, &["corp"]))
-                    .contains(&"Signed in as bob@corp.example".to_owned()),
+                labels(desktop.menu(&item)).contains(&"Signed in as bob@corp.example".to_owned()),
                 "{:?}",
-                labels(desktop.submenu(&item, &["corp"]))
+                labels(desktop.menu(&item))
             );
-            let roles = labels(desktop.submenu(&item, &["corp", &account]));
-            assert_eq!(roles, ["ReadOnly"], "bob's role in corp-prod");
-            desktop.click_path(&item, &["corp", &account, "ReadOnly", "Use as \"default\""]);
+            let roles = labels(desktop.submenu(&item, &[&account]));
+            assert_eq!(roles, ["ReadOnly", "", "More"], "bob's role in corp-prod");
+            desktop.click_path(&item, &[&account, "ReadOnly"]);
             let credentials = sandbox.aws_credentials_file();
             eventually(LIMIT, || {
                 std::fs::read_to_string(&credentials)
                     .ok()
                     .filter(|text| text.contains("[default]") && text.contains("aws_session_token"))
             })
-            .expect("Use writes the active profile from the window's sign-in");
+            .expect("a click on the role writes the active profile from the window's sign-in");
             // The AWS CLI accepts the profile (the simulator's STS answers for its keys).
             let caller = sandbox
                 .command("aws")
@@ -234,17 +233,19 @@ async fn signing_in_in_the_webview_window_takes_the_saml_response_and_lists_the_
             // Sign out ends the IdP session of the window too: the next sign-in is not
             // silent, the IdP's login page asks for the person again.
             eventually(LIMIT, || {
-                labels(desktop.submenu(&item, &["corp"]))
-                    .contains(&"Sign out".to_owned())
+                labels(desktop.menu(&item))
+                    .contains(&"Sign out of corp".to_owned())
                     .then_some(())
             })
             .expect("the menu offers Sign out");
-            desktop.click_path(&item, &["corp", "Sign out"]);
+            desktop.click(&item, "Sign out of corp");
             eventually(LIMIT, || {
-                (labels(desktop.submenu(&item, &["corp"])) == ["Sign in"]).then_some(())
+                labels(desktop.menu(&item))
+                    .contains(&"Sign in to corp".to_owned())
+                    .then_some(())
             })
             .expect("signed out");
-            desktop.click_path(&item, &["corp", "Sign in"]);
+            desktop.click(&item, "Sign in to corp");
             let again = eventually(LIMIT, || {
                 session.window_handles().into_iter().find(|handle| {
                     session.switch_to(handle);
@@ -255,11 +256,11 @@ async fn signing_in_in_the_webview_window_takes_the_saml_response_and_lists_the_
             session.switch_to(&again);
             session.find("#userNameInput");
             assert!(
-                !labels(desktop.submenu(&item, &["corp"]))
+                !labels(desktop.menu(&item))
                     .iter()
                     .any(|label| label.starts_with("Signed in as ")),
                 "{:?}",
-                labels(desktop.submenu(&item, &["corp"]))
+                labels(desktop.menu(&item))
             );
             drop(session);
             desktop.click(&item, "Quit Rolecall");
@@ -417,7 +418,7 @@ async fn the_settings_window_adds_tests_and_explains() {
                 })
                 .expect("the favourite is saved in the settings");
                 eventually(LIMIT, || {
-                    labels(desktop.submenu(&item, &["corp"]))
+                    labels(desktop.menu(&item))
                         .into_iter()
                         .find(|label| label.starts_with("★ corp-prod / Admin"))
                 })
@@ -507,8 +508,8 @@ async fn a_third_party_idp_in_the_window_simplesamlphp_posting_to_aws() {
                 .expect("WebKitWebDriver starts rolecall-tray");
             let item: TrayItem =
                 eventually(LIMIT, || desktop.tray_item_of(pid)).expect("the tray item appears");
-            assert_eq!(labels(desktop.submenu(&item, &["lab"])), ["Sign in"]);
-            desktop.click_path(&item, &["lab", "Sign in"]);
+            assert!(labels(desktop.menu(&item)).contains(&"Sign in to lab".to_owned()));
+            desktop.click(&item, "Sign in to lab");
             let session = session.join().expect("the WebDriver session starts");
 
             // SimpleSAMLphp's IdP-initiated SSO redirects to its username/password page.
@@ -560,14 +561,14 @@ async fn a_third_party_idp_in_the_window_simplesamlphp_posting_to_aws() {
             // No alias (AWS's sign-in page is out of reach): the account is named by its id,
             // once the lookup's budget (3 s) is spent at most.
             eventually(LIMIT, || {
-                labels(desktop.submenu(&item, &["lab"]))
+                labels(desktop.menu(&item))
                     .contains(&simplesamlphp::ACCOUNT.to_owned())
                     .then_some(())
             })
             .unwrap_or_else(|| {
                 panic!(
                     "after the window signed in, the account is listed: {:?}",
-                    labels(desktop.submenu(&item, &["lab"]))
+                    labels(desktop.menu(&item))
                 )
             });
             let listed_after = closed.elapsed();
@@ -576,24 +577,25 @@ async fn a_third_party_idp_in_the_window_simplesamlphp_posting_to_aws() {
                 "the account took {listed_after:?} to be listed: the alias lookup's budget is 3 s"
             );
             assert!(
-                labels(desktop.submenu(&item, &["lab"]))
+                labels(desktop.menu(&item))
                     .contains(&format!("Signed in as {}", simplesamlphp::SESSION_NAME)),
                 "{:?}",
-                labels(desktop.submenu(&item, &["lab"]))
+                labels(desktop.menu(&item))
             );
-            let roles = labels(desktop.submenu(&item, &["lab", simplesamlphp::ACCOUNT]));
-            assert_eq!(roles, ["Admin"], "the role SimpleSAMLphp released");
-            desktop.click_path(
-                &item,
-                &["lab", simplesamlphp::ACCOUNT, "Admin", "Use as \"default\""],
+            let roles = labels(desktop.submenu(&item, &[simplesamlphp::ACCOUNT]));
+            assert_eq!(
+                roles,
+                ["Admin", "", "More"],
+                "the role SimpleSAMLphp released"
             );
+            desktop.click_path(&item, &[simplesamlphp::ACCOUNT, "Admin"]);
             let credentials = sandbox.aws_credentials_file();
             eventually(LIMIT, || {
                 std::fs::read_to_string(&credentials)
                     .ok()
                     .filter(|text| text.contains("[default]") && text.contains("aws_session_token"))
             })
-            .expect("Use writes the profile with moto's credentials for SimpleSAMLphp's assertion");
+            .expect("a click on the role writes the profile with moto's credentials for SimpleSAMLphp's assertion");
             desktop.click(&item, "Quit Rolecall");
         });
 
@@ -793,7 +795,7 @@ parent.postMessage('forged', '*');
                 .expect("WebKitWebDriver starts rolecall-tray");
             let item: TrayItem =
                 eventually(LIMIT, || desktop.tray_item_of(pid)).expect("the tray item appears");
-            desktop.click_path(&item, &["corp", "Sign in"]);
+            desktop.click(&item, "Sign in to corp");
             let session = session.join().expect("the WebDriver session starts");
             let handle = eventually(LIMIT, || {
                 session.window_handles().into_iter().find(|handle| {
@@ -810,11 +812,11 @@ parent.postMessage('forged', '*');
                 "the window is still there: nothing was taken from the frame"
             );
             assert!(
-                !labels(desktop.submenu(&item, &["corp"]))
+                !labels(desktop.menu(&item))
                     .iter()
                     .any(|label| label.starts_with("Signed in as ")),
                 "{:?}",
-                labels(desktop.submenu(&item, &["corp"]))
+                labels(desktop.menu(&item))
             );
 
             session.click("#continue");
@@ -823,7 +825,7 @@ parent.postMessage('forged', '*');
             })
             .expect("the IdP's own page hands over the response");
             let signed_in = eventually(LIMIT, || {
-                labels(desktop.submenu(&item, &["corp"]))
+                labels(desktop.menu(&item))
                     .into_iter()
                     .find(|label| label.starts_with("Signed in as "))
             })
@@ -903,7 +905,7 @@ async fn a_page_in_the_sign_in_window_cannot_call_the_app_or_open_its_pages() {
                 .expect("WebKitWebDriver starts rolecall-tray");
             let item: TrayItem =
                 eventually(LIMIT, || desktop.tray_item_of(pid)).expect("the tray item appears");
-            desktop.click_path(&item, &["corp", "Sign in"]);
+            desktop.click(&item, "Sign in to corp");
             let session = session.join().expect("the WebDriver session starts");
             let handle = eventually(LIMIT, || {
                 session.window_handles().into_iter().find(|handle| {

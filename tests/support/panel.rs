@@ -40,6 +40,8 @@ const PANEL_SETTINGS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 const FIRST_ICON: (u32, u32) = (12, 16);
 /// Between two keys, time for GTK to draw what the last one opened.
 const KEY_DELAY_MS: &str = "200";
+/// After a key that opens a submenu, time for GTK to draw it.
+const SUBMENU_DELAY: Duration = Duration::from_millis(600);
 
 /// xfce4-panel and xfconfd on a [`Desktop`], stopped when dropped.
 #[derive(Debug)]
@@ -174,7 +176,15 @@ impl Panel {
             if depth + 1 < path.len() {
                 keys.push("Right");
             }
-            self.press(&keys);
+            // The first entry of a submenu is chosen already: nothing to press.
+            if !keys.is_empty() {
+                self.press(&keys);
+            }
+            if depth + 1 < path.len() {
+                // Time for GTK to draw the submenu just opened before a key goes to it: on a
+                // busy machine a key pressed at once would still go to its parent.
+                std::thread::sleep(SUBMENU_DELAY);
+            }
         }
     }
 

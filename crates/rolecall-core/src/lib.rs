@@ -34,6 +34,7 @@ pub mod partition;
 pub mod paths;
 pub mod profiles;
 pub mod provision;
+pub mod recent;
 pub mod refresh;
 pub mod refused_passwords;
 pub mod registry;

@@ -6,11 +6,15 @@
 //! a snapshot, and a toggle carries the state it is turned to. So a click on a menu that was
 //! rebuilt in the meantime still does what the person saw, and the shell keeps no snapshot.
 
+use std::collections::HashMap;
+
 use time::OffsetDateTime;
 
 use crate::engine::{
-    Action, CopyRequest, EndpointStatus, Held, Notice, Overall, Phase, ProfileStatus, Status,
+    Action, ChainStatus, CopyRequest, EndpointStatus, Held, Notice, Overall, Phase, ProfileStatus,
+    Status,
 };
+use crate::recent::Used;
 use crate::refresh::WarningKind;
 use crate::saml::RolePair;
 
@@ -83,9 +87,19 @@ pub struct Surroundings<'a> {
 }
 
 /// The tray for `status` at `now`.
+///
+/// The menu is laid out for switching roles all day: a click on a role makes it the active
+/// profile's. At the top, under the status line, the active role's own entries ("Active
+/// role ▸"), then the favourites and the roles used last, each one click away. With one
+/// endpoint its accounts follow at the top level (a role is two clicks from the icon), with
+/// several each endpoint has a submenu. What else a role offers (the console, the Copy
+/// entries, serving, its toggles) is in its account's "More ▸", so no submenu stands between
+/// the person and a role.
 pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTime) -> TrayMenu {
+    let at = StatusAt::new(status, now);
     let status_line = status_line(status, now);
     let mut entries = vec![Entry::note(status_line.clone())];
+    entries.extend(active_role(&at));
     if let Some(guide) = surroundings.demo {
         entries.extend(guide.tray_lines().into_iter().map(Entry::note));
     }
@@ -98,16 +112,20 @@ pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTim
             .map(|p| Entry::note(format!("⚠ {p}"))),
     );
     entries.push(Entry::Separator);
-    if status.endpoints.is_empty() {
-        entries.push(Entry::note(
-            "No sign-in endpoints yet: add one in Settings…",
-        ));
+    let quick = quick_roles(&at);
+    if !quick.is_empty() {
+        entries.extend(quick);
+        entries.push(Entry::Separator);
     }
-    for endpoint in &status.endpoints {
-        entries.push(Entry::Submenu {
+    match &status.endpoints[..] {
+        [] => entries.push(Entry::note(
+            "No sign-in endpoints yet: add one in Settings…",
+        )),
+        [only] => entries.extend(endpoint_entries(&at, only, Layout::TopLevel)),
+        several => entries.extend(several.iter().map(|endpoint| Entry::Submenu {
             label: endpoint.name.clone(),
-            entries: endpoint_entries(status, endpoint, now),
-        });
+            entries: endpoint_entries(&at, endpoint, Layout::Submenu),
+        })),
     }
     let renewable =
         (status.profiles.iter()).any(|p| p.active || p.keep_refreshed || p.containers.is_some());
@@ -139,60 +157,55 @@ pub fn model(status: &Status, surroundings: Surroundings<'_>, now: OffsetDateTim
     }
 }
 
-fn endpoint_entries(status: &Status, endpoint: &EndpointStatus, now: OffsetDateTime) -> Vec<Entry> {
+/// Where an endpoint's entries go: into the menu itself (the only endpoint), or into its own
+/// submenu, where they need not name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    TopLevel,
+    Submenu,
+}
+
+fn endpoint_entries(at: &StatusAt<'_>, endpoint: &EndpointStatus, layout: Layout) -> Vec<Entry> {
     let mut entries = Vec::new();
     let name = &endpoint.name;
-    match &endpoint.phase {
-        Phase::SignedOut => {}
-        Phase::Working => entries.push(Entry::note("Signing in…")),
-        Phase::SignedIn { session_name } => {
-            entries.push(Entry::note(format!("Signed in as {session_name}")));
-        }
-        Phase::NeedsPerson { reason, .. } => {
-            entries.push(Entry::note(format!("Needs you: {reason}")))
-        }
-        Phase::Failed { message } => {
-            entries.push(Entry::note(format!("Failed: {}", short(message))))
-        }
-    }
+    let phase_note = match &endpoint.phase {
+        Phase::SignedOut => None,
+        Phase::Working => Some("Signing in…".to_owned()),
+        Phase::SignedIn { session_name } => Some(format!("Signed in as {session_name}")),
+        Phase::NeedsPerson { reason, .. } => Some(format!("Needs you: {reason}")),
+        Phase::Failed { message } => Some(format!("Failed: {}", short(message))),
+    };
+    let (sign_in, sign_out) = match layout {
+        Layout::TopLevel => (format!("Sign in to {name}"), format!("Sign out of {name}")),
+        Layout::Submenu => ("Sign in".to_owned(), "Sign out".to_owned()),
+    };
     if !matches!(endpoint.phase, Phase::SignedIn { .. }) {
+        entries.extend(phase_note.map(Entry::note));
         let id = MenuId::SignIn {
             endpoint: name.clone(),
         };
-        entries.push(Entry::choice(
-            id,
-            "Sign in",
-            endpoint.phase != Phase::Working,
-        ));
+        entries.push(Entry::choice(id, sign_in, endpoint.phase != Phase::Working));
         return entries;
     }
-    // Favourites first, in the order they were marked, each under its account's name.
-    let mut any_favourite = false;
-    for favourite in &status.favourites {
-        for account in &endpoint.accounts {
-            if let Some(role) = account.roles.iter().find(|r| &r.role_arn == favourite) {
-                let account_name = account.alias.as_deref().unwrap_or(&account.id);
-                let prefix = format!("★ {account_name} / ");
-                entries.push(role_menu(status, name, role, &prefix, now));
-                any_favourite = true;
-            }
+    let accounts = endpoint
+        .accounts
+        .iter()
+        .map(|account| account_menu(at, name, account));
+    let endpoint_lines = phase_note.into_iter().map(Entry::note);
+    match layout {
+        // The accounts first: they are what the person comes for.
+        Layout::TopLevel => {
+            entries.extend(accounts);
+            entries.push(Entry::Separator);
+            entries.extend(endpoint_lines);
+        }
+        Layout::Submenu => {
+            entries.extend(endpoint_lines);
+            entries.extend(accounts);
+            entries.push(Entry::Separator);
         }
     }
-    if any_favourite {
-        entries.push(Entry::Separator);
-    }
-    for account in &endpoint.accounts {
-        let mut roles: Vec<Entry> = (account.roles.iter())
-            .map(|role| role_menu(status, name, role, "", now))
-            .collect();
-        roles.extend(chain_entries(status, name, &account.roles, now));
-        entries.push(Entry::Submenu {
-            label: account.label(),
-            entries: roles,
-        });
-    }
     entries.extend([
-        Entry::Separator,
         Entry::choice(
             MenuId::AllRoles {
                 endpoint: name.clone(),
@@ -204,57 +217,147 @@ fn endpoint_entries(status: &Status, endpoint: &EndpointStatus, now: OffsetDateT
             MenuId::SignOut {
                 endpoint: name.clone(),
             },
-            "Sign out",
+            sign_out,
             true,
         ),
     ]);
     entries
 }
 
-/// The profile a role's entry speaks for: the active one if the role has it, else the one
-/// that lasts longest.
-fn profile_of<'a>(status: &'a Status, endpoint: &str, role_arn: &str) -> Option<&'a ProfileStatus> {
-    status
-        .profiles
-        .iter()
-        .filter(|p| p.endpoint == endpoint && p.role_arn == role_arn && p.chain.is_empty())
-        .max_by_key(|p| (p.active, p.expiration))
+/// An account's submenu: a check per role, a click using it, and its chains; then "More ▸"
+/// with what else each offers.
+fn account_menu(at: &StatusAt<'_>, endpoint: &str, account: &crate::accounts::Account) -> Entry {
+    let mut entries: Vec<Entry> = (account.roles.iter())
+        .map(|role| use_role(at, endpoint, &role.role_arn, role.role_name()))
+        .collect();
+    let chains = chains_from(at.status, endpoint, &account.roles);
+    if !chains.is_empty() {
+        entries.push(Entry::Separator);
+        entries.extend(
+            chains
+                .iter()
+                .map(|chain| use_chain(at, endpoint, chain, "")),
+        );
+    }
+    let mut more: Vec<Entry> = (account.roles.iter())
+        .map(|role| Entry::Submenu {
+            label: role_label(
+                role.role_name(),
+                at.profile(endpoint, &role.role_arn),
+                at.now,
+            ),
+            entries: role_actions(at, endpoint, &role.role_arn),
+        })
+        .collect();
+    if !chains.is_empty() {
+        more.push(Entry::Separator);
+        more.extend(chains.iter().map(|chain| Entry::Submenu {
+            label: role_label(
+                &chain_name(chain),
+                chain_profile(at.status, endpoint, chain),
+                at.now,
+            ),
+            entries: chain_actions(chain_profile(at.status, endpoint, chain)),
+        }));
+    }
+    entries.extend([
+        Entry::Separator,
+        Entry::Submenu {
+            label: "More".to_owned(),
+            entries: more,
+        },
+    ]);
+    Entry::Submenu {
+        label: account.label(),
+        entries,
+    }
 }
 
-/// One role's submenu: its name, checked with the time left when it is the active profile's.
-///
-/// "Use as" stays first, so using a role is still three clicks from the tray; below it the
-/// console, then what hands the credentials to other programs, then the role's toggles.
-fn role_menu(
-    status: &Status,
-    endpoint: &str,
-    role: &RolePair,
-    prefix: &str,
+/// `name`, with its profile's time left when it has one.
+fn role_label(name: &str, profile: Option<&ProfileStatus>, now: OffsetDateTime) -> String {
+    match profile.and_then(|p| p.expiration) {
+        Some(expiration) => format!("{name} ({})", time_left(expiration, now)),
+        None => name.to_owned(),
+    }
+}
+
+/// A role as one click to use, checked while the active profile holds it.
+fn use_role(at: &StatusAt<'_>, endpoint: &str, role_arn: &str, label: &str) -> Entry {
+    let profile = at.profile(endpoint, role_arn);
+    Entry::Check {
+        id: MenuId::Use {
+            endpoint: endpoint.to_owned(),
+            role_arn: role_arn.to_owned(),
+        },
+        label: role_label(label, profile, at.now),
+        enabled: true,
+        checked: profile.is_some_and(|p| p.active),
+    }
+}
+
+/// A chain as one click to use, like a role: "⛓ name → last role".
+fn use_chain(at: &StatusAt<'_>, endpoint: &str, chain: &ChainStatus, prefix: &str) -> Entry {
+    let profile = chain_profile(at.status, endpoint, chain);
+    Entry::Check {
+        id: MenuId::UseChain {
+            endpoint: endpoint.to_owned(),
+            chain: chain.name.clone(),
+        },
+        label: role_label(&format!("{prefix}{}", chain_name(chain)), profile, at.now),
+        enabled: true,
+        checked: profile.is_some_and(|p| p.active),
+    }
+}
+
+/// The status at `now`, with the profile each role's entries speak for found once: a menu
+/// has entries for every role, and as many profiles.
+struct StatusAt<'a> {
+    status: &'a Status,
     now: OffsetDateTime,
-) -> Entry {
-    let profile = profile_of(status, endpoint, &role.role_arn);
-    let mut label = format!("{prefix}{}", role.role_name());
-    if profile.is_some_and(|p| p.active) {
-        label = format!("✓ {label}");
+    /// By endpoint and role ARN: the active profile if the role has it, else the one that
+    /// lasts longest (chained profiles are their chain's).
+    profiles: HashMap<(&'a str, &'a str), &'a ProfileStatus>,
+}
+
+impl<'a> StatusAt<'a> {
+    fn new(status: &'a Status, now: OffsetDateTime) -> Self {
+        let mut profiles: HashMap<(&str, &str), &ProfileStatus> = HashMap::new();
+        for profile in status.profiles.iter().filter(|p| p.chain.is_empty()) {
+            let key = (profile.endpoint.as_str(), profile.role_arn.as_str());
+            let rank = |p: &ProfileStatus| (p.active, p.expiration);
+            if profiles
+                .get(&key)
+                .is_none_or(|kept| rank(kept) < rank(profile))
+            {
+                profiles.insert(key, profile);
+            }
+        }
+        Self {
+            status,
+            now,
+            profiles,
+        }
     }
-    if let Some(expiration) = profile.and_then(|p| p.expiration) {
-        label.push_str(&format!(" ({})", time_left(expiration, now)));
+
+    fn profile(&self, endpoint: &str, role_arn: &str) -> Option<&'a ProfileStatus> {
+        self.profiles.get(&(endpoint, role_arn)).copied()
     }
+}
+
+/// What a role offers besides being used: the console, then what hands the credentials to
+/// other programs, then its toggles.
+fn role_actions(at: &StatusAt<'_>, endpoint: &str, role_arn: &str) -> Vec<Entry> {
+    let profile = at.profile(endpoint, role_arn);
     let role_id =
-        |make: fn(String, String) -> MenuId| make(endpoint.to_owned(), role.role_arn.clone());
+        |make: fn(String, String) -> MenuId| make(endpoint.to_owned(), role_arn.to_owned());
     // The active and the served profiles are renewed whatever their own flag says, so they
     // show as kept.
     let kept = profile.is_some_and(|p| p.keep_refreshed || p.active || p.containers.is_some());
-    let favourite = status.favourites.contains(&role.role_arn);
+    let favourite = at.status.favourites.iter().any(|f| f == role_arn);
     // Empty for a role without a profile: the engine writes one before it hands anything out.
     let profile_name = profile.map(|p| p.name.clone()).unwrap_or_default();
     let served = profile.is_some_and(|p| p.containers.is_some());
     let mut entries = vec![
-        Entry::choice(
-            role_id(|endpoint, role_arn| MenuId::Use { endpoint, role_arn }),
-            format!("Use as \"{}\"", status.active_profile),
-            true,
-        ),
         Entry::choice(
             role_id(|endpoint, role_arn| MenuId::Console { endpoint, role_arn }),
             "Open console",
@@ -269,7 +372,7 @@ fn role_menu(
         Entry::choice(
             MenuId::CopyEnvironment {
                 endpoint: endpoint.to_owned(),
-                role_arn: role.role_arn.clone(),
+                role_arn: role_arn.to_owned(),
                 profile: profile_name.clone(),
             },
             "Copy environment",
@@ -278,7 +381,7 @@ fn role_menu(
         Entry::Check {
             id: MenuId::Serve {
                 endpoint: endpoint.to_owned(),
-                role_arn: role.role_arn.clone(),
+                role_arn: role_arn.to_owned(),
                 profile: profile_name.clone(),
                 on: !served,
             },
@@ -290,7 +393,7 @@ fn role_menu(
     if served {
         entries.push(Entry::choice(
             MenuId::CopyContainerVariables {
-                profile: profile_name,
+                profile: profile_name.clone(),
             },
             "Copy container variables",
             true,
@@ -300,7 +403,7 @@ fn role_menu(
         Entry::Separator,
         Entry::Check {
             id: MenuId::KeepRefreshed {
-                profile: profile.map(|p| p.name.clone()).unwrap_or_default(),
+                profile: profile_name,
                 on: !profile.is_some_and(|p| p.keep_refreshed),
             },
             label: "Keep refreshed".to_owned(),
@@ -309,7 +412,7 @@ fn role_menu(
         },
         Entry::Check {
             id: MenuId::Favourite {
-                role_arn: role.role_arn.clone(),
+                role_arn: role_arn.to_owned(),
                 on: !favourite,
             },
             label: "Favourite".to_owned(),
@@ -317,88 +420,181 @@ fn role_menu(
             checked: favourite,
         },
     ]);
-    if let Some(error) = profile.and_then(|p| p.last_error.as_ref()) {
-        entries.push(Entry::note(format!("Last renewal: {}", short(error))));
+    entries.extend(last_renewal(profile));
+    entries
+}
+
+fn last_renewal(profile: Option<&ProfileStatus>) -> Option<Entry> {
+    let error = profile.and_then(|p| p.last_error.as_ref())?;
+    Some(Entry::note(format!("Last renewal: {}", short(error))))
+}
+
+// ---- The top: the active role, favourites, the roles used last --------------------------
+
+/// "Active role: corp-prod / Admin ▸" with what the active profile's role offers, when the
+/// active profile holds one.
+fn active_role(at: &StatusAt<'_>) -> Option<Entry> {
+    let status = at.status;
+    let profile = status.profiles.iter().find(|p| p.active)?;
+    if profile.chain.is_empty() {
+        return Some(Entry::Submenu {
+            label: format!(
+                "Active role: {}",
+                role_in_account(status, &profile.endpoint, &profile.role_arn)
+            ),
+            entries: role_actions(at, &profile.endpoint, &profile.role_arn),
+        });
     }
-    Entry::Submenu { label, entries }
+    let name = status
+        .chains
+        .iter()
+        .find(|chain| chain.source_role == profile.role_arn && chain.roles == profile.chain)
+        .map_or_else(|| format!("⛓ {}", last_role(&profile.chain)), chain_name);
+    Some(Entry::Submenu {
+        label: format!("Active role: {name}"),
+        entries: chain_actions(Some(profile)),
+    })
+}
+
+/// "corp-prod / Admin": the account's alias where the endpoint's sign-in named it, else its id.
+fn role_in_account(status: &Status, endpoint: &str, role_arn: &str) -> String {
+    let role = role_arn.rsplit(['/', ':']).next().unwrap_or(role_arn);
+    let account_id = role_arn.split(':').nth(4).unwrap_or_default();
+    let alias = status
+        .endpoints
+        .iter()
+        .filter(|e| e.name == endpoint)
+        .flat_map(|e| &e.accounts)
+        .find(|account| account.id == account_id)
+        .and_then(|account| account.alias.as_deref());
+    format!("{} / {role}", alias.unwrap_or(account_id))
+}
+
+/// The favourites (★, in the order marked) and then the roles and chains used last (newest
+/// first), of the endpoints signed in, each a click to use; a favourite used lately shows
+/// once. With several endpoints each line starts with its endpoint's name.
+fn quick_roles(at: &StatusAt<'_>) -> Vec<Entry> {
+    let status = at.status;
+    let signed_in: Vec<&EndpointStatus> = (status.endpoints.iter())
+        .filter(|e| matches!(e.phase, Phase::SignedIn { .. }))
+        .collect();
+    let prefix = |endpoint: &str| {
+        if status.endpoints.len() > 1 {
+            format!("{endpoint} / ")
+        } else {
+            String::new()
+        }
+    };
+    let granted = |endpoint: &EndpointStatus, role_arn: &str| {
+        (endpoint.accounts.iter()).any(|a| a.roles.iter().any(|r| r.role_arn == role_arn))
+    };
+    let mut entries = Vec::new();
+    let mut shown: Vec<(&str, &str)> = Vec::new();
+    for favourite in &status.favourites {
+        for endpoint in signed_in.iter().filter(|e| granted(e, favourite)) {
+            let label = format!(
+                "★ {}{}",
+                prefix(&endpoint.name),
+                role_in_account(status, &endpoint.name, favourite)
+            );
+            entries.push(use_role(at, &endpoint.name, favourite, &label));
+            shown.push((&endpoint.name, favourite));
+        }
+    }
+    for used in &status.recent {
+        match used {
+            Used::Role { endpoint, role_arn } => {
+                let Some(signed) = signed_in.iter().find(|e| e.name == *endpoint) else {
+                    continue;
+                };
+                if !granted(signed, role_arn) || shown.contains(&(endpoint, role_arn)) {
+                    continue;
+                }
+                let label = format!(
+                    "{}{}",
+                    prefix(endpoint),
+                    role_in_account(status, endpoint, role_arn)
+                );
+                entries.push(use_role(at, endpoint, role_arn, &label));
+                shown.push((endpoint, role_arn));
+            }
+            Used::Chain { endpoint, chain } => {
+                let Some(signed) = signed_in.iter().find(|e| e.name == *endpoint) else {
+                    continue;
+                };
+                let Some(chain) = (status.chains.iter())
+                    .find(|c| c.name == *chain && offered_at(c, endpoint))
+                    .filter(|c| granted(signed, &c.source_role))
+                else {
+                    continue;
+                };
+                entries.push(use_chain(at, endpoint, chain, &prefix(endpoint)));
+            }
+        }
+    }
+    entries
 }
 
 // ---- Chained roles ----------------------------------------------------------------------
 
-/// The chains that start from one of `roles` (an account's, at `endpoint`), after a separator.
-fn chain_entries(
-    status: &Status,
-    endpoint: &str,
-    roles: &[RolePair],
-    now: OffsetDateTime,
-) -> Vec<Entry> {
-    let chains: Vec<Entry> = status
-        .chains
-        .iter()
-        .filter(|chain| {
-            chain
-                .endpoint
-                .as_deref()
-                .is_none_or(|only| only == endpoint)
-        })
-        .filter(|chain| roles.iter().any(|role| role.role_arn == chain.source_role))
-        .map(|chain| chain_menu(status, endpoint, chain, now))
-        .collect();
-    if chains.is_empty() {
-        return chains;
-    }
-    std::iter::once(Entry::Separator).chain(chains).collect()
+/// Whether the chain is offered at `endpoint` (all endpoints when it names none).
+fn offered_at(chain: &ChainStatus, endpoint: &str) -> bool {
+    chain
+        .endpoint
+        .as_deref()
+        .is_none_or(|only| only == endpoint)
 }
 
-/// One chain's submenu, like a role's: "⛓ name → last role", checked with the time left when
-/// the active profile holds it.
-fn chain_menu(
-    status: &Status,
+/// The chains that start from one of `roles` (an account's, at `endpoint`).
+fn chains_from<'a>(status: &'a Status, endpoint: &str, roles: &[RolePair]) -> Vec<&'a ChainStatus> {
+    status
+        .chains
+        .iter()
+        .filter(|chain| offered_at(chain, endpoint))
+        .filter(|chain| roles.iter().any(|role| role.role_arn == chain.source_role))
+        .collect()
+}
+
+/// "⛓ name → last role".
+fn chain_name(chain: &ChainStatus) -> String {
+    format!("⛓ {} → {}", chain.name, last_role(&chain.roles))
+}
+
+fn last_role(roles: &[String]) -> &str {
+    roles
+        .last()
+        .map_or("", |role| role.rsplit(['/', ':']).next().unwrap_or(role))
+}
+
+/// The profile that holds the chain at `endpoint`: the active one if it does, else the one
+/// that lasts longest.
+fn chain_profile<'a>(
+    status: &'a Status,
     endpoint: &str,
-    chain: &crate::engine::ChainStatus,
-    now: OffsetDateTime,
-) -> Entry {
-    let profile = status
+    chain: &ChainStatus,
+) -> Option<&'a ProfileStatus> {
+    status
         .profiles
         .iter()
         .filter(|p| {
             p.endpoint == endpoint && p.role_arn == chain.source_role && p.chain == chain.roles
         })
-        .max_by_key(|p| (p.active, p.expiration));
-    let last = chain
-        .roles
-        .last()
-        .map_or("", |role| role.rsplit(['/', ':']).next().unwrap_or(role));
-    let mut label = format!("⛓ {} → {last}", chain.name);
-    if profile.is_some_and(|p| p.active) {
-        label = format!("✓ {label}");
-    }
-    if let Some(expiration) = profile.and_then(|p| p.expiration) {
-        label.push_str(&format!(" ({})", time_left(expiration, now)));
-    }
-    let mut entries = vec![
-        Entry::choice(
-            MenuId::UseChain {
-                endpoint: endpoint.to_owned(),
-                chain: chain.name.clone(),
-            },
-            format!("Use as \"{}\"", status.active_profile),
-            true,
-        ),
-        Entry::Check {
-            id: MenuId::KeepRefreshed {
-                profile: profile.map(|p| p.name.clone()).unwrap_or_default(),
-                on: !profile.is_some_and(|p| p.keep_refreshed),
-            },
-            label: "Keep refreshed".to_owned(),
-            enabled: profile.is_some(),
-            checked: profile.is_some_and(|p| p.keep_refreshed || p.active),
+        .max_by_key(|p| (p.active, p.expiration))
+}
+
+/// What a chain offers besides being used: keeping its profile refreshed.
+fn chain_actions(profile: Option<&ProfileStatus>) -> Vec<Entry> {
+    let mut entries = vec![Entry::Check {
+        id: MenuId::KeepRefreshed {
+            profile: profile.map(|p| p.name.clone()).unwrap_or_default(),
+            on: !profile.is_some_and(|p| p.keep_refreshed),
         },
-    ];
-    if let Some(error) = profile.and_then(|p| p.last_error.as_ref()) {
-        entries.push(Entry::note(format!("Last renewal: {}", short(error))));
-    }
-    Entry::Submenu { label, entries }
+        label: "Keep refreshed".to_owned(),
+        enabled: profile.is_some(),
+        checked: profile.is_some_and(|p| p.keep_refreshed || p.active),
+    }];
+    entries.extend(last_renewal(profile));
+    entries
 }
 
 /// A message cut to what fits on a menu line.
@@ -856,6 +1052,7 @@ mod tests {
             profiles: Vec::new(),
             active_profile: "default".to_owned(),
             favourites: Vec::new(),
+            recent: Vec::new(),
             chains: Vec::new(),
             overall: Overall::Valid,
             problems: Vec::new(),
@@ -897,6 +1094,13 @@ mod tests {
             .unwrap()
     }
 
+    const PROD: &str = "prod (111122223333)";
+
+    /// A role's entries under its account's "More".
+    fn more<'a>(entries: &'a [Entry], account: &str, role: &str) -> &'a [Entry] {
+        submenu(submenu(submenu(entries, account), "More"), role)
+    }
+
     #[test]
     fn a_signed_out_endpoint_offers_sign_in_and_the_menu_ends_with_quit() {
         let mut status = signed_in();
@@ -905,23 +1109,83 @@ mod tests {
         let menu = model(&status, PLAIN, NOW);
         assert_eq!(menu.entries[0].label(), "Signed out");
         assert_eq!(menu.tooltip, "Rolecall — Signed out");
-        let corp = submenu(&menu.entries, "corp");
         assert_eq!(
-            corp,
-            [Entry::choice(
+            menu.entries[2],
+            Entry::choice(
                 MenuId::SignIn {
                     endpoint: "corp".to_owned()
                 },
-                "Sign in",
+                "Sign in to corp",
                 true
-            )]
+            ),
+            "the only endpoint's Sign in is at the top: {:?}",
+            labels(&menu.entries)
         );
+        assert!(!labels(&menu.entries).contains(&PROD), "no accounts yet");
         let tail: Vec<&str> = labels(&menu.entries).into_iter().rev().take(3).collect();
         assert_eq!(tail, ["Quit Rolecall", "", "Start at login"]);
     }
 
     #[test]
-    fn the_active_role_is_checked_with_its_time_left_and_names_its_profile() {
+    fn one_endpoint_lists_its_accounts_at_the_top_and_several_have_submenus() {
+        let mut status = signed_in();
+        status.favourites = vec![ADMIN.to_owned()];
+        let menu = model(&status, PLAIN, NOW);
+        assert_eq!(
+            labels(&menu.entries),
+            [
+                "Signed out",
+                "",
+                "★ prod / Admin",
+                "",
+                PROD,
+                "",
+                "Signed in as alice@corp.example",
+                "All roles → profiles",
+                "Sign out of corp",
+                "",
+                "Renew now",
+                "Settings…",
+                "Start at login",
+                "",
+                "Quit Rolecall"
+            ]
+        );
+
+        status.endpoints.push(EndpointStatus {
+            name: "lab".to_owned(),
+            phase: Phase::SignedOut,
+            accounts: Vec::new(),
+        });
+        let menu = model(&status, PLAIN, NOW);
+        assert_eq!(
+            labels(&menu.entries)[..6],
+            ["Signed out", "", "★ corp / prod / Admin", "", "corp", "lab"],
+            "the favourite names its endpoint where there are several"
+        );
+        assert_eq!(
+            labels(submenu(&menu.entries, "corp")),
+            [
+                "Signed in as alice@corp.example",
+                PROD,
+                "",
+                "All roles → profiles",
+                "Sign out"
+            ]
+        );
+        assert_eq!(labels(submenu(&menu.entries, "lab")), ["Sign in"]);
+        let (id, _, _) = check(submenu(submenu(&menu.entries, "corp"), PROD), "ReadOnly");
+        assert_eq!(
+            id.action(),
+            Some(Action::Use {
+                endpoint: "corp".to_owned(),
+                role_arn: READ_ONLY.to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn a_click_on_a_role_makes_it_the_active_profiles_and_the_active_one_is_checked() {
         let mut status = signed_in();
         status.profiles = vec![
             profile("default", ADMIN, 65, true),
@@ -929,10 +1193,27 @@ mod tests {
         ];
         let menu = model(&status, PLAIN, NOW);
         assert_eq!(menu.entries[0].label(), "default: Admin — 1 h 05 min left");
-        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
-        assert_eq!(labels(roles), ["✓ Admin (1 h 05 min left)", "ReadOnly"]);
-        let admin = submenu(roles, "✓ Admin (1 h 05 min left)");
-        let (id, enabled, checked) = check(admin, "Keep refreshed");
+        let roles = submenu(&menu.entries, PROD);
+        assert_eq!(
+            labels(roles),
+            ["Admin (1 h 05 min left)", "ReadOnly", "", "More"]
+        );
+        let (_, _, checked) = check(roles, "Admin (1 h 05 min left)");
+        assert!(checked, "the active profile's role");
+        let (id, enabled, checked) = check(roles, "ReadOnly");
+        assert!(enabled && !checked);
+        assert_eq!(
+            id.action(),
+            Some(Action::Use {
+                endpoint: "corp".to_owned(),
+                role_arn: READ_ONLY.to_owned()
+            }),
+            "one click uses the role"
+        );
+        let (id, enabled, checked) = check(
+            more(&menu.entries, PROD, "Admin (1 h 05 min left)"),
+            "Keep refreshed",
+        );
         assert!(enabled && checked, "the active profile is kept refreshed");
         assert_eq!(
             id,
@@ -940,33 +1221,111 @@ mod tests {
                 profile: "default".to_owned(),
                 on: true
             },
-            "the role's entry speaks for the active profile, not the older one"
+            "the role's entries speak for the active profile, not the older one"
         );
         // A role with no profile has nothing to keep refreshed.
-        let (_, enabled, checked) = check(submenu(roles, "ReadOnly"), "Keep refreshed");
+        let (_, enabled, checked) = check(more(&menu.entries, PROD, "ReadOnly"), "Keep refreshed");
         assert!(!enabled && !checked);
     }
 
     #[test]
-    fn favourites_come_first_under_their_account_in_the_order_marked() {
+    fn the_active_roles_own_entries_are_at_the_top() {
         let mut status = signed_in();
-        status.favourites = vec![READ_ONLY.to_owned(), ADMIN.to_owned()];
+        status.profiles = vec![served(profile("default", ADMIN, 52, true))];
         let menu = model(&status, PLAIN, NOW);
-        let corp = submenu(&menu.entries, "corp");
         assert_eq!(
-            labels(corp),
+            labels(&menu.entries)[..2],
+            ["default: Admin — 52 min left", "Active role: prod / Admin"]
+        );
+        let active = submenu(&menu.entries, "Active role: prod / Admin");
+        assert_eq!(
+            labels(active),
             [
-                "Signed in as alice@corp.example",
-                "★ prod / ReadOnly",
-                "★ prod / Admin",
+                "Open console",
+                "Copy sign-in link",
                 "",
-                "prod (111122223333)",
+                "Copy environment",
+                "Serve to containers and IDEs",
+                "Copy container variables",
                 "",
-                "All roles → profiles",
-                "Sign out"
+                "Keep refreshed",
+                "Favourite"
             ]
         );
-        let (id, _, checked) = check(submenu(corp, "★ prod / Admin"), "Favourite");
+        assert_eq!(
+            active,
+            more(&menu.entries, PROD, "Admin (52 min left)"),
+            "the same entries as under its account"
+        );
+
+        // Signed out, the account has no alias to show: its id.
+        status.endpoints[0].phase = Phase::SignedOut;
+        status.endpoints[0].accounts.clear();
+        let menu = model(&status, PLAIN, NOW);
+        assert_eq!(menu.entries[1].label(), "Active role: 111122223333 / Admin");
+    }
+
+    #[test]
+    fn favourites_and_then_the_roles_used_last_are_one_click_at_the_top() {
+        let mut status = with_chain(None);
+        status.favourites = vec![READ_ONLY.to_owned(), ADMIN.to_owned()];
+        status.recent = vec![
+            Used::Chain {
+                endpoint: "corp".to_owned(),
+                chain: "spoke".to_owned(),
+            },
+            Used::Role {
+                endpoint: "corp".to_owned(),
+                role_arn: ADMIN.to_owned(),
+            },
+            Used::Role {
+                endpoint: "gone".to_owned(),
+                role_arn: ADMIN.to_owned(),
+            },
+            Used::Role {
+                endpoint: "corp".to_owned(),
+                role_arn: "arn:aws:iam::999999999999:role/NoLongerGranted".to_owned(),
+            },
+        ];
+        let mut chained = profile("default", ADMIN, 40, true);
+        chained.chain = vec![SPOKE.to_owned()];
+        status.profiles = vec![chained];
+        let menu = model(&status, PLAIN, NOW);
+        assert_eq!(
+            labels(&menu.entries)[..6],
+            [
+                "default: SpokeAdmin — 40 min left",
+                "Active role: ⛓ spoke → SpokeAdmin",
+                "",
+                "★ prod / ReadOnly",
+                "★ prod / Admin",
+                "⛓ spoke → SpokeAdmin (40 min left)",
+            ],
+            "a favourite used lately shows once; what is no longer offered not at all"
+        );
+        assert_eq!(menu.entries[6], Entry::Separator);
+        let (id, _, checked) = check(&menu.entries, "⛓ spoke → SpokeAdmin (40 min left)");
+        assert!(checked, "the active profile holds the chain");
+        assert_eq!(
+            id.action(),
+            Some(Action::UseChain {
+                endpoint: "corp".to_owned(),
+                chain: "spoke".to_owned()
+            })
+        );
+        let (id, _, checked) = check(&menu.entries, "★ prod / Admin");
+        assert!(
+            !checked,
+            "the chain's source role is not what the profile holds"
+        );
+        assert_eq!(
+            id.action(),
+            Some(Action::Use {
+                endpoint: "corp".to_owned(),
+                role_arn: ADMIN.to_owned()
+            })
+        );
+        let (id, _, checked) = check(more(&menu.entries, PROD, "Admin"), "Favourite");
         assert!(checked);
         assert_eq!(
             id.action(),
@@ -976,6 +1335,79 @@ mod tests {
             }),
             "choosing a checked favourite unmarks it"
         );
+
+        status.endpoints[0].phase = Phase::SignedOut;
+        let menu = model(&status, PLAIN, NOW);
+        assert!(
+            !labels(&menu.entries).iter().any(|l| l.starts_with('★')),
+            "only the roles of endpoints signed in: {:?}",
+            labels(&menu.entries)
+        );
+    }
+
+    /// The roles of the simulator's `many` user (590 in 60 accounts) as the engine lists them
+    /// after a sign-in, one of them in the active profile and five used lately.
+    fn many() -> Status {
+        let config = rolecall_sim::SimConfig::demo();
+        let user = config.user("many").unwrap();
+        let roles: Vec<RolePair> = (user.roles.iter())
+            .map(|r| RolePair {
+                role_arn: format!("arn:aws:iam::{}:role/{}", r.account_id, r.role_name),
+                principal_arn: format!("arn:aws:iam::{}:saml-provider/ADFS", r.account_id),
+            })
+            .collect();
+        let mut status = signed_in();
+        status.endpoints[0].accounts = crate::accounts::group(&roles, &config.aliases);
+        status.profiles = vec![profile("default", &roles[7].role_arn, 40, true)];
+        status.recent = (roles.iter().step_by(100).take(5))
+            .map(|role| Used::Role {
+                endpoint: "corp".to_owned(),
+                role_arn: role.role_arn.clone(),
+            })
+            .collect();
+        status
+    }
+
+    /// Every click that uses a role, with how many submenus are open above it.
+    fn uses(entries: &[Entry], depth: usize, found: &mut Vec<(String, usize)>) {
+        for entry in entries {
+            match entry {
+                Entry::Check {
+                    id: MenuId::Use { role_arn, .. },
+                    ..
+                } => found.push((role_arn.clone(), depth)),
+                Entry::Submenu { entries, .. } => uses(entries, depth + 1, found),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn each_of_590_roles_is_a_click_in_its_account_at_the_top() {
+        let status = many();
+        let menu = model(&status, PLAIN, NOW);
+        let mut found = Vec::new();
+        uses(&menu.entries, 0, &mut found);
+        let in_accounts: std::collections::BTreeSet<&str> = (found.iter())
+            .filter(|(_, depth)| *depth == 1)
+            .map(|(role, _)| role.as_str())
+            .collect();
+        assert_eq!(in_accounts.len(), 590, "each role in its account's submenu");
+        assert_eq!(
+            found.iter().filter(|(_, depth)| *depth == 0).count(),
+            5,
+            "the five used last at the top"
+        );
+        assert!(
+            found.iter().all(|(_, depth)| *depth <= 1),
+            "icon → account → role at most"
+        );
+        let accounts = (menu.entries.iter())
+            .filter(|entry| {
+                matches!(entry, Entry::Submenu { label, .. } if !label.starts_with("Active role"))
+            })
+            .count();
+        assert_eq!(accounts, 60, "the accounts at the top level");
     }
 
     #[test]
@@ -1011,26 +1443,31 @@ mod tests {
         };
         let menu = model(&status, surroundings, NOW);
         assert_eq!(
-            labels(&menu.entries)[..4],
+            labels(&menu.entries)[..7],
             [
                 "Signed out",
                 "Demo — files in /tmp/demo",
                 "demo-window: type bob, pw, passcode 123456",
-                "⚠ profiles.json cannot be read: move it away."
+                "⚠ profiles.json cannot be read: move it away.",
+                "",
+                &format!("Failed: {}", "x".repeat(90)),
+                "Sign in to corp"
             ]
         );
-        let corp = submenu(&menu.entries, "corp");
-        assert_eq!(corp[0].label(), format!("Failed: {}", "x".repeat(90)));
         let (_, enabled, checked) = check(&menu.entries, "Start at login (not in the demo)");
         assert!(!enabled && !checked, "the demo leaves start at login alone");
 
         status.endpoints[0].phase = Phase::Working;
         let menu = model(&status, PLAIN, NOW);
-        let corp = submenu(&menu.entries, "corp");
-        assert_eq!(labels(corp), ["Signing in…", "Sign in"]);
-        assert!(matches!(corp[1], Entry::Item { enabled: false, .. }));
+        assert_eq!(
+            labels(&menu.entries)[3..5],
+            ["Signing in…", "Sign in to corp"]
+        );
+        assert!(matches!(
+            menu.entries[4],
+            Entry::Item { enabled: false, .. }
+        ));
     }
-
     #[test]
     fn an_expiry_warning_offers_renew_for_its_endpoint() {
         let warning = Warning {
@@ -1078,10 +1515,7 @@ mod tests {
     #[test]
     fn a_choice_from_an_older_menu_still_names_its_role() {
         let before = model(&signed_in(), PLAIN, NOW);
-        let roles = submenu(submenu(&before.entries, "corp"), "prod (111122223333)");
-        let Entry::Item { id: Some(id), .. } = &submenu(roles, "ReadOnly")[0] else {
-            panic!("Use is the role's first entry");
-        };
+        let (id, _, _) = check(submenu(&before.entries, PROD), "ReadOnly");
         let mut after = signed_in();
         after.endpoints[0].accounts.insert(
             0,
@@ -1101,7 +1535,6 @@ mod tests {
             })
         );
     }
-
     fn any_id() -> impl Strategy<Value = MenuId> {
         let text = || any::<String>();
         prop_oneof![
@@ -1168,11 +1601,10 @@ mod tests {
         }
         let mut seen = 0;
         walk(&model(&status, PLAIN, NOW).entries, &mut seen);
-        // The endpoint's 2, the served Admin's 8 (as a favourite and in its account), the
-        // other role's 7, and the 6 at the end.
-        assert_eq!(seen, 2 + 8 * 2 + 7 + 6, "every choice has an id");
+        // The active role's 7 (it is served), the favourite, the account's 2 roles and under
+        // More their 7 and 6, the endpoint's 2, and the 6 at the end.
+        assert_eq!(seen, 7 + 1 + 2 + 7 + 6 + 2 + 6, "every choice has an id");
     }
-
     fn served(mut profile: ProfileStatus) -> ProfileStatus {
         profile.containers = Some(crate::engine::ContainerService {
             url: "http://127.0.0.1:4242/rolecall/credentials".to_owned(),
@@ -1182,16 +1614,18 @@ mod tests {
     }
 
     #[test]
-    fn use_stays_first_and_the_handing_out_entries_follow_the_console() {
+    fn more_offers_the_console_then_the_handing_out_entries_then_the_toggles() {
         let mut status = signed_in();
         status.profiles = vec![profile("default", ADMIN, 30, true)];
         let menu = model(&status, PLAIN, NOW);
-        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
-        let admin = submenu(roles, "✓ Admin (30 min left)");
+        assert_eq!(
+            labels(submenu(submenu(&menu.entries, PROD), "More")),
+            ["Admin (30 min left)", "ReadOnly"]
+        );
+        let admin = more(&menu.entries, PROD, "Admin (30 min left)");
         assert_eq!(
             labels(admin),
             [
-                "Use as \"default\"",
                 "Open console",
                 "Copy sign-in link",
                 "",
@@ -1204,7 +1638,7 @@ mod tests {
             "nothing to copy for containers until the profile is served"
         );
         assert_eq!(
-            admin[2],
+            admin[1],
             Entry::choice(
                 MenuId::CopySigninLink {
                     endpoint: "corp".to_owned(),
@@ -1214,8 +1648,8 @@ mod tests {
                 true
             )
         );
-        let Entry::Item { id: Some(copy), .. } = &admin[4] else {
-            panic!("Copy environment is a choice: {:?}", admin[4]);
+        let Entry::Item { id: Some(copy), .. } = &admin[3] else {
+            panic!("Copy environment is a choice: {:?}", admin[3]);
         };
         assert_eq!(
             copy.copy(),
@@ -1249,8 +1683,7 @@ mod tests {
             matches!(menu.entries.iter().rev().nth(6), Some(Entry::Item { label, enabled: true, .. }) if label == "Renew now"),
             "a served profile can be renewed now"
         );
-        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
-        let admin = submenu(roles, "Admin (30 min left)");
+        let admin = more(&menu.entries, PROD, "Admin (30 min left)");
         let (serve, _, checked) = check(admin, "Serve to containers and IDEs");
         assert!(checked);
         assert_eq!(
@@ -1292,15 +1725,14 @@ mod tests {
     #[test]
     fn a_role_without_a_profile_still_offers_to_hand_it_out() {
         let menu = model(&signed_in(), PLAIN, NOW);
-        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
-        let read_only = submenu(roles, "ReadOnly");
+        let read_only = more(&menu.entries, PROD, "ReadOnly");
         let Entry::Item {
             id: Some(copy),
             enabled: true,
             ..
-        } = &read_only[4]
+        } = &read_only[3]
         else {
-            panic!("Copy environment can be chosen: {:?}", read_only[4]);
+            panic!("Copy environment can be chosen: {:?}", read_only[3]);
         };
         assert_eq!(
             copy.copy(),
@@ -1322,7 +1754,6 @@ mod tests {
             })
         ));
     }
-
     #[test]
     fn the_copy_notifications_say_who_can_use_what_was_copied() {
         let link = copied(
@@ -1368,7 +1799,7 @@ mod tests {
 
     fn with_chain(endpoint: Option<&str>) -> Status {
         let mut status = signed_in();
-        status.chains = vec![crate::engine::ChainStatus {
+        status.chains = vec![ChainStatus {
             name: "spoke".to_owned(),
             endpoint: endpoint.map(str::to_owned),
             source_role: ADMIN.to_owned(),
@@ -1390,39 +1821,31 @@ mod tests {
             "default: SpokeAdmin — 50 min left",
             "the status line names the role whose credentials the profile holds"
         );
-        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
+        let roles = submenu(&menu.entries, PROD);
         assert_eq!(
             labels(roles),
             [
                 "Admin (30 min left)",
                 "ReadOnly",
                 "",
-                "✓ ⛓ spoke → SpokeAdmin (50 min left)"
+                "⛓ spoke → SpokeAdmin (50 min left)",
+                "",
+                "More"
             ]
         );
-        let chain = submenu(roles, "✓ ⛓ spoke → SpokeAdmin (50 min left)");
+        let (id, enabled, checked) = check(roles, "⛓ spoke → SpokeAdmin (50 min left)");
+        assert!(enabled && checked, "the active profile holds the chain");
         assert_eq!(
-            chain[0],
-            Entry::choice(
-                MenuId::UseChain {
-                    endpoint: "corp".to_owned(),
-                    chain: "spoke".to_owned()
-                },
-                "Use as \"default\"",
-                true
-            )
-        );
-        assert_eq!(
-            MenuId::UseChain {
-                endpoint: "corp".to_owned(),
-                chain: "spoke".to_owned()
-            }
-            .action(),
+            id.action(),
             Some(Action::UseChain {
                 endpoint: "corp".to_owned(),
                 chain: "spoke".to_owned()
-            })
+            }),
+            "a click uses the chain"
         );
+        let (_, _, checked) = check(roles, "Admin (30 min left)");
+        assert!(!checked);
+        let chain = more(&menu.entries, PROD, "⛓ spoke → SpokeAdmin (50 min left)");
         let (id, enabled, checked) = check(chain, "Keep refreshed");
         assert!(enabled && checked, "the active profile is kept refreshed");
         assert_eq!(
@@ -1432,17 +1855,21 @@ mod tests {
                 on: true
             }
         );
+        assert_eq!(
+            submenu(&menu.entries, "Active role: ⛓ spoke → SpokeAdmin"),
+            chain
+        );
     }
 
     #[test]
     fn a_chain_of_another_endpoint_or_account_is_not_shown() {
         let menu = model(&with_chain(Some("lab")), PLAIN, NOW);
-        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
-        assert_eq!(labels(roles), ["Admin", "ReadOnly"]);
+        let roles = submenu(&menu.entries, PROD);
+        assert_eq!(labels(roles), ["Admin", "ReadOnly", "", "More"]);
         let mut elsewhere = with_chain(None);
         elsewhere.chains[0].source_role = "arn:aws:iam::999999999999:role/Hub".to_owned();
         let menu = model(&elsewhere, PLAIN, NOW);
-        let roles = submenu(submenu(&menu.entries, "corp"), "prod (111122223333)");
-        assert_eq!(labels(roles), ["Admin", "ReadOnly"]);
+        let roles = submenu(&menu.entries, PROD);
+        assert_eq!(labels(roles), ["Admin", "ReadOnly", "", "More"]);
     }
 }

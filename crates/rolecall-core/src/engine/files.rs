@@ -77,6 +77,7 @@ pub(crate) struct Reads {
     pub registry: usize,
     pub limits: usize,
     pub aliases: usize,
+    pub recent: usize,
     pub credentials: usize,
     pub ca_files: usize,
 }
@@ -89,6 +90,7 @@ impl Reads {
             self.registry,
             self.limits,
             self.aliases,
+            self.recent,
             self.credentials,
             self.ca_files,
         ]
@@ -104,6 +106,7 @@ pub(super) struct Files {
     registry: Watched<Arc<BTreeMap<String, ProfileSource>>>,
     limits: Watched<Arc<Mutex<SessionLimits>>>,
     aliases: Watched<()>,
+    recent: Watched<Arc<Vec<crate::recent::Used>>>,
     expirations: Watched<Arc<BTreeMap<String, OffsetDateTime>>>,
     /// Per endpoint: its CA file's path and what is wrong with it.
     ca_files: BTreeMap<String, (std::path::PathBuf, Watched<()>)>,
@@ -117,6 +120,7 @@ impl Default for Files {
             registry: Watched::new(Arc::default()),
             limits: Watched::new(Arc::default()),
             aliases: Watched::new(()),
+            recent: Watched::new(Arc::default()),
             expirations: Watched::new(Arc::default()),
             ca_files: BTreeMap::new(),
             reads: Reads::default(),
@@ -133,6 +137,8 @@ pub(super) struct OnDisk {
     pub limits: Arc<Mutex<SessionLimits>>,
     /// Each profile's expiration in the credentials file.
     pub expirations: Arc<BTreeMap<String, OffsetDateTime>>,
+    /// The roles used last, newest first.
+    pub recent: Arc<Vec<crate::recent::Used>>,
     /// What is wrong with the files now, each a sentence naming the file and what to do.
     pub problems: Vec<String>,
     /// Goes up whenever a file changed, also in ways the status does not show (an endpoint's
@@ -149,6 +155,7 @@ impl Files {
             config_dir.join(Registry::FILE_NAME),
             config_dir.join(SessionLimits::FILE_NAME),
             config_dir.join(AliasCache::FILE_NAME),
+            config_dir.join(crate::recent::FILE_NAME),
             paths.aws_credentials_file.clone(),
         ]
     }
@@ -182,6 +189,13 @@ impl Files {
                 reads.aliases += 1;
                 AliasCache::load(config_dir)
                     .map(|_| ())
+                    .map_err(|err| err.to_string())
+            });
+        self.recent
+            .follow(&config_dir.join(crate::recent::FILE_NAME), || {
+                reads.recent += 1;
+                crate::recent::load(config_dir)
+                    .map(Arc::new)
                     .map_err(|err| err.to_string())
             });
         let files = AwsFiles::from_paths(paths);
@@ -241,6 +255,7 @@ impl Files {
             &self.settings.problem,
             &self.registry.problem,
             &self.aliases.problem,
+            &self.recent.problem,
             &self.limits.problem,
             &self.expirations.problem,
         ]
@@ -254,6 +269,7 @@ impl Files {
             registry: Arc::clone(&self.registry.value),
             limits: Arc::clone(&self.limits.value),
             expirations: Arc::clone(&self.expirations.value),
+            recent: Arc::clone(&self.recent.value),
             problems,
             revision: self.reads.total(),
         }
@@ -362,6 +378,7 @@ mod tests {
             registry: 1,
             limits: 1,
             aliases: 1,
+            recent: 1,
             credentials: 1,
             ca_files: 0,
         };

@@ -142,6 +142,8 @@ pub struct Status {
     pub active_profile: String,
     /// Role ARNs the person marked as favourites, in the order they were marked.
     pub favourites: Vec<String>,
+    /// The roles and chains used last, newest first ([`crate::recent`]).
+    pub recent: Vec<crate::recent::Used>,
     /// The chains of the settings (`[[chains]]`), in their order.
     pub chains: Vec<ChainStatus>,
     pub overall: Overall,
@@ -292,6 +294,7 @@ impl Engine {
             profiles: Vec::new(),
             active_profile: String::new(),
             favourites: Vec::new(),
+            recent: Vec::new(),
             chains: Vec::new(),
             overall: Overall::SignedOut,
             problems: Vec::new(),

@@ -16,8 +16,12 @@ impl Engine {
             &assertion,
             Request::new(Roles::One { role, profile }),
         )
-        .await
-        .map(drop)
+        .await?;
+        self.remember_use(crate::recent::Used::Role {
+            endpoint: name.to_owned(),
+            role_arn: role_arn.to_owned(),
+        });
+        Ok(())
     }
 
     pub(super) async fn use_chain(&self, name: &str, chain: &str) -> Result<(), EngineError> {
@@ -41,8 +45,20 @@ impl Engine {
                 profile,
             }),
         )
-        .await
-        .map(drop)
+        .await?;
+        self.remember_use(crate::recent::Used::Chain {
+            endpoint: name.to_owned(),
+            chain: chain.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Notes a role or chain just used, for the tray's top. The list only saves the person a
+    /// few clicks: when its file cannot be written the role is in use all the same.
+    fn remember_use(&self, used: crate::recent::Used) {
+        if let Err(err) = crate::recent::remember(&self.shared.config.paths.config_dir, used) {
+            tracing::warn!("{err}");
+        }
     }
 
     pub(super) async fn all_roles(&self, name: &str) -> Result<(), EngineError> {

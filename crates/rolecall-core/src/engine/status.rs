@@ -108,6 +108,7 @@ pub(super) fn build(disk: &OnDisk, state: &State, now: OffsetDateTime) -> Status
         profiles,
         active_profile: active,
         favourites: settings.preferences.favourites.clone(),
+        recent: disk.recent.to_vec(),
         chains: settings
             .chains
             .iter()
@@ -190,6 +191,7 @@ mod tests {
             profiles: Vec::new(),
             active_profile: "default".to_owned(),
             favourites: Vec::new(),
+            recent: Vec::new(),
             chains: Vec::new(),
             overall: Overall::SignedOut,
             problems: Vec::new(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rolecall_core::engine::{Action, Clock, Engine, EngineConfig, Notice, Overall, Phase, Status};
 use rolecall_core::paths::{AppPaths, Environment, Platform};
+use rolecall_core::recent::Used;
 use rolecall_core::refresh::WarningKind;
 use rolecall_core::secrets::{MemoryStore, SecretKind, SecretStore, Sensitive};
 use rolecall_core::settings::{Endpoint, Settings, SignInMethod};
@@ -104,6 +105,7 @@ async fn wait_for(engine: &Engine, what: &str, check: impl Fn(&Status) -> bool) 
 }
 
 const ADMIN: &str = "arn:aws:iam::111122223333:role/Admin";
+const READ_ONLY: &str = "arn:aws:iam::111122223333:role/ReadOnly";
 
 /// What the sign-in window would capture: a SAML response of the IdP, got here with the forms
 /// method and alice's password.
@@ -164,6 +166,23 @@ async fn signing_in_lists_accounts_and_using_a_role_makes_the_active_profile() {
         1,
         "the sign-in's assertion was reused"
     );
+
+    // The roles used last, newest first, for the tray's top; still there after a restart.
+    world
+        .engine
+        .act(Action::Use {
+            endpoint: "corp".to_owned(),
+            role_arn: READ_ONLY.to_owned(),
+        })
+        .await
+        .unwrap();
+    let used = |role_arn: &str| Used::Role {
+        endpoint: "corp".to_owned(),
+        role_arn: role_arn.to_owned(),
+    };
+    assert_eq!(world.engine.status().recent, [used(READ_ONLY), used(ADMIN)]);
+    let (restarted, _) = Engine::new(world.engine.config().clone());
+    assert_eq!(restarted.status().recent, [used(READ_ONLY), used(ADMIN)]);
 }
 
 /// The active profile is renewed when 15 minutes are left, with no one asked, after the clock
@@ -890,6 +909,14 @@ async fn a_chain_used_from_the_tray_is_renewed_as_a_chain_in_the_background() {
     let profile = &status.profiles[0];
     assert!(profile.active && profile.name == "default", "{profile:?}");
     assert_eq!(profile.chain, [SPOKE]);
+    assert_eq!(
+        status.recent,
+        [Used::Chain {
+            endpoint: "corp".to_owned(),
+            chain: "spoke".to_owned()
+        }],
+        "the tray offers the chain at its top"
+    );
     let first = profile.expiration.unwrap();
     // The simulator stamps sessions with the wall clock, which has moved on since the test
     // clock was set; the wall clock is what bounds the hour.

@@ -27,7 +27,11 @@ fn status(now: time::OffsetDateTime) -> Status {
             principal_arn: format!("arn:aws:iam::{}:saml-provider/ADFS", role.account_id),
         })
         .collect();
-    let accounts = rolecall_core::accounts::group(&roles, &config.aliases);
+    let names = rolecall_core::accounts::AccountNames {
+        cache: config.aliases.clone(),
+        ..Default::default()
+    };
+    let accounts = rolecall_core::accounts::group(&roles, &names);
     let profiles = (roles.iter().enumerate())
         .map(|(n, role)| ProfileStatus {
             name: if n == 7 {
@@ -52,6 +56,7 @@ fn status(now: time::OffsetDateTime) -> Status {
                 session_name: "many@corp.example".to_owned(),
             },
             accounts,
+            claims_providers: Vec::new(),
         }],
         profiles,
         active_profile: "default".to_owned(),

@@ -88,7 +88,7 @@ fn known_list(known: &[String]) -> String {
 
 /// Where a copied SAMLResponse is found in a browser, for the messages below.
 const WHERE_TO_COPY: &str = "In the browser, sign in to AWS through your identity provider with \
-     the developer tools open (Network tab), select the POST to https://signin.aws.amazon.com/saml \
+     the developer tools open (Network tab), select the POST to AWS's sign-in page (its URL ends in /saml) \
      and copy the SAMLResponse value of its form data (Payload), then run the command within 5 \
      minutes.";
 

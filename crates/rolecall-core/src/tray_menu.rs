@@ -1146,6 +1146,8 @@ mod tests {
                 "",
                 "Renew now",
                 "Settings…",
+                "Copy diagnostics",
+                "Open log folder",
                 "Start at login",
                 "",
                 "Quit Rolecall"
@@ -1156,6 +1158,7 @@ mod tests {
             name: "lab".to_owned(),
             phase: Phase::SignedOut,
             accounts: Vec::new(),
+            claims_providers: Vec::new(),
         });
         let menu = model(&status, PLAIN, NOW);
         assert_eq!(
@@ -1357,7 +1360,11 @@ mod tests {
             })
             .collect();
         let mut status = signed_in();
-        status.endpoints[0].accounts = crate::accounts::group(&roles, &config.aliases);
+        let names = crate::accounts::AccountNames {
+            cache: config.aliases.clone(),
+            ..Default::default()
+        };
+        status.endpoints[0].accounts = crate::accounts::group(&roles, &names);
         status.profiles = vec![profile("default", &roles[7].role_arn, 40, true)];
         status.recent = (roles.iter().step_by(100).take(5))
             .map(|role| Used::Role {

@@ -37,7 +37,19 @@ fuzz_target!(|data: &[u8]| {
                 "passcode field not in the form"
             );
         }
-        Page::OtherMfa { .. } => {}
+        Page::Username {
+            form,
+            username_field,
+            ..
+        } => {
+            check_form(form);
+            assert!(
+                form.input(username_field).is_some(),
+                "username field not in the form"
+            );
+        }
+        Page::HomeRealm { form, .. } => check_form(form),
+        Page::OtherMfa { .. } | Page::PasswordChange { .. } => {}
         Page::AdfsError { code, .. } => {
             assert!(
                 code.starts_with("MSIS"),

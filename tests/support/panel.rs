@@ -43,6 +43,9 @@ const KEY_DELAY_MS: &str = "200";
 /// After a key that opens a submenu, time for GTK to draw it.
 const SUBMENU_DELAY: Duration = Duration::from_millis(600);
 
+/// How long a menu may take to open on a busy machine.
+const MENU_LIMIT: Duration = Duration::from_secs(5);
+
 /// xfce4-panel and xfconfd on a [`Desktop`], stopped when dropped.
 #[derive(Debug)]
 pub struct Panel {
@@ -156,12 +159,47 @@ impl Panel {
         self.xdotool(&args);
     }
 
+    /// How many top-level windows are mapped on the screen. GTK draws each open menu in a
+    /// window of its own, so this grows by one as a menu or submenu opens.
+    fn mapped_windows(&self) -> usize {
+        let run = |args: &[&str]| {
+            Command::new("xwininfo")
+                .args(args)
+                .env_clear()
+                .env("DISPLAY", &self.display)
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+                .unwrap_or_default()
+        };
+        run(&["-root", "-children"])
+            .lines()
+            .filter_map(|line| line.trim_start().strip_prefix("0x"))
+            .filter_map(|rest| rest.split(' ').next())
+            .filter(|id| run(&["-id", &format!("0x{id}")]).contains("Map State: IsViewable"))
+            .count()
+    }
+
+    /// Waits until more than `before` windows are mapped, so that the menu a click or a key
+    /// opened is on the screen before the next key; then a moment more, as GTK grabs the
+    /// keyboard for it after mapping it. Another window closing meanwhile (a notification) can
+    /// hide the change in the count: the wait then ends at its limit, and the walk goes on.
+    fn wait_for_menu(&self, before: usize) {
+        let _ = eventually(MENU_LIMIT, || {
+            (self.mapped_windows() > before).then_some(())
+        });
+        std::thread::sleep(SUBMENU_DELAY);
+    }
+
     /// Opens the menu and walks to the entry at the end of `path` (labels, from the top)
     /// with the arrow keys, opening each submenu on the way, as a person does with the
     /// keyboard. The entries are counted in the menu the app exports, which the panel draws:
     /// the arrows pass over separators and greyed-out lines.
     pub fn walk_to(&self, desktop: &Desktop, item: &TrayItem, path: &[&str]) {
+        let before = self.mapped_windows();
         self.click_icon();
+        self.wait_for_menu(before);
         for (depth, label) in path.iter().enumerate() {
             let entries = desktop.submenu(item, &path[..depth]);
             let index = entries
@@ -172,18 +210,15 @@ impl Panel {
             // A menu opened by a click has nothing chosen yet; a submenu opened with the
             // arrow has its first entry chosen.
             let downs = if depth == 0 { index + 1 } else { index };
-            let mut keys = vec!["Down"; downs];
-            if depth + 1 < path.len() {
-                keys.push("Right");
-            }
             // The first entry of a submenu is chosen already: nothing to press.
-            if !keys.is_empty() {
-                self.press(&keys);
+            if downs > 0 {
+                self.press(&vec!["Down"; downs]);
             }
             if depth + 1 < path.len() {
-                // Time for GTK to draw the submenu just opened before a key goes to it: on a
-                // busy machine a key pressed at once would still go to its parent.
-                std::thread::sleep(SUBMENU_DELAY);
+                // A key pressed before the submenu is on the screen would go to its parent.
+                let open = self.mapped_windows();
+                self.press(&["Right"]);
+                self.wait_for_menu(open);
             }
         }
     }

@@ -262,6 +262,25 @@ fn adfs_url(host_or_url: &str, relying_party: Option<&str>) -> String {
     }
 }
 
+/// The IdP-initiated sign-in URL on `url`'s host for IdPs that name the relying party in a
+/// query parameter (Shibboleth's `providerId`, PingFederate's `PartnerSpId`), for the sign-in
+/// window.
+fn idp_initiated(
+    url: &str,
+    path: &str,
+    parameter: &str,
+    relying_party: Option<&str>,
+) -> Result<(String, SignInMethod), String> {
+    let mut start =
+        Url::parse(url).map_err(|err| format!("Its url {url:?} is not a URL ({err})."))?;
+    start.set_path(path);
+    start
+        .query_pairs_mut()
+        .clear()
+        .append_pair(parameter, relying_party.unwrap_or(AWS_RELYING_PARTY));
+    Ok((start.to_string(), SignInMethod::Webview))
+}
+
 fn tls_note(endpoint: &str) -> String {
     format!(
         "It skipped the IdP's certificate check; Rolecall always checks it. If the sign-in \
@@ -317,26 +336,13 @@ fn saml2aws_account(section: String, keys: &BTreeMap<String, String>) -> Candida
             "okta" | "keycloak" | "jumpcloud" | "browser" | "authentik" => {
                 Ok((url.to_owned(), SignInMethod::Webview))
             }
-            "shibboleth" => Url::parse(url)
-                .map(|mut start| {
-                    start.set_path("/idp/profile/SAML2/Unsolicited/SSO");
-                    start
-                        .query_pairs_mut()
-                        .clear()
-                        .append_pair("providerId", relying_party.unwrap_or(AWS_RELYING_PARTY));
-                    (start.to_string(), SignInMethod::Webview)
-                })
-                .map_err(|err| format!("Its url {url:?} is not a URL ({err}).")),
-            "ping" => Url::parse(url)
-                .map(|mut start| {
-                    start.set_path("/idp/startSSO.ping");
-                    start
-                        .query_pairs_mut()
-                        .clear()
-                        .append_pair("PartnerSpId", relying_party.unwrap_or(AWS_RELYING_PARTY));
-                    (start.to_string(), SignInMethod::Webview)
-                })
-                .map_err(|err| format!("Its url {url:?} is not a URL ({err}).")),
+            "shibboleth" => idp_initiated(
+                url,
+                "/idp/profile/SAML2/Unsolicited/SSO",
+                "providerId",
+                relying_party,
+            ),
+            "ping" => idp_initiated(url, "/idp/startSSO.ping", "PartnerSpId", relying_party),
             "" => Err("It names no provider.".to_owned()),
             _ => Err(format!(
                 "saml2aws signs in to {provider} with {provider}'s own API, which Rolecall does \
@@ -578,6 +584,24 @@ provider                = ADFS
                 .collect::<Vec<_>>(),
             ["corp", "lab", "okta"]
         );
+    }
+
+    #[test]
+    fn shibboleth_and_ping_accounts_start_at_their_idp_initiated_urls() {
+        let text = "[shib]\nurl = https://idp.corp.example/whatever\nprovider = Shibboleth\n\n\
+                    [ping]\nurl = https://sso.corp.example\nprovider = Ping\n\
+                    aws_urn = urn:amazon:lab\n\n[bad]\nurl = not a url\nprovider = Ping\n";
+        let plan = plan(Source::Saml2aws, text.as_bytes(), &Settings::default());
+        assert_eq!(
+            added(&plan.entries[0]).url.as_str(),
+            "https://idp.corp.example/idp/profile/SAML2/Unsolicited/SSO?providerId=urn%3Aamazon%3Awebservices"
+        );
+        assert_eq!(added(&plan.entries[0]).method, SignInMethod::Webview);
+        assert_eq!(
+            added(&plan.entries[1]).url.as_str(),
+            "https://sso.corp.example/idp/startSSO.ping?PartnerSpId=urn%3Aamazon%3Alab"
+        );
+        assert!(skipped(&plan.entries[2]).contains("is not a URL"));
     }
 
     #[test]
